@@ -1,0 +1,30 @@
+# One task runner for developers and CI.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: install run test lint typecheck pytest
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## run: the whole platform on https://127.0.0.1:8443 (embedded PostgreSQL, demo data)
+run: install
+	$(VENV)/bin/obank serve
+
+## test: lint, type-check and the full test suite against real PostgreSQL, Redis and Kafka
+test: install lint typecheck pytest
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck:
+	$(VENV)/bin/mypy
+
+pytest:
+	$(VENV)/bin/pytest -q -p no:cacheprovider

@@ -1,0 +1,12 @@
+"""Every context's table metadata, for Alembic's comparisons."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+
+def all_metadata() -> list[MetaData]:
+    """Import each context's models so their tables are registered, and return their metadata."""
+    from obank.outbox import models as outbox_models
+
+    return [outbox_models.Base.metadata]

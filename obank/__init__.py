@@ -1,0 +1,1 @@
+"""Cross-cutting infrastructure: settings, database, money, outbox, crypto, logging. Knows no banking."""

@@ -1,0 +1,107 @@
+"""Envelope encryption (AES-256-GCM data keys wrapped by rotating key-encryption keys) and keyed hashes."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.keywrap import aes_key_unwrap, aes_key_wrap
+
+from obank.settings import Settings, parse_key_map
+
+DEV_KEYS_FILE = "dev-keys.json"
+
+
+class UnknownKeyError(KeyError):
+    """A ciphertext or MAC names a key id this process does not hold."""
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A ciphertext with its wrapped data key and the id of the key-encryption key that wrapped it."""
+
+    key_id: str
+    wrapped_key: bytes
+    nonce: bytes
+    ciphertext: bytes
+
+
+class KeyRing:
+    """Key-encryption keys by id; the active one protects new data, the others still open old data."""
+
+    def __init__(self, keys: dict[str, bytes], active_key_id: str) -> None:
+        if active_key_id not in keys:
+            raise ValueError(f"active key id {active_key_id!r} is not among the keys")
+        self._keys = dict(keys)
+        self.active_key_id = active_key_id
+
+    @property
+    def key_ids(self) -> list[str]:
+        return sorted(self._keys)
+
+    def _root(self, key_id: str) -> bytes:
+        try:
+            return self._keys[key_id]
+        except KeyError:
+            raise UnknownKeyError(key_id) from None
+
+    def derive(self, purpose: str, key_id: str | None = None) -> bytes:
+        """A 32-byte subkey for one purpose, so one root key never serves two uses (HKDF, RFC 5869)."""
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"obank:{purpose}".encode())
+        return hkdf.derive(self._root(key_id or self.active_key_id))
+
+    def encrypt(self, plaintext: bytes, associated_data: bytes = b"") -> Envelope:
+        """Encrypt under a fresh AES-256-GCM data key, wrapped (RFC 3394) by the active key."""
+        data_key = AESGCM.generate_key(bit_length=256)
+        nonce = os.urandom(12)
+        ciphertext = AESGCM(data_key).encrypt(nonce, plaintext, associated_data)
+        kek = self.derive("envelope-kek")
+        return Envelope(self.active_key_id, aes_key_wrap(kek, data_key), nonce, ciphertext)
+
+    def decrypt(self, envelope: Envelope, associated_data: bytes = b"") -> bytes:
+        """Unwrap the data key with the key that wrapped it and open the ciphertext."""
+        kek = self.derive("envelope-kek", envelope.key_id)
+        data_key = aes_key_unwrap(kek, envelope.wrapped_key)
+        return AESGCM(data_key).decrypt(envelope.nonce, envelope.ciphertext, associated_data)
+
+    def keyed_hash(self, purpose: str, value: bytes, key_id: str | None = None) -> bytes:
+        """HMAC-SHA256 under the purpose's subkey: lookups and pseudonyms that reveal nothing alone."""
+        return hmac.new(self.derive(purpose, key_id), value, hashlib.sha256).digest()
+
+
+def generate_key() -> bytes:
+    """A new random 256-bit key."""
+    return secrets.token_bytes(32)
+
+
+def load_keyring(settings: Settings) -> KeyRing:
+    """The configured key ring; outside production, development keys generated into the data directory."""
+    if settings.encryption_keys:
+        keys = parse_key_map(settings.encryption_keys)
+        active = settings.active_encryption_key_id or sorted(keys)[-1]
+        return KeyRing(keys, active)
+    if settings.is_production:
+        raise RuntimeError("OBANK_ENCRYPTION_KEYS is required in production")
+    return _development_keyring(settings.data_dir / DEV_KEYS_FILE)
+
+
+def _development_keyring(path: Path) -> KeyRing:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        key_id = "dev-1"
+        content = {"active": key_id, "keys": {key_id: base64.b64encode(generate_key()).decode()}}
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(content, handle)
+    content = json.loads(path.read_text())
+    keys = parse_key_map(json.dumps(content["keys"]))
+    return KeyRing(keys, str(content["active"]))

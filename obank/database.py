@@ -1,0 +1,63 @@
+"""Async SQLAlchemy engine and the one-transaction-per-unit-of-work session scope."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+# Constraint names are stable across environments so migrations can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# One PostgreSQL schema per bounded context; a context never reads or writes another's.
+CONTEXT_SCHEMAS = ("platform", "audit", "auth_server", "core_banking", "fraud", "notifications")
+
+
+def schema_metadata(schema: str) -> MetaData:
+    """The metadata of one context's schema, with the shared naming convention."""
+    if schema not in CONTEXT_SCHEMAS:
+        raise ValueError(f"unknown context schema {schema!r}")
+    return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+
+
+def async_url(url: str) -> str:
+    """Point a plain `postgresql://` URL at the psycopg 3 async driver."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    raise ValueError("only PostgreSQL URLs are supported")
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """An engine over psycopg 3 with health-checked pooled connections."""
+    return create_async_engine(async_url(url), pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+@asynccontextmanager
+async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """One transaction: commit when the block succeeds, roll back on any error. Services only flush."""
+    async with sessions() as session, session.begin():
+        yield session
+
+
+async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
+    async with unit_of_work(sessions) as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(_request_session)]

@@ -1,0 +1,123 @@
+"""Process settings, read once from `OBANK_*` environment variables and validated at start-up."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ProductionSettingsError(RuntimeError):
+    """Raised when a production process would start on development defaults."""
+
+
+class Settings(BaseSettings):
+    """Every tunable of an obank process; unset infrastructure means the embedded development stack."""
+
+    model_config = SettingsConfigDict(env_prefix="OBANK_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = PROJECT_ROOT / "var"
+    certs_dir: Path = PROJECT_ROOT / "certs"
+
+    # Infrastructure: unset means embedded PostgreSQL, in-memory stores, in-process events.
+    database_url: str | None = None
+    redis_url: str | None = None
+    kafka_bootstrap_servers: str | None = None
+    kafka_topic_prefix: str = "obank."
+
+    # Where the platform is reached; unset follows the address `obank serve` listens on.
+    issuer: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8443
+
+    # TLS for `obank serve`; unset means the development certificates from `obank certs init`.
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_client_ca_file: Path | None = None
+
+    # Key-encryption keys: JSON object {key_id: base64 of 32 bytes}; the active one wraps new data keys.
+    # Unset outside production: development keys are generated into var/dev-keys.json.
+    encryption_keys: str | None = Field(default=None, repr=False)
+    active_encryption_key_id: str | None = None
+
+    log_level: str = "INFO"
+    outbox_poll_interval_s: float = 0.5
+    outbox_batch_size: int = 100
+
+    @field_validator("encryption_keys")
+    @classmethod
+    def _keys_are_well_formed(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_key_map(value)
+        return value
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    def public_base_url(self) -> str:
+        """The issuer and base of every advertised URL."""
+        if self.issuer:
+            return self.issuer.rstrip("/")
+        return f"https://{self.host}:{self.port}"
+
+    def check_production_ready(self) -> None:
+        """Refuse development defaults in production, naming every missing setting at once."""
+        if not self.is_production:
+            return
+        problems: list[str] = []
+        if not self.database_url:
+            problems.append("OBANK_DATABASE_URL (the embedded database is for development only)")
+        if not self.redis_url:
+            problems.append("OBANK_REDIS_URL (in-memory stores are per process; production needs Redis)")
+        if not self.kafka_bootstrap_servers:
+            problems.append("OBANK_KAFKA_BOOTSTRAP_SERVERS (in-process event dispatch is for development only)")
+        if not self.encryption_keys:
+            problems.append("OBANK_ENCRYPTION_KEYS (generated development keys are refused)")
+        elif not self.active_encryption_key_id:
+            problems.append("OBANK_ACTIVE_ENCRYPTION_KEY_ID (which of OBANK_ENCRYPTION_KEYS wraps new data)")
+        elif self.active_encryption_key_id not in parse_key_map(self.encryption_keys):
+            problems.append("OBANK_ACTIVE_ENCRYPTION_KEY_ID (names no key in OBANK_ENCRYPTION_KEYS)")
+        if not self.issuer:
+            problems.append("OBANK_ISSUER (the public https address clients reach)")
+        if not self.tls_cert_file or not self.tls_key_file:
+            problems.append("OBANK_TLS_CERT_FILE and OBANK_TLS_KEY_FILE (development certificates are refused)")
+        if problems:
+            raise ProductionSettingsError(
+                "OBANK_ENV=production refuses to start; set: " + "; ".join(problems)
+            )
+
+
+def parse_key_map(raw: str) -> dict[str, bytes]:
+    """Decode `{"key_id": "base64"}` into 32-byte keys, refusing anything else."""
+    try:
+        decoded = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError("encryption keys must be a JSON object of key id to base64 key") from exc
+    if not isinstance(decoded, dict) or not decoded:
+        raise ValueError("encryption keys must be a non-empty JSON object of key id to base64 key")
+    keys: dict[str, bytes] = {}
+    for key_id, encoded in decoded.items():
+        try:
+            key = base64.b64decode(str(encoded), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError(f"encryption key {key_id!r} is not valid base64") from exc
+        if len(key) != 32:
+            raise ValueError(f"encryption key {key_id!r} must be 32 bytes (AES-256)")
+        keys[str(key_id)] = key
+    return keys
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()
