@@ -12,8 +12,9 @@ import structlog
 
 # Keys whose values never reach a log: credentials, keys, tokens, personal data.
 _SENSITIVE_KEY = re.compile(
-    r"(pass(word|wd|phrase)?|secret|token|otp|totp|pin|key|authorization|cookie|session|credential|"
-    r"assertion|signature|jwt|code_verifier|^code$|email|phone|name|address|birth|national|iban|ip)",
+    r"(pass(word|wd|phrase)?|secret|token|otp|key|authorization|cookie|session|credential|"
+    r"assertion|signature|jwt|code_verifier|^code$|email|phone|name|address|birth|national|iban|"
+    r"(^|_)(ip|pin)(_|$))",
     re.IGNORECASE,
 )
 _ALLOWED_KEYS = frozenset(

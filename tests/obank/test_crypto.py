@@ -1,0 +1,50 @@
+"""Envelope encryption and keyed hashes under rotating keys."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from cryptography.exceptions import InvalidTag
+
+from obank.crypto import KeyRing, UnknownKeyError, load_keyring
+from obank.settings import Settings
+
+OLD, NEW = b"\x11" * 32, b"\x22" * 32
+
+
+def test_encrypts_under_the_active_key_and_opens_old_data_after_rotation() -> None:
+    before = KeyRing({"k1": OLD}, "k1")
+    sealed = before.encrypt(b"balance 100", b"record-1")
+    assert b"balance" not in sealed.ciphertext and sealed.key_id == "k1"
+    after = KeyRing({"k1": OLD, "k2": NEW}, "k2")
+    assert after.decrypt(sealed, b"record-1") == b"balance 100"
+    assert after.encrypt(b"x").key_id == "k2"
+
+
+def test_tampering_wrong_context_or_missing_key_fails() -> None:
+    ring = KeyRing({"k1": OLD}, "k1")
+    sealed = ring.encrypt(b"secret", b"record-1")
+    with pytest.raises(InvalidTag):
+        ring.decrypt(sealed, b"record-2")
+    with pytest.raises(UnknownKeyError):
+        KeyRing({"k2": NEW}, "k2").decrypt(sealed, b"record-1")
+
+
+def test_keyed_hash_depends_on_purpose_and_key() -> None:
+    ring = KeyRing({"k1": OLD}, "k1")
+    assert ring.keyed_hash("ip", b"10.0.0.1") == ring.keyed_hash("ip", b"10.0.0.1")
+    assert ring.keyed_hash("ip", b"10.0.0.1") != ring.keyed_hash("email", b"10.0.0.1")
+    assert ring.keyed_hash("ip", b"10.0.0.1") != KeyRing({"k1": NEW}, "k1").keyed_hash("ip", b"10.0.0.1")
+
+
+def test_development_keys_are_generated_once_and_private(tmp_path: Path) -> None:
+    settings = Settings(env="development", data_dir=tmp_path)
+    first = load_keyring(settings)
+    again = load_keyring(settings)
+    assert first.keyed_hash("x", b"1") == again.keyed_hash("x", b"1")
+    key_file = tmp_path / "dev-keys.json"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert json.loads(key_file.read_text())["active"] == first.active_key_id

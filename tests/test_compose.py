@@ -1,0 +1,57 @@
+"""compose.yaml describes the distributed deployment with commands the CLI really has."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+import typer.main
+import yaml
+
+from obank.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    return loaded
+
+
+def _obank_commands() -> list[tuple[str, list[str]]]:
+    return [(name, service["command"]) for name, service in _compose()["services"].items()
+            if service.get("command", [None])[0] == "obank"]
+
+
+def test_compose_runs_postgres_redis_kafka_and_the_obank_processes() -> None:
+    services = _compose()["services"]
+    assert {"postgres", "redis", "kafka", "migrate", "gateway", "worker"} <= set(services)
+    for infra in ("postgres", "redis", "kafka", "gateway"):
+        assert "healthcheck" in services[infra], infra
+    assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft
+
+
+def test_every_obank_process_runs_in_production_mode_against_real_services() -> None:
+    for name, service in _compose()["services"].items():
+        if service.get("command", [None])[0] != "obank":
+            continue
+        env = service["environment"]
+        assert env["OBANK_ENV"] == "production", name
+        for required in ("OBANK_DATABASE_URL", "OBANK_REDIS_URL", "OBANK_KAFKA_BOOTSTRAP_SERVERS",
+                         "OBANK_ENCRYPTION_KEYS", "OBANK_ISSUER"):
+            assert env.get(required), (name, required)
+
+
+@pytest.mark.parametrize(("service", "argv"), _obank_commands())
+def test_every_command_exists_in_the_cli(service: str, argv: list[str]) -> None:
+    command: click.Command = typer.main.get_command(app)
+    args = list(argv[1:])
+    while isinstance(command, click.Group):
+        name = args.pop(0)
+        sub = command.get_command(click.Context(command), name)
+        assert sub is not None, f"{service}: `obank {' '.join(argv[1:])}`: no command {name!r}"
+        command = sub
+    # Parsing the options proves each one exists with a valid value; nothing runs.
+    command.make_context(command.name, args)
