@@ -9,11 +9,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from audit import cli as audit_cli
 from obank.settings import ProductionSettingsError, Settings, get_settings
 
 app = typer.Typer(help="obank: a self-hostable FAPI 2.0 open-banking platform.", no_args_is_help=True)
 certs_app = typer.Typer(help="Development certificates.", no_args_is_help=True)
 app.add_typer(certs_app, name="certs")
+app.add_typer(audit_cli.app, name="audit")
 console = Console(stderr=True)
 
 

@@ -80,15 +80,30 @@ class CorrelationMiddleware:
             _log.exception("request_failed", method=scope["method"], path=scope["path"])
             if not response_started:
                 body = json.dumps(
-                    {"type": "about:blank", "title": "Internal Server Error", "status": 500,
-                     "correlation_id": correlation_id}
+                    {
+                        "type": "about:blank",
+                        "title": "Internal Server Error",
+                        "status": 500,
+                        "correlation_id": correlation_id,
+                    }
                 ).encode()
-                await send({"type": "http.response.start", "status": 500, "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (HEADER.encode(), correlation_id.encode()),
-                ]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [
+                            (b"content-type", b"application/problem+json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (HEADER.encode(), correlation_id.encode()),
+                        ],
+                    }
+                )
                 await send({"type": "http.response.body", "body": body})
         finally:
-            _log.info("request", method=scope["method"], path=scope["path"], status=status,
-                      duration_ms=round((time.perf_counter() - started) * 1000, 2))
+            _log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            )

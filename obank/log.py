@@ -18,9 +18,32 @@ _SENSITIVE_KEY = re.compile(
     re.IGNORECASE,
 )
 _ALLOWED_KEYS = frozenset(
-    {"event", "level", "timestamp", "logger", "correlation_id", "key_id", "event_id", "event_type",
-     "consumer", "topic", "method", "path", "status", "duration_ms", "entity_type", "entity_id",
-     "action", "actor_kind", "client_id", "exception", "exc_info", "count", "schema", "revision"}
+    {
+        "event",
+        "level",
+        "timestamp",
+        "logger",
+        "correlation_id",
+        "key_id",
+        "event_id",
+        "event_type",
+        "consumer",
+        "topic",
+        "method",
+        "path",
+        "status",
+        "duration_ms",
+        "entity_type",
+        "entity_id",
+        "action",
+        "actor_kind",
+        "client_id",
+        "exception",
+        "exc_info",
+        "count",
+        "schema",
+        "revision",
+    }
 )
 REDACTED = "[redacted]"
 
@@ -60,8 +83,10 @@ def configure_logging(level: str = "INFO") -> None:
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                        structlog.processors.JSONRenderer()],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.JSONRenderer(),
+            ],
         )
     )
     root = logging.getLogger()

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     encryption_keys: str | None = Field(default=None, repr=False)
     active_encryption_key_id: str | None = None
 
+    # ES256 private JWK (JSON) the gateway signs internal principal assertions with.
+    internal_signing_key: str | None = Field(default=None, repr=False)
+
     log_level: str = "INFO"
     outbox_poll_interval_s: float = 0.5
     outbox_batch_size: int = 100
@@ -87,14 +90,14 @@ class Settings(BaseSettings):
             problems.append("OBANK_ACTIVE_ENCRYPTION_KEY_ID (which of OBANK_ENCRYPTION_KEYS wraps new data)")
         elif self.active_encryption_key_id not in parse_key_map(self.encryption_keys):
             problems.append("OBANK_ACTIVE_ENCRYPTION_KEY_ID (names no key in OBANK_ENCRYPTION_KEYS)")
+        if not self.internal_signing_key:
+            problems.append("OBANK_INTERNAL_SIGNING_KEY (generated development keys are refused)")
         if not self.issuer:
             problems.append("OBANK_ISSUER (the public https address clients reach)")
         if not self.tls_cert_file or not self.tls_key_file:
             problems.append("OBANK_TLS_CERT_FILE and OBANK_TLS_KEY_FILE (development certificates are refused)")
         if problems:
-            raise ProductionSettingsError(
-                "OBANK_ENV=production refuses to start; set: " + "; ".join(problems)
-            )
+            raise ProductionSettingsError("OBANK_ENV=production refuses to start; set: " + "; ".join(problems))
 
 
 def parse_key_map(raw: str) -> dict[str, bytes]:

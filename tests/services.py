@@ -49,9 +49,9 @@ def start_redis(log_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     log = (log_dir / "redis.log").open("wb")
     process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--daemonize", "no"],
-        stdout=log, stderr=subprocess.STDOUT,
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     wait_for_port(port, process, "redis-server")
     return process, f"redis://127.0.0.1:{port}/0"
@@ -70,7 +70,8 @@ def start_kafka(log_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     url = f"tcp://127.0.0.1:{port}"
     process = subprocess.Popen(
         [binary, "broker", "--listener-url", url, "--advertised-listener-url", url],
-        stdout=log, stderr=subprocess.STDOUT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     wait_for_port(port, process, "tansu broker")
     return process, f"127.0.0.1:{port}"

@@ -21,8 +21,11 @@ def _compose() -> dict[str, Any]:
 
 
 def _obank_commands() -> list[tuple[str, list[str]]]:
-    return [(name, service["command"]) for name, service in _compose()["services"].items()
-            if service.get("command", [None])[0] == "obank"]
+    return [
+        (name, service["command"])
+        for name, service in _compose()["services"].items()
+        if service.get("command", [None])[0] == "obank"
+    ]
 
 
 def test_compose_runs_postgres_redis_kafka_and_the_obank_processes() -> None:
@@ -39,8 +42,13 @@ def test_every_obank_process_runs_in_production_mode_against_real_services() -> 
             continue
         env = service["environment"]
         assert env["OBANK_ENV"] == "production", name
-        for required in ("OBANK_DATABASE_URL", "OBANK_REDIS_URL", "OBANK_KAFKA_BOOTSTRAP_SERVERS",
-                         "OBANK_ENCRYPTION_KEYS", "OBANK_ISSUER"):
+        for required in (
+            "OBANK_DATABASE_URL",
+            "OBANK_REDIS_URL",
+            "OBANK_KAFKA_BOOTSTRAP_SERVERS",
+            "OBANK_ENCRYPTION_KEYS",
+            "OBANK_ISSUER",
+        ):
             assert env.get(required), (name, required)
 
 

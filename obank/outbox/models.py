@@ -29,14 +29,10 @@ class OutboxEvent(Base):
     key: Mapped[str] = mapped_column(String(200), nullable=False)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     correlation_id: Mapped[str] = mapped_column(String(64), nullable=False)
-    occurred_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), nullable=False, server_default=func.now()
-    )
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (
-        Index("ix_outbox_events_unpublished", "position", postgresql_where=text("published_at IS NULL")),
-    )
+    __table_args__ = (Index("ix_outbox_events_unpublished", "position", postgresql_where=text("published_at IS NULL")),)
 
 
 class ConsumedEvent(Base):
@@ -46,6 +42,4 @@ class ConsumedEvent(Base):
 
     consumer: Mapped[str] = mapped_column(String(120), primary_key=True)
     event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    consumed_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), nullable=False, server_default=func.now()
-    )
+    consumed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())

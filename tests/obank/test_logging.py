@@ -20,9 +20,15 @@ def _lines(captured: str) -> list[dict[str, object]]:
 def test_sensitive_values_are_redacted_at_any_depth(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging("INFO")
     get_logger("t").info(
-        "login", password="hunter2", otp="123456", access_token="eyJabc", username="alice@example.com",
+        "login",
+        password="hunter2",
+        otp="123456",
+        access_token="eyJabc",
+        username="alice@example.com",
         request={"headers": {"authorization": "Bearer eyJabc"}, "client_secret": "s3cr3t"},
-        ip_address="10.1.2.3", totp_secret="JBSWY3DPEHPK3PXP", status=200,
+        ip_address="10.1.2.3",
+        totp_secret="JBSWY3DPEHPK3PXP",
+        status=200,
     )
     output = capsys.readouterr().err
     for secret in ("hunter2", "123456", "eyJabc", "alice@example.com", "s3cr3t", "10.1.2.3", "JBSWY3DP"):

@@ -11,8 +11,15 @@ from obank.money import CURRENCY_EXPONENTS, CurrencyMismatchError, Money, MoneyE
 
 @pytest.mark.parametrize(
     ("text", "currency", "minor"),
-    [("10.50", "GBP", 1050), ("0.01", "EUR", 1), ("10", "GBP", 1000), ("1500", "JPY", 1500),
-     ("1.234", "BHD", 1234), ("-3.5", "USD", -350), ("0", "GBP", 0)],
+    [
+        ("10.50", "GBP", 1050),
+        ("0.01", "EUR", 1),
+        ("10", "GBP", 1000),
+        ("1500", "JPY", 1500),
+        ("1.234", "BHD", 1234),
+        ("-3.5", "USD", -350),
+        ("0", "GBP", 0),
+    ],
 )
 def test_parses_decimal_strings_exactly(text: str, currency: str, minor: int) -> None:
     assert Money.parse(text, currency) == Money(minor, currency)
@@ -20,8 +27,18 @@ def test_parses_decimal_strings_exactly(text: str, currency: str, minor: int) ->
 
 @pytest.mark.parametrize(
     ("text", "currency"),
-    [("10.505", "GBP"), ("1.5", "JPY"), ("1e3", "GBP"), ("10,50", "GBP"), (" 10", "GBP"), ("", "GBP"),
-     ("+1", "GBP"), ("NaN", "GBP"), ("1.", "GBP"), (".5", "GBP")],
+    [
+        ("10.505", "GBP"),
+        ("1.5", "JPY"),
+        ("1e3", "GBP"),
+        ("10,50", "GBP"),
+        (" 10", "GBP"),
+        ("", "GBP"),
+        ("+1", "GBP"),
+        ("NaN", "GBP"),
+        ("1.", "GBP"),
+        (".5", "GBP"),
+    ],
 )
 def test_refuses_inexact_or_malformed_amounts(text: str, currency: str) -> None:
     with pytest.raises(MoneyError):

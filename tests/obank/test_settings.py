@@ -19,16 +19,27 @@ def test_production_with_defaults_names_every_missing_setting() -> None:
     with pytest.raises(ProductionSettingsError) as refused:
         Settings(env="production").check_production_ready()
     message = str(refused.value)
-    for name in ("OBANK_DATABASE_URL", "OBANK_REDIS_URL", "OBANK_KAFKA_BOOTSTRAP_SERVERS",
-                 "OBANK_ENCRYPTION_KEYS", "OBANK_ISSUER", "OBANK_TLS_CERT_FILE"):
+    for name in (
+        "OBANK_DATABASE_URL",
+        "OBANK_REDIS_URL",
+        "OBANK_KAFKA_BOOTSTRAP_SERVERS",
+        "OBANK_ENCRYPTION_KEYS",
+        "OBANK_ISSUER",
+        "OBANK_TLS_CERT_FILE",
+    ):
         assert name in message
 
 
 def test_production_fully_configured_starts(tmp_path) -> None:
     Settings(
-        env="production", database_url="postgresql://db/obank", redis_url="redis://r:6379/0",
-        kafka_bootstrap_servers="kafka:9092", encryption_keys=json.dumps({"k1": KEY}),
-        active_encryption_key_id="k1", issuer="https://bank.example", tls_cert_file=tmp_path / "c",
+        env="production",
+        database_url="postgresql://db/obank",
+        redis_url="redis://r:6379/0",
+        kafka_bootstrap_servers="kafka:9092",
+        encryption_keys=json.dumps({"k1": KEY}),
+        active_encryption_key_id="k1",
+        issuer="https://bank.example",
+        tls_cert_file=tmp_path / "c",
         tls_key_file=tmp_path / "k",
     ).check_production_ready()
 
@@ -36,14 +47,21 @@ def test_production_fully_configured_starts(tmp_path) -> None:
 def test_production_refuses_an_active_key_id_that_names_no_key() -> None:
     with pytest.raises(ProductionSettingsError, match="names no key"):
         Settings(
-            env="production", database_url="postgresql://db/obank", redis_url="redis://r",
-            kafka_bootstrap_servers="k:9092", encryption_keys=json.dumps({"k1": KEY}),
-            active_encryption_key_id="k2", issuer="https://bank.example",
-            tls_cert_file="c", tls_key_file="k",
+            env="production",
+            database_url="postgresql://db/obank",
+            redis_url="redis://r",
+            kafka_bootstrap_servers="k:9092",
+            encryption_keys=json.dumps({"k1": KEY}),
+            active_encryption_key_id="k2",
+            issuer="https://bank.example",
+            tls_cert_file="c",
+            tls_key_file="k",
         ).check_production_ready()
 
 
-@pytest.mark.parametrize("bad", ['{"k1": "short"}', "not json", "{}", '{"k1": "' + base64.b64encode(b"x" * 16).decode() + '"}'])
+@pytest.mark.parametrize(
+    "bad", ['{"k1": "short"}', "not json", "{}", '{"k1": "' + base64.b64encode(b"x" * 16).decode() + '"}']
+)
 def test_malformed_encryption_keys_are_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="encryption key"):
         Settings(encryption_keys=bad)
@@ -56,11 +74,17 @@ def test_development_is_allowed_to_use_defaults() -> None:
 def test_cli_in_production_with_defaults_refuses_and_names_settings(tmp_path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OBANK_")}
     env |= {"OBANK_ENV": "production", "OBANK_DATA_DIR": str(tmp_path), "COLUMNS": "400"}
-    result = subprocess.run([sys.executable, "-m", "obank.cli", "migrate"], env=env, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "obank.cli", "migrate"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2
     output = " ".join((result.stdout + result.stderr).split())
-    for name in ("OBANK_DATABASE_URL", "OBANK_REDIS_URL", "OBANK_KAFKA_BOOTSTRAP_SERVERS",
-                 "OBANK_ENCRYPTION_KEYS", "OBANK_ISSUER"):
+    for name in (
+        "OBANK_DATABASE_URL",
+        "OBANK_REDIS_URL",
+        "OBANK_KAFKA_BOOTSTRAP_SERVERS",
+        "OBANK_ENCRYPTION_KEYS",
+        "OBANK_ISSUER",
+    ):
         assert name in output
     assert not (tmp_path / "pgdata").exists()

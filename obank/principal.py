@@ -1,0 +1,140 @@
+"""The verified caller, carried from the gateway to upstream apps as a short-lived signed internal JWT."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, Request
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey
+
+from obank.settings import Settings
+
+PRINCIPAL_HEADER = "x-obank-principal"
+INTERNAL_ISSUER = "urn:obank:gateway"
+ASSERTION_LIFETIME_S = 60
+DEV_KEY_FILE = "internal-signing-key.json"
+ALGORITHM = "ES256"
+
+PrincipalKind = Literal["customer", "staff", "client"]
+
+
+class InvalidPrincipalAssertionError(Exception):
+    """The internal assertion is missing, forged, expired or meant for another service."""
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling, as verified by the gateway: subject, client, scopes, consent, binding, strength."""
+
+    subject: str
+    kind: PrincipalKind
+    interaction_id: str
+    client_id: str | None = None
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    roles: frozenset[str] = field(default_factory=frozenset)
+    consent_id: str | None = None
+    certificate_thumbprint: str | None = None
+    acr: str | None = None
+    session_id: str | None = None
+
+    def to_claims(self) -> dict[str, Any]:
+        return {
+            "sub": self.subject,
+            "kind": self.kind,
+            "interaction_id": self.interaction_id,
+            "client_id": self.client_id,
+            "scope": " ".join(sorted(self.scopes)),
+            "roles": sorted(self.roles),
+            "consent_id": self.consent_id,
+            "cnf_x5t_s256": self.certificate_thumbprint,
+            "acr": self.acr,
+            "sid": self.session_id,
+        }
+
+    @classmethod
+    def from_claims(cls, claims: dict[str, Any]) -> Principal:
+        kind = claims.get("kind")
+        if kind not in ("customer", "staff", "client") or not isinstance(claims.get("sub"), str):
+            raise InvalidPrincipalAssertionError("assertion lacks a subject or kind")
+        return cls(
+            subject=claims["sub"],
+            kind=kind,
+            interaction_id=str(claims.get("interaction_id") or ""),
+            client_id=claims.get("client_id"),
+            scopes=frozenset(str(claims.get("scope") or "").split()),
+            roles=frozenset(claims.get("roles") or ()),
+            consent_id=claims.get("consent_id"),
+            certificate_thumbprint=claims.get("cnf_x5t_s256"),
+            acr=claims.get("acr"),
+            session_id=claims.get("sid"),
+        )
+
+
+class InternalAssertions:
+    """Signs (gateway side) and verifies (service side) internal principal assertions."""
+
+    def __init__(self, key: ECKey) -> None:
+        self._key = key
+
+    def sign(self, principal: Principal, audience: str) -> str:
+        now = int(time.time())
+        claims = {
+            **principal.to_claims(),
+            "iss": INTERNAL_ISSUER,
+            "aud": audience,
+            "iat": now,
+            "exp": now + ASSERTION_LIFETIME_S,
+            "jti": str(uuid.uuid4()),
+        }
+        return jwt.encode({"alg": ALGORITHM, "typ": "obank-principal+jwt"}, claims, self._key)
+
+    def verify(self, assertion: str, audience: str) -> Principal:
+        try:
+            token = jwt.decode(assertion, self._key, algorithms=[ALGORITHM])
+            jwt.JWTClaimsRegistry(
+                iss={"essential": True, "value": INTERNAL_ISSUER},
+                aud={"essential": True, "value": audience},
+                exp={"essential": True},
+                leeway=5,
+            ).validate(token.claims)
+        except (JoseError, ValueError) as exc:
+            raise InvalidPrincipalAssertionError("internal assertion refused") from exc
+        if token.header.get("typ") != "obank-principal+jwt":
+            raise InvalidPrincipalAssertionError("not an internal principal assertion")
+        return Principal.from_claims(dict(token.claims))
+
+
+def load_internal_assertions(settings: Settings) -> InternalAssertions:
+    """The gateway's internal signing key: configured, or generated for development into the data dir."""
+    if settings.internal_signing_key:
+        return InternalAssertions(ECKey.import_key(json.loads(settings.internal_signing_key)))
+    if settings.is_production:
+        raise RuntimeError("OBANK_INTERNAL_SIGNING_KEY is required in production")
+    path: Path = settings.data_dir / DEV_KEY_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        key = ECKey.generate_key("P-256", private=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(key.as_dict(private=True), handle)
+    return InternalAssertions(ECKey.import_key(json.loads(path.read_text())))
+
+
+async def _verified_principal(request: Request) -> Principal:
+    assertions: InternalAssertions = request.app.state.internal_assertions
+    audience: str = request.app.state.service_name
+    assertion = request.headers.get(PRINCIPAL_HEADER)
+    if not assertion:
+        raise InvalidPrincipalAssertionError("no internal assertion")
+    return assertions.verify(assertion, audience)
+
+
+PrincipalDep = Annotated[Principal, Depends(_verified_principal)]
