@@ -1,1 +1,15 @@
-"""audit"""
+"""audit: encrypted, hash-chained audit records written in the caller's transaction, and their verification."""
+
+from audit.schemas import ActorKind, AppendedRecord, AuditEntry, VerificationReport
+from audit.verify import decrypt_record, verify_chain
+from audit.writer import append_audit_record
+
+__all__ = [
+    "ActorKind",
+    "AppendedRecord",
+    "AuditEntry",
+    "VerificationReport",
+    "append_audit_record",
+    "decrypt_record",
+    "verify_chain",
+]

@@ -1,0 +1,66 @@
+"""Audit tables (schema `audit`): append-only hash-chained records and the single chain-head row."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, LargeBinary, SmallInteger, String, func
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from obank.database import schema_metadata
+
+ACTOR_KINDS = ("customer", "staff", "client", "system")
+HEAD_ROW_ID = 1
+GENESIS_MAC = bytes(32)
+
+
+class Base(DeclarativeBase):
+    metadata = schema_metadata("audit")
+
+
+class AuditRecord(Base):
+    """One audited state change; before/after are an AES-256-GCM envelope, the MAC links it to its predecessor."""
+
+    __tablename__ = "audit_records"
+
+    sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    record_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True, nullable=False)
+    correlation_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    actor_kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    actor_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    client_id: Mapped[str | None] = mapped_column(String(200))
+    session_id: Mapped[str | None] = mapped_column(String(200))
+    ip_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    ip_hash_key_id: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(120), nullable=False)
+    entity_type: Mapped[str] = mapped_column(String(80), nullable=False)
+    entity_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    changes_key_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    changes_wrapped_key: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    changes_nonce: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    changes_ciphertext: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    mac_key_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    prev_mac: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    mac: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+    __table_args__ = (
+        CheckConstraint(f"actor_kind IN {ACTOR_KINDS!r}", name="actor_kind"),
+        Index("ix_audit_records_correlation_id", "correlation_id"),
+        Index("ix_audit_records_entity", "entity_type", "entity_id"),
+    )
+
+
+class AuditChainHead(Base):
+    """The chain's tip; appends lock this one row, so the chain never forks and never skips a number."""
+
+    __tablename__ = "chain_head"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    last_sequence: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    last_mac: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+    __table_args__ = (CheckConstraint(f"id = {HEAD_ROW_ID}", name="single_row"),)

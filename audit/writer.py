@@ -1,0 +1,160 @@
+"""Append an encrypted, hash-chained audit record inside the caller's transaction."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import String
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from audit import repository
+from audit.errors import ChainHeadMissing, InvalidAuditEntry
+from audit.models import AuditRecord
+from audit.schemas import ActorKind, AppendedRecord, AuditEntry, SealedRecord
+from obank.correlation import current_correlation_id
+from obank.crypto import KeyRing
+
+CHAIN_MAC_PURPOSE = "audit-chain"
+IP_HASH_PURPOSE = "audit-ip"
+_ENCODING_LABEL = b"obank.audit.record.v1"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+async def append_audit_record(session: AsyncSession, keyring: KeyRing, entry: AuditEntry) -> AppendedRecord:
+    """Chain `entry` after the head in the caller's transaction; make it the transaction's last write."""
+    actor_kind = _actor_kind(entry.actor_kind)
+    record_id = uuid.uuid4()
+    correlation_id = entry.correlation_id or current_correlation_id()
+    envelope = keyring.encrypt(_changes_plaintext(entry), associated_data=record_id.bytes)
+    ip_hash = None if entry.ip_address is None else ip_address_hash(keyring, entry.ip_address)
+    _check_lengths(
+        correlation_id=correlation_id,
+        actor_id=entry.actor_id,
+        client_id=entry.client_id,
+        session_id=entry.session_id,
+        action=entry.action,
+        entity_type=entry.entity_type,
+        entity_id=entry.entity_id,
+    )
+    # Encryption and hashing happen before the lock; the caller's pending writes go out now too,
+    # so the chain head is held for as short a time as possible.
+    await session.flush()
+    # Every other appender now waits until this transaction ends: work the caller does after this
+    # call lengthens that wait, and row locks it takes afterwards could deadlock with them.
+    head = await repository.lock_chain_head(session)
+    if head is None:
+        raise ChainHeadMissing("audit.chain_head has no row; run the migrations")
+    unsealed = SealedRecord(
+        sequence=head.last_sequence + 1,
+        record_id=record_id,
+        correlation_id=correlation_id,
+        actor_kind=actor_kind,
+        actor_id=entry.actor_id,
+        client_id=entry.client_id,
+        session_id=entry.session_id,
+        ip_hash=ip_hash,
+        ip_hash_key_id=None if ip_hash is None else keyring.active_key_id,
+        action=entry.action,
+        entity_type=entry.entity_type,
+        entity_id=entry.entity_id,
+        # Taken under the lock, so timestamps never run backwards along the chain.
+        occurred_at=datetime.now(UTC),
+        changes_key_id=envelope.key_id,
+        changes_wrapped_key=envelope.wrapped_key,
+        changes_nonce=envelope.nonce,
+        changes_ciphertext=envelope.ciphertext,
+        mac_key_id=keyring.active_key_id,
+        prev_mac=head.last_mac,
+        mac=b"",
+    )
+    record = dataclasses.replace(unsealed, mac=chain_mac(keyring, unsealed))
+    await repository.append_record(session, record)
+    return AppendedRecord(
+        record_id=record.record_id,
+        sequence=record.sequence,
+        occurred_at=record.occurred_at,
+        correlation_id=correlation_id,
+    )
+
+
+def ip_address_hash(keyring: KeyRing, ip_address: str, key_id: str | None = None) -> bytes:
+    """The keyed hash stored instead of an IP address; the same address always hashes alike per key."""
+    try:
+        normalised = ipaddress.ip_address(ip_address.strip()).compressed
+    except ValueError as exc:
+        raise InvalidAuditEntry(f"not an IP address: {ip_address!r}") from exc
+    return keyring.keyed_hash(IP_HASH_PURPOSE, normalised.encode(), key_id=key_id)
+
+
+def chain_mac(keyring: KeyRing, record: SealedRecord) -> bytes:
+    """HMAC-SHA256, under the chain subkey of `record.mac_key_id`, of its content and its predecessor's MAC."""
+    return keyring.keyed_hash(CHAIN_MAC_PURPOSE, canonical_content(record), key_id=record.mac_key_id)
+
+
+def canonical_content(record: SealedRecord) -> bytes:
+    """One unambiguous byte string per record: every field but the MAC, each typed and length-prefixed."""
+    fields: tuple[str | bytes | int | None, ...] = (
+        _ENCODING_LABEL,
+        record.sequence,
+        record.record_id.bytes,
+        record.correlation_id,
+        record.actor_kind,
+        record.actor_id,
+        record.client_id,
+        record.session_id,
+        record.ip_hash,
+        record.ip_hash_key_id,
+        record.action,
+        record.entity_type,
+        record.entity_id,
+        (record.occurred_at - _EPOCH) // _MICROSECOND,
+        record.changes_key_id,
+        record.changes_wrapped_key,
+        record.changes_nonce,
+        record.changes_ciphertext,
+        record.mac_key_id,
+        record.prev_mac,
+    )
+    return b"".join(_encode_field(value) for value in fields)
+
+
+def _encode_field(value: str | bytes | int | None) -> bytes:
+    if value is None:
+        return b"N"
+    if isinstance(value, int):
+        data, tag = value.to_bytes(8, "big", signed=True), b"I"
+    elif isinstance(value, str):
+        data, tag = value.encode(), b"S"
+    else:
+        data, tag = value, b"B"
+    return tag + len(data).to_bytes(4, "big") + data
+
+
+def _actor_kind(value: ActorKind | str) -> str:
+    try:
+        return ActorKind(value).value
+    except ValueError as exc:
+        raise InvalidAuditEntry(f"unknown actor kind {value!r}") from exc
+
+
+def _changes_plaintext(entry: AuditEntry) -> bytes:
+    changes: dict[str, Any] = {"before": entry.before, "after": entry.after}
+    try:
+        text = json.dumps(changes, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidAuditEntry(f"before/after must be JSON values: {exc}") from exc
+    return text.encode()
+
+
+def _check_lengths(**values: str | None) -> None:
+    for name, value in values.items():
+        column_type = AuditRecord.__table__.c[name].type
+        assert isinstance(column_type, String) and column_type.length is not None
+        if value is not None and not 0 < len(value) <= column_type.length:
+            raise InvalidAuditEntry(f"{name} must be 1 to {column_type.length} characters")
