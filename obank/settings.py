@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     kafka_bootstrap_servers: str | None = None
     kafka_topic_prefix: str = "obank."
+    kafka_topic_partitions: int = 3
+    kafka_replication_factor: int = 1
+    # Off only for brokers lacking idempotent producers (Tansu's memory engine cannot init a producer id).
+    kafka_idempotent_producer: bool = True
 
     # Where the platform is reached; unset follows the address `obank serve` listens on.
     issuer: str | None = None
