@@ -59,6 +59,92 @@ def certs_init(
         console.print("certificates already present (use --force to replace)")
 
 
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default: OBANK_HOST or 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default: OBANK_PORT or 8443)")] = None,
+) -> None:
+    """Run the platform over HTTPS (client certificates optional) with the embedded database and demo data."""
+    from gateway.app import create_app
+    from obank.certs import init_development_certificates
+    from obank.demo import seed_and_write_demo
+    from obank.embedded_db import stop_embedded_database
+    from obank.migrate import upgrade_to_head
+    from obank.runtime import build_platform, resolve_database_url
+    from obank.server import (
+        StopRequested,
+        TLSFiles,
+        bind_socket,
+        build_server,
+        run_server,
+        signals_ignored,
+        stop_on_signals,
+    )
+
+    settings = _settings()
+    host = host or settings.host
+    try:
+        sock = bind_socket(host, settings.port if port is None else port)
+    except OSError as exc:
+        console.print(f"[red]cannot listen on {host}:{port or settings.port}: {exc}[/red]")
+        raise typer.Exit(1) from exc
+    # The issuer follows the address actually bound (port 0 picks a free one) unless OBANK_ISSUER is set.
+    settings = settings.model_copy(update={"host": host, "port": sock.getsockname()[1]})
+    issuer = settings.public_base_url()
+    embedded = settings.database_url is None
+    with stop_on_signals():
+        try:
+            if not settings.is_production:
+                with console.status("Creating development certificates..."):
+                    for path in init_development_certificates(settings.certs_dir):
+                        console.print(f"wrote {path}")
+            files = TLSFiles.from_settings(settings)
+            status = "Starting the embedded PostgreSQL..." if embedded else "Connecting to the database..."
+            with console.status(status):
+                database_url = resolve_database_url(settings)
+            with console.status("Migrating the database..."):
+                upgrade_to_head(database_url)
+            platform = build_platform(settings, database_url)
+            server = build_server(create_app(platform), files)
+
+            async def seed() -> None:
+                with console.status("Seeding demo data..."):
+                    demo = await seed_and_write_demo(platform, issuer)
+                console.print(f"[green]obank is serving {issuer}[/green]", soft_wrap=True)
+                console.print(f"demo: {demo}", soft_wrap=True)
+                if files.client_ca_file is not None:
+                    console.print(f"client certificates are verified against {files.client_ca_file}", soft_wrap=True)
+
+            run_server(server, sock, before_serving=seed)
+        except StopRequested:
+            console.print("stopped")
+        finally:
+            with signals_ignored():
+                sock.close()
+                if embedded:
+                    with console.status("Stopping the embedded PostgreSQL..."):
+                        stop_embedded_database(settings.data_dir / "pgdata")
+
+
+@app.command()
+def worker() -> None:
+    """Relay outbox events and run the event consumers (Kafka groups when configured) until SIGINT/SIGTERM."""
+    from obank.outbox.consumers import default_registry
+    from obank.outbox.worker import run_worker
+    from obank.runtime import build_platform
+
+    settings = _settings()
+
+    async def work() -> None:
+        platform = build_platform(settings)
+        try:
+            await run_worker(platform, default_registry())
+        finally:
+            await platform.close()
+
+    asyncio.run(work())
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
