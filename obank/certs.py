@@ -133,9 +133,7 @@ def _issue(
         )
         .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
     )
     if alternative_names:
         builder = builder.add_extension(x509.SubjectAlternativeName(list(alternative_names)), critical=False)
@@ -232,10 +230,8 @@ def _write_pair(
 
 
 def init_development_certificates(certs_dir: Path, force: bool = False) -> list[Path]:
-    """Write the development CA, server and demo TPP certificates that are missing; return what was written.
-
-    Existing files are kept unless `force`; a new CA re-issues every certificate so all of them chain to it.
-    """
+    """Write the missing development CA, server and demo TPP certificates (all with `force`); return them."""
+    # A new CA re-issues every certificate so that all of them chain to it.
     certs_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     ca_paths = [certs_dir / f for f in CA_FILES]

@@ -73,12 +73,12 @@ def serve(
     from obank.runtime import build_platform, resolve_database_url
     from obank.server import (
         StopRequested,
+        StopSignals,
         TLSFiles,
         bind_socket,
         build_server,
         run_server,
         signals_ignored,
-        stop_on_signals,
     )
 
     settings = _settings()
@@ -92,24 +92,28 @@ def serve(
     settings = settings.model_copy(update={"host": host, "port": sock.getsockname()[1]})
     issuer = settings.public_base_url()
     embedded = settings.database_url is None
-    with stop_on_signals():
+    with StopSignals() as stop:
         try:
             if not settings.is_production:
                 with console.status("Creating development certificates..."):
                     for path in init_development_certificates(settings.certs_dir):
                         console.print(f"wrote {path}")
             files = TLSFiles.from_settings(settings)
+            stop.check()
             status = "Starting the embedded PostgreSQL..." if embedded else "Connecting to the database..."
             with console.status(status):
                 database_url = resolve_database_url(settings)
+            stop.check()
             with console.status("Migrating the database..."):
                 upgrade_to_head(database_url)
+            stop.check()
             platform = build_platform(settings, database_url)
             server = build_server(create_app(platform), files)
 
             async def seed() -> None:
                 with console.status("Seeding demo data..."):
                     demo = await seed_and_write_demo(platform, issuer)
+                stop.check()
                 console.print(f"[green]obank is serving {issuer}[/green]", soft_wrap=True)
                 console.print(f"demo: {demo}", soft_wrap=True)
                 if files.client_ca_file is not None:
@@ -117,32 +121,18 @@ def serve(
 
             run_server(server, sock, before_serving=seed)
         except StopRequested:
-            console.print("stopped")
+            pass
+        except Exception:
+            # Ctrl-C reaches the whole foreground process group: a child such as initdb dies of it too.
+            if stop.received is None:
+                raise
         finally:
             with signals_ignored():
                 sock.close()
                 if embedded:
                     with console.status("Stopping the embedded PostgreSQL..."):
                         stop_embedded_database(settings.data_dir / "pgdata")
-
-
-@app.command()
-def worker() -> None:
-    """Relay outbox events and run the event consumers (Kafka groups when configured) until SIGINT/SIGTERM."""
-    from obank.outbox.consumers import default_registry
-    from obank.outbox.worker import run_worker
-    from obank.runtime import build_platform
-
-    settings = _settings()
-
-    async def work() -> None:
-        platform = build_platform(settings)
-        try:
-            await run_worker(platform, default_registry())
-        finally:
-            await platform.close()
-
-    asyncio.run(work())
+        console.print(f"stopped ({stop.received})" if stop.received else "stopped")
 
 
 def main() -> None:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -38,9 +37,6 @@ async def applied_revisions(connection: AsyncConnection) -> set[str]:
     exists = await connection.scalar(text("SELECT to_regclass('platform.alembic_version') IS NOT NULL"))
     if not exists:
         return set()
-
-    def _read(sync_connection: object) -> set[str]:
-        ctx = MigrationContext.configure(sync_connection, opts={"version_table_schema": "platform"})  # type: ignore[arg-type]
-        return set(ctx.get_current_heads())
-
-    return await connection.run_sync(_read)
+    # Read Alembic's version table directly: MigrationContext logs two INFO lines per call, every probe.
+    rows = await connection.scalars(text("SELECT version_num FROM platform.alembic_version"))
+    return set(rows)

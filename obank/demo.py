@@ -1,0 +1,40 @@
+"""Demo data for `obank serve`, and `var/demo.json` telling a person or a script how to reach it."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from obank.runtime import Platform
+from obank.settings import PROJECT_ROOT
+
+DEMO_FILE = "demo.json"
+
+
+def _display_path(path: Path) -> str:
+    """Relative to the project root when inside it (the quickstart's view), else absolute."""
+    resolved = path.resolve()
+    return str(resolved.relative_to(PROJECT_ROOT)) if resolved.is_relative_to(PROJECT_ROOT) else str(resolved)
+
+
+async def seed_and_write_demo(platform: Platform, issuer: str) -> Path:
+    """Write `var/demo.json`: the issuer, the CA a client must trust, and the demo identities seeded."""
+    settings = platform.settings
+    demo: dict[str, Any] = {
+        "issuer": issuer,
+        "ca_cert": _display_path(settings.certs_dir / "ca.pem"),
+        "customers": [],
+        "staff": [],
+        "clients": {},
+    }
+    path = settings.data_dir / DEMO_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{DEMO_FILE}.tmp")
+    # Private to the owner: the demo identities come with their credentials.
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(json.dumps(demo, indent=2) + "\n")
+    os.replace(temporary, path)
+    return path
