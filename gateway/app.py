@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core_banking.app import create_app as create_core_banking_app
 from gateway import health
+from gateway.routing import PrefixRouter, Route
 from obank.correlation import CorrelationMiddleware
 from obank.migrate import head_revisions
 from obank.runtime import Platform
@@ -48,13 +52,26 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app(platform: Platform) -> ASGIApp:
-    """The gateway app for `platform`; the correlation middleware is outermost so every line carries the id."""
+BackgroundJob = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+
+
+def create_app(platform: Platform, background: Sequence[BackgroundJob] = ()) -> ASGIApp:
+    """The gateway app for `platform`; the correlation middleware is outermost so every line carries the id.
+
+    `background` jobs (the in-process outbox relay, scheduled jobs) run while the app serves and are
+    asked to stop, then awaited, before the database engine closes.
+    """
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await platform.close()
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(job(stop)) for job in background]
+        try:
+            yield
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await platform.close()
 
     gateway = FastAPI(title="obank gateway", lifespan=lifespan)
     gateway.state.platform = platform
@@ -62,7 +79,6 @@ def create_app(platform: Platform) -> ASGIApp:
     gateway.state.migration_heads = head_revisions(platform.database_url)
     gateway.include_router(health.router)
 
-    # Each context's app is mounted below by path prefix:
-    # auth_server at /.well-known, /oauth2, /login; core_banking at /api/v1, /open-banking; admin at /admin/v1.
-
-    return CorrelationMiddleware(SecurityHeadersMiddleware(gateway))
+    core_banking = create_core_banking_app(platform)
+    routes = [Route("/api/v1", core_banking), Route("/admin/v1", core_banking)]
+    return CorrelationMiddleware(SecurityHeadersMiddleware(PrefixRouter(routes, fallback=gateway)))

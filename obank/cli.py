@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,6 +18,10 @@ certs_app = typer.Typer(help="Development certificates.", no_args_is_help=True)
 app.add_typer(certs_app, name="certs")
 app.add_typer(audit_cli.app, name="audit")
 console = Console(stderr=True)
+
+if TYPE_CHECKING:
+    from obank.outbox.consumers import ConsumerRegistry
+    from obank.runtime import Platform
 
 
 def _settings() -> Settings:
@@ -108,7 +113,8 @@ def serve(
                 upgrade_to_head(database_url)
             stop.check()
             platform = build_platform(settings, database_url)
-            server = build_server(create_app(platform), files)
+            background = [] if settings.kafka_bootstrap_servers else [_in_process_relay(platform)]
+            server = build_server(create_app(platform, background), files)
 
             async def seed() -> None:
                 with console.status("Seeding demo data..."):
@@ -135,6 +141,61 @@ def serve(
         console.print(f"stopped ({stop.received})" if stop.received else "stopped")
 
 
+@app.command()
+def demo() -> None:
+    """Seed the demo bank (idempotently) and write var/demo.json."""
+    from obank.demo import seed_and_write_demo
+    from obank.runtime import build_platform
+
+    settings = _settings()
+    platform = build_platform(settings)
+
+    async def seed() -> None:
+        try:
+            with console.status("Seeding demo data..."):
+                path = await seed_and_write_demo(platform, settings.public_base_url())
+            console.print(f"[green]demo bank ready[/green]: {path}", soft_wrap=True)
+        finally:
+            await platform.close()
+
+    asyncio.run(seed())
+
+
+@app.command()
+def worker() -> None:
+    """Run the outbox relay and, with Kafka configured, the event consumers, until SIGINT/SIGTERM."""
+    from obank.outbox.worker import run_worker
+    from obank.runtime import build_platform
+
+    settings = _settings()
+    platform = build_platform(settings)
+
+    async def work() -> None:
+        try:
+            await run_worker(platform, consumer_registry())
+        finally:
+            await platform.close()
+
+    asyncio.run(work())
+
+
+def consumer_registry() -> ConsumerRegistry:
+    """Every context's event consumers (none of the contexts consumes events yet)."""
+    from obank.outbox.consumers import default_registry
+
+    return default_registry()
+
+
+def _in_process_relay(platform: Platform) -> Callable[[asyncio.Event], Coroutine[Any, Any, None]]:
+    """The outbox relay dispatching to this process's consumers, for `obank serve` without Kafka."""
+    from obank.outbox.worker import run_worker
+
+    async def relay(stop: asyncio.Event) -> None:
+        await run_worker(platform, consumer_registry(), stop=stop, handle_signals=False)
+
+    return relay
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
@@ -142,11 +203,6 @@ def main() -> None:
     except ProductionSettingsError as exc:
         console.print(f"[red]{exc}[/red]")
         sys.exit(2)
-
-
-def run_async(coro: object) -> None:
-    """Run a coroutine to completion for a CLI command."""
-    asyncio.run(coro)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

@@ -60,4 +60,6 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(_request_session)]
+# scope="function": commit before the response is sent, so a failed commit (a deferred constraint, a
+# serialization failure) is answered as an error instead of after a success has already gone out.
+SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]

@@ -1,4 +1,7 @@
-"""Demo data for `obank serve`, and `var/demo.json` telling a person or a script how to reach it."""
+"""Demo data for `obank serve` and `obank demo`, and `var/demo.json` telling a person or a script how to reach it.
+
+Composition root, like `obank.cli`: it asks each context's own demo module to seed its part.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from core_banking.demo import seed_demo_bank
+from obank.database import unit_of_work
 from obank.runtime import Platform
 from obank.settings import PROJECT_ROOT
 
@@ -22,10 +27,28 @@ def _display_path(path: Path) -> str:
 async def seed_and_write_demo(platform: Platform, issuer: str) -> Path:
     """Write `var/demo.json`: the issuer, the CA a client must trust, and the demo identities seeded."""
     settings = platform.settings
+    async with unit_of_work(platform.sessions) as session:
+        customers = await seed_demo_bank(session, platform.keyring)
     demo: dict[str, Any] = {
         "issuer": issuer,
         "ca_cert": _display_path(settings.certs_dir / "ca.pem"),
-        "customers": [],
+        "customers": [
+            {
+                "customer_id": str(customer.customer_id),
+                "name": customer.full_name,
+                "email": customer.email,
+                "accounts": [
+                    {
+                        "id": str(account.account_id),
+                        "currency": account.currency,
+                        "type": account.account_type.value,
+                        "iban": account.iban,
+                    }
+                    for account in customer.accounts
+                ],
+            }
+            for customer in customers
+        ],
         "staff": [],
         "clients": {},
     }

@@ -18,12 +18,22 @@ _log = get_logger("obank.outbox.worker")
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-async def run_worker(platform: Platform, registry: ConsumerRegistry, *, stop: asyncio.Event | None = None) -> None:
-    """Relay and consume until SIGINT/SIGTERM (or `stop`); events dispatch in-process without Kafka."""
+async def run_worker(
+    platform: Platform,
+    registry: ConsumerRegistry,
+    *,
+    stop: asyncio.Event | None = None,
+    handle_signals: bool = True,
+) -> None:
+    """Relay and consume until SIGINT/SIGTERM (or `stop`); events dispatch in-process without Kafka.
+
+    Inside `obank serve` the server owns the signals (`handle_signals=False`) and sets `stop` itself.
+    """
     settings = platform.settings
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in _STOP_SIGNALS:
+    signals = _STOP_SIGNALS if handle_signals else ()
+    for signum in signals:
         loop.add_signal_handler(signum, stop.set)
     try:
         async with AsyncExitStack() as stack:
@@ -56,7 +66,7 @@ async def run_worker(platform: Platform, registry: ConsumerRegistry, *, stop: as
             await _until_stopped(jobs, stop)
             _log.info("worker_stopped")
     finally:
-        for signum in _STOP_SIGNALS:
+        for signum in signals:
             loop.remove_signal_handler(signum)
 
 

@@ -141,8 +141,28 @@ def test_serve_runs_stops_cleanly_and_restarts_on_the_same_data(home: Path) -> N
             "tpp-demo.pem",
             "tpp-other.pem",
         ]
+        assert len(demo["customers"]) >= 2
+        assert all(len(customer["accounts"]) >= 2 for customer in demo["customers"])
+        first_customers = [customer["customer_id"] for customer in demo["customers"]]
         with psycopg.connect(_database_url(pgdata), autocommit=True) as conn:
             conn.execute("CREATE TABLE survives_restart (id int)")
+            funded = conn.execute(
+                "SELECT count(*) FROM core_banking.accounts WHERE customer_id IS NOT NULL AND booked_balance_minor > 0"
+            ).fetchone()
+            assert funded is not None
+            assert funded[0] >= 4
+            # The in-process relay publishes what the seeding recorded in the outbox.
+            deadline = time.monotonic() + 10
+            while True:
+                row = conn.execute(
+                    "SELECT count(*), count(*) FILTER (WHERE published_at IS NULL) FROM platform.outbox_events"
+                ).fetchone()
+                assert row is not None
+                if (row[0] > 0 and row[1] == 0) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            assert row[0] > 0
+            assert row[1] == 0, "the in-process relay left events unpublished"
         assert _postgres_processes(pgdata)
         ca_pem = ca.read_bytes()
         cluster_identity = (pgdata / "PG_VERSION").stat().st_ino
@@ -163,6 +183,7 @@ def test_serve_runs_stops_cleanly_and_restarts_on_the_same_data(home: Path) -> N
 
         demo = json.loads((home / "var" / "demo.json").read_text())
         assert demo["issuer"] == second.url  # rewritten for this run's address
+        assert [customer["customer_id"] for customer in demo["customers"]] == first_customers  # seeded once
         assert ca.read_bytes() == ca_pem  # certificates kept
         assert (pgdata / "PG_VERSION").stat().st_ino == cluster_identity  # no new initdb
         with psycopg.connect(_database_url(pgdata), autocommit=True) as conn:

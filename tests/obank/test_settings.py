@@ -38,6 +38,7 @@ def test_production_fully_configured_starts(tmp_path) -> None:
         kafka_bootstrap_servers="kafka:9092",
         encryption_keys=json.dumps({"k1": KEY}),
         active_encryption_key_id="k1",
+        internal_signing_key='{"kty": "EC"}',
         issuer="https://bank.example",
         tls_cert_file=tmp_path / "c",
         tls_key_file=tmp_path / "k",

@@ -1,0 +1,36 @@
+"""The core_banking ASGI app: admin routes under /admin/v1; errors as RFC 9457 problem documents."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core_banking.accounts import router as accounts_router
+from core_banking.customers import router as customers_router
+from core_banking.errors import DomainError, handle_error
+from core_banking.ledger import router as ledger_router
+from obank.principal import InvalidPrincipalAssertionError, load_internal_assertions
+from obank.runtime import Platform
+
+SERVICE_NAME = "core_banking"
+
+
+def create_app(platform: Platform) -> FastAPI:
+    """The app over `platform`; principals arrive as internal assertions addressed to `core_banking`."""
+    app = FastAPI(title="obank core banking", version="1")
+    app.state.platform = platform
+    app.state.sessions = platform.sessions
+    app.state.internal_assertions = load_internal_assertions(platform.settings)
+    app.state.service_name = SERVICE_NAME
+    for router in (customers_router.router, accounts_router.router, ledger_router.router):
+        app.include_router(router)
+    for error in (
+        DomainError,
+        InvalidPrincipalAssertionError,
+        RequestValidationError,
+        StarletteHTTPException,
+        Exception,
+    ):
+        app.add_exception_handler(error, handle_error)
+    return app

@@ -1,0 +1,131 @@
+"""Demo customers with funded accounts for `obank serve`; safe to run at every start."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core_banking.accounts import service as accounts_service
+from core_banking.accounts.models import AccountType
+from core_banking.accounts.schemas import AccountOpen
+from core_banking.auditing import Actor
+from core_banking.customers import repository as customers_repository
+from core_banking.customers import service as customers_service
+from core_banking.customers.models import KycStatus
+from core_banking.customers.schemas import Address, CustomerCreate
+from core_banking.ledger import service as ledger_service
+from obank.crypto import KeyRing
+from obank.money import Money
+
+DEMO_ACTOR = Actor.system("core_banking.demo")
+
+
+@dataclass(frozen=True, slots=True)
+class DemoAccount:
+    account_id: uuid.UUID
+    account_type: AccountType
+    currency: str
+    iban: str
+    booked_balance_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class DemoCustomer:
+    customer_id: uuid.UUID
+    email: str
+    full_name: str
+    accounts: tuple[DemoAccount, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _AccountSpec:
+    account_type: AccountType
+    opening_deposit: Money
+    overdraft_limit_minor: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _CustomerSpec:
+    customer: CustomerCreate
+    accounts: tuple[_AccountSpec, ...]
+
+
+DEMO_CUSTOMERS = (
+    _CustomerSpec(
+        CustomerCreate(
+            full_name="Alice Demo",
+            email="alice@demo.obank.example",
+            phone="+447700900001",
+            date_of_birth=date(1988, 4, 12),
+            address=Address(lines=["1 Demo Street"], city="London", postcode="EC1A 1AA", country="GB"),
+            national_id="QQ123456A",
+        ),
+        (
+            _AccountSpec(AccountType.CHECKING, Money(250_000, "GBP"), overdraft_limit_minor=50_000),
+            _AccountSpec(AccountType.SAVINGS, Money(1_000_000, "GBP")),
+            _AccountSpec(AccountType.CHECKING, Money(75_000, "EUR")),
+        ),
+    ),
+    _CustomerSpec(
+        CustomerCreate(
+            full_name="Bob Demo",
+            email="bob@demo.obank.example",
+            phone="+447700900002",
+            date_of_birth=date(1975, 11, 3),
+            address=Address(lines=["2 Sample Road"], city="Manchester", postcode="M1 1AE", country="GB"),
+            national_id="QQ654321B",
+        ),
+        (
+            _AccountSpec(AccountType.CHECKING, Money(120_000, "GBP")),
+            _AccountSpec(AccountType.SAVINGS, Money(300_000, "GBP")),
+        ),
+    ),
+)
+
+
+async def _onboard(session: AsyncSession, keyring: KeyRing, spec: _CustomerSpec) -> uuid.UUID:
+    """Create the customer, verify them, open and fund their accounts through the ledger."""
+    customer = await customers_service.create_customer(session, keyring, DEMO_ACTOR, spec.customer)
+    await customers_service.set_kyc_status(session, keyring, DEMO_ACTOR, customer.id, KycStatus.VERIFIED)
+    for account_spec in spec.accounts:
+        account = await accounts_service.open_account(
+            session,
+            keyring,
+            DEMO_ACTOR,
+            customer.id,
+            AccountOpen(
+                account_type=account_spec.account_type,
+                currency=account_spec.opening_deposit.currency,
+                overdraft_limit_minor=account_spec.overdraft_limit_minor,
+            ),
+        )
+        await ledger_service.deposit(
+            session, keyring, DEMO_ACTOR, account.id, account_spec.opening_deposit, description="Opening deposit"
+        )
+    return customer.id
+
+
+async def seed_demo_bank(session: AsyncSession, keyring: KeyRing) -> list[DemoCustomer]:
+    """Ensure the demo customers exist with funded accounts (found by email); returns them with their accounts."""
+    await customers_repository.lock_onboarding(session, "core_banking.demo")
+    seeded = []
+    for spec in DEMO_CUSTOMERS:
+        existing = await customers_service.find_by_email(session, keyring, spec.customer.email)
+        customer_id = existing.id if existing is not None else await _onboard(session, keyring, spec)
+        accounts = await accounts_service.list_customer_accounts(session, customer_id)
+        seeded.append(
+            DemoCustomer(
+                customer_id=customer_id,
+                email=spec.customer.email,
+                full_name=spec.customer.full_name,
+                accounts=tuple(
+                    DemoAccount(a.id, a.account_type, a.currency, a.iban, a.booked_balance_minor)
+                    for a in accounts
+                    if a.account_type is not None
+                ),
+            )
+        )
+    return seeded

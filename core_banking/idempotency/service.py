@@ -1,0 +1,80 @@
+"""Run a request once per idempotency key; retries get the first response (status and body) back.
+
+The key is claimed by inserting its row first, in the request's own transaction: a concurrent request
+with the same key blocks on that row until the first commits, then replays its stored response (or, if
+the first rolled back, runs itself). Business refusals are stored too, with the operation's own writes
+rolled back to a savepoint, so a retry sees the same refusal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core_banking.errors import DomainError, domain_problem
+from core_banking.idempotency import repository
+from core_banking.idempotency.errors import IdempotencyKeyReused
+
+RETENTION = timedelta(hours=24)
+_CLAIM_ATTEMPTS = 3
+
+Operation = Callable[[], Awaitable[tuple[int, dict[str, Any]]]]
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotentOutcome:
+    """The response to send: the operation's own, or the stored first response (`replayed`)."""
+
+    status: int
+    body: dict[str, Any]
+    replayed: bool
+
+
+def request_fingerprint(*parts: Any) -> bytes:
+    """SHA-256 of the request's meaningful parts (operation, target, body) in canonical JSON."""
+    canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).digest()
+
+
+async def execute_once(
+    session: AsyncSession,
+    *,
+    scope: str,
+    key: str,
+    fingerprint: bytes,
+    operation: Operation,
+    now: datetime | None = None,
+) -> IdempotentOutcome:
+    """Run `operation` unless `key` already answered in `scope`; a different request under the key is refused."""
+    now = now or datetime.now(UTC)
+    for _ in range(_CLAIM_ATTEMPTS):
+        if await repository.claim(session, scope, key, fingerprint, now, now + RETENTION):
+            break
+        stored = await repository.get(session, scope, key)
+        if stored is None:
+            continue  # expired or purged between the two statements: claim again
+        request_hash, status, body = stored
+        if request_hash != fingerprint:
+            raise IdempotencyKeyReused()
+        return IdempotentOutcome(status, body, replayed=True)
+    else:
+        # Only a claim made earlier in this very transaction stays unanswered: a bug in the caller.
+        raise RuntimeError(f"idempotency key {key!r} is claimed but unanswered in this transaction")
+    try:
+        async with session.begin_nested():
+            status, body = await operation()
+    except DomainError as error:
+        status, body = error.status, domain_problem(error)
+    await repository.complete(session, scope, key, status, body)
+    return IdempotentOutcome(status, body, replayed=False)
+
+
+async def purge_expired_keys(session: AsyncSession, now: datetime | None = None) -> int:
+    """Forget keys past their retention; returns how many."""
+    return await repository.purge_expired(session, now or datetime.now(UTC))

@@ -1,0 +1,234 @@
+"""Ledger persistence: locking account rows in id order and booking an entry in one statement."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import RowMapping, Table, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core_banking.accounts.models import AccountKind, AccountStatus
+from core_banking.ledger.models import Hold, HoldStatus, JournalEntry, Posting
+from core_banking.ledger.schemas import HoldRecord, LedgerAccount, PostedEntry, PostingLine
+
+_holds = cast(Table, Hold.__table__)
+_entries = cast(Table, JournalEntry.__table__)
+_postings = cast(Table, Posting.__table__)
+_HOLD_FIELDS = tuple(field.name for field in dataclasses.fields(HoldRecord))
+
+# Plain SQL on the hottest path: it skips statement compilation and result processing per call.
+_LOCK_ACCOUNTS = text(
+    """
+SELECT id, kind, customer_id, currency, status, booked_balance_minor, held_minor, overdraft_limit_minor,
+       daily_limit_minor, monthly_limit_minor, day_outgoing_date, day_outgoing_minor,
+       month_outgoing_start, month_outgoing_minor
+FROM core_banking.accounts WHERE id = ANY(CAST(:ids AS uuid[])) ORDER BY id FOR UPDATE
+"""
+)
+# The new state of each locked account, written back in one statement.
+_SAVE_ACCOUNTS = text(
+    """
+UPDATE core_banking.accounts AS account SET
+    booked_balance_minor = state.booked,
+    held_minor = state.held,
+    day_outgoing_date = state.day_date,
+    day_outgoing_minor = state.day_used,
+    month_outgoing_start = state.month_start,
+    month_outgoing_minor = state.month_used,
+    updated_at = :updated_at
+FROM unnest(
+    CAST(:state_ids AS uuid[]), CAST(:state_booked AS bigint[]), CAST(:state_held AS bigint[]),
+    CAST(:state_day_dates AS date[]), CAST(:state_day_used AS bigint[]),
+    CAST(:state_month_starts AS date[]), CAST(:state_month_used AS bigint[])
+) AS state(id, booked, held, day_date, day_used, month_start, month_used)
+WHERE account.id = state.id
+"""
+)
+# The entry, its postings and the accounts' new state: one statement, one round trip. Foreign keys
+# are checked at the end of the statement, when the entry row exists.
+_BOOK_ENTRY = text(
+    """
+WITH entry AS (
+    INSERT INTO core_banking.journal_entries (id, kind, description, reference, reverses_entry_id, booked_at)
+    VALUES (:entry_id, :kind, :description, :reference, :reverses_entry_id, :updated_at)
+), legs AS (
+    INSERT INTO core_banking.postings (entry_id, account_id, currency, amount_minor, balance_after_minor, booked_at)
+    SELECT :entry_id, leg.account_id, leg.currency, leg.amount_minor, leg.balance_after_minor, :updated_at
+    FROM unnest(
+        CAST(:leg_accounts AS uuid[]), CAST(:leg_currencies AS varchar[]),
+        CAST(:leg_amounts AS bigint[]), CAST(:leg_balances AS bigint[])
+    ) WITH ORDINALITY AS leg(account_id, currency, amount_minor, balance_after_minor, position)
+    ORDER BY leg.position
+)
+UPDATE core_banking.accounts AS account SET
+    booked_balance_minor = state.booked,
+    held_minor = state.held,
+    day_outgoing_date = state.day_date,
+    day_outgoing_minor = state.day_used,
+    month_outgoing_start = state.month_start,
+    month_outgoing_minor = state.month_used,
+    updated_at = :updated_at
+FROM unnest(
+    CAST(:state_ids AS uuid[]), CAST(:state_booked AS bigint[]), CAST(:state_held AS bigint[]),
+    CAST(:state_day_dates AS date[]), CAST(:state_day_used AS bigint[]),
+    CAST(:state_month_starts AS date[]), CAST(:state_month_used AS bigint[])
+) AS state(id, booked, held, day_date, day_used, month_start, month_used)
+WHERE account.id = state.id
+"""
+)
+
+
+def _ledger_account(values: RowMapping) -> LedgerAccount:
+    return LedgerAccount(
+        id=values["id"],
+        kind=AccountKind(values["kind"]),
+        customer_id=values["customer_id"],
+        currency=values["currency"],
+        status=AccountStatus(values["status"]),
+        booked_minor=values["booked_balance_minor"],
+        held_minor=values["held_minor"],
+        overdraft_limit_minor=values["overdraft_limit_minor"],
+        daily_limit_minor=values["daily_limit_minor"],
+        monthly_limit_minor=values["monthly_limit_minor"],
+        day_outgoing_date=values["day_outgoing_date"],
+        day_outgoing_minor=values["day_outgoing_minor"],
+        month_outgoing_start=values["month_outgoing_start"],
+        month_outgoing_minor=values["month_outgoing_minor"],
+    )
+
+
+async def lock_accounts(session: AsyncSession, account_ids: Sequence[uuid.UUID]) -> list[LedgerAccount]:
+    """Lock the accounts' rows in account-id order, the one order every writer uses (no deadlocks)."""
+    rows = (await session.execute(_LOCK_ACCOUNTS, {"ids": list(account_ids)})).mappings().all()
+    return [_ledger_account(row) for row in rows]
+
+
+def _state_parameters(accounts: Sequence[LedgerAccount], updated_at: datetime) -> dict[str, object]:
+    return {
+        "state_ids": [a.id for a in accounts],
+        "state_booked": [a.booked_minor for a in accounts],
+        "state_held": [a.held_minor for a in accounts],
+        "state_day_dates": [a.day_outgoing_date for a in accounts],
+        "state_day_used": [a.day_outgoing_minor for a in accounts],
+        "state_month_starts": [a.month_outgoing_start for a in accounts],
+        "state_month_used": [a.month_outgoing_minor for a in accounts],
+        "updated_at": updated_at,
+    }
+
+
+async def save_accounts(session: AsyncSession, accounts: Sequence[LedgerAccount], updated_at: datetime) -> None:
+    """Write back balances, holds and usage counters of accounts locked by `lock_accounts`."""
+    await session.execute(_SAVE_ACCOUNTS, _state_parameters(accounts, updated_at))
+
+
+async def book_entry(session: AsyncSession, entry: PostedEntry, accounts: Sequence[LedgerAccount]) -> None:
+    """Insert the entry and its postings and write back the accounts' state, in one statement."""
+    await session.execute(
+        _BOOK_ENTRY,
+        {
+            "entry_id": entry.id,
+            "kind": entry.kind,
+            "description": entry.description,
+            "reference": entry.reference,
+            "reverses_entry_id": entry.reverses_entry_id,
+            "leg_accounts": [line.account_id for line in entry.postings],
+            "leg_currencies": [line.currency for line in entry.postings],
+            "leg_amounts": [line.amount_minor for line in entry.postings],
+            "leg_balances": [line.balance_after_minor for line in entry.postings],
+            **_state_parameters(accounts, entry.booked_at),
+        },
+    )
+
+
+def _hold_record(values: RowMapping) -> HoldRecord:
+    return HoldRecord(**{name: values[name] for name in _HOLD_FIELDS})
+
+
+async def insert_hold(session: AsyncSession, hold: HoldRecord) -> None:
+    await session.execute(_holds.insert().values(**{name: getattr(hold, name) for name in _HOLD_FIELDS}))
+
+
+async def get_hold(session: AsyncSession, hold_id: uuid.UUID, *, for_update: bool = False) -> HoldRecord | None:
+    statement = select(_holds).where(_holds.c.id == hold_id)
+    if for_update:
+        statement = statement.with_for_update()
+    row = (await session.execute(statement)).mappings().first()
+    return None if row is None else _hold_record(row)
+
+
+async def lock_holds(session: AsyncSession, hold_ids: Sequence[uuid.UUID]) -> list[HoldRecord]:
+    statement = select(_holds).where(_holds.c.id.in_(hold_ids)).order_by(_holds.c.id).with_for_update()
+    return [_hold_record(row) for row in (await session.execute(statement)).mappings().all()]
+
+
+async def settle_hold(
+    session: AsyncSession,
+    hold_id: uuid.UUID,
+    status: HoldStatus,
+    closed_at: datetime,
+    *,
+    captured_minor: int | None = None,
+    capture_entry_id: uuid.UUID | None = None,
+) -> None:
+    """Close an open hold: captured (with the amount and entry), voided or expired."""
+    await session.execute(
+        update(_holds)
+        .where(_holds.c.id == hold_id)
+        .values(status=status, closed_at=closed_at, captured_minor=captured_minor, capture_entry_id=capture_entry_id)
+    )
+
+
+async def expire_holds(session: AsyncSession, hold_ids: Sequence[uuid.UUID], closed_at: datetime) -> None:
+    await session.execute(
+        update(_holds).where(_holds.c.id.in_(hold_ids)).values(status=HoldStatus.EXPIRED, closed_at=closed_at)
+    )
+
+
+async def expired_open_holds(session: AsyncSession, now: datetime, limit: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(hold id, account id) of open holds past their expiry, oldest expiry first."""
+    statement = (
+        select(_holds.c.id, _holds.c.account_id)
+        .where(_holds.c.status == HoldStatus.OPEN, _holds.c.expires_at <= now)
+        .order_by(_holds.c.expires_at)
+        .limit(limit)
+    )
+    return [(row.id, row.account_id) for row in (await session.execute(statement)).all()]
+
+
+async def get_entry(session: AsyncSession, entry_id: uuid.UUID) -> PostedEntry | None:
+    """The entry with its postings in booking order."""
+    entries, postings = _entries, _postings
+    entry = (await session.execute(select(entries).where(entries.c.id == entry_id))).first()
+    if entry is None:
+        return None
+    lines = (
+        await session.execute(
+            select(postings.c.account_id, postings.c.currency, postings.c.amount_minor, postings.c.balance_after_minor)
+            .where(postings.c.entry_id == entry_id)
+            .order_by(postings.c.id)
+        )
+    ).all()
+    return PostedEntry(
+        id=entry.id,
+        kind=entry.kind,
+        description=entry.description,
+        reference=entry.reference,
+        reverses_entry_id=entry.reverses_entry_id,
+        booked_at=entry.booked_at,
+        postings=tuple(
+            PostingLine(line.account_id, line.currency, line.amount_minor, line.balance_after_minor) for line in lines
+        ),
+    )
+
+
+async def reversal_of(session: AsyncSession, entry_id: uuid.UUID) -> uuid.UUID | None:
+    """The id of the entry reversing `entry_id`, if there is one."""
+    entries = _entries
+    reversal: uuid.UUID | None = await session.scalar(
+        select(entries.c.id).where(entries.c.reverses_entry_id == entry_id)
+    )
+    return reversal

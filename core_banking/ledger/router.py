@@ -1,0 +1,83 @@
+"""Admin API for cash paid in and out over the counter; both need an `Idempotency-Key` (roles: admin)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header
+from fastapi.responses import JSONResponse
+
+from core_banking.auditing import Actor
+from core_banking.dependencies import Admin, KeyRingDep
+from core_banking.errors import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES
+from core_banking.idempotency.service import IdempotentOutcome, execute_once, request_fingerprint
+from core_banking.ledger import service
+from core_banking.ledger.schemas import CashMovement, CashMovementRead
+from obank.database import SessionDep
+from obank.money import Money
+
+router = APIRouter(prefix="/admin/v1", tags=["admin: ledger"], responses=PROBLEM_RESPONSES)
+
+IdempotencyKeyHeader = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+def _response(outcome: IdempotentOutcome) -> JSONResponse:
+    media_type = PROBLEM_MEDIA_TYPE if outcome.status >= 400 else "application/json"
+    headers = {REPLAYED_HEADER: "true"} if outcome.replayed else None
+    return JSONResponse(outcome.body, status_code=outcome.status, media_type=media_type, headers=headers)
+
+
+async def _move_cash(
+    operation: str,
+    account_id: uuid.UUID,
+    body: CashMovement,
+    idempotency_key: str,
+    staff_actor: Actor,
+    session: SessionDep,
+    keyring: KeyRingDep,
+) -> JSONResponse:
+    move = service.deposit if operation == "deposit" else service.withdraw
+
+    async def run() -> tuple[int, dict[str, object]]:
+        money = Money(body.amount_minor, body.currency)
+        result = await move(session, keyring, staff_actor, account_id, money, description=body.description)
+        return 201, CashMovementRead.from_result(result).model_dump(mode="json")
+
+    outcome = await execute_once(
+        session,
+        scope=f"staff:{staff_actor.id}",
+        key=idempotency_key,
+        fingerprint=request_fingerprint(operation, str(account_id), body.model_dump(mode="json")),
+        operation=run,
+    )
+    return _response(outcome)
+
+
+@router.post("/accounts/{account_id}/deposits", status_code=201, response_model=CashMovementRead)
+async def deposit(
+    account_id: uuid.UUID,
+    body: CashMovement,
+    idempotency_key: IdempotencyKeyHeader,
+    staff: Admin,
+    session: SessionDep,
+    keyring: KeyRingDep,
+) -> JSONResponse:
+    """Pay cash into a customer account (frozen accounts accept deposits)."""
+    return await _move_cash("deposit", account_id, body, idempotency_key, Actor.from_principal(staff), session, keyring)
+
+
+@router.post("/accounts/{account_id}/withdrawals", status_code=201, response_model=CashMovementRead)
+async def withdraw(
+    account_id: uuid.UUID,
+    body: CashMovement,
+    idempotency_key: IdempotencyKeyHeader,
+    staff: Admin,
+    session: SessionDep,
+    keyring: KeyRingDep,
+) -> JSONResponse:
+    """Pay cash out of an active customer account, within its available balance."""
+    return await _move_cash(
+        "withdrawal", account_id, body, idempotency_key, Actor.from_principal(staff), session, keyring
+    )

@@ -1,0 +1,122 @@
+"""Money-moving admin requests run once per Idempotency-Key: replays get the first response."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from core_banking.idempotency.service import RETENTION, execute_once, purge_expired_keys, request_fingerprint
+from obank.database import unit_of_work
+from obank.runtime import Platform
+from tests.core_banking.conftest import HeadersFor
+from tests.core_banking.helpers import account, count, ledger_problems, new_account, new_customer
+
+CASH = {"amount_minor": 2_500, "currency": "GBP", "description": "Counter"}
+
+
+async def _account_id(platform: Platform, funded_minor: int = 0) -> str:
+    customer = await new_customer(platform.sessions, platform.keyring)
+    return str((await new_account(platform.sessions, platform.keyring, customer.id, funded_minor=funded_minor)).id)
+
+
+async def _postings(platform: Platform) -> int:
+    async with platform.engine.connect() as connection:
+        return await count(connection, "SELECT count(*) FROM core_banking.postings")
+
+
+async def test_replay_returns_the_first_response_and_another_body_is_refused(
+    client: httpx.AsyncClient, headers_for: HeadersFor, platform: Platform
+) -> None:
+    account_id = await _account_id(platform)
+    url = f"/admin/v1/accounts/{account_id}/deposits"
+    headers = headers_for("admin", **{"Idempotency-Key": "deposit-42"})
+    first = await client.post(url, json=CASH, headers=headers)
+    assert first.status_code == 201 and "idempotent-replayed" not in first.headers
+    postings = await _postings(platform)
+    again = await client.post(url, json=CASH, headers=headers)
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert again.headers["idempotent-replayed"] == "true"
+    other = await client.post(url, json={**CASH, "amount_minor": 2_501}, headers=headers)
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+    assert other.headers["content-type"] == "application/problem+json"
+    # The same key on another operation or account is another request, refused just the same.
+    withdrawal = await client.post(f"/admin/v1/accounts/{account_id}/withdrawals", json=CASH, headers=headers)
+    assert withdrawal.json()["code"] == "idempotency_key_reused"
+    assert await _postings(platform) == postings
+    assert (await account(platform.sessions, first.json()["account_id"])).booked_balance_minor == 2_500
+    # Keys belong to the staff member who used them: a colleague's identical key is a new request.
+    colleague = headers_for("admin", subject="staff-2", **{"Idempotency-Key": "deposit-42"})
+    assert (await client.post(url, json=CASH, headers=colleague)).headers.get("idempotent-replayed") is None
+    assert (await account(platform.sessions, first.json()["account_id"])).booked_balance_minor == 5_000
+
+
+async def test_a_refusal_is_replayed_too(
+    client: httpx.AsyncClient, headers_for: HeadersFor, platform: Platform
+) -> None:
+    account_id = await _account_id(platform, funded_minor=1_000)
+    headers = headers_for("admin", **{"Idempotency-Key": "withdraw-1"})
+    url = f"/admin/v1/accounts/{account_id}/withdrawals"
+    refused = await client.post(url, json=CASH, headers=headers)
+    assert refused.status_code == 422 and refused.json()["code"] == "insufficient_funds"
+    deposit_headers = headers_for("admin", **{"Idempotency-Key": "top-up"})
+    await client.post(f"/admin/v1/accounts/{account_id}/deposits", json=CASH, headers=deposit_headers)
+    replayed = await client.post(url, json=CASH, headers=headers)
+    assert (replayed.status_code, replayed.json()) == (422, refused.json())
+    assert (await account(platform.sessions, uuid.UUID(account_id))).booked_balance_minor == 3_500
+
+
+async def test_concurrent_requests_with_one_key_deposit_once(
+    client: httpx.AsyncClient, headers_for: HeadersFor, platform: Platform
+) -> None:
+    account_id = await _account_id(platform)
+    headers = headers_for("admin", **{"Idempotency-Key": "burst"})
+    url = f"/admin/v1/accounts/{account_id}/deposits"
+    responses = await asyncio.gather(*(client.post(url, json=CASH, headers=headers) for _ in range(20)))
+    assert {response.status_code for response in responses} == {201}
+    assert len({response.json()["entry_id"] for response in responses}) == 1
+    assert sum(response.headers.get("idempotent-replayed") == "true" for response in responses) == 19
+    assert (await account(platform.sessions, uuid.UUID(account_id))).booked_balance_minor == 2_500
+    async with platform.engine.connect() as connection:
+        assert (
+            await count(
+                connection, "SELECT count(*) FROM core_banking.postings WHERE account_id = :a", a=uuid.UUID(account_id)
+            )
+            == 1
+        )
+        assert await count(connection, "SELECT count(*) FROM audit.audit_records WHERE action = 'account.deposit'") == 1
+        assert await ledger_problems(connection) == []
+
+
+async def test_an_expired_key_can_be_used_afresh(platform: Platform) -> None:
+    runs = []
+
+    async def operation() -> tuple[int, dict[str, object]]:
+        runs.append(1)
+        return 201, {"run": len(runs)}
+
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    fingerprint = request_fingerprint("op", {"a": 1})
+    for moment, expected in ((start, 1), (start + RETENTION - timedelta(seconds=1), 1), (start + RETENTION, 2)):
+        async with unit_of_work(platform.sessions) as session:
+            outcome = await execute_once(
+                session, scope="test", key="k", fingerprint=fingerprint, operation=operation, now=moment
+            )
+        assert outcome.body == {"run": expected}
+    assert len(runs) == 2
+
+
+async def test_purge_forgets_only_expired_keys(platform: Platform) -> None:
+    async def operation() -> tuple[int, dict[str, object]]:
+        return 200, {}
+
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    for key, moment in (("old", start), ("recent", start + timedelta(hours=12))):
+        async with unit_of_work(platform.sessions) as session:
+            await execute_once(session, scope="test", key=key, fingerprint=b"f", operation=operation, now=moment)
+    async with unit_of_work(platform.sessions) as session:
+        assert await purge_expired_keys(session, start + RETENTION) == 1
+    async with platform.engine.connect() as connection:
+        assert await count(connection, "SELECT count(*) FROM core_banking.idempotency_keys WHERE key = 'recent'") == 1
