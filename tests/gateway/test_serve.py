@@ -50,7 +50,7 @@ def _start(home: Path, log_name: str) -> Served:
     env = _environment(OBANK_DATA_DIR=str(home / "var"), OBANK_CERTS_DIR=str(home / "certs"))
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "obank.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)],
             cwd=PROJECT_ROOT,
             env=env,
             stdout=out,
@@ -205,7 +205,7 @@ def test_production_refuses_development_defaults_naming_every_missing_setting(tm
     )
 
     result = subprocess.run(
-        [sys.executable, "-m", "obank.cli", "serve", "--port", str(free_port())],
+        [sys.executable, "-m", "gateway.cli", "serve", "--port", str(free_port())],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,

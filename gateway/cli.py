@@ -1,4 +1,4 @@
-"""The `obank` command line; the composition root that wires the contexts into processes."""
+"""The `obank` command line: the composition root that wires every context into processes."""
 
 from __future__ import annotations
 
@@ -71,8 +71,8 @@ def serve(
 ) -> None:
     """Run the platform over HTTPS (client certificates optional) with the embedded database and demo data."""
     from gateway.app import create_app
+    from gateway.demo import seed_and_write_demo
     from obank.certs import init_development_certificates
-    from obank.demo import seed_and_write_demo
     from obank.embedded_db import stop_embedded_database
     from obank.migrate import upgrade_to_head
     from obank.runtime import build_platform, resolve_database_url
@@ -144,7 +144,7 @@ def serve(
 @app.command()
 def demo() -> None:
     """Seed the demo bank (idempotently) and write var/demo.json."""
-    from obank.demo import seed_and_write_demo
+    from gateway.demo import seed_and_write_demo
     from obank.runtime import build_platform
 
     settings = _settings()
