@@ -30,8 +30,7 @@ FROM core_banking.accounts WHERE id = ANY(CAST(:ids AS uuid[])) ORDER BY id FOR 
 """
 )
 # The new state of each locked account, written back in one statement.
-_SAVE_ACCOUNTS = text(
-    """
+_ACCOUNT_STATE_UPDATE = """
 UPDATE core_banking.accounts AS account SET
     booked_balance_minor = state.booked,
     held_minor = state.held,
@@ -47,7 +46,7 @@ FROM unnest(
 ) AS state(id, booked, held, day_date, day_used, month_start, month_used)
 WHERE account.id = state.id
 """
-)
+_SAVE_ACCOUNTS = text(_ACCOUNT_STATE_UPDATE)
 # The entry, its postings and the accounts' new state: one statement, one round trip. Foreign keys
 # are checked at the end of the statement, when the entry row exists.
 _BOOK_ENTRY = text(
@@ -63,22 +62,8 @@ WITH entry AS (
         CAST(:leg_amounts AS bigint[]), CAST(:leg_balances AS bigint[])
     ) WITH ORDINALITY AS leg(account_id, currency, amount_minor, balance_after_minor, position)
     ORDER BY leg.position
-)
-UPDATE core_banking.accounts AS account SET
-    booked_balance_minor = state.booked,
-    held_minor = state.held,
-    day_outgoing_date = state.day_date,
-    day_outgoing_minor = state.day_used,
-    month_outgoing_start = state.month_start,
-    month_outgoing_minor = state.month_used,
-    updated_at = :updated_at
-FROM unnest(
-    CAST(:state_ids AS uuid[]), CAST(:state_booked AS bigint[]), CAST(:state_held AS bigint[]),
-    CAST(:state_day_dates AS date[]), CAST(:state_day_used AS bigint[]),
-    CAST(:state_month_starts AS date[]), CAST(:state_month_used AS bigint[])
-) AS state(id, booked, held, day_date, day_used, month_start, month_used)
-WHERE account.id = state.id
-"""
+)"""
+    + _ACCOUNT_STATE_UPDATE
 )
 
 
