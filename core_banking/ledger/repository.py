@@ -49,8 +49,7 @@ WHERE account.id = state.id
 _SAVE_ACCOUNTS = text(_ACCOUNT_STATE_UPDATE)
 # The entry, its postings and the accounts' new state: one statement, one round trip. Foreign keys
 # are checked at the end of the statement, when the entry row exists.
-_BOOK_ENTRY = text(
-    """
+_INSERT_ENTRY_AND_POSTINGS = """
 WITH entry AS (
     INSERT INTO core_banking.journal_entries (id, kind, description, reference, reverses_entry_id, booked_at)
     VALUES (:entry_id, :kind, :description, :reference, :reverses_entry_id, :updated_at)
@@ -63,8 +62,7 @@ WITH entry AS (
     ) WITH ORDINALITY AS leg(account_id, currency, amount_minor, balance_after_minor, position)
     ORDER BY leg.position
 )"""
-    + _ACCOUNT_STATE_UPDATE
-)
+_BOOK_ENTRY = text(_INSERT_ENTRY_AND_POSTINGS + _ACCOUNT_STATE_UPDATE)
 
 
 def _ledger_account(values: RowMapping) -> LedgerAccount:
