@@ -1,4 +1,4 @@
-"""The core_banking ASGI app: admin routes under /admin/v1; errors as RFC 9457 problem documents."""
+"""The core_banking ASGI app: customer routes under /api/v1, admin routes under /admin/v1; RFC 9457 errors."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from core_banking.accounts import router as accounts_router
 from core_banking.customers import router as customers_router
 from core_banking.errors import DomainError, handle_error
+from core_banking.history import router as history_router
 from core_banking.ledger import router as ledger_router
+from core_banking.statements import router as statements_router
+from core_banking.transfers import router as transfers_router
 from obank.principal import InvalidPrincipalAssertionError, load_internal_assertions
 from obank.runtime import Platform
 
@@ -23,7 +26,14 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.sessions = platform.sessions
     app.state.internal_assertions = load_internal_assertions(platform.settings)
     app.state.service_name = SERVICE_NAME
-    for router in (customers_router.router, accounts_router.router, ledger_router.router):
+    for router in (
+        customers_router.router,
+        accounts_router.router,
+        ledger_router.router,
+        transfers_router.router,
+        history_router.router,
+        statements_router.router,
+    ):
         app.include_router(router)
     for error in (
         DomainError,

@@ -15,6 +15,10 @@ MODEL_MODULES = (
     "core_banking.accounts.models",
     "core_banking.ledger.models",
     "core_banking.idempotency.models",
+    "core_banking.transfers.models",
+    "core_banking.interest.models",
+    "core_banking.reconciliation.models",
+    "core_banking.consents.models",
 )
 
 

@@ -48,6 +48,12 @@ class InsufficientRole(DomainError):
     title = "The staff member lacks the role this operation needs"
 
 
+class InsufficientScope(DomainError):
+    status = 403
+    code = "insufficient_scope"
+    title = "The access token lacks the scope this operation needs"
+
+
 class Problem(BaseModel):
     """RFC 9457 problem details with our stable machine `code` and the request's correlation id."""
 

@@ -10,6 +10,10 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from auth_server.app import PAGE_PREFIXES as AUTH_PAGE_PREFIXES
+from auth_server.app import create_app as create_auth_server_app
+from auth_server.oauth.app import MOUNT_PREFIXES as OAUTH_PREFIXES
+from auth_server.oauth.app import create_oauth_app
 from core_banking.app import create_app as create_core_banking_app
 from gateway import health
 from gateway.routing import PrefixRouter, Route
@@ -71,6 +75,7 @@ def create_app(platform: Platform, background: Sequence[BackgroundJob] = ()) -> 
         finally:
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await oauth.state.oauth.close()
             await platform.close()
 
     gateway = FastAPI(title="obank gateway", lifespan=lifespan)
@@ -81,4 +86,8 @@ def create_app(platform: Platform, background: Sequence[BackgroundJob] = ()) -> 
 
     core_banking = create_core_banking_app(platform)
     routes = [Route("/api/v1", core_banking), Route("/admin/v1", core_banking)]
+    auth_server = create_auth_server_app(platform)
+    routes += [Route(prefix, auth_server) for prefix in AUTH_PAGE_PREFIXES]
+    oauth = create_oauth_app(platform)
+    routes += [Route(prefix, oauth) for prefix in OAUTH_PREFIXES]
     return CorrelationMiddleware(SecurityHeadersMiddleware(PrefixRouter(routes, fallback=gateway)))

@@ -11,12 +11,22 @@ import typer
 from rich.console import Console
 
 from audit import cli as audit_cli
+from auth_server import cli as users_cli
+from auth_server.oauth.clients import cli as clients_cli
+from auth_server.oauth.keys import cli as keys_cli
+from core_banking.interest import cli as interest_cli
+from core_banking.reconciliation import cli as reconciliation_cli
 from obank.settings import ProductionSettingsError, Settings, get_settings
 
 app = typer.Typer(help="obank: a self-hostable FAPI 2.0 open-banking platform.", no_args_is_help=True)
 certs_app = typer.Typer(help="Development certificates.", no_args_is_help=True)
 app.add_typer(certs_app, name="certs")
 app.add_typer(audit_cli.app, name="audit")
+app.add_typer(users_cli.app, name="users")
+app.add_typer(clients_cli.app, name="clients")
+app.add_typer(keys_cli.app, name="keys")
+app.add_typer(interest_cli.app, name="interest")
+app.add_typer(reconciliation_cli.app)  # a single command: `obank reconcile`
 console = Console(stderr=True)
 
 if TYPE_CHECKING:
@@ -70,8 +80,9 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port to listen on (default: OBANK_PORT or 8443)")] = None,
 ) -> None:
     """Run the platform over HTTPS (client certificates optional) with the embedded database and demo data."""
-    from gateway.app import create_app
+    from gateway.app import BackgroundJob, create_app
     from gateway.demo import seed_and_write_demo
+    from gateway.scheduler import BankScheduler
     from obank.certs import init_development_certificates
     from obank.embedded_db import stop_embedded_database
     from obank.migrate import upgrade_to_head
@@ -113,7 +124,9 @@ def serve(
                 upgrade_to_head(database_url)
             stop.check()
             platform = build_platform(settings, database_url)
-            background = [] if settings.kafka_bootstrap_servers else [_in_process_relay(platform)]
+            background: list[BackgroundJob] = [BankScheduler(platform).run]
+            if not settings.kafka_bootstrap_servers:
+                background.append(_in_process_relay(platform))
             server = build_server(create_app(platform, background), files)
 
             async def seed() -> None:
@@ -163,7 +176,7 @@ def demo() -> None:
 
 @app.command()
 def worker() -> None:
-    """Run the outbox relay and, with Kafka configured, the event consumers, until SIGINT/SIGTERM."""
+    """Run the outbox relay, the scheduled bank jobs and, with Kafka, the event consumers, until a signal."""
     from obank.outbox.worker import run_worker
     from obank.runtime import build_platform
 
@@ -171,9 +184,15 @@ def worker() -> None:
     platform = build_platform(settings)
 
     async def work() -> None:
+        from gateway.scheduler import BankScheduler
+
+        stop = asyncio.Event()
+        scheduler = asyncio.create_task(BankScheduler(platform).run(stop))
         try:
-            await run_worker(platform, consumer_registry())
+            await run_worker(platform, consumer_registry(), stop=stop)
         finally:
+            stop.set()
+            await scheduler
             await platform.close()
 
     asyncio.run(work())

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from auth_server.demo import seed_demo_identities
 from core_banking.demo import seed_demo_bank
 from obank.database import unit_of_work
 from obank.runtime import Platform
@@ -29,12 +30,21 @@ async def seed_and_write_demo(platform: Platform, issuer: str) -> Path:
     settings = platform.settings
     async with unit_of_work(platform.sessions) as session:
         customers = await seed_demo_bank(session, platform.keyring)
+    # Each context seeds in its own transaction: the logins refer to customers by id only.
+    async with unit_of_work(platform.sessions) as session:
+        identities = await seed_demo_identities(
+            session, platform.keyring, [(customer.customer_id, customer.email) for customer in customers]
+        )
+    logins = {login.customer_id: login for login in identities.customers}
     demo: dict[str, Any] = {
         "issuer": issuer,
         "ca_cert": _display_path(settings.certs_dir / "ca.pem"),
         "customers": [
             {
                 "customer_id": str(customer.customer_id),
+                "username": logins[customer.customer_id].username,
+                "password": logins[customer.customer_id].password,
+                "totp_secret": logins[customer.customer_id].totp_secret,
                 "name": customer.full_name,
                 "email": customer.email,
                 "accounts": [
@@ -49,7 +59,15 @@ async def seed_and_write_demo(platform: Platform, issuer: str) -> Path:
             }
             for customer in customers
         ],
-        "staff": [],
+        "staff": [
+            {
+                "username": staff.username,
+                "password": staff.password,
+                "totp_secret": staff.totp_secret,
+                "roles": [str(role) for role in staff.roles],
+            }
+            for staff in identities.staff
+        ],
         "clients": {},
     }
     path = settings.data_dir / DEMO_FILE

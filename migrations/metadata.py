@@ -8,7 +8,8 @@ from sqlalchemy import MetaData
 def all_metadata() -> list[MetaData]:
     """Import each context's models so their tables are registered, and return their metadata."""
     from audit import models as audit_models
+    from auth_server.db import registered_metadata as auth_server_metadata
     from core_banking.db import registered_metadata as core_banking_metadata
     from obank.outbox import models as outbox_models
 
-    return [outbox_models.Base.metadata, audit_models.Base.metadata, core_banking_metadata()]
+    return [outbox_models.Base.metadata, audit_models.Base.metadata, core_banking_metadata(), auth_server_metadata()]

@@ -65,6 +65,11 @@ def redact_sensitive(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> M
     return event_dict
 
 
+def _stderr_logger(*_args: Any) -> structlog.PrintLogger:
+    # sys.stderr looked up per logger, not once: test runners and daemons replace the stream.
+    return structlog.PrintLogger(sys.stderr)
+
+
 def configure_logging(level: str = "INFO") -> None:
     """JSON lines on stderr; stdlib logging (uvicorn, alembic) routed through the same pipeline."""
     shared: list[Any] = [
@@ -76,7 +81,7 @@ def configure_logging(level: str = "INFO") -> None:
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, structlog.processors.JSONRenderer()],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(sys.stderr)

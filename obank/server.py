@@ -156,7 +156,9 @@ def client_certificate(scope: Scope) -> x509.Certificate | None:
 def bind_socket(host: str, port: int) -> socket.socket:
     """Bind the listening socket up front: a port in use fails fast, and port 0 reveals the port chosen."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and without it
+    # Nagle's algorithm holds a response's second write until the client's delayed ACK (about 40 ms).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

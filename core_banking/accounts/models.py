@@ -50,6 +50,7 @@ class InternalPurpose(StrEnum):
     """What one of the bank's own accounts is for; one account per purpose and currency."""
 
     SETTLEMENT = "SETTLEMENT"
+    INTEREST_EXPENSE = "INTEREST_EXPENSE"
 
 
 # Serials behind account numbers; a sequence, so concurrent openings never collide.

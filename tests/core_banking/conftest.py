@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable
 
 import httpx
 import pytest
@@ -13,6 +14,8 @@ from obank.principal import PRINCIPAL_HEADER, Principal, PrincipalKind
 from obank.runtime import Platform
 
 HeadersFor = Callable[..., dict[str, str]]
+CustomerHeadersFor = Callable[..., dict[str, str]]
+CUSTOMER_SCOPES = ("accounts", "payments")
 
 
 @pytest.fixture
@@ -36,6 +39,23 @@ def headers_for(app: FastAPI) -> HeadersFor:
             kind=kind,
             interaction_id="00000000-0000-4000-8000-000000000000",
             roles=frozenset(roles),
+        )
+        return {PRINCIPAL_HEADER: app.state.internal_assertions.sign(principal, "core_banking"), **extra}
+
+    return make
+
+
+@pytest.fixture
+def customer_headers(app: FastAPI) -> CustomerHeadersFor:
+    """Headers carrying a gateway-signed assertion of customer `customer_id` with `scopes`."""
+
+    def make(customer_id: uuid.UUID | str, *, scopes: Iterable[str] = CUSTOMER_SCOPES, **extra: str) -> dict[str, str]:
+        principal = Principal(
+            subject=str(customer_id),
+            kind="customer",
+            interaction_id="00000000-0000-4000-8000-000000000001",
+            client_id="obank-web",
+            scopes=frozenset(scopes),
         )
         return {PRINCIPAL_HEADER: app.state.internal_assertions.sign(principal, "core_banking"), **extra}
 

@@ -22,8 +22,13 @@ async def test_demo_is_seeded_once_with_funded_accounts(platform: Platform) -> N
     assert again["issuer"] == "https://127.0.0.1:9444"
     assert again["customers"] == first["customers"]
     assert len(first["customers"]) >= 2
+    assert {len(staff["totp_secret"]) for staff in first["staff"]} != set()
+    assert {role for staff in first["staff"] for role in staff["roles"]} >= {"admin", "fraud_analyst"}
     async with platform.sessions() as session:
         for customer in first["customers"]:
+            assert customer["username"]
+            assert customer["password"]
+            assert customer["totp_secret"]
             assert len(customer["accounts"]) >= 2
             for account in customer["accounts"]:
                 assert set(account) >= {"id", "currency"}

@@ -1,0 +1,157 @@
+"""`obank users ...`: operators manage login identities (create, reset password, unlock, disable)."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, TypeVar
+
+import typer
+from rich.console import Console
+
+from auth_server.errors import AuthError
+from auth_server.identities.schemas import IdentityKind, IdentityRecord, NewIdentity, StaffRole
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from auth_server.auditing import Actor
+    from obank.crypto import KeyRing
+
+app = typer.Typer(help="Login identities of customers and staff.", no_args_is_help=True)
+console = Console()
+errors = Console(stderr=True)
+T = TypeVar("T")
+
+UsernameArgument = Annotated[str, typer.Argument(help="The login's username (case-insensitive).")]
+KindOption = Annotated[IdentityKind, typer.Option("--kind", help="Customer or staff login.")]
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from standard input instead of prompting.")
+]
+
+
+@app.callback()
+def users() -> None:
+    """Login identities of customers and staff."""
+
+
+def _operator() -> Actor:
+    """The audited actor: an operator at the machine (named by their OS account), not a staff login."""
+    from audit.schemas import ActorKind
+    from auth_server.auditing import Actor
+
+    return Actor(ActorKind.SYSTEM, f"obank users ({getpass.getuser()})")
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+def _run(work: Callable[[AsyncSession, KeyRing], Awaitable[T]]) -> T:
+    """Run `work(session, keyring)` in one transaction; a refusal exits 1 with its message."""
+    from obank.database import unit_of_work
+    from obank.log import configure_logging
+    from obank.runtime import build_platform
+    from obank.settings import get_settings
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+
+    async def main() -> T:
+        platform = build_platform(settings)
+        try:
+            async with unit_of_work(platform.sessions) as session:
+                return await work(session, platform.keyring)
+        finally:
+            await platform.close()
+
+    try:
+        return asyncio.run(main())
+    except AuthError as refused:
+        errors.print(f"[red]{refused.detail}[/red]")
+        raise typer.Exit(1) from refused
+
+
+async def _find(session: AsyncSession, kind: IdentityKind, username: str) -> IdentityRecord:
+    from auth_server.identities import service
+    from auth_server.identities.errors import IdentityNotFound
+
+    identity = await service.find_identity(session, kind, username)
+    if identity is None:
+        raise IdentityNotFound(f"There is no {kind.value} login named {username!r}.")
+    return identity
+
+
+@app.command()
+def create(
+    username: UsernameArgument,
+    kind: KindOption,
+    customer_id: Annotated[uuid.UUID | None, typer.Option(help="Core banking's customer id (customer logins).")] = None,
+    role: Annotated[list[StaffRole] | None, typer.Option(help="A staff role; repeat for several.")] = None,
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Create a customer login (linked to a customer id) or a staff login (with roles)."""
+    new = NewIdentity(
+        kind=kind,
+        username=username,
+        password=_password(password_stdin),
+        customer_id=customer_id,
+        roles=frozenset(role or ()),
+    )
+
+    async def work(session: AsyncSession, keyring: KeyRing) -> IdentityRecord:
+        from auth_server.identities import service
+
+        return await service.create_identity(session, keyring, _operator(), new)
+
+    created = _run(work)
+    console.print(f"Created {created.kind.value} login {created.username} ({created.id}).")
+
+
+@app.command("reset-password")
+def reset_password(username: UsernameArgument, kind: KindOption, password_stdin: PasswordStdin = False) -> None:
+    """Set a new password; every session of the login ends."""
+    password = _password(password_stdin)
+
+    async def work(session: AsyncSession, keyring: KeyRing) -> IdentityRecord:
+        from auth_server.identities import service
+
+        identity = await _find(session, kind, username)
+        return await service.reset_password(session, keyring, _operator(), identity.id, password)
+
+    identity = _run(work)
+    console.print(f"Password of {identity.kind.value} login {identity.username} reset; its sessions ended.")
+
+
+@app.command()
+def unlock(username: UsernameArgument, kind: KindOption) -> None:
+    """Lift a lockout after repeated failed sign-ins (audited)."""
+
+    async def work(session: AsyncSession, keyring: KeyRing) -> IdentityRecord:
+        from auth_server.identities import service
+
+        identity = await _find(session, kind, username)
+        return await service.unlock(session, keyring, _operator(), identity.id)
+
+    identity = _run(work)
+    console.print(f"Unlocked {identity.kind.value} login {identity.username}.")
+
+
+@app.command()
+def disable(username: UsernameArgument, kind: KindOption) -> None:
+    """Disable a login: it can no longer sign in and its sessions end."""
+
+    async def work(session: AsyncSession, keyring: KeyRing) -> IdentityRecord:
+        from auth_server.identities import service
+
+        identity = await _find(session, kind, username)
+        return await service.disable(session, keyring, _operator(), identity.id)
+
+    identity = _run(work)
+    console.print(f"Disabled {identity.kind.value} login {identity.username}.")

@@ -1,0 +1,64 @@
+"""Login identities: customers and staff, argon2id password hashes, lockout counters."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, DateTime, Enum, Integer, String, UniqueConstraint
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from auth_server.db import Base
+from auth_server.identities.schemas import IdentityKind, IdentityStatus
+
+
+class Identity(Base):
+    """One person's login; a customer's is linked to core banking's customer id, a staff member's has roles."""
+
+    __tablename__ = "identities"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    kind: Mapped[IdentityKind] = mapped_column(
+        Enum(
+            IdentityKind,
+            name="identity_kind",
+            native_enum=False,
+            create_constraint=True,
+            length=16,
+            values_callable=lambda kinds: [kind.value for kind in kinds],
+        ),
+        nullable=False,
+    )
+    username: Mapped[str] = mapped_column(String(64), nullable=False)
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), unique=True)
+    roles: Mapped[list[str]] = mapped_column(ARRAY(String(32)), nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    status: Mapped[IdentityStatus] = mapped_column(
+        Enum(
+            IdentityStatus,
+            name="identity_status",
+            native_enum=False,
+            create_constraint=True,
+            length=16,
+            values_callable=lambda statuses: [status.value for status in statuses],
+        ),
+        nullable=False,
+    )
+    failed_login_attempts: Mapped[int] = mapped_column(Integer, nullable=False)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint("kind", "username"),
+        CheckConstraint(
+            "(kind = 'customer' AND customer_id IS NOT NULL AND cardinality(roles) = 0)"
+            " OR (kind = 'staff' AND customer_id IS NULL AND cardinality(roles) > 0)",
+            name="kind_fields",
+        ),
+        CheckConstraint("username = lower(username)", name="username_lower_case"),
+        CheckConstraint("failed_login_attempts >= 0", name="failed_login_attempts_not_negative"),
+    )

@@ -1,0 +1,365 @@
+"""Login identities: creation, password checks with lockout, password change and reset, unlock, disabling."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from argon2 import PasswordHasher
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from audit.schemas import ActorKind
+from auth_server.auditing import Actor, SecurityEvent, record_security_events
+from auth_server.identities import repository
+from auth_server.identities.errors import (
+    CurrentPasswordIncorrect,
+    CustomerAlreadyHasLogin,
+    IdentityNotFound,
+    InvalidIdentity,
+    UsernameTaken,
+)
+from auth_server.identities.models import Identity
+from auth_server.identities.passwords import (
+    HASHER,
+    check_strength,
+    hash_password,
+    verify_against_nobody,
+    verify_password,
+)
+from auth_server.identities.schemas import (
+    USERNAME_PATTERN,
+    IdentityKind,
+    IdentityRecord,
+    IdentityStatus,
+    NewIdentity,
+    StaffRole,
+    normalise_username,
+)
+from auth_server.sessions import service as sessions_service
+from auth_server.sessions.schemas import IssuedSession
+from obank.crypto import KeyRing
+
+# After this many consecutive failures (password or second factor) sign-in pauses, for a delay that
+# doubles with each further failure, up to the maximum.
+LOCKOUT_THRESHOLD = 5
+LOCKOUT_BASE_DELAY = timedelta(minutes=1)
+LOCKOUT_MAX_DELAY = timedelta(hours=1)
+
+
+def lockout_delay(consecutive_failures: int) -> timedelta | None:
+    """How long sign-in pauses after this many consecutive failures (None below the threshold)."""
+    if consecutive_failures < LOCKOUT_THRESHOLD:
+        return None
+    doublings = min(consecutive_failures - LOCKOUT_THRESHOLD, 16)
+    delay: timedelta = LOCKOUT_BASE_DELAY * (1 << doublings)
+    return min(delay, LOCKOUT_MAX_DELAY)
+
+
+class PasswordVerdict(StrEnum):
+    """Why a password check ended as it did; the person signing in is never told which refusal it was."""
+
+    ACCEPTED = "accepted"
+    UNKNOWN_USER = "unknown_user"
+    WRONG_PASSWORD = "wrong_password"  # noqa: S105 (a label, not a secret)
+    LOCKED = "locked"
+    DISABLED = "disabled"
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordCheck:
+    verdict: PasswordVerdict
+    identity: IdentityRecord | None
+    newly_locked_until: datetime | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.verdict is PasswordVerdict.ACCEPTED
+
+
+def to_record(identity: Identity) -> IdentityRecord:
+    return IdentityRecord(
+        id=identity.id,
+        kind=identity.kind,
+        username=identity.username,
+        customer_id=identity.customer_id,
+        roles=frozenset(StaffRole(role) for role in identity.roles),
+        status=identity.status,
+        failed_login_attempts=identity.failed_login_attempts,
+        locked_until=identity.locked_until,
+        created_at=identity.created_at,
+    )
+
+
+def _snapshot(identity: Identity) -> dict[str, Any]:
+    return {
+        "identity_id": str(identity.id),
+        "kind": identity.kind.value,
+        "customer_id": None if identity.customer_id is None else str(identity.customer_id),
+        "roles": sorted(identity.roles),
+        "status": identity.status.value,
+    }
+
+
+def _register_failure(identity: Identity, now: datetime) -> datetime | None:
+    """Count one failed factor; returns the new `locked_until` when this failure locks the identity."""
+    identity.failed_login_attempts += 1
+    identity.updated_at = now
+    delay = lockout_delay(identity.failed_login_attempts)
+    if delay is None:
+        return None
+    identity.locked_until = now + delay
+    return identity.locked_until
+
+
+def _validate(new: NewIdentity) -> str:
+    username = normalise_username(new.username)
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise InvalidIdentity(
+            "A username has 3 to 64 characters: letters, digits and . _ @ + -, starting with a letter or digit."
+        )
+    if new.kind is IdentityKind.CUSTOMER and (new.customer_id is None or new.roles):
+        raise InvalidIdentity("A customer login needs the customer id and has no staff roles.")
+    if new.kind is IdentityKind.STAFF and (new.customer_id is not None or not new.roles):
+        raise InvalidIdentity("A staff login needs at least one role and no customer id.")
+    check_strength(new.password, username=username)
+    return username
+
+
+async def create_identity(
+    session: AsyncSession,
+    keyring: KeyRing,
+    actor: Actor,
+    new: NewIdentity,
+    *,
+    hasher: PasswordHasher = HASHER,
+    now: datetime | None = None,
+) -> IdentityRecord:
+    """Create a login; the username is unique per kind, and a customer has at most one login."""
+    username = _validate(new)
+    if await repository.find(session, new.kind, username) is not None:
+        raise UsernameTaken()
+    if new.customer_id is not None and await repository.find_by_customer(session, new.customer_id) is not None:
+        raise CustomerAlreadyHasLogin()
+    now = now or datetime.now(UTC)
+    identity = Identity(
+        id=uuid.uuid4(),
+        kind=new.kind,
+        username=username,
+        customer_id=new.customer_id,
+        roles=sorted(role.value for role in new.roles),
+        password_hash=await hash_password(new.password, hasher),
+        password_changed_at=now,
+        status=IdentityStatus.ACTIVE,
+        failed_login_attempts=0,
+        locked_until=None,
+        created_at=now,
+        updated_at=now,
+    )
+    await repository.add(session, identity)
+    await record_security_events(
+        session,
+        keyring,
+        SecurityEvent("identity.created", actor, "identity", str(identity.id), _snapshot(identity)),
+    )
+    return to_record(identity)
+
+
+async def get_identity(session: AsyncSession, identity_id: uuid.UUID) -> IdentityRecord:
+    identity = await repository.get(session, identity_id)
+    if identity is None:
+        raise IdentityNotFound()
+    return to_record(identity)
+
+
+async def find_identity(session: AsyncSession, kind: IdentityKind, username: str) -> IdentityRecord | None:
+    """The identity of this kind and username (case-insensitive), if any."""
+    identity = await repository.find(session, kind, normalise_username(username))
+    return None if identity is None else to_record(identity)
+
+
+async def find_by_customer(session: AsyncSession, customer_id: uuid.UUID) -> IdentityRecord | None:
+    identity = await repository.find_by_customer(session, customer_id)
+    return None if identity is None else to_record(identity)
+
+
+async def check_password(
+    session: AsyncSession,
+    *,
+    kind: IdentityKind,
+    username: str,
+    password: str,
+    now: datetime,
+    hasher: PasswordHasher = HASHER,
+) -> PasswordCheck:
+    """Verify a sign-in password, counting a wrong one towards lockout.
+
+    Every path computes exactly one argon2 verification, so an unknown username, a wrong password
+    and a locked or disabled login take the same time. Failures while locked are not counted: an
+    attacker could otherwise keep a customer locked out indefinitely.
+    """
+    identity = await repository.find(session, kind, normalise_username(username), for_update=True)
+    if identity is None:
+        await verify_against_nobody(password, hasher)
+        return PasswordCheck(PasswordVerdict.UNKNOWN_USER, None)
+    matches = await verify_password(identity.password_hash, password, hasher)
+    if identity.status is IdentityStatus.DISABLED:
+        return PasswordCheck(PasswordVerdict.DISABLED, to_record(identity))
+    if identity.locked_until is not None and identity.locked_until > now:
+        return PasswordCheck(PasswordVerdict.LOCKED, to_record(identity))
+    if not matches:
+        locked_until = _register_failure(identity, now)
+        await session.flush()
+        return PasswordCheck(PasswordVerdict.WRONG_PASSWORD, to_record(identity), locked_until)
+    if hasher.check_needs_rehash(identity.password_hash):
+        identity.password_hash = await hash_password(password, hasher)
+        identity.updated_at = now
+        await session.flush()
+    return PasswordCheck(PasswordVerdict.ACCEPTED, to_record(identity))
+
+
+async def record_failed_factor(session: AsyncSession, identity_id: uuid.UUID, *, now: datetime) -> datetime | None:
+    """Count a wrong second factor towards lockout; returns the new `locked_until` when it locks."""
+    identity = await repository.get(session, identity_id, for_update=True)
+    if identity is None:
+        raise IdentityNotFound()
+    locked_until = _register_failure(identity, now)
+    await session.flush()
+    return locked_until
+
+
+async def is_sign_in_allowed(session: AsyncSession, identity_id: uuid.UUID, *, now: datetime) -> bool:
+    """Whether the identity is active and not locked (checked again before accepting a second factor)."""
+    identity = await repository.get(session, identity_id, for_update=True)
+    if identity is None or identity.status is not IdentityStatus.ACTIVE:
+        return False
+    return identity.locked_until is None or identity.locked_until <= now
+
+
+async def record_successful_sign_in(session: AsyncSession, identity_id: uuid.UUID, *, now: datetime) -> None:
+    """A completed sign-in clears the failure count and any expired lock."""
+    identity = await repository.get(session, identity_id, for_update=True)
+    if identity is None:
+        raise IdentityNotFound()
+    identity.failed_login_attempts = 0
+    identity.locked_until = None
+    identity.last_login_at = now
+    identity.updated_at = now
+    await session.flush()
+
+
+async def _set_password(identity: Identity, new_password: str, hasher: PasswordHasher, now: datetime) -> None:
+    check_strength(new_password, username=identity.username)
+    identity.password_hash = await hash_password(new_password, hasher)
+    identity.password_changed_at = now
+    identity.updated_at = now
+
+
+async def change_password(
+    session: AsyncSession,
+    keyring: KeyRing,
+    *,
+    identity_id: uuid.UUID,
+    browser_session_id: uuid.UUID,
+    current_password: str,
+    new_password: str,
+    ip_address: str | None,
+    hasher: PasswordHasher = HASHER,
+    now: datetime | None = None,
+) -> IssuedSession:
+    """Change one's own password: every other session ends, this one gets a new token, notifications follow."""
+    now = now or datetime.now(UTC)
+    identity = await repository.get(session, identity_id, for_update=True)
+    if identity is None:
+        raise IdentityNotFound()
+    if not await verify_password(identity.password_hash, current_password, hasher):
+        raise CurrentPasswordIncorrect()
+    if new_password == current_password:
+        raise InvalidIdentity("The new password must differ from the current one.")
+    await _set_password(identity, new_password, hasher, now)
+    await session.flush()
+    ended = await sessions_service.end_identity_sessions(
+        session, identity.id, reason="password_changed", now=now, keep=browser_session_id
+    )
+    issued = await sessions_service.reissue_token(session, keyring, browser_session_id, now=now)
+    actor = Actor(ActorKind(identity.kind.value), str(identity.id), str(browser_session_id))
+    details = {**_snapshot(identity), "other_sessions_ended": ended}
+    await record_security_events(
+        session,
+        keyring,
+        SecurityEvent("identity.password_changed", actor, "identity", str(identity.id), details, ip_address),
+    )
+    return issued
+
+
+async def _locked_identity(session: AsyncSession, identity_id: uuid.UUID) -> Identity:
+    identity = await repository.get(session, identity_id, for_update=True)
+    if identity is None:
+        raise IdentityNotFound()
+    return identity
+
+
+async def reset_password(
+    session: AsyncSession,
+    keyring: KeyRing,
+    actor: Actor,
+    identity_id: uuid.UUID,
+    new_password: str,
+    *,
+    hasher: PasswordHasher = HASHER,
+    now: datetime | None = None,
+) -> IdentityRecord:
+    """Set a new password for someone (operator or staff action); all their sessions end."""
+    now = now or datetime.now(UTC)
+    identity = await _locked_identity(session, identity_id)
+    await _set_password(identity, new_password, hasher, now)
+    await session.flush()
+    ended = await sessions_service.end_identity_sessions(session, identity.id, reason="password_reset", now=now)
+    details = {**_snapshot(identity), "sessions_ended": ended}
+    await record_security_events(
+        session, keyring, SecurityEvent("identity.password_reset", actor, "identity", str(identity.id), details)
+    )
+    return to_record(identity)
+
+
+async def unlock(
+    session: AsyncSession, keyring: KeyRing, actor: Actor, identity_id: uuid.UUID, *, now: datetime | None = None
+) -> IdentityRecord:
+    """Lift a lockout and clear the failure count (a staff or operator decision, audited)."""
+    now = now or datetime.now(UTC)
+    identity = await _locked_identity(session, identity_id)
+    before = {"failed_login_attempts": identity.failed_login_attempts, "locked_until": _iso(identity.locked_until)}
+    identity.failed_login_attempts = 0
+    identity.locked_until = None
+    identity.updated_at = now
+    await session.flush()
+    details = {**_snapshot(identity), "before": before}
+    await record_security_events(
+        session, keyring, SecurityEvent("identity.unlocked", actor, "identity", str(identity.id), details)
+    )
+    return to_record(identity)
+
+
+async def disable(
+    session: AsyncSession, keyring: KeyRing, actor: Actor, identity_id: uuid.UUID, *, now: datetime | None = None
+) -> IdentityRecord:
+    """Disable a login: it can no longer sign in and its sessions end."""
+    now = now or datetime.now(UTC)
+    identity = await _locked_identity(session, identity_id)
+    if identity.status is IdentityStatus.DISABLED:
+        return to_record(identity)
+    identity.status = IdentityStatus.DISABLED
+    identity.updated_at = now
+    await session.flush()
+    ended = await sessions_service.end_identity_sessions(session, identity.id, reason="identity_disabled", now=now)
+    details = {**_snapshot(identity), "sessions_ended": ended}
+    await record_security_events(
+        session, keyring, SecurityEvent("identity.disabled", actor, "identity", str(identity.id), details)
+    )
+    return to_record(identity)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()

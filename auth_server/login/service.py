@@ -1,0 +1,285 @@
+"""Signing in: password, then a TOTP or recovery code (or enrolment), each step audited, lockout enforced."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from argon2 import PasswordHasher
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from audit.schemas import ActorKind
+from auth_server.auditing import Actor, SecurityEvent, record_security_events
+from auth_server.identities import service as identities_service
+from auth_server.identities.passwords import HASHER
+from auth_server.identities.schemas import IdentityKind, IdentityRecord, normalise_username
+from auth_server.identities.service import PasswordCheck
+from auth_server.login.schemas import EnrolmentOutcome, NextStep, PasswordStepOutcome, SecondFactorOutcome
+from auth_server.mfa import service as mfa_service
+from auth_server.mfa.replay import ReplayGuard
+from auth_server.sessions import service as sessions_service
+from auth_server.sessions.schemas import ACR_CA, ACR_SCA, AMR_OTP, AMR_PASSWORD, SessionRecord, SessionStage
+from obank.crypto import KeyRing
+
+USERNAME_HASH_PURPOSE = "auth-attempted-username"
+
+
+def _actor(kind: IdentityKind, identity_id: str, session_id: str | None = None) -> Actor:
+    return Actor(ActorKind(kind.value), identity_id, session_id)
+
+
+def _attempted_login(keyring: KeyRing, kind: IdentityKind, username: str) -> str:
+    """A pseudonym for a username nobody holds: typed usernames may be passwords typed in the wrong field."""
+    digest = keyring.keyed_hash(USERNAME_HASH_PURPOSE, f"{kind.value}:{normalise_username(username)}".encode())
+    return f"attempt:{digest.hex()[:32]}"
+
+
+def _failure_events(
+    kind: IdentityKind,
+    identity: IdentityRecord,
+    factor: str,
+    reason: str,
+    locked_until: datetime | None,
+    ip_address: str | None,
+    session_id: str | None = None,
+) -> list[SecurityEvent]:
+    actor = _actor(kind, str(identity.id), session_id)
+    details: dict[str, Any] = {"kind": kind.value, "factor": factor, "reason": reason}
+    events = [SecurityEvent("login.failed", actor, "identity", str(identity.id), details, ip_address)]
+    if locked_until is not None:
+        lock = {
+            "kind": kind.value,
+            "locked_until": locked_until.isoformat(),
+            "failed_login_attempts": identity.failed_login_attempts,
+        }
+        events.append(SecurityEvent("identity.locked", actor, "identity", str(identity.id), lock, ip_address))
+    return events
+
+
+def _success_event(identity: IdentityRecord, record: SessionRecord, ip_address: str | None) -> SecurityEvent:
+    details = {"kind": identity.kind.value, "amr": list(record.amr), "acr": record.acr, "session_id": str(record.id)}
+    actor = _actor(identity.kind, str(identity.id), str(record.id))
+    return SecurityEvent("login.succeeded", actor, "identity", str(identity.id), details, ip_address)
+
+
+async def _refuse_password(
+    session: AsyncSession,
+    keyring: KeyRing,
+    kind: IdentityKind,
+    username: str,
+    check: PasswordCheck,
+    ip_address: str | None,
+) -> PasswordStepOutcome:
+    identity = check.identity
+    if identity is None:
+        entity = _attempted_login(keyring, kind, username)
+        details = {"kind": kind.value, "factor": "password", "reason": check.verdict.value}
+        actor = Actor(ActorKind(kind.value), entity)
+        events = [SecurityEvent("login.failed", actor, "login_attempt", entity, details, ip_address)]
+    else:
+        events = _failure_events(kind, identity, "password", check.verdict.value, check.newly_locked_until, ip_address)
+    await record_security_events(session, keyring, *events)
+    return PasswordStepOutcome(None)
+
+
+async def sign_in_with_password(
+    session: AsyncSession,
+    keyring: KeyRing,
+    *,
+    kind: IdentityKind,
+    username: str,
+    password: str,
+    require_sca: bool,
+    return_to: str | None,
+    previous_session: SessionRecord | None,
+    ip_address: str | None,
+    hasher: PasswordHasher = HASHER,
+    now: datetime | None = None,
+) -> PasswordStepOutcome:
+    """Check the password; on success end the browser's previous session and start a new one at the next step.
+
+    Staff always need their TOTP (and must enrol first); customers need it whenever they have one or
+    the caller demands strong authentication (`require_sca`), else a password-only session results.
+    """
+    now = now or datetime.now(UTC)
+    check = await identities_service.check_password(
+        session, kind=kind, username=username, password=password, now=now, hasher=hasher
+    )
+    if not check.accepted or check.identity is None:
+        return await _refuse_password(session, keyring, kind, username, check, ip_address)
+    identity = check.identity
+    if previous_session is not None:
+        await sessions_service.end_session(session, previous_session.id, reason="signed_in_again", now=now)
+    if await mfa_service.is_enrolled(session, identity.id):
+        stage, next_step = SessionStage.AWAITING_OTP, NextStep.OTP
+    elif kind is IdentityKind.STAFF or require_sca:
+        stage, next_step = SessionStage.AWAITING_ENROLMENT, NextStep.ENROL
+    else:
+        stage, next_step = SessionStage.AUTHENTICATED, NextStep.DONE
+    authenticated = stage is SessionStage.AUTHENTICATED
+    issued = await sessions_service.start_session(
+        session,
+        keyring,
+        identity_id=identity.id,
+        stage=stage,
+        amr=[AMR_PASSWORD] if authenticated else [],
+        acr=ACR_CA if authenticated else None,
+        return_to=return_to,
+        now=now,
+    )
+    if authenticated:
+        await identities_service.record_successful_sign_in(session, identity.id, now=now)
+        await record_security_events(session, keyring, _success_event(identity, issued.record, ip_address))
+    return PasswordStepOutcome(issued, next_step)
+
+
+async def _second_factor_failed(
+    session: AsyncSession,
+    keyring: KeyRing,
+    identity: IdentityRecord,
+    pending: SessionRecord,
+    factor: str,
+    ip_address: str | None,
+    now: datetime,
+) -> SecondFactorOutcome:
+    locked_until = await identities_service.record_failed_factor(session, identity.id, now=now)
+    if locked_until is not None:
+        await sessions_service.end_session(session, pending.id, reason="locked", now=now)
+    refreshed = await identities_service.get_identity(session, identity.id)
+    events = _failure_events(identity.kind, refreshed, factor, "wrong_code", locked_until, ip_address, str(pending.id))
+    await record_security_events(session, keyring, *events)
+    return SecondFactorOutcome(None, session_ended=locked_until is not None)
+
+
+async def _refuse_locked(
+    session: AsyncSession,
+    keyring: KeyRing,
+    identity: IdentityRecord,
+    pending: SessionRecord,
+    factor: str,
+    ip_address: str | None,
+    now: datetime,
+) -> SecondFactorOutcome:
+    """The login was locked or disabled since the password step: the pending session ends unheard."""
+    await sessions_service.end_session(session, pending.id, reason="locked", now=now)
+    events = _failure_events(identity.kind, identity, factor, "locked", None, ip_address, str(pending.id))
+    await record_security_events(session, keyring, *events)
+    return SecondFactorOutcome(None, session_ended=True)
+
+
+async def _elevate(
+    session: AsyncSession,
+    keyring: KeyRing,
+    identity: IdentityRecord,
+    pending: SessionRecord,
+    factor_event: SecurityEvent,
+    ip_address: str | None,
+    now: datetime,
+) -> SecondFactorOutcome:
+    """Both factors proven: the session becomes strongly authenticated under a new token."""
+    issued = await sessions_service.elevate_session(
+        session, keyring, pending.id, amr=[AMR_PASSWORD, AMR_OTP], acr=ACR_SCA, now=now
+    )
+    await identities_service.record_successful_sign_in(session, identity.id, now=now)
+    await record_security_events(session, keyring, factor_event, _success_event(identity, issued.record, ip_address))
+    return SecondFactorOutcome(issued)
+
+
+async def complete_with_totp(
+    session: AsyncSession,
+    keyring: KeyRing,
+    *,
+    pending: SessionRecord,
+    code: str,
+    guard: ReplayGuard,
+    ip_address: str | None,
+    now: datetime | None = None,
+) -> SecondFactorOutcome:
+    """Accept a fresh TOTP code for a session awaiting it; a wrong or replayed code counts towards lockout."""
+    now = now or datetime.now(UTC)
+    identity = await identities_service.get_identity(session, pending.identity_id)
+    if not await identities_service.is_sign_in_allowed(session, identity.id, now=now):
+        return await _refuse_locked(session, keyring, identity, pending, "otp", ip_address, now)
+    if not await mfa_service.verify_totp(session, keyring, identity.id, code, guard, now=now):
+        return await _second_factor_failed(session, keyring, identity, pending, "otp", ip_address, now)
+    actor = _actor(identity.kind, str(identity.id), str(pending.id))
+    used = SecurityEvent(
+        "mfa.totp_used", actor, "identity", str(identity.id), {"kind": identity.kind.value}, ip_address
+    )
+    return await _elevate(session, keyring, identity, pending, used, ip_address, now)
+
+
+async def complete_with_recovery_code(
+    session: AsyncSession,
+    keyring: KeyRing,
+    *,
+    pending: SessionRecord,
+    code: str,
+    ip_address: str | None,
+    now: datetime | None = None,
+) -> SecondFactorOutcome:
+    """Accept one unused recovery code instead of a TOTP code; it can never be used again."""
+    now = now or datetime.now(UTC)
+    identity = await identities_service.get_identity(session, pending.identity_id)
+    if not await identities_service.is_sign_in_allowed(session, identity.id, now=now):
+        return await _refuse_locked(session, keyring, identity, pending, "recovery_code", ip_address, now)
+    remaining = await mfa_service.use_recovery_code(session, keyring, identity.id, code, now=now)
+    if remaining is None:
+        return await _second_factor_failed(session, keyring, identity, pending, "recovery_code", ip_address, now)
+    actor = _actor(identity.kind, str(identity.id), str(pending.id))
+    details = {"kind": identity.kind.value, "recovery_codes_left": remaining}
+    used = SecurityEvent("mfa.recovery_code_used", actor, "identity", str(identity.id), details, ip_address)
+    outcome = await _elevate(session, keyring, identity, pending, used, ip_address, now)
+    return SecondFactorOutcome(outcome.issued, recovery_codes_left=remaining)
+
+
+async def complete_enrolment(
+    session: AsyncSession,
+    keyring: KeyRing,
+    *,
+    browser: SessionRecord,
+    code: str,
+    guard: ReplayGuard,
+    ip_address: str | None,
+    now: datetime | None = None,
+) -> EnrolmentOutcome:
+    """Confirm TOTP enrolment with a first code: the session becomes strongly authenticated (new token).
+
+    Raises EnrolmentCodeRejected for a wrong code; that does not count towards lockout, since the
+    secret was created for this session moments ago and guessing it gains nothing.
+    """
+    now = now or datetime.now(UTC)
+    identity = await identities_service.get_identity(session, browser.identity_id)
+    recovery_codes = await mfa_service.confirm_enrolment(session, keyring, identity.id, code, guard, now=now)
+    actor = _actor(identity.kind, str(identity.id), str(browser.id))
+    enrolled = SecurityEvent(
+        "mfa.enrolled", actor, "identity", str(identity.id), {"kind": identity.kind.value, "method": "totp"}, ip_address
+    )
+    issued = await sessions_service.elevate_session(
+        session, keyring, browser.id, amr=[AMR_PASSWORD, AMR_OTP], acr=ACR_SCA, now=now
+    )
+    events = [enrolled]
+    if not browser.is_authenticated:
+        await identities_service.record_successful_sign_in(session, identity.id, now=now)
+        events.append(_success_event(identity, issued.record, ip_address))
+    await record_security_events(session, keyring, *events)
+    return EnrolmentOutcome(issued, recovery_codes)
+
+
+async def sign_out(
+    session: AsyncSession,
+    keyring: KeyRing,
+    *,
+    browser: SessionRecord,
+    ip_address: str | None,
+    now: datetime | None = None,
+) -> None:
+    """End the browser's session (logout)."""
+    now = now or datetime.now(UTC)
+    identity = await identities_service.get_identity(session, browser.identity_id)
+    await sessions_service.end_session(session, browser.id, reason="logout", now=now)
+    actor = _actor(identity.kind, str(identity.id), str(browser.id))
+    details = {"kind": identity.kind.value, "session_id": str(browser.id)}
+    await record_security_events(
+        session, keyring, SecurityEvent("logout", actor, "identity", str(identity.id), details, ip_address)
+    )

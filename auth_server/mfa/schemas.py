@@ -1,0 +1,19 @@
+"""Shapes of second factors as the pages and the login flow see them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class TotpEnrolment:
+    """What the enrolment page shows: the secret as text, the otpauth URI, and its QR code as SVG."""
+
+    secret: str
+    provisioning_uri: str
+    qr_svg: str
+
+    @property
+    def secret_groups(self) -> str:
+        """The secret in groups of four, easier to type into an app by hand."""
+        return " ".join(self.secret[i : i + 4] for i in range(0, len(self.secret), 4))

@@ -1,0 +1,82 @@
+"""Dynamic client registration (RFC 7591) and its management protocol (RFC 7592)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+
+from auth_server.oauth.clients import service
+from auth_server.oauth.clients.models import ClientStatus
+from auth_server.oauth.clients.schemas import ClientMetadata, ClientRecord
+from auth_server.oauth.config import REGISTRATION_PATH
+from auth_server.oauth.errors import ERROR_RESPONSES, NO_STORE, InvalidClientMetadata
+from auth_server.oauth.events import Actor
+from auth_server.oauth.server import OAuthServer, ServerDep
+from obank.database import SessionDep
+
+router = APIRouter(prefix=REGISTRATION_PATH, tags=["oauth: dynamic registration"])
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    return credentials.strip() or None if scheme.lower() == "bearer" else None
+
+
+async def _metadata(request: Request) -> ClientMetadata:
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise InvalidClientMetadata("the body must be a JSON object of client metadata") from exc
+    if not isinstance(body, dict):
+        raise InvalidClientMetadata("the body must be a JSON object of client metadata")
+    try:
+        return ClientMetadata.model_validate(body)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise InvalidClientMetadata(problems) from exc
+
+
+def _registration_body(server: OAuthServer, record: ClientRecord, token: str | None) -> dict[str, Any]:
+    body = record.metadata()
+    body["registration_client_uri"] = server.config.url(f"{REGISTRATION_PATH}/{record.client_id}")
+    if token is not None:
+        body["registration_access_token"] = token
+    return body
+
+
+@router.post("", status_code=201, responses=ERROR_RESPONSES)
+async def register(request: Request, session: SessionDep, server: ServerDep) -> JSONResponse:
+    """RFC 7591 s3.1: confidential TPP clients only, admitted by a single-use initial access token."""
+    metadata = await _metadata(request)
+    record, token = await service.register_dynamic_client(session, server.keyring, _bearer(request), metadata)
+    return JSONResponse(_registration_body(server, record, token), status_code=201, headers=NO_STORE)
+
+
+@router.get("/{client_id}", responses=ERROR_RESPONSES)
+async def read_registration(request: Request, session: SessionDep, server: ServerDep, client_id: str) -> JSONResponse:
+    """RFC 7592 s2.1."""
+    record = await service.client_for_registration_token(session, server.keyring, client_id, _bearer(request))
+    return JSONResponse(_registration_body(server, record, None), headers=NO_STORE)
+
+
+@router.put("/{client_id}", responses=ERROR_RESPONSES)
+async def update_registration(request: Request, session: SessionDep, server: ServerDep, client_id: str) -> JSONResponse:
+    """RFC 7592 s2.2: the whole metadata is replaced; the body names the same client_id."""
+    await service.client_for_registration_token(session, server.keyring, client_id, _bearer(request))
+    body = await request.json()
+    if not isinstance(body, dict) or body.get("client_id") != client_id:
+        raise InvalidClientMetadata("the body must carry this client's client_id")
+    metadata = await _metadata(request)
+    record = await service.update_client(session, server.keyring, Actor.client(client_id), client_id, metadata)
+    return JSONResponse(_registration_body(server, record, None), headers=NO_STORE)
+
+
+@router.delete("/{client_id}", status_code=204, responses=ERROR_RESPONSES)
+async def delete_registration(request: Request, session: SessionDep, server: ServerDep, client_id: str) -> Response:
+    """RFC 7592 s2.3: the client is disabled and its registration access token stops working."""
+    await service.client_for_registration_token(session, server.keyring, client_id, _bearer(request))
+    await service.set_client_status(session, server.keyring, Actor.client(client_id), client_id, ClientStatus.DISABLED)
+    return Response(status_code=204, headers=NO_STORE)

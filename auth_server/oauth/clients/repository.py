@@ -1,0 +1,72 @@
+"""Client and initial access token persistence."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth_server.oauth.clients.models import InitialAccessToken, OAuthClient
+
+
+async def add(session: AsyncSession, client: OAuthClient) -> None:
+    session.add(client)
+    await session.flush()
+
+
+async def get(session: AsyncSession, client_id: str, *, for_update: bool = False) -> OAuthClient | None:
+    statement = select(OAuthClient).where(OAuthClient.client_id == client_id).execution_options(populate_existing=True)
+    if for_update:
+        statement = statement.with_for_update()
+    client: OAuthClient | None = await session.scalar(statement)
+    return client
+
+
+async def read(session: AsyncSession, client_id: str) -> Row[Any] | None:
+    """The client's columns without loading an ORM object (client authentication runs on every request)."""
+    result = await session.execute(select(OAuthClient.__table__).where(OAuthClient.client_id == client_id))
+    return result.first()
+
+
+async def exists(session: AsyncSession, client_id: str) -> bool:
+    found = await session.scalar(select(OAuthClient.client_id).where(OAuthClient.client_id == client_id))
+    return found is not None
+
+
+async def list_all(session: AsyncSession) -> Sequence[OAuthClient]:
+    return (await session.scalars(select(OAuthClient).order_by(OAuthClient.created_at, OAuthClient.client_id))).all()
+
+
+async def by_registration_token(session: AsyncSession, hashes: Sequence[bytes]) -> OAuthClient | None:
+    statement = select(OAuthClient).where(OAuthClient.registration_access_token_hash.in_(hashes)).with_for_update()
+    client: OAuthClient | None = await session.scalar(statement)
+    return client
+
+
+async def add_initial_access_token(session: AsyncSession, token: InitialAccessToken) -> None:
+    session.add(token)
+    await session.flush()
+
+
+async def use_initial_access_token(session: AsyncSession, hashes: Sequence[bytes], now: datetime) -> bool:
+    """Mark an unexpired, unused initial access token used; False when there is none (single use, atomic)."""
+    statement = (
+        update(InitialAccessToken)
+        .where(
+            InitialAccessToken.token_hash.in_(hashes),
+            InitialAccessToken.used_at.is_(None),
+            InitialAccessToken.expires_at > now,
+        )
+        .values(used_at=now)
+        .returning(InitialAccessToken.id)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def record_initial_token_client(session: AsyncSession, hashes: Sequence[bytes], client_id: str) -> None:
+    await session.execute(
+        update(InitialAccessToken).where(InitialAccessToken.token_hash.in_(hashes)).values(client_id=client_id)
+    )

@@ -1,0 +1,352 @@
+"""Client registry: registration by staff or by the client itself (RFC 7591/7592), under FAPI 2.0 rules."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from joserfc.jwk import ECKey, OKPKey, RSAKey
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth_server.oauth.client_auth.certificates import parse_distinguished_name
+from auth_server.oauth.clients import repository
+from auth_server.oauth.clients.models import ClientStatus, InitialAccessToken, OAuthClient, RegistrationSource
+from auth_server.oauth.clients.rfc7591 import MalformedClientMetadata, check_metadata_form
+from auth_server.oauth.clients.schemas import (
+    CONFIDENTIAL_METHODS,
+    SUPPORTED_AUTHORIZATION_DETAILS_TYPES,
+    SUPPORTED_SCOPES,
+    ClientMetadata,
+    ClientRecord,
+)
+from auth_server.oauth.config import INITIAL_ACCESS_TOKEN_LIFETIME_S
+from auth_server.oauth.errors import InvalidClientMetadata, InvalidRedirectUri, InvalidToken, NotFound
+from auth_server.oauth.events import CLIENTS_TOPIC, Actor, record_oauth_event
+from auth_server.oauth.jose import import_public_key_set
+from auth_server.sealing import lookup_hashes
+from obank.crypto import KeyRing
+
+INITIAL_TOKEN_PREFIX = "obiat_"  # noqa: S105
+REGISTRATION_TOKEN_PREFIX = "obrat_"  # noqa: S105
+INITIAL_TOKEN_PURPOSE = "oauth-initial-access-token"  # noqa: S105
+REGISTRATION_TOKEN_PURPOSE = "oauth-registration-access-token"  # noqa: S105
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1"})
+
+
+class ClientNotFound(NotFound):
+    def __init__(self, client_id: str) -> None:
+        super().__init__(f"no client {client_id}")
+
+
+def _check_redirect_uri(uri: str, public: bool) -> None:
+    """Exact-match URIs: https, or for native public clients http on a loopback IP literal (RFC 8252 s7.3)."""
+    parts = urlsplit(uri)
+    if "#" in uri:
+        raise InvalidRedirectUri(f"{uri!r}: a redirect URI must not contain a fragment (RFC 6749 s3.1.2)")
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and public and parts.hostname in LOOPBACK_HOSTS:
+        return
+    raise InvalidRedirectUri(f"{uri!r}: redirect URIs must be https (loopback http only for native public apps)")
+
+
+def _check_keys(metadata: ClientMetadata) -> None:
+    if metadata.jwks is not None and metadata.jwks_uri is not None:
+        raise InvalidClientMetadata("jwks and jwks_uri must not both be present (RFC 7591 s2)")
+    if metadata.jwks_uri is not None and urlsplit(metadata.jwks_uri).scheme != "https":
+        raise InvalidClientMetadata("jwks_uri must be an https URL")
+    if metadata.jwks is not None:
+        try:
+            key_set = import_public_key_set(metadata.jwks)
+        except ValueError as exc:
+            raise InvalidClientMetadata(f"jwks: {exc}") from exc
+        if metadata.token_endpoint_auth_method == "self_signed_tls_client_auth" and not any(  # noqa: S105
+            key.get("x5c") or key.get("x5t#S256") for key in key_set.keys if isinstance(key, RSAKey | ECKey | OKPKey)
+        ):
+            raise InvalidClientMetadata(
+                "self_signed_tls_client_auth needs a JWK carrying x5c or x5t#S256 (RFC 8705 s2.2)"
+            )
+    method = metadata.token_endpoint_auth_method
+    if method in ("private_key_jwt", "self_signed_tls_client_auth") and metadata.jwks is None and not metadata.jwks_uri:
+        raise InvalidClientMetadata(f"{method} needs jwks or jwks_uri")
+
+
+def _check_subject_dn(metadata: ClientMetadata) -> None:
+    if metadata.token_endpoint_auth_method == "tls_client_auth" and not metadata.tls_client_auth_subject_dn:  # noqa: S105
+        raise InvalidClientMetadata("tls_client_auth needs tls_client_auth_subject_dn (RFC 8705 s2.1.2)")
+    if metadata.tls_client_auth_subject_dn is not None:
+        try:
+            parse_distinguished_name(metadata.tls_client_auth_subject_dn)
+        except ValueError as exc:
+            raise InvalidClientMetadata("tls_client_auth_subject_dn is not an RFC 4514 distinguished name") from exc
+
+
+def validate_metadata(metadata: ClientMetadata, *, first_party: bool) -> dict[str, Any]:
+    """Check the metadata against RFC 7591 and FAPI 2.0; return the columns to store."""
+    method = metadata.token_endpoint_auth_method
+    public = method == "none"
+    redirect_uris = list(dict.fromkeys(metadata.redirect_uris))
+    for uri in redirect_uris:
+        _check_redirect_uri(uri, public)
+    try:
+        check_metadata_form(metadata.model_dump(exclude={"jwks"}))
+    except MalformedClientMetadata as exc:
+        raise InvalidClientMetadata(str(exc)) from exc
+    if public and not first_party:
+        raise InvalidClientMetadata("public clients (token_endpoint_auth_method none) are for the bank's own apps")
+    grants = list(dict.fromkeys(metadata.grant_types))
+    if public and "client_credentials" in grants:
+        raise InvalidClientMetadata("a public client cannot use client_credentials")
+    if "refresh_token" in grants and "authorization_code" not in grants:
+        raise InvalidClientMetadata("refresh_token comes only with authorization_code")
+    response_types = ["code"] if "authorization_code" in grants else []
+    if metadata.response_types is not None and sorted(set(metadata.response_types)) != response_types:
+        raise InvalidClientMetadata('response_types must be ["code"] with authorization_code, else empty')
+    if "authorization_code" in grants and not redirect_uris:
+        raise InvalidRedirectUri("authorization_code needs at least one redirect URI")
+    scopes = list(dict.fromkeys(metadata.scope.split()))
+    unknown = [s for s in scopes if s not in SUPPORTED_SCOPES]
+    if unknown:
+        raise InvalidClientMetadata(f"unsupported scopes: {' '.join(unknown)}")
+    types = list(dict.fromkeys(metadata.authorization_details_types))
+    unknown = [t for t in types if t not in SUPPORTED_AUTHORIZATION_DETAILS_TYPES]
+    if unknown:
+        raise InvalidClientMetadata(f"unsupported authorization_details_types: {' '.join(unknown)}")
+    _check_keys(metadata)
+    _check_subject_dn(metadata)
+    if method not in CONFIDENTIAL_METHODS and not public:
+        raise InvalidClientMetadata(f"unsupported token_endpoint_auth_method {method}")
+    return {
+        "client_name": metadata.client_name,
+        "redirect_uris": redirect_uris,
+        "grant_types": grants,
+        "response_types": response_types,
+        "scopes": scopes,
+        "token_endpoint_auth_method": method,
+        "token_endpoint_auth_signing_alg": metadata.token_endpoint_auth_signing_alg,
+        "jwks": metadata.jwks,
+        "jwks_uri": metadata.jwks_uri,
+        "tls_client_auth_subject_dn": metadata.tls_client_auth_subject_dn,
+        "authorization_details_types": types,
+        "access_token_signed_response_alg": metadata.access_token_signed_response_alg,
+        "id_token_signed_response_alg": metadata.id_token_signed_response_alg,
+        "software_id": metadata.software_id,
+        "contacts": list(metadata.contacts),
+    }
+
+
+def _event_details(record: ClientRecord) -> dict[str, Any]:
+    metadata = record.metadata()
+    metadata.pop("jwks", None)  # public keys are not secret, but bulky; the thumbprints say which
+    keys = record.inline_keys()
+    thumbprints = [k.thumbprint() for k in keys.keys] if keys else []
+    return {**metadata, "status": record.status.value, "jwk_thumbprints": thumbprints}
+
+
+async def find_client(session: AsyncSession, client_id: str) -> ClientRecord | None:
+    """The client, or None; callers decide whether a missing client is a 404 or invalid_client."""
+    row = await repository.read(session, client_id)
+    return None if row is None else ClientRecord.from_model(row)
+
+
+async def get_client(session: AsyncSession, client_id: str) -> ClientRecord:
+    """The client; raises ClientNotFound."""
+    found = await find_client(session, client_id)
+    if found is None:
+        raise ClientNotFound(client_id)
+    return found
+
+
+async def list_clients(session: AsyncSession) -> list[ClientRecord]:
+    return [ClientRecord.from_model(c) for c in await repository.list_all(session)]
+
+
+async def register_client(
+    session: AsyncSession,
+    keyring: KeyRing,
+    actor: Actor,
+    metadata: ClientMetadata,
+    *,
+    client_id: str | None = None,
+    first_party: bool = False,
+    registration: RegistrationSource = RegistrationSource.ADMIN,
+    registration_token_hash: bytes | None = None,
+    now: datetime | None = None,
+) -> ClientRecord:
+    """Register a client; a chosen client id must be free."""
+    now = now or datetime.now(UTC)
+    columns = validate_metadata(metadata, first_party=first_party)
+    client_id = client_id or secrets.token_urlsafe(18)
+    if await repository.exists(session, client_id):
+        raise InvalidClientMetadata(f"client id {client_id} is taken")
+    client = OAuthClient(
+        client_id=client_id,
+        status=ClientStatus.ACTIVE,
+        registration=registration,
+        first_party=first_party,
+        registration_access_token_hash=registration_token_hash,
+        created_at=now,
+        updated_at=now,
+        **columns,
+    )
+    await repository.add(session, client)
+    record = ClientRecord.from_model(client)
+    await record_oauth_event(
+        session,
+        keyring,
+        actor,
+        topic=CLIENTS_TOPIC,
+        action="client.registered",
+        entity_type="oauth_client",
+        entity_id=client_id,
+        details=_event_details(record),
+    )
+    return record
+
+
+async def update_client(
+    session: AsyncSession,
+    keyring: KeyRing,
+    actor: Actor,
+    client_id: str,
+    metadata: ClientMetadata,
+    *,
+    now: datetime | None = None,
+) -> ClientRecord:
+    """Replace a client's metadata (RFC 7592 s2.2 semantics: omitted values are reset to defaults)."""
+    now = now or datetime.now(UTC)
+    client = await repository.get(session, client_id, for_update=True)
+    if client is None:
+        raise ClientNotFound(client_id)
+    before = ClientRecord.from_model(client)
+    for name, value in validate_metadata(metadata, first_party=client.first_party).items():
+        setattr(client, name, value)
+    client.updated_at = now
+    await session.flush()
+    after = ClientRecord.from_model(client)
+    await record_oauth_event(
+        session,
+        keyring,
+        actor,
+        topic=CLIENTS_TOPIC,
+        action="client.updated",
+        entity_type="oauth_client",
+        entity_id=client_id,
+        details=_event_details(after),
+        before=_event_details(before),
+    )
+    return after
+
+
+async def set_client_status(
+    session: AsyncSession,
+    keyring: KeyRing,
+    actor: Actor,
+    client_id: str,
+    status: ClientStatus,
+    *,
+    now: datetime | None = None,
+) -> ClientRecord:
+    """Disable a client (it can no longer authenticate) or enable it again."""
+    now = now or datetime.now(UTC)
+    client = await repository.get(session, client_id, for_update=True)
+    if client is None:
+        raise ClientNotFound(client_id)
+    if client.status is status:
+        return ClientRecord.from_model(client)
+    client.status = status
+    client.updated_at = now
+    if status is ClientStatus.DISABLED:
+        client.registration_access_token_hash = None
+    await session.flush()
+    record = ClientRecord.from_model(client)
+    await record_oauth_event(
+        session,
+        keyring,
+        actor,
+        topic=CLIENTS_TOPIC,
+        action="client.disabled" if status is ClientStatus.DISABLED else "client.enabled",
+        entity_type="oauth_client",
+        entity_id=client_id,
+        details={"client_id": client_id, "status": status.value},
+    )
+    return record
+
+
+async def create_initial_access_token(
+    session: AsyncSession,
+    keyring: KeyRing,
+    actor: Actor,
+    *,
+    lifetime: timedelta = timedelta(seconds=INITIAL_ACCESS_TOKEN_LIFETIME_S),
+    now: datetime | None = None,
+) -> tuple[str, datetime]:
+    """A single-use initial access token for dynamic registration (RFC 7591 s3); shown once."""
+    now = now or datetime.now(UTC)
+    token = INITIAL_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = InitialAccessToken(
+        id=uuid.uuid4(),
+        token_hash=keyring.keyed_hash(INITIAL_TOKEN_PURPOSE, token.encode()),
+        created_by=actor.id,
+        created_at=now,
+        expires_at=now + lifetime,
+    )
+    await repository.add_initial_access_token(session, row)
+    await record_oauth_event(
+        session,
+        keyring,
+        actor,
+        topic=CLIENTS_TOPIC,
+        action="initial_access_token.created",
+        entity_type="initial_access_token",
+        entity_id=str(row.id),
+        details={"expires_at": row.expires_at.isoformat()},
+    )
+    return token, row.expires_at
+
+
+async def register_dynamic_client(
+    session: AsyncSession,
+    keyring: KeyRing,
+    initial_access_token: str | None,
+    metadata: ClientMetadata,
+    *,
+    now: datetime | None = None,
+) -> tuple[ClientRecord, str]:
+    """RFC 7591 s3: a TPP registers itself with an initial access token; returns its registration token."""
+    now = now or datetime.now(UTC)
+    if not initial_access_token or not initial_access_token.startswith(INITIAL_TOKEN_PREFIX):
+        raise InvalidToken("an initial access token is required")
+    hashes = lookup_hashes(keyring, INITIAL_TOKEN_PURPOSE, initial_access_token.encode())
+    if not await repository.use_initial_access_token(session, hashes, now):
+        raise InvalidToken("the initial access token is unknown, expired or already used")
+    registration_token = REGISTRATION_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    client_id = secrets.token_urlsafe(18)
+    record = await register_client(
+        session,
+        keyring,
+        Actor.client(client_id),
+        metadata,
+        client_id=client_id,
+        registration=RegistrationSource.DYNAMIC,
+        registration_token_hash=keyring.keyed_hash(REGISTRATION_TOKEN_PURPOSE, registration_token.encode()),
+        now=now,
+    )
+    await repository.record_initial_token_client(session, hashes, client_id)
+    return record, registration_token
+
+
+async def client_for_registration_token(
+    session: AsyncSession, keyring: KeyRing, client_id: str, registration_access_token: str | None
+) -> ClientRecord:
+    """RFC 7592 s3: the client a registration access token belongs to; it must name the same client."""
+    if not registration_access_token or not registration_access_token.startswith(REGISTRATION_TOKEN_PREFIX):
+        raise InvalidToken("a registration access token is required")
+    hashes = lookup_hashes(keyring, REGISTRATION_TOKEN_PURPOSE, registration_access_token.encode())
+    client = await repository.by_registration_token(session, hashes)
+    if client is None or client.client_id != client_id or client.status is not ClientStatus.ACTIVE:
+        raise InvalidToken("the registration access token is not valid for this client")
+    return ClientRecord.from_model(client)

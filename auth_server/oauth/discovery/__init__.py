@@ -1,0 +1,1 @@
+"""Authorization server metadata: OpenID Connect Discovery and RFC 8414."""

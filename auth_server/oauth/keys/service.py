@@ -1,0 +1,187 @@
+"""Signing keys: one active ES256 and one active PS256 key; rotation keeps retired keys published a while."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from joserfc.jwk import ECKey, KeySet, RSAKey
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from auth_server.oauth.config import SIGNING_KEY_CACHE_S, OAuthConfig
+from auth_server.oauth.events import KEYS_TOPIC, Actor, record_oauth_event
+from auth_server.oauth.jose import SERVER_SIGNING_ALGORITHMS
+from auth_server.oauth.keys import repository
+from auth_server.oauth.keys.models import SigningKey, SigningKeyStatus
+from auth_server.sealing import seal, unseal
+from obank.crypto import KeyRing
+
+SEAL_PURPOSE = "oauth-signing-key"
+RSA_BITS = 2048
+# A refresh for an unknown kid at most this often, so forged kids cannot hammer the database.
+UNKNOWN_KID_REFRESH_S = 1.0
+
+PrivateKey = ECKey | RSAKey
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """A signing key as operators see it."""
+
+    kid: str
+    alg: str
+    status: SigningKeyStatus
+    created_at: datetime
+    retired_at: datetime | None
+    publish_until: datetime | None
+
+
+def _generate(alg: str) -> PrivateKey:
+    if alg == "ES256":
+        return ECKey.generate_key("P-256", private=True)
+    if alg == "PS256":
+        return RSAKey.generate_key(RSA_BITS, private=True)
+    raise ValueError(f"no key generation for {alg}")
+
+
+def _new_key(keyring: KeyRing, alg: str, now: datetime) -> SigningKey:
+    private = _generate(alg)
+    kid = private.thumbprint()  # RFC 7638: stable, and unique per key
+    key_id = uuid.uuid4()
+    public_jwk: dict[str, Any] = {**private.as_dict(private=False), "kid": kid, "alg": alg, "use": "sig"}
+    return SigningKey(
+        id=key_id,
+        kid=kid,
+        alg=alg,
+        status=SigningKeyStatus.ACTIVE,
+        public_jwk=public_jwk,
+        private_jwk_sealed=seal(keyring, key_id, SEAL_PURPOSE, json.dumps(private.as_dict(private=True)).encode()),
+        created_at=now,
+    )
+
+
+async def ensure_signing_keys(session: AsyncSession, keyring: KeyRing, *, now: datetime | None = None) -> list[str]:
+    """Create the missing active key of each algorithm (first start); return the kids created."""
+    now = now or datetime.now(UTC)
+    await repository.lock_keys(session)
+    present = {key.alg for key in await repository.active(session)}
+    created: list[str] = []
+    for alg in SERVER_SIGNING_ALGORITHMS:
+        if alg not in present:
+            key = _new_key(keyring, alg, now)
+            await repository.add(session, key)
+            created.append(key.kid)
+    if created:
+        await record_oauth_event(
+            session,
+            keyring,
+            Actor.system("auth_server"),
+            topic=KEYS_TOPIC,
+            action="signing_keys.created",
+            entity_type="signing_keys",
+            entity_id="signing_keys",
+            details={"created": created},
+        )
+    return created
+
+
+async def rotate_signing_keys(
+    session: AsyncSession, keyring: KeyRing, config: OAuthConfig, actor: Actor, *, now: datetime | None = None
+) -> list[str]:
+    """Retire every active key (still published until its tokens expire) and activate new ones."""
+    now = now or datetime.now(UTC)
+    await repository.lock_keys(session)
+    retired: list[str] = []
+    for key in await repository.active(session):
+        key.status = SigningKeyStatus.RETIRED
+        key.retired_at = now
+        key.publish_until = now + timedelta(seconds=config.key_publication_s)
+        retired.append(key.kid)
+    await session.flush()
+    created = []
+    for alg in SERVER_SIGNING_ALGORITHMS:
+        key = _new_key(keyring, alg, now)
+        await repository.add(session, key)
+        created.append(key.kid)
+    await record_oauth_event(
+        session,
+        keyring,
+        actor,
+        topic=KEYS_TOPIC,
+        action="signing_keys.rotated",
+        entity_type="signing_keys",
+        entity_id="signing_keys",
+        details={"retired": retired, "created": created},
+    )
+    return created
+
+
+async def list_keys(session: AsyncSession) -> list[KeyInfo]:
+    return [
+        KeyInfo(k.kid, k.alg, k.status, k.created_at, k.retired_at, k.publish_until)
+        for k in await repository.all_keys(session)
+    ]
+
+
+class SigningKeys:
+    """The process's view of the signing keys: cached, refreshed every few seconds and on an unknown kid."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], keyring: KeyRing) -> None:
+        self._sessions = sessions
+        self._keyring = keyring
+        self._lock = asyncio.Lock()
+        self._active: dict[str, tuple[str, PrivateKey]] = {}
+        self._published: list[dict[str, Any]] = []
+        self._verification = KeySet([])
+        self._loaded_at = float("-inf")
+
+    async def _refresh(self) -> None:
+        async with self._sessions() as session, session.begin():
+            active = await repository.active(session)
+            if {k.alg for k in active} != set(SERVER_SIGNING_ALGORITHMS):
+                await ensure_signing_keys(session, self._keyring)
+                active = await repository.active(session)
+            published = await repository.published(session, datetime.now(UTC))
+        self._active = {key.alg: (key.kid, self._open(key)) for key in active}
+        self._published = [dict(key.public_jwk) for key in published]
+        self._verification = KeySet.import_key_set({"keys": self._published})
+        self._loaded_at = time.monotonic()
+
+    def _open(self, key: SigningKey) -> PrivateKey:
+        private = json.loads(unseal(self._keyring, key.id, SEAL_PURPOSE, key.private_jwk_sealed))
+        imported = RSAKey.import_key(private) if key.alg == "PS256" else ECKey.import_key(private)
+        imported.ensure_kid()
+        return imported
+
+    async def _fresh(self, max_age_s: float) -> None:
+        if time.monotonic() - self._loaded_at < max_age_s:
+            return
+        async with self._lock:
+            if time.monotonic() - self._loaded_at >= max_age_s:
+                await self._refresh()
+
+    async def signing_key(self, alg: str) -> tuple[str, PrivateKey]:
+        """The active key of `alg` and its kid."""
+        await self._fresh(SIGNING_KEY_CACHE_S)
+        return self._active[alg]
+
+    async def verification_keys(self, kid: str | None = None) -> KeySet:
+        """Every published public key; refreshed first if `kid` is one this process has not seen yet."""
+        await self._fresh(SIGNING_KEY_CACHE_S)
+        if kid is not None and all(k.kid != kid for k in self._verification.keys):
+            await self._fresh(UNKNOWN_KID_REFRESH_S)
+        return self._verification
+
+    async def jwks(self) -> dict[str, Any]:
+        """The public JWK Set served at `jwks_uri`."""
+        await self._fresh(SIGNING_KEY_CACHE_S)
+        return {"keys": list(self._published)}
+
+    def invalidate(self) -> None:
+        """Reload on next use (after this process rotated the keys)."""
+        self._loaded_at = float("-inf")

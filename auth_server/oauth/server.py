@@ -1,0 +1,79 @@
+"""The OAuth server's per-process parts, wired once: config, key cache, client authentication, token service."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Annotated
+
+import httpx
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth_server.oauth.client_auth.keys import JWKS_URI_REFETCH_S, ClientKeys
+from auth_server.oauth.client_auth.replay import ReplayCache, build_replay_cache
+from auth_server.oauth.client_auth.service import AuthenticatedClient, ClientAuthenticator
+from auth_server.oauth.config import OAuthConfig
+from auth_server.oauth.discovery.metadata import Capabilities
+from auth_server.oauth.keys.service import SigningKeys
+from auth_server.oauth.tokens.schemas import TokenResponse
+from auth_server.oauth.tokens.service import TokenService
+from obank.crypto import KeyRing
+from obank.runtime import Platform
+
+# A grant type's handler at the token endpoint: the client is already authenticated.
+GrantHandler = Callable[[AsyncSession, "OAuthServer", AuthenticatedClient, dict[str, str]], Awaitable[TokenResponse]]
+
+
+@dataclass
+class OAuthServer:
+    """Everything the OAuth endpoints share within one process."""
+
+    config: OAuthConfig
+    keyring: KeyRing
+    keys: SigningKeys
+    authenticator: ClientAuthenticator
+    tokens: TokenService
+    replay_cache: ReplayCache
+    http: httpx.AsyncClient
+    capabilities: Capabilities
+    grants: dict[str, GrantHandler] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls,
+        platform: Platform,
+        *,
+        config: OAuthConfig | None = None,
+        http: httpx.AsyncClient | None = None,
+        capabilities: Capabilities | None = None,
+        jwks_uri_refetch_s: float = JWKS_URI_REFETCH_S,
+    ) -> OAuthServer:
+        config = config or OAuthConfig.from_settings(platform.settings)
+        http = http or httpx.AsyncClient()
+        keys = SigningKeys(platform.sessions, platform.keyring)
+        replay_cache = build_replay_cache(platform.settings.redis_url, platform.sessions)
+        return cls(
+            config=config,
+            keyring=platform.keyring,
+            keys=keys,
+            authenticator=ClientAuthenticator(
+                config, replay_cache, ClientKeys(http, refetch_after_s=jwks_uri_refetch_s)
+            ),
+            tokens=TokenService(config, keys, platform.keyring),
+            replay_cache=replay_cache,
+            http=http,
+            capabilities=capabilities or Capabilities(),
+        )
+
+    async def close(self) -> None:
+        await self.replay_cache.close()
+        await self.http.aclose()
+
+
+def _server(request: Request) -> OAuthServer:
+    server: OAuthServer = request.app.state.oauth
+    return server
+
+
+ServerDep = Annotated[OAuthServer, Depends(_server)]

@@ -1,0 +1,56 @@
+"""Token (RFC 6749 s3.2), introspection (RFC 7662) and revocation (RFC 7009) endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+
+from auth_server.oauth.config import INTROSPECTION_PATH, REVOCATION_PATH, TOKEN_PATH
+from auth_server.oauth.errors import ERROR_RESPONSES, NO_STORE, InvalidClient, InvalidRequest, UnsupportedGrantType
+from auth_server.oauth.forms import CertificateDep, FormDep
+from auth_server.oauth.server import ServerDep
+from auth_server.oauth.tokens.schemas import TokenResponse
+from obank.database import SessionDep
+
+router = APIRouter(tags=["oauth"])
+
+
+@router.post(TOKEN_PATH, response_model=TokenResponse, responses=ERROR_RESPONSES)
+async def token(session: SessionDep, server: ServerDep, form: FormDep, certificate: CertificateDep) -> JSONResponse:
+    """Authenticate the client, then run its grant; the response is never cached (RFC 6749 s5.1)."""
+    caller = await server.authenticator.authenticate(session, form, certificate)
+    grant_type = form.get("grant_type")
+    if grant_type is None:
+        raise InvalidRequest("grant_type is required")
+    handler = server.grants.get(grant_type)
+    if handler is None:
+        raise UnsupportedGrantType(f"grant_type {grant_type} is not supported")
+    response = await handler(session, server, caller, form)
+    return JSONResponse(response.model_dump(exclude_none=True), headers=NO_STORE)
+
+
+@router.post(INTROSPECTION_PATH, response_model=dict[str, Any], responses=ERROR_RESPONSES)
+async def introspect(
+    session: SessionDep, server: ServerDep, form: FormDep, certificate: CertificateDep
+) -> JSONResponse:
+    """RFC 7662 s2: confidential clients only, and each sees only the tokens issued to it."""
+    caller = await server.authenticator.authenticate(session, form, certificate)
+    if not caller.client.is_confidential:
+        raise InvalidClient("introspection is for confidential clients")
+    token_value = form.get("token")
+    if token_value is None:
+        raise InvalidRequest("token is required")
+    return JSONResponse(await server.tokens.introspect(session, caller, token_value), headers=NO_STORE)
+
+
+@router.post(REVOCATION_PATH, responses=ERROR_RESPONSES)
+async def revoke(session: SessionDep, server: ServerDep, form: FormDep, certificate: CertificateDep) -> Response:
+    """RFC 7009 s2: 200 whether or not the token was known; the gateway learns of revocations by event."""
+    caller = await server.authenticator.authenticate(session, form, certificate)
+    token_value = form.get("token")
+    if token_value is None:
+        raise InvalidRequest("token is required")
+    await server.tokens.revoke(session, caller, token_value)
+    return Response(status_code=200, headers=NO_STORE)

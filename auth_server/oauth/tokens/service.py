@@ -1,0 +1,259 @@
+"""Issue RFC 9068 access tokens bound to the client certificate; introspect (RFC 7662) and revoke (RFC 7009)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth_server.oauth.client_auth.service import AuthenticatedClient
+from auth_server.oauth.clients.schemas import ClientRecord
+from auth_server.oauth.config import OAuthConfig
+from auth_server.oauth.errors import InvalidRequest, UnauthorizedClient
+from auth_server.oauth.events import TOKENS_TOPIC, Actor, record_oauth_event
+from auth_server.oauth.jose import SERVER_SIGNING_ALGORITHMS, InvalidJWT, sign_jwt, unverified_header, verify_jwt
+from auth_server.oauth.keys.service import SigningKeys
+from auth_server.oauth.tokens import repository
+from auth_server.oauth.tokens.models import SubjectKind, TokenKind
+from auth_server.oauth.tokens.schemas import IssuedAccessToken, TokenRecord
+from auth_server.sealing import lookup_hashes
+from obank.crypto import KeyRing
+
+ACCESS_TOKEN_TYP = "at+jwt"  # RFC 9068 s2.1  # noqa: S105
+REFRESH_TOKEN_PREFIX = "obrt_"  # noqa: S105
+REFRESH_TOKEN_PURPOSE = "oauth-refresh-token"  # noqa: S105
+
+
+def refresh_token_hash(keyring: KeyRing, token: str) -> bytes:
+    """The keyed hash a refresh token is stored as (under the active key)."""
+    return keyring.keyed_hash(REFRESH_TOKEN_PURPOSE, token.encode())
+
+
+@dataclass(frozen=True, slots=True)
+class TokenService:
+    """Signs, finds and revokes tokens; one per process (it holds the signing key cache)."""
+
+    config: OAuthConfig
+    keys: SigningKeys
+    keyring: KeyRing
+
+    async def issue_access_token(
+        self,
+        session: AsyncSession,
+        *,
+        client: ClientRecord,
+        grant_type: str,
+        subject: str,
+        subject_kind: SubjectKind,
+        scopes: Sequence[str],
+        certificate_thumbprint: str | None,
+        consent_id: str | None = None,
+        authorization_details: list[dict[str, Any]] | None = None,
+        acr: str | None = None,
+        auth_time: datetime | None = None,
+        grant_id: uuid.UUID | None = None,
+        authorization_code_id: uuid.UUID | None = None,
+        parent_token_id: uuid.UUID | None = None,
+        extra_claims: dict[str, Any] | None = None,
+        actor: Actor | None = None,
+        now: datetime | None = None,
+    ) -> IssuedAccessToken:
+        """Sign an access token, store it, and write its audit record and event (call last in the transaction)."""
+        if client.is_confidential and certificate_thumbprint is None:
+            # FAPI 2.0 SP s5.3.2.1: only sender-constrained access tokens for confidential clients.
+            raise InvalidRequest("a TLS client certificate is required: access tokens are bound to it (RFC 8705 s3)")
+        now = (now or datetime.now(UTC)).replace(microsecond=0)
+        expires_at = now + timedelta(seconds=self.config.access_token_lifetime_s)
+        jti = uuid.uuid4()
+        alg = client.access_token_signed_response_alg
+        if alg not in SERVER_SIGNING_ALGORITHMS:
+            alg = SERVER_SIGNING_ALGORITHMS[0]
+        kid, key = await self.keys.signing_key(alg)
+        claims: dict[str, Any] = {
+            **(extra_claims or {}),
+            "iss": self.config.issuer,
+            "sub": subject,
+            "aud": self.config.resource_audience,
+            "client_id": client.client_id,
+            "iat": int(now.timestamp()),
+            "nbf": int(now.timestamp()),
+            "exp": int(expires_at.timestamp()),
+            "jti": str(jti),
+        }
+        if scopes:
+            claims["scope"] = " ".join(scopes)
+        if certificate_thumbprint is not None:
+            claims["cnf"] = {"x5t#S256": certificate_thumbprint}  # RFC 8705 s3.1
+        if consent_id is not None:
+            claims["consent_id"] = consent_id
+        if authorization_details:
+            claims["authorization_details"] = authorization_details  # RFC 9396 s9.1
+        if acr is not None:
+            claims["acr"] = acr
+        if auth_time is not None:
+            claims["auth_time"] = int(auth_time.timestamp())
+        token = sign_jwt({"typ": ACCESS_TOKEN_TYP, "alg": alg, "kid": kid}, claims, key)
+        await repository.insert(
+            session,
+            id=jti,
+            kind=TokenKind.ACCESS,
+            client_id=client.client_id,
+            subject=subject,
+            subject_kind=subject_kind,
+            scopes=list(scopes),
+            authorization_details=authorization_details,
+            consent_id=consent_id,
+            certificate_thumbprint=certificate_thumbprint,
+            signing_kid=kid,
+            acr=acr,
+            auth_time=auth_time,
+            grant_id=grant_id,
+            authorization_code_id=authorization_code_id,
+            parent_token_id=parent_token_id,
+            issued_at=now,
+            expires_at=expires_at,
+        )
+        await record_oauth_event(
+            session,
+            self.keyring,
+            actor or Actor.client(client.client_id),
+            topic=TOKENS_TOPIC,
+            action="token.issued",
+            entity_type="access_token",
+            entity_id=str(jti),
+            details={
+                "jti": str(jti),
+                "grant_type": grant_type,
+                "client_id": client.client_id,
+                "subject": subject,
+                "subject_kind": subject_kind.value,
+                "scope": " ".join(scopes),
+                "consent_id": consent_id,
+                "cnf_x5t_s256": certificate_thumbprint,
+                "grant_id": None if grant_id is None else str(grant_id),
+                "expires_at": expires_at.isoformat(),
+            },
+        )
+        return IssuedAccessToken(
+            access_token=token,
+            jti=jti,
+            issued_at=now,
+            expires_at=expires_at,
+            expires_in=self.config.access_token_lifetime_s,
+            scopes=tuple(scopes),
+            authorization_details=authorization_details,
+            certificate_thumbprint=certificate_thumbprint,
+        )
+
+    async def verify_access_token(self, token: str) -> dict[str, Any]:
+        """The claims of an access token this server signed (signature and type only: expiry is the caller's)."""
+        kid = unverified_header(token).get("kid")
+        keys = await self.keys.verification_keys(kid if isinstance(kid, str) else None)
+        header, claims = verify_jwt(token, keys, SERVER_SIGNING_ALGORITHMS)
+        if header.get("typ") != ACCESS_TOKEN_TYP or claims.get("iss") != self.config.issuer:
+            raise InvalidJWT("not an access token of this issuer")
+        return claims
+
+    async def find_token(self, session: AsyncSession, token: str) -> TokenRecord | None:
+        """The stored token a presented access token (JWT) or refresh token (opaque) stands for."""
+        if token.count(".") == 2:
+            try:
+                claims = await self.verify_access_token(token)
+                row = await repository.get(session, uuid.UUID(str(claims.get("jti"))))
+            except (InvalidJWT, ValueError):
+                return None
+            return None if row is None or row.kind is not TokenKind.ACCESS else TokenRecord.from_model(row)
+        if token.startswith(REFRESH_TOKEN_PREFIX):
+            row = await repository.by_hash(session, lookup_hashes(self.keyring, REFRESH_TOKEN_PURPOSE, token.encode()))
+            return None if row is None or row.kind is not TokenKind.REFRESH else TokenRecord.from_model(row)
+        return None
+
+    async def introspect(
+        self, session: AsyncSession, caller: AuthenticatedClient, token: str, *, now: datetime | None = None
+    ) -> dict[str, Any]:
+        """RFC 7662 s2.2: active only for a live token issued to the caller; nothing about anyone else's."""
+        now = now or datetime.now(UTC)
+        record = await self.find_token(session, token)
+        if record is None or record.client_id != caller.client_id or not record.is_active(now):
+            return {"active": False}
+        body: dict[str, Any] = {
+            "active": True,
+            "iss": self.config.issuer,
+            "client_id": record.client_id,
+            "sub": record.subject,
+            "iat": int(record.issued_at.timestamp()),
+            "token_type": "Bearer" if record.kind is TokenKind.ACCESS else "refresh_token",
+            "jti": str(record.id),
+        }
+        if record.kind is TokenKind.ACCESS:
+            body["aud"] = self.config.resource_audience
+        optional: dict[str, Any] = {
+            "scope": " ".join(record.scopes) or None,
+            "exp": None if record.expires_at is None else int(record.expires_at.timestamp()),
+            "cnf": None if record.certificate_thumbprint is None else {"x5t#S256": record.certificate_thumbprint},
+            "consent_id": record.consent_id,
+            "authorization_details": record.authorization_details,
+            "acr": record.acr,
+            "auth_time": None if record.auth_time is None else int(record.auth_time.timestamp()),
+        }
+        body.update({name: value for name, value in optional.items() if value is not None})
+        return body
+
+    async def revoke(
+        self, session: AsyncSession, caller: AuthenticatedClient, token: str, *, now: datetime | None = None
+    ) -> list[uuid.UUID]:
+        """RFC 7009 s2.1: revoke the caller's token (a refresh token takes its access tokens along)."""
+        now = now or datetime.now(UTC)
+        record = await self.find_token(session, token)
+        if record is None:
+            return []  # RFC 7009 s2.2: an invalid or unknown token is not an error
+        if record.client_id != caller.client_id:
+            raise UnauthorizedClient("the token was not issued to this client")
+        return await self.revoke_tokens(
+            session,
+            Actor.client(caller.client_id),
+            ids=[record.id],
+            parent_token_ids=[record.id] if record.kind is TokenKind.REFRESH else (),
+            reason="revoked_by_client",
+            now=now,
+        )
+
+    async def revoke_tokens(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        ids: Sequence[uuid.UUID] = (),
+        grant_id: uuid.UUID | None = None,
+        authorization_code_id: uuid.UUID | None = None,
+        parent_token_ids: Sequence[uuid.UUID] = (),
+        reason: str,
+        now: datetime | None = None,
+    ) -> list[uuid.UUID]:
+        """Revoke live tokens by id, grant, authorization code or parent; publish their jtis for the gateway."""
+        now = now or datetime.now(UTC)
+        revoked = await repository.revoke(
+            session,
+            ids=ids,
+            grant_id=grant_id,
+            authorization_code_id=authorization_code_id,
+            parent_token_ids=parent_token_ids,
+            reason=reason,
+            now=now,
+        )
+        if revoked:
+            await record_oauth_event(
+                session,
+                self.keyring,
+                actor,
+                topic=TOKENS_TOPIC,
+                action="token.revoked",
+                entity_type="tokens",
+                entity_id=str(revoked[0]),
+                details={"jtis": [str(i) for i in revoked], "reason": reason},
+            )
+        return revoked

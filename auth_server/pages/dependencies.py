@@ -1,0 +1,71 @@
+"""Typed dependencies of the auth pages: the browser (its session and CSRF cookie), key ring, replay guard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from auth_server.auditing import client_ip
+from auth_server.mfa.replay import ReplayGuard
+from auth_server.pages import csrf
+from auth_server.pages.errors import CsrfRejected
+from auth_server.sessions import service as sessions_service
+from auth_server.sessions.schemas import SessionRecord
+from obank.crypto import KeyRing
+from obank.database import SessionDep
+
+SESSION_COOKIE = "__Host-obank_session"
+
+
+@dataclass(frozen=True, slots=True)
+class Browser:
+    """The visitor: their live session if any, their CSRF cookie (new if they had none), their address."""
+
+    session: SessionRecord | None
+    csrf_cookie: str
+    csrf_cookie_is_new: bool
+    ip_address: str | None
+
+
+def _keyring(request: Request) -> KeyRing:
+    keyring: KeyRing = request.app.state.platform.keyring
+    return keyring
+
+
+def _replay_guard(request: Request) -> ReplayGuard:
+    guard: ReplayGuard = request.app.state.replay_guard
+    return guard
+
+
+KeyRingDep = Annotated[KeyRing, Depends(_keyring)]
+ReplayGuardDep = Annotated[ReplayGuard, Depends(_replay_guard)]
+
+
+async def _browser(request: Request, db: SessionDep, keyring: KeyRingDep) -> Browser:
+    session = await sessions_service.resolve_session(db, keyring, request.cookies.get(SESSION_COOKIE))
+    existing = request.cookies.get(csrf.CSRF_COOKIE)
+    return Browser(
+        session=session,
+        csrf_cookie=existing or csrf.new_cookie_value(),
+        csrf_cookie_is_new=not existing,
+        ip_address=client_ip(request.client.host if request.client else None),
+    )
+
+
+async def _checked_browser(
+    request: Request, browser: Annotated[Browser, Depends(_browser)], keyring: KeyRingDep
+) -> Browser:
+    """The browser of a form POST whose CSRF token matches its cookie and session; else CsrfRejected."""
+    form = await request.form()
+    submitted = form.get(csrf.CSRF_FIELD)
+    cookie = None if browser.csrf_cookie_is_new else browser.csrf_cookie
+    session_id = browser.session.id if browser.session else None
+    if not isinstance(submitted, str) or not csrf.is_valid(keyring, cookie, session_id, submitted):
+        raise CsrfRejected()
+    return browser
+
+
+BrowserDep = Annotated[Browser, Depends(_browser)]
+CheckedBrowserDep = Annotated[Browser, Depends(_checked_browser)]

@@ -1,0 +1,357 @@
+"""client_credentials tokens per second with private_key_jwt over real mTLS, against a no-work baseline.
+
+Run: `.venv/bin/python -m bench.tokens [--seconds 10] [--workers 1] [--concurrency 32] [--redis-url URL]`.
+It starts a throw-away embedded PostgreSQL, a test PKI and the OAuth app on uvicorn over TLS (`--workers`
+forked processes sharing one listening socket), registers an ES256 private_key_jwt client, and drives
+`POST /oauth2/token` from this process over keep-alive mTLS connections. Each request carries its own
+client assertion (fresh jti), signed before the clock starts so the load generator spends its time on HTTP.
+The baseline is `GET /oauth2/jwks` over the same connections: TLS, HTTP and routing, but no database
+and no signature. Also prints the cost of one ES256/PS256 signature and verification with joserfc here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import socket
+import ssl
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from joserfc import jwt
+from joserfc.jwk import ECKey, RSAKey
+
+from auth_server.oauth.app import create_oauth_app
+from auth_server.oauth.client_auth.service import JWT_BEARER_ASSERTION
+from auth_server.oauth.clients import service as clients_service
+from auth_server.oauth.clients.schemas import ClientMetadata
+from auth_server.oauth.config import JWKS_PATH, TOKEN_PATH, OAuthConfig
+from auth_server.oauth.events import Actor
+from auth_server.oauth.server import OAuthServer
+from obank.certs import (
+    certificate_pem,
+    create_certificate_authority,
+    issue_client_certificate,
+    issue_server_certificate,
+    private_key_pem,
+)
+from obank.database import unit_of_work
+from obank.embedded_db import ensure_embedded_database, stop_embedded_database
+from obank.migrate import upgrade_to_head
+from obank.principal import load_internal_assertions
+from obank.runtime import build_platform
+from obank.server import TLSFiles, bind_socket, build_server, run_server
+from obank.settings import Settings
+
+BENCH_KEYS = json.dumps({"bench-1": "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="})
+
+
+@dataclass
+class Figures:
+    name: str
+    operations: int
+    errors: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def per_second(self) -> float:
+        return self.operations / self.seconds
+
+    def percentile_ms(self, q: int) -> float:
+        return statistics.quantiles(self.latencies, n=100)[q - 1] * 1000 if len(self.latencies) > 1 else 0.0
+
+
+def write_pki(directory: Path) -> None:
+    ca_cert, ca_key = create_certificate_authority("bench CA")
+    server_cert, server_key = issue_server_certificate(ca_cert, ca_key)
+    client_cert, client_key = issue_client_certificate(ca_cert, ca_key, "CN=Bench TPP,O=Bench,C=GB")
+    for name, cert, key in (("server", server_cert, server_key), ("tpp", client_cert, client_key)):
+        (directory / f"{name}.pem").write_bytes(certificate_pem(cert))
+        (directory / f"{name}.key").write_bytes(private_key_pem(key))
+    (directory / "ca.pem").write_bytes(certificate_pem(ca_cert))
+
+
+def settings_for(database_url: str, directory: Path, redis_url: str | None) -> Settings:
+    return Settings(
+        env="test",
+        data_dir=directory / "var",
+        certs_dir=directory,
+        database_url=database_url,
+        redis_url=redis_url,
+        encryption_keys=BENCH_KEYS,
+        active_encryption_key_id="bench-1",
+        log_level="WARNING",
+    )
+
+
+async def register_client(settings: Settings, key: ECKey) -> str:
+    platform = build_platform(settings)
+    try:
+        key.ensure_kid()
+        metadata = ClientMetadata(
+            client_name="Bench TPP",
+            grant_types=["client_credentials"],
+            scope="accounts payments",
+            token_endpoint_auth_method="private_key_jwt",
+            jwks={"keys": [{**key.as_dict(private=False), "kid": key.kid}]},
+        )
+        async with unit_of_work(platform.sessions) as session:
+            record = await clients_service.register_client(session, platform.keyring, Actor.system("bench"), metadata)
+        return record.client_id
+    finally:
+        await platform.close()
+
+
+def serve(sock: socket.socket, settings: Settings, issuer: str, directory: Path) -> None:
+    """One server process (forked): its own engine and key cache, the shared listening socket."""
+    from obank.log import configure_logging
+
+    configure_logging("WARNING")
+    platform = build_platform(settings)
+    app = create_oauth_app(platform, OAuthServer.build(platform, config=OAuthConfig(issuer=issuer)))
+    files = TLSFiles(directory / "server.pem", directory / "server.key", directory / "ca.pem")
+    run_server(build_server(app, files), sock)
+
+
+def assertion(client_id: str, key: ECKey, audience: str) -> str:
+    now = int(time.time())
+    claims = {
+        "iss": client_id,
+        "sub": client_id,
+        "aud": audience,
+        "iat": now,
+        "exp": now + 300,
+        "jti": str(uuid.uuid4()),
+    }
+    return jwt.encode({"alg": "ES256", "kid": key.kid}, claims, key, algorithms=["ES256"])
+
+
+Request = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the server listens, and the PKI directory holding the CA and the TPP's certificate."""
+
+    base_url: str
+    directory: Path
+    counter: Iterator[int] = field(default_factory=lambda: iter(range(10**9)))  # one assertion per request, ever
+
+    def client(self, concurrency: int) -> httpx.AsyncClient:
+        context = ssl.create_default_context(cafile=self.directory / "ca.pem")
+        context.load_cert_chain(self.directory / "tpp.pem", self.directory / "tpp.key")
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        return httpx.AsyncClient(base_url=self.base_url, verify=context, limits=limits, timeout=30)
+
+
+async def drive(target: Target, name: str, seconds: float, concurrency: int, request: Request) -> Figures:
+    """`concurrency` keep-alive mTLS connections, one client each (httpx's shared pool slows past a few)."""
+    latencies: list[float] = []
+    errors = 0
+    clients = [target.client(1) for _ in range(concurrency)]
+    try:
+        for http in clients:  # the TLS handshakes happen before the clock starts
+            await http.get(JWKS_PATH)
+        deadline = time.perf_counter() + seconds
+
+        async def worker(http: httpx.AsyncClient) -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                response = await request(http, next(target.counter))
+                if response.status_code == 200:
+                    latencies.append(time.perf_counter() - started)
+                else:
+                    errors += 1
+                    if errors == 1:
+                        print(f"first error in {name}: {response.status_code} {response.text[:300]}")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(http) for http in clients))
+        elapsed = time.perf_counter() - started
+    finally:
+        for http in clients:
+            await http.aclose()
+    return Figures(name, len(latencies), errors, elapsed, latencies)
+
+
+async def in_process(settings: Settings, directory: Path, seconds: float, concurrency: int) -> tuple[float, float]:
+    """Tokens/s and CPU ms per token calling the services directly: no HTTP, TLS or load generator in the way."""
+    from cryptography import x509
+
+    from auth_server.oauth.tokens import grants
+
+    key = ECKey.generate_key("P-256", private=True)
+    client_id = await register_client(settings, key)
+    platform = build_platform(settings)
+    server = OAuthServer.build(platform, config=OAuthConfig(issuer="https://bench.obank.test"))
+    certificate = x509.load_pem_x509_certificate((directory / "tpp.pem").read_bytes())
+    forms = (
+        {
+            "grant_type": "client_credentials",
+            "client_assertion_type": JWT_BEARER_ASSERTION,
+            "client_assertion": assertion(client_id, key, server.config.issuer),
+        }
+        for _ in range(10**9)
+    )
+
+    async def issue() -> None:
+        async with unit_of_work(platform.sessions) as session:
+            form = next(forms)
+            caller = await server.authenticator.authenticate(session, form, certificate)
+            await grants.client_credentials(session, server, caller, form)
+
+    try:
+        for _ in range(50):
+            await issue()
+        issued = 0
+        deadline = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            nonlocal issued
+            while time.perf_counter() < deadline:
+                await issue()
+                issued += 1
+
+        wall, cpu = time.perf_counter(), time.process_time()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    finally:
+        await server.close()
+        await platform.close()
+    # The assertion signing above is the client's work, not the server's: take it out of the CPU figure.
+    signing_s = timed_signing(key, client_id, issued)
+    return issued / wall, (cpu - signing_s) / issued * 1000
+
+
+def timed_signing(key: ECKey, client_id: str, count: int) -> float:
+    started = time.process_time()
+    for _ in range(count):
+        assertion(client_id, key, "https://bench.obank.test")
+    return time.process_time() - started
+
+
+def micro_benchmarks() -> None:
+    """Microseconds per signature and verification, as the token endpoint does them."""
+    claims = {"iss": "https://bank.example", "sub": "client", "exp": 2_000_000_000, "jti": "x", "scope": "accounts"}
+    for alg, key in (
+        ("ES256", ECKey.generate_key("P-256", private=True)),
+        ("PS256", RSAKey.generate_key(2048, private=True)),
+    ):
+        rounds = 2000 if alg == "ES256" else 300
+        started = time.perf_counter()
+        for _ in range(rounds):
+            token = jwt.encode({"alg": alg}, claims, key, algorithms=[alg])
+        sign_us = (time.perf_counter() - started) / rounds * 1e6
+        started = time.perf_counter()
+        for _ in range(rounds):
+            jwt.decode(token, key, algorithms=[alg])
+        verify_us = (time.perf_counter() - started) / rounds * 1e6
+        print(f"{alg}: sign {sign_us:7.1f} us   verify {verify_us:7.1f} us   (joserfc, one core)")
+
+
+async def measure(args: argparse.Namespace, directory: Path, database_url: str) -> None:
+    settings = settings_for(database_url, directory, args.redis_url)
+    direct_rate, cpu_ms = await in_process(settings, directory, args.seconds, args.concurrency)
+    key = ECKey.generate_key("P-256", private=True)
+    client_id = await register_client(settings, key)
+    sock = bind_socket("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    base_url = f"https://127.0.0.1:{port}"
+    issuer = "https://bench.obank.test"
+    load_internal_assertions(settings)  # create the development key once, before the workers race for it
+    context = multiprocessing.get_context("fork")
+    workers = [
+        context.Process(target=serve, args=(sock, settings, issuer, directory), daemon=True)
+        for _ in range(args.workers)
+    ]
+    for process in workers:
+        process.start()
+    try:
+        await wait_until_serving(base_url, directory)
+        assertions = [assertion(client_id, key, issuer) for _ in range(int(args.seconds * 4000) + 2000)]
+        target = Target(base_url, directory)
+
+        async def token(http: httpx.AsyncClient, index: int) -> httpx.Response:
+            form = {
+                "grant_type": "client_credentials",
+                "client_assertion_type": JWT_BEARER_ASSERTION,
+                "client_assertion": assertions[index],
+            }
+            return await http.post(TOKEN_PATH, data=form)
+
+        async def jwks(http: httpx.AsyncClient, _index: int) -> httpx.Response:
+            return await http.get(JWKS_PATH)
+
+        await drive(target, "warm-up", 1.0, args.concurrency, token)
+        baseline = await drive(target, "GET /oauth2/jwks (baseline)", args.seconds, args.concurrency, jwks)
+        tokens = await drive(target, "client_credentials token", args.seconds, args.concurrency, token)
+    finally:
+        for process in workers:
+            process.terminate()
+        for process in workers:
+            process.join(10)
+        sock.close()
+    print(
+        f"server workers={args.workers} concurrency={args.concurrency} seconds={args.seconds} "
+        f"replay cache={'redis' if args.redis_url else 'postgresql'} cores={os.cpu_count()}"
+    )
+    for figures in (baseline, tokens):
+        print(
+            f"{figures.name:32s} {figures.per_second:8.0f}/s  p50 {figures.percentile_ms(50):6.2f} ms"
+            f"  p99 {figures.percentile_ms(99):6.2f} ms  errors {figures.errors}"
+        )
+    print(f"tokens/baseline: {tokens.per_second / baseline.per_second:.2f}")
+    print(
+        f"in-process issuance (1 process, no HTTP/TLS): {direct_rate:.0f}/s, {cpu_ms:.2f} ms CPU per token"
+        f" -> at most {2000 / cpu_ms:.0f}/s on 2 cores given to the service alone"
+    )
+
+
+async def wait_until_serving(base_url: str, directory: Path) -> None:
+    context = ssl.create_default_context(cafile=directory / "ca.pem")
+    async with httpx.AsyncClient(base_url=base_url, verify=context) as http:
+        for _ in range(300):
+            try:
+                if (await http.get(JWKS_PATH)).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("the server did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=1, help="server processes sharing the listening socket")
+    parser.add_argument("--concurrency", type=int, default=32, help="concurrent requests (keep-alive connections)")
+    parser.add_argument("--redis-url", default=None, help="use Redis for the jti replay cache")
+    parser.add_argument("--database-url", default=None, help="a migrated database you can discard")
+    args = parser.parse_args()
+    micro_benchmarks()
+    with tempfile.TemporaryDirectory(prefix="obank-bench-tokens-") as temporary:
+        directory = Path(temporary)
+        write_pki(directory)
+        pgdata = directory / "pg"
+        database_url = args.database_url or ensure_embedded_database(pgdata, database="bench")
+        try:
+            upgrade_to_head(database_url)
+            asyncio.run(measure(args, directory, database_url))
+        finally:
+            if args.database_url is None:
+                stop_embedded_database(pgdata)
+
+
+if __name__ == "__main__":
+    main()

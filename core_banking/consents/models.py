@@ -1,0 +1,89 @@
+"""Consent table: one row per Open Banking consent, its kind's details in kind-checked columns."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ARRAY, BigInteger, CheckConstraint, DateTime, Enum, Index, String
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core_banking.db import Base
+
+
+class ConsentKind(StrEnum):
+    ACCOUNT_ACCESS = "ACCOUNT_ACCESS"
+    DOMESTIC_PAYMENT = "DOMESTIC_PAYMENT"
+
+
+class ConsentStatus(StrEnum):
+    """The life of a consent; UK Open Banking v4.0 codes: AWAU, AUTH, RJCT, COND (consumed), CANC (revoked)."""
+
+    AWAITING_AUTHORISATION = "AwaitingAuthorisation"
+    AUTHORISED = "Authorised"
+    REJECTED = "Rejected"
+    CONSUMED = "Consumed"
+    REVOKED = "Revoked"
+
+
+class Consent(Base):
+    """A consent a TPP client asked for; the customer and accounts are set when the customer authorises it."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[ConsentKind] = mapped_column(
+        Enum(ConsentKind, name="consent_kind", native_enum=False, create_constraint=True, length=24), nullable=False
+    )
+    client_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    status: Mapped[ConsentStatus] = mapped_column(
+        Enum(
+            ConsentStatus,
+            name="consent_status",
+            native_enum=False,
+            create_constraint=True,
+            length=24,
+            values_callable=lambda statuses: [s.value for s in statuses],
+        ),
+        nullable=False,
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    status_updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    account_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID(as_uuid=True)), nullable=False)
+    # Account access: OB permissions, ExpirationDateTime and the transaction window.
+    permissions: Mapped[list[str] | None] = mapped_column(ARRAY(String(40)))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    transactions_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    transactions_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Domestic payment: instructed amount, creditor account and the reference the payee sees.
+    amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    creditor_name: Mapped[str | None] = mapped_column(String(140))
+    creditor_scheme: Mapped[str | None] = mapped_column(String(40))
+    creditor_identification: Mapped[str | None] = mapped_column(String(256))
+    reference: Mapped[str | None] = mapped_column(String(35))
+
+    __table_args__ = (
+        Index("ix_consents_client_id", "client_id"),
+        Index("ix_consents_customer_id", "customer_id"),
+        CheckConstraint(
+            "(kind = 'ACCOUNT_ACCESS' AND permissions IS NOT NULL AND cardinality(permissions) > 0"
+            " AND amount_minor IS NULL AND currency IS NULL AND creditor_name IS NULL"
+            " AND creditor_identification IS NULL AND reference IS NULL)"
+            " OR (kind = 'DOMESTIC_PAYMENT' AND permissions IS NULL AND expires_at IS NULL"
+            " AND amount_minor IS NOT NULL AND currency IS NOT NULL AND creditor_name IS NOT NULL"
+            " AND creditor_scheme IS NOT NULL AND creditor_identification IS NOT NULL)",
+            name="kind_details",
+        ),
+        CheckConstraint("amount_minor IS NULL OR amount_minor > 0", name="amount_positive"),
+        CheckConstraint("currency IS NULL OR currency ~ '^[A-Z]{3}$'", name="currency_code"),
+        # Authorised and consumed consents name their customer and at least one account.
+        CheckConstraint(
+            "status NOT IN ('Authorised', 'Consumed') OR (customer_id IS NOT NULL AND cardinality(account_ids) > 0)",
+            name="authorised_has_accounts",
+        ),
+        CheckConstraint("kind <> 'DOMESTIC_PAYMENT' OR cardinality(account_ids) <= 1", name="one_debtor_account"),
+    )

@@ -1,0 +1,75 @@
+"""First-party API for a customer's own accounts (scope `accounts`): accounts, balances, transactions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
+
+from core_banking.accounts.schemas import AccountRead
+from core_banking.dependencies import AccountsReader, KeyRingDep
+from core_banking.errors import PROBLEM_RESPONSES
+from core_banking.history import service
+from core_banking.history.schemas import BalancesAtRead, Direction, TransactionFilter, TransactionPageRead
+from core_banking.ledger.periods import MONTH_PATTERN, Month
+from obank.database import SessionDep
+
+router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"], responses=PROBLEM_RESPONSES)
+
+AmountBound = Annotated[int | None, Query(ge=1, le=10**15)]
+
+
+@router.get("")
+async def list_accounts(caller: AccountsReader, session: SessionDep) -> list[AccountRead]:
+    """The caller's accounts, oldest first, closed ones included."""
+    return [AccountRead.from_record(record) for record in await service.list_accounts(session, caller.customer_id)]
+
+
+@router.get("/{account_id}")
+async def get_account(account_id: uuid.UUID, caller: AccountsReader, session: SessionDep) -> AccountRead:
+    """One of the caller's accounts with its balances."""
+    return AccountRead.from_record(await service.owned_account(session, caller.customer_id, account_id))
+
+
+@router.get("/{account_id}/balances")
+async def get_balances(
+    account_id: uuid.UUID,
+    caller: AccountsReader,
+    session: SessionDep,
+    as_of: Annotated[
+        AwareDatetime | None, Query(description="A past moment (with its UTC offset); default now")
+    ] = None,
+) -> BalancesAtRead:
+    """Booked, available and pending balances, now or at a past moment."""
+    at = await service.balances_at(session, caller.customer_id, account_id, as_of)
+    return BalancesAtRead.from_balances(at)
+
+
+@router.get(
+    "/{account_id}/transactions",
+    responses={400: {**PROBLEM_RESPONSES[422], "description": "The cursor was not issued for this account"}},
+)
+async def list_transactions(
+    account_id: uuid.UUID,
+    caller: AccountsReader,
+    session: SessionDep,
+    keyring: KeyRingDep,
+    cursor: Annotated[str | None, Query(max_length=512, description="next_cursor of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    month: Annotated[str | None, Query(pattern=MONTH_PATTERN, description="YYYY-MM, in the bank's time zone")] = None,
+    from_date: Annotated[date | None, Query(description="First bank day, inclusive")] = None,
+    to_date: Annotated[date | None, Query(description="Last bank day, inclusive")] = None,
+    direction: Direction | None = None,
+    min_amount_minor: AmountBound = None,
+    max_amount_minor: AmountBound = None,
+) -> TransactionPageRead:
+    """The account's transactions newest first, each with the running balance after it; pages stay stable."""
+    booked_from, booked_before = service.booking_window(Month.parse(month) if month else None, from_date, to_date)
+    lines = TransactionFilter(booked_from, booked_before, direction, min_amount_minor, max_amount_minor)
+    page = await service.transactions(
+        session, keyring, caller.customer_id, account_id, lines, cursor=cursor, limit=limit
+    )
+    return TransactionPageRead.from_page(page)

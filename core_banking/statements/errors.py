@@ -1,0 +1,21 @@
+"""Statement errors."""
+
+from __future__ import annotations
+
+from core_banking.errors import DomainError
+from core_banking.ledger.periods import Month
+
+
+class StatementPeriodNotStarted(DomainError):
+    status = 422
+    code = "statement_period_not_started"
+    title = "No statement exists for a month that has not begun"
+
+    def __init__(self, month: Month) -> None:
+        super().__init__(f"{month} has not begun yet")
+
+
+class StatementFormatNotAcceptable(DomainError):
+    status = 406
+    code = "not_acceptable"
+    title = "Statements are available as application/json, text/csv or application/pdf"

@@ -1,0 +1,52 @@
+"""First-party API for transfers (scope `payments`): make one with an `Idempotency-Key`, read its status."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core_banking.dependencies import KeyRingDep, PaymentsInitiator
+from core_banking.errors import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES
+from core_banking.idempotency.service import IdempotentOutcome
+from core_banking.ledger.router import REPLAYED_HEADER, IdempotencyKeyHeader
+from core_banking.transfers import service
+from core_banking.transfers.schemas import TransferCreate, TransferRead
+from core_banking.transfers.transactions import retried_unit_of_work
+from obank.database import SessionDep
+
+router = APIRouter(prefix="/api/v1/transfers", tags=["transfers"], responses=PROBLEM_RESPONSES)
+
+
+def _response(outcome: IdempotentOutcome) -> JSONResponse:
+    media_type = PROBLEM_MEDIA_TYPE if outcome.status >= 400 else "application/json"
+    headers = {REPLAYED_HEADER: "true"} if outcome.replayed else None
+    return JSONResponse(outcome.body, status_code=outcome.status, media_type=media_type, headers=headers)
+
+
+@router.post("", status_code=201, response_model=TransferRead)
+async def make_transfer(
+    body: TransferCreate,
+    idempotency_key: IdempotencyKeyHeader,
+    caller: PaymentsInitiator,
+    keyring: KeyRingDep,
+    request: Request,
+) -> JSONResponse:
+    """Transfer money from one of the caller's accounts; a retry with the same key replays the first answer."""
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
+
+    async def work(session: AsyncSession) -> IdempotentOutcome:
+        return await service.make_transfer(
+            session, keyring, caller.actor, caller.customer_id, body, idempotency_key=idempotency_key
+        )
+
+    # Its own transaction rather than SessionDep's, so a deadlock or serialization failure is retried whole.
+    return _response(await retried_unit_of_work(sessions, work))
+
+
+@router.get("/{transfer_id}")
+async def get_transfer(transfer_id: uuid.UUID, caller: PaymentsInitiator, session: SessionDep) -> TransferRead:
+    """A transfer the caller made."""
+    return TransferRead.from_record(await service.get_transfer(session, caller.customer_id, transfer_id))

@@ -1,0 +1,127 @@
+"""Customer transfers: run once per idempotency key, checked and booked by the ledger, audited and published.
+
+The ledger's `post_transfer` enforces every rule under the account row locks (ownership, status,
+currency, funds with overdraft, daily and monthly limits); this module adds the transfer resource,
+its idempotency and its event and audit record. Every transfer counts against the source account's
+outgoing limits, including between the customer's own accounts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core_banking.accounts.errors import AccountNotFound
+from core_banking.auditing import Actor, record_audit
+from core_banking.idempotency.service import IdempotentOutcome, execute_once, request_fingerprint
+from core_banking.ledger import service as ledger_service
+from core_banking.transfers import repository
+from core_banking.transfers.errors import TransferNotFound
+from core_banking.transfers.models import TransferStatus
+from core_banking.transfers.schemas import TransferCreate, TransferRead, TransferRecord
+from obank.crypto import KeyRing
+from obank.outbox import record_event
+
+TOPIC = "core_banking.transfers"
+
+
+def idempotency_scope(customer_id: uuid.UUID) -> str:
+    """Idempotency keys belong to the customer who used them."""
+    return f"customer:{customer_id}"
+
+
+async def _book(
+    session: AsyncSession, customer_id: uuid.UUID, request: TransferCreate, now: datetime | None
+) -> TransferRecord:
+    transfer_id = uuid.uuid4()
+    entry = await ledger_service.post_transfer(
+        session,
+        request.source_account_id,
+        request.destination_account_id,
+        request.money,
+        description=request.description,
+        reference=str(transfer_id),
+        debtor_customer_id=customer_id,
+        now=now,
+    )
+    record = TransferRecord(
+        id=transfer_id,
+        customer_id=customer_id,
+        source_account_id=request.source_account_id,
+        destination_account_id=request.destination_account_id,
+        amount_minor=request.amount_minor,
+        currency=request.currency,
+        description=request.description,
+        status=TransferStatus.COMPLETED,
+        entry_id=entry.id,
+        created_at=entry.booked_at,
+    )
+    # The bank's own accounts are not payees: the insert refuses them, undoing the booking with it.
+    if not await repository.insert_to_customer_account(session, record):
+        raise AccountNotFound(request.destination_account_id)
+    return record
+
+
+async def _publish(session: AsyncSession, keyring: KeyRing, actor: Actor, record: TransferRecord) -> None:
+    snapshot = record.snapshot()
+    await record_event(
+        session, topic=TOPIC, event_type="transfer.completed", key=str(record.source_account_id), payload=snapshot
+    )
+    await record_audit(
+        session,
+        keyring,
+        actor,
+        action="transfer.completed",
+        entity_type="transfer",
+        entity_id=str(record.id),
+        before=None,
+        after={**snapshot, "description": record.description},
+    )
+
+
+async def make_transfer(
+    session: AsyncSession,
+    keyring: KeyRing,
+    actor: Actor,
+    customer_id: uuid.UUID,
+    request: TransferCreate,
+    *,
+    idempotency_key: str,
+    now: datetime | None = None,
+) -> IdempotentOutcome:
+    """Book `customer_id`'s transfer once per key (24 hours); a retry gets the first answer back.
+
+    A refusal is answered (and replayed) as a problem document; nothing of it is kept but the answer.
+    """
+    # No default `now` here: the ledger stamps the entry after taking its locks, so an account's
+    # postings are stamped in the order their running balances were computed.
+    booked: list[TransferRecord] = []
+
+    async def run() -> tuple[int, dict[str, Any]]:
+        record = await _book(session, customer_id, request, now)
+        booked.append(record)
+        return 201, TransferRead.from_record(record).model_dump(mode="json")
+
+    outcome = await execute_once(
+        session,
+        scope=idempotency_scope(customer_id),
+        key=idempotency_key,
+        fingerprint=request_fingerprint("transfer", request.model_dump(mode="json")),
+        operation=run,
+        now=now,
+    )
+    # Published after the key is answered: the audit record takes the chain head, held until commit.
+    for record in booked:
+        await _publish(session, keyring, actor, record)
+    return outcome
+
+
+async def get_transfer(session: AsyncSession, customer_id: uuid.UUID, transfer_id: uuid.UUID) -> TransferRecord:
+    """A transfer the customer made; anyone else's is not found."""
+    record = await repository.get_for_customer(session, customer_id, transfer_id)
+    if record is None:
+        raise TransferNotFound(transfer_id)
+    return record

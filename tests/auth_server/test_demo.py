@@ -1,0 +1,48 @@
+"""Demo logins: TOTP-enrolled customers linked to their customer ids and one staff login per role, idempotently."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pyotp
+
+from auth_server.demo import DemoIdentities, seed_demo_identities
+from auth_server.identities import service as identities
+from auth_server.identities.passwords import check_strength
+from auth_server.identities.schemas import IdentityKind, StaffRole
+from auth_server.identities.service import PasswordVerdict
+from auth_server.mfa import service as mfa
+from auth_server.mfa.replay import DatabaseOnlyGuard
+from obank.database import unit_of_work
+from obank.runtime import Platform
+
+
+async def _seed(platform: Platform, customers: list[tuple[uuid.UUID, str]]) -> DemoIdentities:
+    async with unit_of_work(platform.sessions) as session:
+        return await seed_demo_identities(session, platform.keyring, customers)
+
+
+async def test_demo_logins_work_and_reruns_return_the_same_credentials(platform: Platform) -> None:
+    customers = [(uuid.uuid4(), "alice"), (uuid.uuid4(), "bob")]
+    first = await _seed(platform, customers)
+    again = await _seed(platform, customers)
+    assert again == first
+    assert [(c.customer_id, c.username) for c in first.customers] == customers
+    assert {role for login in first.staff for role in login.roles} == set(StaffRole)
+
+    now = datetime.now(UTC)
+    logins = [(IdentityKind.CUSTOMER, c.username, c.password, c.totp_secret) for c in first.customers[:1]]
+    logins += [(IdentityKind.STAFF, s.username, s.password, s.totp_secret) for s in first.staff[:1]]
+    for kind, username, password, secret in logins:
+        check_strength(password, username=username)
+        async with unit_of_work(platform.sessions) as session:
+            check = await identities.check_password(session, kind=kind, username=username, password=password, now=now)
+            assert check.verdict is PasswordVerdict.ACCEPTED and check.identity is not None
+            code = pyotp.TOTP(secret).at(now)
+            assert await mfa.verify_totp(
+                session, platform.keyring, check.identity.id, code, DatabaseOnlyGuard(), now=now
+            )
+    async with unit_of_work(platform.sessions) as session:
+        alice = await identities.find_by_customer(session, customers[0][0])
+    assert alice is not None and alice.username == "alice" and alice.kind is IdentityKind.CUSTOMER
