@@ -22,24 +22,31 @@ def audit() -> None:
 
 @app.command()
 def verify() -> None:
-    """Check every audit record's MAC and chain link; exit 1 naming the first broken record."""
+    """Check every audit record's MAC and chain link; exit 1 naming the first broken record of each chain."""
     report = asyncio.run(_verify())
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")
     summary.add_column()
     summary.add_row("records verified", str(report.records_checked))
-    summary.add_row("chain head", "missing" if report.head_sequence is None else f"sequence {report.head_sequence}")
-    problem = report.problem
-    if problem is None:
+    summary.add_row("chains", str(len(report.head_sequences)))
+    if report.intact:
         console.print("[green]Audit chain intact[/green]")
         console.print(summary)
         return
-    summary.add_row("problem", problem.kind.value)
-    summary.add_row("sequence", str(problem.sequence))
-    summary.add_row("record", "none (missing)" if problem.record_id is None else str(problem.record_id))
-    summary.add_row("detail", problem.detail)
-    console.print(f"[red]Audit chain broken ({problem.kind.value}) at sequence {problem.sequence}[/red]")
     console.print(summary)
+    for problem in report.problems:
+        console.print(
+            f"[red]Audit chain {problem.chain} broken ({problem.kind.value}) at sequence {problem.sequence}[/red]"
+        )
+        details = Table.grid(padding=(0, 2))
+        details.add_column(style="bold")
+        details.add_column()
+        details.add_row("problem", problem.kind.value)
+        details.add_row("chain", str(problem.chain))
+        details.add_row("sequence", str(problem.sequence))
+        details.add_row("record", "none (missing)" if problem.record_id is None else str(problem.record_id))
+        details.add_row("detail", problem.detail)
+        console.print(details)
     raise typer.Exit(1)
 
 

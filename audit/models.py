@@ -1,4 +1,4 @@
-"""Audit tables (schema `audit`): append-only hash-chained records and the single chain-head row."""
+"""Audit tables (schema `audit`): append-only records on independent hash chains, and one head row per chain."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from obank.database import schema_metadata
 
 ACTOR_KINDS = ("customer", "staff", "client", "system")
-HEAD_ROW_ID = 1
+# Independent chains, so that up to this many audited transactions commit at once; the migration
+# creates one head row per chain (ids 0 to CHAIN_COUNT - 1).
+CHAIN_COUNT = 8
 GENESIS_MAC = bytes(32)
 
 
@@ -25,6 +27,7 @@ class AuditRecord(Base):
 
     __tablename__ = "audit_records"
 
+    chain: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     record_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True, nullable=False)
     correlation_id: Mapped[str] = mapped_column(String(64), nullable=False)
@@ -54,7 +57,7 @@ class AuditRecord(Base):
 
 
 class AuditChainHead(Base):
-    """The chain's tip; appends lock this one row, so the chain never forks and never skips a number."""
+    """One chain's tip; an append locks its chain's row, so no chain forks or skips a number."""
 
     __tablename__ = "chain_head"
 
@@ -63,4 +66,4 @@ class AuditChainHead(Base):
     last_mac: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
-    __table_args__ = (CheckConstraint(f"id = {HEAD_ROW_ID}", name="single_row"),)
+    __table_args__ = (CheckConstraint(f"id >= 0 AND id < {CHAIN_COUNT}", name="chain_id"),)

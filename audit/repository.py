@@ -11,26 +11,32 @@ from sqlalchemy import Row, Table, bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.errors import ChainConflict
-from audit.models import HEAD_ROW_ID, AuditChainHead, AuditRecord
+from audit.models import AuditChainHead, AuditRecord
 from audit.schemas import ChainHead, SealedRecord
 
 _RECORDS = cast(Table, AuditRecord.__table__)
 _HEAD = cast(Table, AuditChainHead.__table__)
 _RECORD_COLUMNS = [_RECORDS.c[field.name] for field in dataclasses.fields(SealedRecord)]
+_RECORD_FIELDS = tuple(column.name for column in _RECORD_COLUMNS)
+_HEAD_COLUMNS = (_HEAD.c.id.label("chain"), _HEAD.c.last_sequence, _HEAD.c.last_mac)
 
-# Built once: appends run while every other writer waits on the head, so no per-call statement building.
-_LOCK_HEAD = select(_HEAD.c.last_sequence, _HEAD.c.last_mac).where(_HEAD.c.id == HEAD_ROW_ID).with_for_update()
-_READ_HEAD = select(_HEAD.c.last_sequence, _HEAD.c.last_mac).where(_HEAD.c.id == HEAD_ROW_ID)
+# Built once: appends run while other writers of the chain wait on its head, so no per-call statement building.
+# The lowest-numbered head no other transaction holds; SKIP LOCKED passes over busy heads without waiting.
+_LOCK_FREE_HEAD = select(*_HEAD_COLUMNS).order_by(_HEAD.c.id).limit(1).with_for_update(skip_locked=True)
+# Every head is busy: wait for one picked at random, so waiters spread over the chains.
+_LOCK_ANY_HEAD = select(*_HEAD_COLUMNS).order_by(func.random()).limit(1).with_for_update()
+_LOCK_HEAD = select(*_HEAD_COLUMNS).where(_HEAD.c.id == bindparam("chain")).with_for_update()
+_READ_HEADS = select(*_HEAD_COLUMNS).order_by(_HEAD.c.id)
 _INSERTED = (
     insert(_RECORDS)
     .values({column.name: bindparam(column.name) for column in _RECORD_COLUMNS})
-    .returning(_RECORDS.c.sequence, _RECORDS.c.mac)
+    .returning(_RECORDS.c.chain, _RECORDS.c.sequence, _RECORDS.c.mac)
     .cte("inserted")
 )
-# One round trip inserts the record and moves the head onto it, only if it directly follows the head.
+# One round trip inserts the record and moves its chain's head onto it, only if it directly follows the head.
 _APPEND = (
     update(_HEAD)
-    .where(_HEAD.c.id == HEAD_ROW_ID, _HEAD.c.last_sequence == _INSERTED.c.sequence - 1)
+    .where(_HEAD.c.id == _INSERTED.c.chain, _HEAD.c.last_sequence == _INSERTED.c.sequence - 1)
     .values(last_sequence=_INSERTED.c.sequence, last_mac=_INSERTED.c.mac, updated_at=func.now())
 )
 
@@ -39,32 +45,46 @@ def _sealed(row: Row[*tuple[Any, ...]]) -> SealedRecord:
     return SealedRecord(**row._asdict())
 
 
-def _head(row: Row[int, bytes] | None) -> ChainHead | None:
-    return None if row is None else ChainHead(last_sequence=row.last_sequence, last_mac=row.last_mac)
+def _head(row: Row[int, int, bytes] | None) -> ChainHead | None:
+    return None if row is None else ChainHead(chain=row.chain, last_sequence=row.last_sequence, last_mac=row.last_mac)
 
 
-async def lock_chain_head(session: AsyncSession) -> ChainHead | None:
-    """The chain head, locked until the caller's transaction ends: appenders queue here, one at a time."""
-    return _head((await session.execute(_LOCK_HEAD)).one_or_none())
+async def lock_free_chain_head(session: AsyncSession) -> ChainHead | None:
+    """The first chain head no other transaction holds, locked until the caller's transaction ends."""
+    return _head((await session.execute(_LOCK_FREE_HEAD)).one_or_none())
 
 
-async def read_chain_head(session: AsyncSession) -> ChainHead | None:
-    """The chain head as this transaction's snapshot sees it, without locking."""
-    return _head((await session.execute(_READ_HEAD)).one_or_none())
+async def lock_any_chain_head(session: AsyncSession) -> ChainHead | None:
+    """Some chain head, locked until the caller's transaction ends, waiting for its holder."""
+    return _head((await session.execute(_LOCK_ANY_HEAD)).one_or_none())
+
+
+async def lock_chain_head(session: AsyncSession, chain: int) -> ChainHead | None:
+    """Chain `chain`'s head, locked until the caller's transaction ends (waiting for its holder, if any)."""
+    return _head((await session.execute(_LOCK_HEAD, {"chain": chain})).one_or_none())
+
+
+async def read_chain_heads(session: AsyncSession) -> dict[int, ChainHead]:
+    """Every chain head as this transaction's snapshot sees it, without locking."""
+    heads = (_head(row) for row in (await session.execute(_READ_HEADS)).all())
+    return {head.chain: head for head in heads if head is not None}
 
 
 async def append_record(session: AsyncSession, record: SealedRecord) -> None:
-    """Insert the sealed record and make it the chain head (the head must be locked by this transaction)."""
-    result = await session.execute(_APPEND, dataclasses.asdict(record))
+    """Insert the sealed record and make it its chain's head (which this transaction must hold)."""
+    # Field by field: dataclasses.asdict deep-copies every value.
+    result = await session.execute(_APPEND, {name: getattr(record, name) for name in _RECORD_FIELDS})
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise ChainConflict(f"record {record.sequence} does not follow the chain head it was sealed against")
+        raise ChainConflict(
+            f"record {record.sequence} of chain {record.chain} does not follow the chain head it was sealed against"
+        )
 
 
 async def stream_records(session: AsyncSession, batch_size: int = 1000) -> AsyncGenerator[SealedRecord, None]:
-    """Every record in chain order, fetched in batches from a server-side cursor."""
+    """Every record, chain by chain in sequence order, fetched in batches from a server-side cursor."""
     result = await session.stream(
         select(*_RECORD_COLUMNS)
-        .order_by(AuditRecord.sequence, AuditRecord.record_id)
+        .order_by(AuditRecord.chain, AuditRecord.sequence, AuditRecord.record_id)
         .execution_options(yield_per=batch_size)
     )
     async for row in result:
@@ -76,22 +96,27 @@ async def get_record(session: AsyncSession, record_id: uuid.UUID) -> SealedRecor
     return None if row is None else _sealed(row)
 
 
-async def find_record_by_mac(session: AsyncSession, mac: bytes) -> SealedRecord | None:
-    """The record that carries this MAC, if any (a full scan: used only to diagnose a broken chain)."""
+async def find_record_by_mac(session: AsyncSession, chain: int, mac: bytes) -> SealedRecord | None:
+    """The record of `chain` that carries this MAC, if any (a scan: used only to diagnose a broken chain)."""
     row = (
-        await session.execute(select(*_RECORD_COLUMNS).where(AuditRecord.mac == mac).order_by(AuditRecord.sequence))
+        await session.execute(
+            select(*_RECORD_COLUMNS)
+            .where(AuditRecord.chain == chain, AuditRecord.mac == mac)
+            .order_by(AuditRecord.sequence)
+        )
     ).first()
     return None if row is None else _sealed(row)
 
 
 async def find_later_successor(
-    session: AsyncSession, prev_mac: bytes, after_sequence: int, excluding: uuid.UUID
+    session: AsyncSession, chain: int, prev_mac: bytes, after_sequence: int, excluding: uuid.UUID
 ) -> SealedRecord | None:
-    """A record further down that links to `prev_mac` (a full scan: used only to diagnose a broken chain)."""
+    """A record further down `chain` that links to `prev_mac` (a scan: used only to diagnose a broken chain)."""
     row = (
         await session.execute(
             select(*_RECORD_COLUMNS)
             .where(
+                AuditRecord.chain == chain,
                 AuditRecord.prev_mac == prev_mac,
                 AuditRecord.sequence > after_sequence,
                 AuditRecord.record_id != excluding,

@@ -37,9 +37,10 @@ class AuditEntry:
 
 @dataclass(frozen=True, slots=True)
 class AppendedRecord:
-    """Where an entry landed in the chain."""
+    """Where an entry landed: its chain and its place in that chain."""
 
     record_id: uuid.UUID
+    chain: int
     sequence: int
     occurred_at: datetime
     correlation_id: str
@@ -49,6 +50,7 @@ class AppendedRecord:
 class SealedRecord:
     """An audit record exactly as stored: every field the chain MAC covers, plus the MAC."""
 
+    chain: int
     sequence: int
     record_id: uuid.UUID
     correlation_id: str
@@ -82,8 +84,9 @@ class RecordChanges:
 
 @dataclass(frozen=True, slots=True)
 class ChainHead:
-    """The chain's last sequence and MAC, as the head row records them."""
+    """A chain's last sequence and MAC, as its head row records them."""
 
+    chain: int
     last_sequence: int
     last_mac: bytes
 
@@ -102,9 +105,10 @@ class ChainProblemKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ChainProblem:
-    """The first bad position in the chain; `record_id` is the record found there (None when missing)."""
+    """The first bad position in one chain; `record_id` is the record found there (None when missing)."""
 
     kind: ChainProblemKind
+    chain: int
     sequence: int
     record_id: uuid.UUID | None
     detail: str
@@ -112,12 +116,17 @@ class ChainProblem:
 
 @dataclass(frozen=True, slots=True)
 class VerificationReport:
-    """Outcome of one pass over the chain."""
+    """Outcome of one pass over every chain: records verified, each head's sequence, each broken chain's problem."""
 
     records_checked: int
-    head_sequence: int | None
-    problem: ChainProblem | None
+    head_sequences: dict[int, int]
+    problems: tuple[ChainProblem, ...]
+
+    @property
+    def problem(self) -> ChainProblem | None:
+        """The problem of the lowest-numbered broken chain, if any."""
+        return self.problems[0] if self.problems else None
 
     @property
     def intact(self) -> bool:
-        return self.problem is None
+        return not self.problems

@@ -1,4 +1,4 @@
-"""Verify the audit chain end to end, and open a record's before/after for investigators."""
+"""Verify every audit chain end to end, and open a record's before/after for investigators."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import Callable
 from contextlib import aclosing
+from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit import repository
 from audit.errors import AuditRecordNotFound, AuditRecordUnreadable, SnapshotRequired
-from audit.models import GENESIS_MAC
+from audit.models import CHAIN_COUNT, GENESIS_MAC
 from audit.schemas import (
     ChainHead,
     ChainProblem,
@@ -30,6 +31,15 @@ from obank.crypto import Envelope, KeyRing, UnknownKeyError
 ProgressCallback = Callable[[int, int], None]
 
 
+@dataclass(slots=True)
+class _Walk:
+    """One chain's walk so far: the next sequence and MAC it expects, and the first record that broke it."""
+
+    expected: int = 1
+    prev_mac: bytes = GENESIS_MAC
+    suspect: SealedRecord | None = None
+
+
 async def verify_chain(
     session: AsyncSession,
     keyring: KeyRing,
@@ -38,43 +48,49 @@ async def verify_chain(
     progress_every: int = 1000,
     batch_size: int = 1000,
 ) -> VerificationReport:
-    """Walk the chain from the genesis MAC in sequence order and name the first record that breaks it."""
+    """Walk every chain from the genesis MAC in sequence order and name the first record that breaks each."""
     # One REPEATABLE READ snapshot, so concurrent appends neither look like insertions nor hide a
     # truncation; the isolation level can only be chosen before the transaction's first statement.
     level = await repository.begin_snapshot(session)
     if level not in ("repeatable read", "serializable"):
         raise SnapshotRequired(f"verify_chain needs a fresh session; this one is already {level!r}")
-    head = await repository.read_chain_head(session)
-    total = head.last_sequence if head is not None else 0
+    heads = await repository.read_chain_heads(session)
+    total = sum(head.last_sequence for head in heads.values())
     macs = _ChainMacs(keyring)
-    expected, prev_mac = 1, GENESIS_MAC
-    suspect: SealedRecord | None = None
+    walks: dict[int, _Walk] = {}
+    checked = 0
     async with aclosing(repository.stream_records(session, batch_size)) as records:
         async for record in records:
+            walk = walks.setdefault(record.chain, _Walk())
+            if walk.suspect is not None:
+                continue  # this chain is already broken; its other records are not walked
+            head = heads.get(record.chain)
             if (
-                record.sequence != expected
+                record.sequence != walk.expected
                 or (head is not None and record.sequence > head.last_sequence)
-                or not hmac.compare_digest(record.prev_mac, prev_mac)
+                or not hmac.compare_digest(record.prev_mac, walk.prev_mac)
                 or macs.verdict(record) is not True
             ):
-                suspect = record
-                break
-            prev_mac = record.mac
-            expected += 1
-            if progress is not None and (expected - 1) % progress_every == 0:
-                progress(expected - 1, total)
-    checked = expected - 1
+                walk.suspect = record
+                continue
+            walk.prev_mac = record.mac
+            walk.expected += 1
+            checked += 1
+            if progress is not None and checked % progress_every == 0:
+                progress(checked, total)
     if progress is not None and checked % progress_every != 0:
         progress(checked, total)
-    problem: ChainProblem | None
-    if suspect is not None:
-        problem = await _diagnose(session, macs, head, suspect, expected, prev_mac)
-    else:
-        problem = _check_head(head, checked, prev_mac)
+    problems: list[ChainProblem] = []
+    for chain in sorted(set(range(CHAIN_COUNT)) | heads.keys() | walks.keys()):
+        walk, head = walks.get(chain, _Walk()), heads.get(chain)
+        if walk.suspect is not None:
+            problems.append(await _diagnose(session, macs, chain, head, walk))
+        elif (problem := _check_head(chain, head, walk.expected - 1, walk.prev_mac)) is not None:
+            problems.append(problem)
     return VerificationReport(
         records_checked=checked,
-        head_sequence=None if head is None else head.last_sequence,
-        problem=problem,
+        head_sequences={chain: head.last_sequence for chain, head in heads.items()},
+        problems=tuple(problems),
     )
 
 
@@ -125,80 +141,84 @@ class _ChainMacs:
 
 
 async def _diagnose(
-    session: AsyncSession,
-    macs: _ChainMacs,
-    head: ChainHead | None,
-    record: SealedRecord,
-    expected: int,
-    prev_mac: bytes,
+    session: AsyncSession, macs: _ChainMacs, chain: int, head: ChainHead | None, walk: _Walk
 ) -> ChainProblem:
-    """Name what happened at the first record that does not continue the chain."""
+    """Name what happened at the first record that does not continue its chain."""
+    record, expected, prev_mac = walk.suspect, walk.expected, walk.prev_mac
+    assert record is not None
     seq, rid = record.sequence, record.record_id
+    at = f"chain {chain} record {seq} ({rid})"
     if seq < expected:
-        return ChainProblem(ChainProblemKind.INSERTED, seq, rid, f"sequence {seq} appears again (expected {expected})")
+        return ChainProblem(
+            ChainProblemKind.INSERTED,
+            chain,
+            seq,
+            rid,
+            f"chain {chain} sequence {seq} appears again (expected {expected})",
+        )
     if seq > expected:
         missing = f"{expected}" if seq == expected + 1 else f"{expected} to {seq - 1}"
         return ChainProblem(
             ChainProblemKind.DELETED,
+            chain,
             expected,
             None,
-            f"sequence {missing} missing; record {seq} ({rid}) follows record {expected - 1}",
+            f"chain {chain} sequence {missing} missing; record {seq} ({rid}) follows record {expected - 1}",
         )
     if head is not None and seq > head.last_sequence:
         return ChainProblem(
             ChainProblemKind.INSERTED,
+            chain,
             seq,
             rid,
-            f"record {seq} ({rid}) lies beyond the chain head (sequence {head.last_sequence})",
+            f"{at} lies beyond the chain head (sequence {head.last_sequence})",
         )
     if macs.verdict(record) is None:
         return ChainProblem(
             ChainProblemKind.UNKNOWN_KEY,
+            chain,
             seq,
             rid,
-            f"record {seq} ({rid}) is sealed with key {record.mac_key_id!r}, which is not in the key ring",
+            f"{at} is sealed with key {record.mac_key_id!r}, which is not in the key ring",
         )
     linked = hmac.compare_digest(record.prev_mac, prev_mac)
-    predecessor = None if linked else await repository.find_record_by_mac(session, record.prev_mac)
+    predecessor = None if linked else await repository.find_record_by_mac(session, chain, record.prev_mac)
     if predecessor is not None and predecessor.sequence > seq:
         return ChainProblem(
             ChainProblemKind.REORDERED,
+            chain,
             seq,
             rid,
-            f"record {seq} ({rid}) follows record {predecessor.sequence}, which comes after it",
+            f"{at} follows record {predecessor.sequence}, which comes after it",
         )
-    successor = await repository.find_later_successor(session, prev_mac, seq, rid)
+    successor = await repository.find_later_successor(session, chain, prev_mac, seq, rid)
     if successor is not None:
         return ChainProblem(
             ChainProblemKind.INSERTED,
+            chain,
             seq,
             rid,
-            f"record {seq} ({rid}) is not part of the chain, which continues at record {successor.sequence}",
+            f"{at} is not part of the chain, which continues at record {successor.sequence}",
         )
     if predecessor is None and not linked:
         return ChainProblem(
-            ChainProblemKind.DELETED,
-            seq,
-            rid,
-            f"record {seq} ({rid}) follows a record that is no longer in the chain",
+            ChainProblemKind.DELETED, chain, seq, rid, f"{at} follows a record that is no longer in the chain"
         )
     return ChainProblem(
-        ChainProblemKind.MODIFIED,
-        seq,
-        rid,
-        f"record {seq} ({rid}) does not match its MAC: its content or link was altered",
+        ChainProblemKind.MODIFIED, chain, seq, rid, f"{at} does not match its MAC: its content or link was altered"
     )
 
 
-def _check_head(head: ChainHead | None, last_sequence: int, last_mac: bytes) -> ChainProblem | None:
-    """After an intact walk, the head row must name the last record walked."""
+def _check_head(chain: int, head: ChainHead | None, last_sequence: int, last_mac: bytes) -> ChainProblem | None:
+    """After an intact walk, the chain's head row must name the last record walked."""
     if head is None:
         return ChainProblem(
             ChainProblemKind.HEAD_MISSING,
+            chain,
             last_sequence + 1,
             None,
-            f"the chain-head row is missing: records up to {last_sequence} verify, but from sequence "
-            f"{last_sequence + 1} on a cut tail cannot be told, and nothing can be appended",
+            f"chain {chain}'s head row is missing: records up to {last_sequence} verify, but from sequence "
+            f"{last_sequence + 1} on a cut tail cannot be told, and nothing can be appended to it",
         )
     if head.last_sequence > last_sequence:
         missing = (
@@ -208,17 +228,19 @@ def _check_head(head: ChainHead | None, last_sequence: int, last_mac: bytes) -> 
         )
         return ChainProblem(
             ChainProblemKind.TRUNCATED,
+            chain,
             last_sequence + 1,
             None,
-            f"the chain ends at record {last_sequence} but its head says {head.last_sequence}: "
+            f"chain {chain} ends at record {last_sequence} but its head says {head.last_sequence}: "
             f"sequence {missing} missing",
         )
     if not hmac.compare_digest(head.last_mac, last_mac):
         return ChainProblem(
             ChainProblemKind.TRUNCATED,
+            chain,
             last_sequence + 1,
             None,
-            f"the chain head's MAC is not record {last_sequence}'s: "
+            f"chain {chain}'s head MAC is not record {last_sequence}'s: "
             f"records from sequence {last_sequence + 1} on were cut and the head rewritten",
         )
     return None

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from audit import repository
 from audit.errors import ChainHeadMissing, InvalidAuditEntry
 from audit.models import AuditRecord
-from audit.schemas import ActorKind, AppendedRecord, AuditEntry, SealedRecord
+from audit.schemas import ActorKind, AppendedRecord, AuditEntry, ChainHead, SealedRecord
 from obank.correlation import current_correlation_id
 from obank.crypto import KeyRing
 
@@ -24,10 +24,12 @@ IP_HASH_PURPOSE = "audit-ip"
 _ENCODING_LABEL = b"obank.audit.record.v1"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+# session.info entry: (the transaction, the chain whose head it holds).
+_HELD_CHAIN = "audit.held_chain"
 
 
 async def append_audit_record(session: AsyncSession, keyring: KeyRing, entry: AuditEntry) -> AppendedRecord:
-    """Chain `entry` after the head in the caller's transaction; make it the transaction's last write."""
+    """Chain `entry` after a chain's head in the caller's transaction; make it the transaction's last write."""
     actor_kind = _actor_kind(entry.actor_kind)
     record_id = uuid.uuid4()
     correlation_id = entry.correlation_id or current_correlation_id()
@@ -45,12 +47,12 @@ async def append_audit_record(session: AsyncSession, keyring: KeyRing, entry: Au
     # Encryption and hashing happen before the lock; the caller's pending writes go out now too,
     # so the chain head is held for as short a time as possible.
     await session.flush()
-    # Every other appender now waits until this transaction ends: work the caller does after this
-    # call lengthens that wait, and row locks it takes afterwards could deadlock with them.
-    head = await repository.lock_chain_head(session)
-    if head is None:
-        raise ChainHeadMissing("audit.chain_head has no row; run the migrations")
+    # The chain's head stays locked until this transaction ends, and appenders that find every head
+    # busy wait for one: work the caller does after this call lengthens that wait, and row locks it
+    # takes afterwards could deadlock with them.
+    head = await _lock_head(session)
     unsealed = SealedRecord(
+        chain=head.chain,
         sequence=head.last_sequence + 1,
         record_id=record_id,
         correlation_id=correlation_id,
@@ -77,10 +79,29 @@ async def append_audit_record(session: AsyncSession, keyring: KeyRing, entry: Au
     await repository.append_record(session, record)
     return AppendedRecord(
         record_id=record.record_id,
+        chain=record.chain,
         sequence=record.sequence,
         occurred_at=record.occurred_at,
         correlation_id=correlation_id,
     )
+
+
+async def _lock_head(session: AsyncSession) -> ChainHead:
+    """The head this transaction already holds, else the first free one, else (all busy) any one, waited for.
+
+    A transaction appends to one chain only: holding two heads, it could deadlock with another
+    transaction waiting for a busy head.
+    """
+    transaction = session.sync_session.get_transaction()
+    held = session.info.get(_HELD_CHAIN)
+    if held is not None and held[0] is transaction:
+        head = await repository.lock_chain_head(session, held[1])
+    else:
+        head = await repository.lock_free_chain_head(session) or await repository.lock_any_chain_head(session)
+    if head is None:
+        raise ChainHeadMissing("audit.chain_head has no row to append to; run the migrations")
+    session.info[_HELD_CHAIN] = (transaction, head.chain)
+    return head
 
 
 def ip_address_hash(keyring: KeyRing, ip_address: str, key_id: str | None = None) -> bytes:
@@ -101,6 +122,7 @@ def canonical_content(record: SealedRecord) -> bytes:
     """One unambiguous byte string per record: every field but the MAC, each typed and length-prefixed."""
     fields: tuple[str | bytes | int | None, ...] = (
         _ENCODING_LABEL,
+        record.chain,
         record.sequence,
         record.record_id.bytes,
         record.correlation_id,

@@ -7,6 +7,11 @@ forked processes sharing one listening socket), registers an ES256 private_key_j
 client assertion (fresh jti), signed before the clock starts so the load generator spends its time on HTTP.
 The baseline is `GET /oauth2/jwks` over the same connections: TLS, HTTP and routing, but no database
 and no signature. Also prints the cost of one ES256/PS256 signature and verification with joserfc here.
+
+Then complete authorization code flows: PAR -> GET /oauth2/authorize (consent page) -> POST the decision
+-> token, against the sign-in pages and OAuth app composed as the gateway composes them. Each simulated
+customer signs in once (password + TOTP, scripted through the forms) and reuses the session, so the figure
+is the OAuth flow itself; a password check (argon2id) would add its own cost to every interactive sign-in.
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ from obank.runtime import build_platform
 from obank.server import TLSFiles, bind_socket, build_server, run_server
 from obank.settings import Settings
 
+FLOW_REDIRECT_URI = "https://tpp.bench.example/callback"
+FLOW_PASSWORD = "bench harbour lantern 42"
 BENCH_KEYS = json.dumps({"bench-1": "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="})
 
 
@@ -312,10 +319,205 @@ async def measure(args: argparse.Namespace, directory: Path, database_url: str) 
             f"  p99 {figures.percentile_ms(99):6.2f} ms  errors {figures.errors}"
         )
     print(f"tokens/baseline: {tokens.per_second / baseline.per_second:.2f}")
+    flows = await measure_flows(args, directory, settings)
+    print(
+        f"{flows.name:32s} {flows.per_second:8.0f}/s  p50 {flows.percentile_ms(50):6.2f} ms"
+        f"  p99 {flows.percentile_ms(99):6.2f} ms  errors {flows.errors}  (4 requests per flow, signed-in browsers)"
+    )
     print(
         f"in-process issuance (1 process, no HTTP/TLS): {direct_rate:.0f}/s, {cpu_ms:.2f} ms CPU per token"
         f" -> at most {2000 / cpu_ms:.0f}/s on 2 cores given to the service alone"
     )
+
+
+def serve_full(sock: socket.socket, settings: Settings, issuer: str, directory: Path) -> None:
+    """One server process with the sign-in pages and the OAuth app, routed by path as the gateway does."""
+    from fastapi import FastAPI
+
+    from auth_server.app import PAGE_PREFIXES
+    from auth_server.app import create_app as create_pages_app
+    from auth_server.oauth.app import MOUNT_PREFIXES
+    from gateway.routing import PrefixRouter, Route
+    from obank.log import configure_logging
+
+    configure_logging("WARNING")
+    platform = build_platform(settings)
+    oauth = create_oauth_app(platform, OAuthServer.build(platform, config=OAuthConfig(issuer=issuer)))
+    pages = create_pages_app(platform)
+    routes = [Route(p, pages) for p in PAGE_PREFIXES] + [Route(p, oauth) for p in MOUNT_PREFIXES]
+    files = TLSFiles(directory / "server.pem", directory / "server.key", directory / "ca.pem")
+    run_server(build_server(PrefixRouter(routes, fallback=FastAPI()), files), sock)
+
+
+async def flow_fixtures(settings: Settings, key: ECKey, customers: int) -> tuple[str, list[tuple[str, str]]]:
+    """A code-flow client and `customers` logins enrolled in TOTP: (username, TOTP secret) each."""
+    from datetime import UTC, datetime, timedelta
+
+    import pyotp
+
+    from auth_server.auditing import Actor as IdentityActor
+    from auth_server.identities import service as identities
+    from auth_server.identities.schemas import IdentityKind, NewIdentity
+    from auth_server.mfa import service as mfa
+    from auth_server.mfa.replay import DatabaseOnlyGuard
+
+    platform = build_platform(settings)
+    logins: list[tuple[str, str]] = []
+    try:
+        key.ensure_kid()
+        metadata = ClientMetadata(
+            client_name="Bench TPP",
+            redirect_uris=[FLOW_REDIRECT_URI],
+            grant_types=["authorization_code"],
+            scope="openid",
+            token_endpoint_auth_method="private_key_jwt",
+            jwks={"keys": [{**key.as_dict(private=False), "kid": key.kid}]},
+        )
+        async with unit_of_work(platform.sessions) as session:
+            record = await clients_service.register_client(session, platform.keyring, Actor.system("bench"), metadata)
+        now = datetime.now(UTC)
+        for _ in range(customers):
+            new = NewIdentity(
+                kind=IdentityKind.CUSTOMER,
+                username=f"bench-{uuid.uuid4().hex[:10]}",
+                password=FLOW_PASSWORD,
+                customer_id=uuid.uuid4(),
+            )
+            async with unit_of_work(platform.sessions) as session:
+                identity = await identities.create_identity(
+                    session, platform.keyring, IdentityActor.system("bench"), new
+                )
+                enrolment = await mfa.begin_enrolment(session, platform.keyring, identity.id, identity.username)
+                previous = pyotp.TOTP(enrolment.secret).at(now - timedelta(seconds=30))
+                await mfa.confirm_enrolment(
+                    session, platform.keyring, identity.id, previous, DatabaseOnlyGuard(), now=now
+                )
+            logins.append((identity.username, enrolment.secret))
+        return record.client_id, logins
+    finally:
+        await platform.close()
+
+
+def _hidden_fields(page: str) -> dict[str, str]:
+    import html
+    import re
+
+    found = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page)
+    return {name: html.unescape(value) for name, value in found}
+
+
+async def sign_in(http: httpx.AsyncClient, username: str, secret: str) -> None:
+    """The sign-in forms, scripted: password page, then the TOTP page."""
+    import pyotp
+
+    page = await http.get("/login")
+    response = await http.post(
+        "/login", data={**_hidden_fields(page.text), "username": username, "password": FLOW_PASSWORD}
+    )
+    page = await http.get(response.headers["location"])
+    response = await http.post("/login/otp", data={**_hidden_fields(page.text), "otp": pyotp.TOTP(secret).now()})
+    if response.status_code != 303:
+        raise RuntimeError(f"sign-in failed: {response.status_code}")
+
+
+async def measure_flows(args: argparse.Namespace, directory: Path, settings: Settings) -> Figures:
+    """Complete PAR -> authorize -> consent -> token flows per second, over `args.concurrency` signed-in browsers."""
+    import base64
+    import hashlib
+    import secrets
+    from urllib.parse import parse_qs, urlsplit
+
+    from auth_server.oauth.config import PAR_PATH
+
+    key = ECKey.generate_key("P-256", private=True)
+    client_id, logins = await flow_fixtures(settings, key, args.concurrency)
+    sock = bind_socket("127.0.0.1", 0)
+    base_url = f"https://127.0.0.1:{sock.getsockname()[1]}"
+    issuer = base_url
+    context = multiprocessing.get_context("fork")
+    workers = [
+        context.Process(target=serve_full, args=(sock, settings, issuer, directory), daemon=True)
+        for _ in range(args.workers)
+    ]
+    for process in workers:
+        process.start()
+    target = Target(base_url, directory)
+    latencies: list[float] = []
+    errors = 0
+    try:
+        await wait_until_serving(base_url, directory)
+        browsers = [target.client(1) for _ in logins]
+        tpps = [target.client(1) for _ in logins]
+        for http, (username, secret) in zip(browsers, logins, strict=True):
+            await sign_in(http, username, secret)
+
+        async def one_flow(browser: httpx.AsyncClient, tpp: httpx.AsyncClient) -> bool:
+            verifier = secrets.token_urlsafe(48)
+            challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+            pushed = await tpp.post(
+                PAR_PATH,
+                data={
+                    "response_type": "code",
+                    "client_id": client_id,
+                    "redirect_uri": FLOW_REDIRECT_URI,
+                    "scope": "openid",
+                    "state": "bench",
+                    "nonce": "bench",
+                    "code_challenge": challenge,
+                    "code_challenge_method": "S256",
+                    "client_assertion_type": JWT_BEARER_ASSERTION,
+                    "client_assertion": assertion(client_id, key, issuer),
+                },
+            )
+            if pushed.status_code != 201:
+                return False
+            page = await browser.get(
+                "/oauth2/authorize", params={"client_id": client_id, "request_uri": pushed.json()["request_uri"]}
+            )
+            if page.status_code != 200:
+                return False
+            decided = await browser.post(
+                "/oauth2/authorize/decision", data={**_hidden_fields(page.text), "decision": "approve"}
+            )
+            code = parse_qs(urlsplit(decided.headers.get("location", "")).query).get("code")
+            if decided.status_code != 303 or not code:
+                return False
+            token = await tpp.post(
+                TOKEN_PATH,
+                data={
+                    "grant_type": "authorization_code",
+                    "code": code[0],
+                    "redirect_uri": FLOW_REDIRECT_URI,
+                    "code_verifier": verifier,
+                    "client_assertion_type": JWT_BEARER_ASSERTION,
+                    "client_assertion": assertion(client_id, key, issuer),
+                },
+            )
+            return token.status_code == 200
+
+        deadline = time.perf_counter() + args.seconds
+
+        async def worker(browser: httpx.AsyncClient, tpp: httpx.AsyncClient) -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                if await one_flow(browser, tpp):
+                    latencies.append(time.perf_counter() - started)
+                else:
+                    errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(b, t) for b, t in zip(browsers, tpps, strict=True)))
+        elapsed = time.perf_counter() - started
+        for http in (*browsers, *tpps):
+            await http.aclose()
+    finally:
+        for process in workers:
+            process.terminate()
+        for process in workers:
+            process.join(10)
+        sock.close()
+    return Figures("PAR->authorize->consent->token", len(latencies), errors, elapsed, latencies)
 
 
 async def wait_until_serving(base_url: str, directory: Path) -> None:

@@ -8,7 +8,8 @@ is one whole transaction, started and committed by the workload itself, from `--
   and with an audit record appended (whose chain-head lock is held until commit: audited transactions
   commit one at a time);
 - service layer: `transfers.service.make_transfer` as the route runs it (idempotency key, ledger,
-  transfer row, outbox event, audit record), with the shared engine's pool_pre_ping on and off;
+  transfer row, outbox event, audit record), on the platform's engine and on a second engine of the
+  same settings (pool_pre_ping off in both since obank.database dropped it: a same-run noise check);
 - HTTP: `POST /api/v1/transfers` through httpx's ASGI transport into the core_banking app, in-process
   (no sockets, TLS or gateway hop), with a signed principal assertion and a fresh Idempotency-Key.
 Each runs over uniformly random pairs of accounts, and over a hot account on one side of every transfer.
@@ -284,7 +285,7 @@ async def measure(database_url: str, data_dir: Path, seconds: float, workers: in
         active_encryption_key_id="bench",
     )
     platform = build_platform(settings)
-    # The same engine as the platform's but without a health-check round trip per checkout.
+    # A second engine configured like the platform's (no health-check round trip per checkout).
     no_ping = create_async_engine(async_url(database_url), pool_size=10, max_overflow=20, pool_pre_ping=False)
     no_ping_sessions = create_sessionmaker(no_ping)
     async with platform.engine.connect() as connection:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from auth_server.demo import seed_demo_identities
+from auth_server.oauth.demo import seed_demo_clients
 from core_banking.demo import seed_demo_bank
 from obank.database import unit_of_work
 from obank.runtime import Platform
@@ -35,6 +36,8 @@ async def seed_and_write_demo(platform: Platform, issuer: str) -> Path:
         identities = await seed_demo_identities(
             session, platform.keyring, [(customer.customer_id, customer.email) for customer in customers]
         )
+    async with unit_of_work(platform.sessions) as session:
+        clients = await seed_demo_clients(session, platform.keyring, settings.certs_dir)
     logins = {login.customer_id: login for login in identities.customers}
     demo: dict[str, Any] = {
         "issuer": issuer,
@@ -68,7 +71,19 @@ async def seed_and_write_demo(platform: Platform, issuer: str) -> Path:
             }
             for staff in identities.staff
         ],
-        "clients": {},
+        "clients": {
+            "tpp": {
+                "client_id": clients.tpp.client_id,
+                "private_key": _display_path(clients.tpp.private_key),
+                "key_id": clients.tpp.key_id,
+                "certificate": _display_path(clients.tpp.certificate),
+                "redirect_uri": clients.tpp.redirect_uri,
+            },
+            "first_party": {
+                "client_id": clients.first_party_client_id,
+                "redirect_uri": clients.first_party_redirect_uri,
+            },
+        },
     }
     path = settings.data_dir / DEMO_FILE
     path.parent.mkdir(parents=True, exist_ok=True)

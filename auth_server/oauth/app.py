@@ -1,41 +1,64 @@
-"""The OAuth server's ASGI app: mount it at /.well-known, /oauth2, /connect/register, /admin/v1/oauth-clients."""
+"""The OAuth server's ASGI app: mounted at each of MOUNT_PREFIXES (the customer's grants page included)."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from auth_server.errors import AuthError
+from auth_server.oauth.authorize import router as authorize_router
+from auth_server.oauth.authorize.pages import AuthorizePageHeaders, error_page
 from auth_server.oauth.clients import registration
 from auth_server.oauth.clients import router as clients_router
 from auth_server.oauth.discovery import router as discovery_router
 from auth_server.oauth.errors import OAuthError, handle_error
+from auth_server.oauth.grants import router as grants_router
 from auth_server.oauth.keys import router as keys_router
 from auth_server.oauth.par import router as par_router
 from auth_server.oauth.server import OAuthServer
-from auth_server.oauth.tokens import grants
+from auth_server.oauth.tokens import code_flow, grants
 from auth_server.oauth.tokens import router as tokens_router
+from auth_server.oauth.userinfo import router as userinfo_router
+from auth_server.sessions.schemas import ACR_CA, ACR_SCA
 from obank.principal import InvalidPrincipalAssertionError, load_internal_assertions
 from obank.runtime import Platform
 
 SERVICE_NAME = "auth_server"
+ID_TOKEN_CLAIMS = ("sub", "acr", "amr", "auth_time", "nonce", "openbanking_intent_id")
 # Where the lead's gateway routes to this app (paths are served unchanged).
-MOUNT_PREFIXES = ("/.well-known", "/oauth2", "/connect/register", "/admin/v1/oauth-clients")
+MOUNT_PREFIXES = ("/.well-known", "/oauth2", "/connect/register", "/admin/v1/oauth-clients", "/account/grants")
 
 
 def create_oauth_app(platform: Platform, server: OAuthServer | None = None) -> FastAPI:
     """The app over `platform`; `server.close()` releases its HTTP client and Redis connection."""
     server = server or OAuthServer.build(platform)
     server.grants.setdefault(grants.CLIENT_CREDENTIALS, grants.client_credentials)
+    server.grants.setdefault(code_flow.AUTHORIZATION_CODE, code_flow.authorization_code)
+    server.grants.setdefault(code_flow.REFRESH_TOKEN, code_flow.refresh_token)
+    server.capabilities = replace(
+        server.capabilities,
+        grant_types=tuple(server.grants),
+        authorization_endpoint_path=authorize_router.AUTHORIZE_PATH,
+        userinfo_endpoint_path=userinfo_router.USERINFO_PATH,
+        acr_values=(ACR_SCA, ACR_CA),
+        claims=ID_TOKEN_CLAIMS,
+    )
     app = FastAPI(title="obank authorization server (OAuth 2.0 / FAPI 2.0)", version="1")
     app.state.platform = platform
     app.state.sessions = platform.sessions
     app.state.oauth = server
     app.state.internal_assertions = load_internal_assertions(platform.settings)
     app.state.service_name = SERVICE_NAME
-    for module in (discovery_router, keys_router, par_router, tokens_router, clients_router, registration):
+    routers = (discovery_router, keys_router, par_router, tokens_router, clients_router, registration)
+    for module in (*routers, authorize_router, userinfo_router, grants_router):
         app.include_router(module.router)
     handled = (OAuthError, InvalidPrincipalAssertionError, RequestValidationError, StarletteHTTPException, Exception)
     for error in handled:
         app.add_exception_handler(error, handle_error)
+    # The authorization endpoint and consent page are pages for people: errors as pages, page headers.
+    app.add_exception_handler(AuthError, error_page)
+    app.add_middleware(AuthorizePageHeaders)
     return app

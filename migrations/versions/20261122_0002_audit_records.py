@@ -1,4 +1,4 @@
-"""audit: hash-chained audit records and the chain-head row
+"""audit: audit records on independent hash chains and one head row per chain
 
 Revision ID: 20261122_0002
 Revises: 20261122_0001
@@ -20,6 +20,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "audit_records",
+        sa.Column("chain", sa.SmallInteger(), autoincrement=False, nullable=False),
         sa.Column("sequence", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("record_id", postgresql.UUID(as_uuid=True), nullable=False),
         sa.Column("correlation_id", sa.String(length=64), nullable=False),
@@ -44,7 +45,7 @@ def upgrade() -> None:
             "actor_kind IN ('customer', 'staff', 'client', 'system')",
             name=op.f("ck_audit_records_actor_kind"),
         ),
-        sa.PrimaryKeyConstraint("sequence", name=op.f("pk_audit_records")),
+        sa.PrimaryKeyConstraint("chain", "sequence", name=op.f("pk_audit_records")),
         sa.UniqueConstraint("record_id", name=op.f("uq_audit_records_record_id")),
         schema="audit",
     )
@@ -56,13 +57,14 @@ def upgrade() -> None:
         sa.Column("last_sequence", sa.BigInteger(), nullable=False),
         sa.Column("last_mac", sa.LargeBinary(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.CheckConstraint("id = 1", name=op.f("ck_chain_head_single_row")),
+        sa.CheckConstraint("id >= 0 AND id < 8", name=op.f("ck_chain_head_chain_id")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_chain_head")),
         schema="audit",
     )
-    # The genesis head: sequence 0 and an all-zero MAC, which record 1 links to.
+    # audit.models.CHAIN_COUNT genesis heads: sequence 0 and an all-zero MAC, which each chain's record 1 links to.
     op.execute(
-        "INSERT INTO audit.chain_head (id, last_sequence, last_mac) VALUES (1, 0, decode(repeat('00', 32), 'hex'))"
+        "INSERT INTO audit.chain_head (id, last_sequence, last_mac) "
+        "SELECT id, 0, decode(repeat('00', 32), 'hex') FROM generate_series(0, 7) AS id"
     )
     # Append-only at the database too; the MAC chain still catches whoever bypasses this (a superuser).
     op.execute(

@@ -5,12 +5,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from obank.correlation import current_correlation_id
 from obank.outbox.models import OutboxEvent
+
+_INSERT_EVENT = insert(cast(Table, OutboxEvent.__table__))
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,16 +41,17 @@ async def record_event(
         payload=payload,
         correlation_id=current_correlation_id(),
     )
-    session.add(
-        OutboxEvent(
-            event_id=event.event_id,
-            topic=event.topic,
-            event_type=event.event_type,
-            key=event.key,
-            payload=event.payload,
-            correlation_id=event.correlation_id,
-            occurred_at=event.occurred_at,
-        )
+    # A Core insert rather than an ORM add and flush: no unit-of-work bookkeeping on every request.
+    await session.execute(
+        _INSERT_EVENT,
+        {
+            "event_id": event.event_id,
+            "topic": event.topic,
+            "event_type": event.event_type,
+            "key": event.key,
+            "payload": event.payload,
+            "correlation_id": event.correlation_id,
+            "occurred_at": event.occurred_at,
+        },
     )
-    await session.flush()
     return event

@@ -54,7 +54,7 @@ async def test_tampered_chain_exits_one_naming_the_record(
     result = run_verify(settings)
 
     assert result.returncode == 1, result.stdout + result.stderr
-    assert f"Audit chain broken ({tampering.kind.value}) at sequence {tampering.sequence}" in result.stdout
+    assert f"Audit chain 0 broken ({tampering.kind.value}) at sequence {tampering.sequence}" in result.stdout
     record_id = expected_record_id(chain_of_six, tampering.record_at)
     if record_id is not None:
         assert str(record_id) in result.stdout

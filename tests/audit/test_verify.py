@@ -10,6 +10,7 @@ from sqlalchemy.exc import SAWarning
 
 from audit import append_audit_record, verify_chain
 from audit.errors import SnapshotRequired
+from audit.models import CHAIN_COUNT
 from audit.schemas import AppendedRecord, ChainProblemKind
 from obank.crypto import KeyRing
 from obank.database import unit_of_work
@@ -57,7 +58,7 @@ TAMPERINGS = {
             f"DELETE FROM {RECORDS} WHERE sequence = 3",
             f"UPDATE {RECORDS} SET sequence = -sequence WHERE sequence > 3",
             f"UPDATE {RECORDS} SET sequence = -sequence - 1 WHERE sequence < 0",
-            "UPDATE audit.chain_head SET last_sequence = 5",
+            "UPDATE audit.chain_head SET last_sequence = 5 WHERE id = 0",
         ),
         ChainProblemKind.DELETED,
         3,
@@ -68,9 +69,9 @@ TAMPERINGS = {
             f"UPDATE {RECORDS} SET sequence = -sequence WHERE sequence >= 3",
             f"UPDATE {RECORDS} SET sequence = -sequence + 1 WHERE sequence < 0",
             # A forger copies record 2, links to it, and cannot compute a MAC, so reuses one.
-            f"INSERT INTO {RECORDS} (sequence, record_id, {COPY_COLUMNS}, prev_mac, mac) "
-            f"SELECT 3, '{FORGED_ID}', {COPY_COLUMNS}, mac, mac FROM {RECORDS} WHERE sequence = 2",
-            "UPDATE audit.chain_head SET last_sequence = 7",
+            f"INSERT INTO {RECORDS} (chain, sequence, record_id, {COPY_COLUMNS}, prev_mac, mac) "
+            f"SELECT 0, 3, '{FORGED_ID}', {COPY_COLUMNS}, mac, mac FROM {RECORDS} WHERE sequence = 2",
+            "UPDATE audit.chain_head SET last_sequence = 7 WHERE id = 0",
         ),
         ChainProblemKind.INSERTED,
         3,
@@ -78,8 +79,8 @@ TAMPERINGS = {
     ),
     "appended-past-head": Tampering(
         (
-            f"INSERT INTO {RECORDS} (sequence, record_id, {COPY_COLUMNS}, prev_mac, mac) "
-            f"SELECT 7, '{FORGED_ID}', {COPY_COLUMNS}, mac, mac FROM {RECORDS} WHERE sequence = 6",
+            f"INSERT INTO {RECORDS} (chain, sequence, record_id, {COPY_COLUMNS}, prev_mac, mac) "
+            f"SELECT 0, 7, '{FORGED_ID}', {COPY_COLUMNS}, mac, mac FROM {RECORDS} WHERE sequence = 6",
         ),
         ChainProblemKind.INSERTED,
         7,
@@ -105,10 +106,13 @@ TAMPERINGS = {
     ),
     "truncated": Tampering((f"DELETE FROM {RECORDS} WHERE sequence >= 5",), ChainProblemKind.TRUNCATED, 5, None),
     "truncated-head-rewritten": Tampering(
-        (f"DELETE FROM {RECORDS} WHERE sequence >= 5", "UPDATE audit.chain_head SET last_sequence = 4"),
+        (f"DELETE FROM {RECORDS} WHERE sequence >= 5", "UPDATE audit.chain_head SET last_sequence = 4 WHERE id = 0"),
         ChainProblemKind.TRUNCATED,
         5,
         None,
+    ),
+    "moved-to-another-chain": Tampering(
+        (f"UPDATE {RECORDS} SET chain = 1 WHERE sequence = 3",), ChainProblemKind.DELETED, 3, None
     ),
     "head-deleted": Tampering(("DELETE FROM audit.chain_head",), ChainProblemKind.HEAD_MISSING, 7, None),
 }
@@ -125,14 +129,15 @@ async def test_intact_chain_verifies(platform: Platform, chain_of_six: list[Appe
 
     assert report.problem is None
     assert report.intact
-    assert (report.records_checked, report.head_sequence) == (6, 6)
+    assert report.records_checked == 6
+    assert report.head_sequences == {0: 6, **{chain: 0 for chain in range(1, CHAIN_COUNT)}}
 
 
 async def test_empty_chain_verifies(platform: Platform) -> None:
     report = await verify(platform)
 
     assert report.intact
-    assert (report.records_checked, report.head_sequence) == (0, 0)
+    assert (report.records_checked, report.head_sequences) == (0, dict.fromkeys(range(CHAIN_COUNT), 0))
 
 
 @pytest.mark.parametrize("name", list(TAMPERINGS))
@@ -143,11 +148,34 @@ async def test_tampering_is_named(platform: Platform, chain_of_six: list[Appende
     report = await verify(platform)
 
     assert report.problem is not None, name
+    assert report.problem.chain == 0
     assert report.problem.kind == tampering.kind
     assert report.problem.sequence == tampering.sequence
     assert report.problem.record_id == expected_record_id(chain_of_six, tampering.record_at)
     assert report.records_checked == tampering.sequence - 1
     assert f"{tampering.sequence}" in report.problem.detail
+
+
+async def test_a_broken_chain_is_named_and_the_others_still_verify(platform: Platform) -> None:
+    async with unit_of_work(platform.sessions) as holder:
+        await append_audit_record(holder, platform.keyring, make_entry(1))
+        others = [await append_committed(platform, make_entry(n)) for n in range(2, 5)]
+    await append_committed(platform, make_entry(5))
+    tamper(platform.database_url, f"UPDATE {RECORDS} SET entity_id = 'acc-x' WHERE chain = 1 AND sequence = 2")
+
+    report = await verify(platform)
+
+    assert [(other.chain, other.sequence) for other in others] == [(1, 1), (1, 2), (1, 3)]
+    assert len(report.problems) == 1
+    assert report.problem is not None
+    assert (report.problem.kind, report.problem.chain, report.problem.sequence, report.problem.record_id) == (
+        ChainProblemKind.MODIFIED,
+        1,
+        2,
+        others[1].record_id,
+    )
+    assert report.records_checked == 3  # chain 0's two records and chain 1's first
+    assert "chain 1 record 2" in report.problem.detail
 
 
 async def test_verification_reads_one_snapshot_while_a_writer_holds_the_head(platform: Platform) -> None:

@@ -1,9 +1,10 @@
-"""append_audit_record: one gapless, unforked chain, written in the caller's transaction."""
+"""append_audit_record: gapless, unforked chains, written in the caller's transaction."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from contextlib import AsyncExitStack
 from datetime import UTC
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ import pytest
 
 from audit import append_audit_record
 from audit.errors import ChainHeadMissing, InvalidAuditEntry
+from audit.models import CHAIN_COUNT
 from audit.writer import IP_HASH_PURPOSE
 from obank.correlation import bind_correlation_id
 from obank.database import unit_of_work
@@ -23,21 +25,56 @@ class CallerFailed(Exception):
     pass
 
 
-async def test_fifty_concurrent_writers_leave_one_gapless_chain(platform: Platform) -> None:
-    async def write(n: int) -> int:
+async def test_fifty_concurrent_writers_leave_gapless_chains(platform: Platform) -> None:
+    async def write(n: int) -> tuple[int, int]:
         async with unit_of_work(platform.sessions) as session:
             appended = await append_audit_record(session, platform.keyring, make_entry(n))
-            await asyncio.sleep(0)  # let other writers queue on the head while this one holds it
-            return appended.sequence
+            await asyncio.sleep(0)  # let other writers find this head busy while this one holds it
+            return appended.chain, appended.sequence
 
-    sequences = await asyncio.gather(*(write(n) for n in range(50)))
+    appended = await asyncio.gather(*(write(n) for n in range(50)))
 
-    assert sorted(sequences) == list(range(1, 51))
+    by_chain: dict[int, list[int]] = {}
+    for chain, sequence in appended:
+        by_chain.setdefault(chain, []).append(sequence)
+    assert len(by_chain) > 1, "concurrent writers should not all queue on one chain"
+    assert all(sorted(sequences) == list(range(1, len(sequences) + 1)) for sequences in by_chain.values())
     report = await verify(platform)
     assert report.problem is None
-    assert (report.records_checked, report.head_sequence) == (50, 50)
-    stored = fetch(platform.database_url, "SELECT sequence FROM audit.audit_records ORDER BY sequence")
-    assert [row[0] for row in stored] == list(range(1, 51))
+    assert report.records_checked == 50
+    assert {chain: report.head_sequences[chain] for chain in by_chain} == {c: len(s) for c, s in by_chain.items()}
+    assert sum(report.head_sequences.values()) == 50
+    stored = fetch(platform.database_url, "SELECT chain, sequence FROM audit.audit_records ORDER BY chain, sequence")
+    assert stored == sorted(appended)
+
+
+async def test_one_transaction_appends_to_one_chain(platform: Platform) -> None:
+    async with unit_of_work(platform.sessions) as holder:
+        held = await append_audit_record(holder, platform.keyring, make_entry(1))
+        async with unit_of_work(platform.sessions) as session:
+            first = await append_audit_record(session, platform.keyring, make_entry(2))
+            second = await append_audit_record(session, platform.keyring, make_entry(3))
+
+    assert held.chain == 0
+    assert (first.chain, first.sequence) == (1, 1)
+    assert (second.chain, second.sequence) == (1, 2)
+    assert (await verify(platform)).intact
+
+
+async def test_a_writer_finding_every_head_busy_waits_for_one(platform: Platform) -> None:
+    async with AsyncExitStack() as holders:
+        for n in range(CHAIN_COUNT):
+            session = await holders.enter_async_context(unit_of_work(platform.sessions))
+            await append_audit_record(session, platform.keyring, make_entry(n))
+        waiting = asyncio.create_task(append_committed(platform, make_entry(99)))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
+    appended = await waiting
+
+    assert appended.sequence == 2
+    report = await verify(platform)
+    assert report.intact
+    assert report.records_checked == CHAIN_COUNT + 1
 
 
 async def test_rolled_back_caller_leaves_no_gap(platform: Platform) -> None:
@@ -54,8 +91,8 @@ async def test_rolled_back_caller_leaves_no_gap(platform: Platform) -> None:
     assert rolled_back == [2]
     third = await append_committed(platform, make_entry(3))
 
-    assert third.sequence == 2
-    assert fetch(platform.database_url, "SELECT last_sequence FROM audit.chain_head") == [(2,)]
+    assert (third.chain, third.sequence) == (0, 2)
+    assert fetch(platform.database_url, "SELECT last_sequence FROM audit.chain_head WHERE id = 0") == [(2,)]
     report = await verify(platform)
     assert report.problem is None
     assert report.records_checked == 2
@@ -128,7 +165,7 @@ async def test_invalid_entry_is_refused_before_chaining(platform: Platform, over
     with pytest.raises(InvalidAuditEntry):
         await append_committed(platform, make_entry(1, **overrides))
 
-    assert fetch(platform.database_url, "SELECT last_sequence FROM audit.chain_head") == [(0,)]
+    assert fetch(platform.database_url, "SELECT sum(last_sequence) FROM audit.chain_head") == [(0,)]
 
 
 async def test_database_refuses_updates_and_deletes(platform: Platform) -> None:

@@ -1,0 +1,81 @@
+"""Authorization codes: issued after approval, redeemed once at the token endpoint within 60 s."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth_server.oauth.authorize.models import AuthorizationCode
+from auth_server.sealing import lookup_hashes
+from obank.crypto import KeyRing
+
+CODE_LIFETIME_S = 60  # FAPI 2.0 SP s5.3.2.1: authorization codes live at most 60 seconds
+CODE_PURPOSE = "oauth-authorization-code"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CodeBinding:
+    """What a code is bound to and carries into the tokens."""
+
+    client_id: str
+    grant_id: uuid.UUID
+    subject: str
+    redirect_uri: str
+    code_challenge: str
+    scopes: Sequence[str]
+    authorization_details: list[dict[str, Any]] | None
+    consent_id: str | None
+    nonce: str | None
+    acr: str
+    amr: Sequence[str]
+    auth_time: datetime
+
+
+async def issue_code(
+    session: AsyncSession, keyring: KeyRing, binding: CodeBinding, *, now: datetime | None = None
+) -> str:
+    """A new single-use code (256 random bits), stored only as a keyed hash."""
+    now = now or datetime.now(UTC)
+    code = secrets.token_urlsafe(32)
+    session.add(
+        AuthorizationCode(
+            id=uuid.uuid4(),
+            code_hash=keyring.keyed_hash(CODE_PURPOSE, code.encode()),
+            client_id=binding.client_id,
+            grant_id=binding.grant_id,
+            subject=binding.subject,
+            redirect_uri=binding.redirect_uri,
+            code_challenge=binding.code_challenge,
+            scopes=list(binding.scopes),
+            authorization_details=binding.authorization_details,
+            consent_id=binding.consent_id,
+            nonce=binding.nonce,
+            acr=binding.acr,
+            amr=list(binding.amr),
+            auth_time=binding.auth_time,
+            created_at=now,
+            expires_at=now + timedelta(seconds=CODE_LIFETIME_S),
+        )
+    )
+    await session.flush()
+    return code
+
+
+async def find_code(session: AsyncSession, keyring: KeyRing, code: str) -> AuthorizationCode | None:
+    """The code's row, locked until the transaction ends (two redemptions cannot both see it unused)."""
+    if len(code) > 256:
+        return None
+    row: AuthorizationCode | None = await session.scalar(
+        select(AuthorizationCode)
+        .where(AuthorizationCode.code_hash.in_(lookup_hashes(keyring, CODE_PURPOSE, code.encode())))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return row

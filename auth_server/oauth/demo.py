@@ -1,0 +1,104 @@
+"""Demo OAuth clients for `obank serve` and `obank demo`: a TPP (private_key_jwt over mTLS) and the bank's own app.
+
+Idempotent: reruns keep the client ids and the TPP's signing key (kept under certs/, owner-only, git-ignored);
+a missing key file is replaced and the client's registered keys follow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from joserfc.jwk import ECKey
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth_server.oauth.clients import service as clients_service
+from auth_server.oauth.clients.schemas import ACCOUNT_INFORMATION, PAYMENT_INITIATION, ClientMetadata
+from auth_server.oauth.events import Actor
+from obank.certs import DEMO_TPP, generate_private_key, load_private_key, private_key_pem, write_private_key
+from obank.crypto import KeyRing
+
+DEMO_ACTOR = Actor.system("auth_server.demo")
+TPP_CLIENT_ID = "demo-tpp"
+TPP_REDIRECT_URI = "https://tpp.demo.obank.example/callback"
+TPP_SIGNING_KEY_FILE = "tpp-demo-signing.key"
+FIRST_PARTY_CLIENT_ID = "obank-app"
+FIRST_PARTY_REDIRECT_URI = "http://127.0.0.1:8765/callback"  # RFC 8252 s7.3: a native app's loopback listener
+
+
+@dataclass(frozen=True, slots=True)
+class DemoTpp:
+    client_id: str
+    private_key: Path
+    key_id: str
+    certificate: Path
+    redirect_uri: str
+
+
+@dataclass(frozen=True, slots=True)
+class DemoClients:
+    tpp: DemoTpp
+    first_party_client_id: str
+    first_party_redirect_uri: str
+
+
+def _signing_key(certs_dir: Path) -> tuple[ECKey, bool]:
+    """The TPP's ES256 key from certs/, created (0600) when missing; and whether it was created."""
+    path = certs_dir / TPP_SIGNING_KEY_FILE
+    created = not path.exists()
+    if created:
+        certs_dir.mkdir(parents=True, exist_ok=True)
+        write_private_key(path, generate_private_key())
+    key = ECKey.import_key(private_key_pem(load_private_key(path)))
+    key.ensure_kid()
+    return key, created
+
+
+def _tpp_metadata(key: ECKey) -> ClientMetadata:
+    return ClientMetadata(
+        client_name="Demo TPP",
+        redirect_uris=[TPP_REDIRECT_URI],
+        grant_types=["authorization_code", "refresh_token", "client_credentials"],
+        scope="openid accounts payments fundsconfirmations",
+        token_endpoint_auth_method="private_key_jwt",  # noqa: S106
+        token_endpoint_auth_signing_alg="ES256",  # noqa: S106
+        jwks={"keys": [{**key.as_dict(private=False), "kid": key.kid, "use": "sig", "alg": "ES256"}]},
+        tls_client_auth_subject_dn=DEMO_TPP.subject,
+        authorization_details_types=[ACCOUNT_INFORMATION, PAYMENT_INITIATION],
+    )
+
+
+def _first_party_metadata() -> ClientMetadata:
+    return ClientMetadata(
+        client_name="obank app",
+        redirect_uris=[FIRST_PARTY_REDIRECT_URI],
+        grant_types=["authorization_code"],
+        scope="openid accounts payments",
+        token_endpoint_auth_method="none",  # noqa: S106
+    )
+
+
+async def seed_demo_clients(session: AsyncSession, keyring: KeyRing, certs_dir: Path) -> DemoClients:
+    """Register (once) the demo TPP, bound to certs/tpp-demo.pem, and the first-party public client."""
+    key, created = _signing_key(certs_dir)
+    existing = await clients_service.find_client(session, TPP_CLIENT_ID)
+    if existing is None:
+        await clients_service.register_client(session, keyring, DEMO_ACTOR, _tpp_metadata(key), client_id=TPP_CLIENT_ID)
+    elif created or existing.jwks is None or key.kid not in {k.get("kid") for k in existing.jwks.get("keys", [])}:
+        await clients_service.update_client(session, keyring, DEMO_ACTOR, TPP_CLIENT_ID, _tpp_metadata(key))
+    if await clients_service.find_client(session, FIRST_PARTY_CLIENT_ID) is None:
+        await clients_service.register_client(
+            session, keyring, DEMO_ACTOR, _first_party_metadata(), client_id=FIRST_PARTY_CLIENT_ID, first_party=True
+        )
+    assert key.kid is not None
+    return DemoClients(
+        tpp=DemoTpp(
+            client_id=TPP_CLIENT_ID,
+            private_key=certs_dir / TPP_SIGNING_KEY_FILE,
+            key_id=key.kid,
+            certificate=certs_dir / f"{DEMO_TPP.name}.pem",
+            redirect_uri=TPP_REDIRECT_URI,
+        ),
+        first_party_client_id=FIRST_PARTY_CLIENT_ID,
+        first_party_redirect_uri=FIRST_PARTY_REDIRECT_URI,
+    )

@@ -1,0 +1,184 @@
+"""Record, read and revoke grants; revocation kills the grant's tokens at once and tells the gateway."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from audit.schemas import ActorKind
+from auth_server.oauth.errors import InvalidGrant
+from auth_server.oauth.events import Actor, record_oauth_event
+from auth_server.oauth.grants.models import GrantStatus, OAuthGrant
+from auth_server.oauth.tokens.service import TokenService
+from obank.crypto import KeyRing
+
+GRANTS_TOPIC = "auth_server.grants"
+
+
+@dataclass(frozen=True, slots=True)
+class GrantRecord:
+    """A grant as the token endpoint and pages read it."""
+
+    id: uuid.UUID
+    subject: uuid.UUID
+    customer_id: uuid.UUID | None
+    client_id: str
+    scopes: tuple[str, ...]
+    authorization_details: list[dict[str, Any]] | None
+    consent_id: str | None
+    account_ids: tuple[uuid.UUID, ...]
+    status: GrantStatus
+    created_at: datetime
+    expires_at: datetime | None
+
+    def is_active(self, now: datetime) -> bool:
+        return self.status is GrantStatus.ACTIVE and (self.expires_at is None or self.expires_at > now)
+
+    @classmethod
+    def from_model(cls, row: OAuthGrant) -> GrantRecord:
+        return cls(
+            id=row.id,
+            subject=row.subject,
+            customer_id=row.customer_id,
+            client_id=row.client_id,
+            scopes=tuple(row.scopes),
+            authorization_details=row.authorization_details,
+            consent_id=row.consent_id,
+            account_ids=tuple(row.account_ids),
+            status=row.status,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+        )
+
+
+def customer_actor(subject: uuid.UUID, client_id: str) -> Actor:
+    """The customer acting (approving, denying, revoking) about `client_id`."""
+    return Actor(ActorKind.CUSTOMER, str(subject), client_id)
+
+
+async def record_grant(
+    session: AsyncSession,
+    keyring: KeyRing,
+    *,
+    subject: uuid.UUID,
+    customer_id: uuid.UUID | None,
+    client_id: str,
+    scopes: Sequence[str],
+    authorization_details: list[dict[str, Any]] | None,
+    consent_id: str | None,
+    account_ids: Sequence[uuid.UUID],
+    expires_at: datetime | None,
+    now: datetime | None = None,
+) -> GrantRecord:
+    """The customer approved: store the grant, audit it, publish `grant.approved`."""
+    now = now or datetime.now(UTC)
+    row = OAuthGrant(
+        id=uuid.uuid4(),
+        subject=subject,
+        customer_id=customer_id,
+        client_id=client_id,
+        scopes=list(scopes),
+        authorization_details=authorization_details,
+        consent_id=consent_id,
+        account_ids=list(account_ids),
+        status=GrantStatus.ACTIVE,
+        created_at=now,
+        expires_at=expires_at,
+    )
+    session.add(row)
+    await session.flush()
+    record = GrantRecord.from_model(row)
+    await record_oauth_event(
+        session,
+        keyring,
+        customer_actor(subject, client_id),
+        topic=GRANTS_TOPIC,
+        action="grant.approved",
+        entity_type="oauth_grant",
+        entity_id=str(record.id),
+        details=_details(record),
+    )
+    return record
+
+
+def _details(record: GrantRecord) -> dict[str, Any]:
+    return {
+        "grant_id": str(record.id),
+        "client_id": record.client_id,
+        "subject": str(record.subject),
+        "scope": " ".join(record.scopes),
+        "consent_id": record.consent_id,
+        "account_ids": [str(a) for a in record.account_ids],
+        "status": record.status.value,
+        "expires_at": None if record.expires_at is None else record.expires_at.isoformat(),
+    }
+
+
+async def get_grant(session: AsyncSession, grant_id: uuid.UUID) -> GrantRecord:
+    row = await session.get(OAuthGrant, grant_id, populate_existing=True)
+    if row is None:
+        raise InvalidGrant("the grant does not exist")
+    return GrantRecord.from_model(row)
+
+
+async def list_grants(session: AsyncSession, subject: uuid.UUID) -> list[GrantRecord]:
+    """A customer's grants, newest first."""
+    rows = await session.scalars(
+        select(OAuthGrant).where(OAuthGrant.subject == subject).order_by(OAuthGrant.created_at.desc())
+    )
+    return [GrantRecord.from_model(row) for row in rows]
+
+
+async def revoke_grant(
+    session: AsyncSession,
+    tokens: TokenService,
+    *,
+    grant_id: uuid.UUID,
+    subject: uuid.UUID,
+    now: datetime | None = None,
+) -> GrantRecord:
+    """The customer withdrew the grant: its refresh and access tokens die now (the gateway learns by event)."""
+    now = now or datetime.now(UTC)
+    row = await session.get(OAuthGrant, grant_id, with_for_update=True, populate_existing=True)
+    if row is None or row.subject != subject:
+        raise InvalidGrant("the grant does not exist")
+    actor = customer_actor(subject, row.client_id)
+    if row.status is GrantStatus.ACTIVE:
+        row.status = GrantStatus.REVOKED
+        row.revoked_at = now
+        await session.flush()
+        await tokens.revoke_tokens(session, actor, grant_id=grant_id, reason="grant_revoked", now=now)
+        record = GrantRecord.from_model(row)
+        await record_oauth_event(
+            session,
+            tokens.keyring,
+            actor,
+            topic=GRANTS_TOPIC,
+            action="grant.revoked",
+            entity_type="oauth_grant",
+            entity_id=str(grant_id),
+            details=_details(record),
+        )
+    return GrantRecord.from_model(row)
+
+
+async def record_denial(
+    session: AsyncSession, keyring: KeyRing, *, subject: uuid.UUID, client_id: str, consent_id: str | None
+) -> None:
+    """The customer refused: audit it and publish `grant.denied` (no grant is stored)."""
+    await record_oauth_event(
+        session,
+        keyring,
+        customer_actor(subject, client_id),
+        topic=GRANTS_TOPIC,
+        action="grant.denied",
+        entity_type="oauth_client",
+        entity_id=client_id,
+        details={"client_id": client_id, "subject": str(subject), "consent_id": consent_id},
+    )

@@ -1,0 +1,61 @@
+"""GET/POST /oauth2/userinfo (OpenID Connect Core s5.3), only over the certificate the token is bound to."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from auth_server.oauth.errors import NO_STORE, InvalidToken, OAuthError
+from auth_server.oauth.forms import CertificateDep
+from auth_server.oauth.server import ServerDep
+from auth_server.oauth.tokens.models import TokenKind
+from obank.certs import certificate_thumbprint_s256
+from obank.database import SessionDep
+
+USERINFO_PATH = "/oauth2/userinfo"
+
+router = APIRouter(tags=["oauth"])
+
+
+class InsufficientScope(OAuthError):
+    """RFC 6750 s3.1."""
+
+    error: ClassVar[str] = "insufficient_scope"
+    status: ClassVar[int] = 403
+
+    def headers(self) -> dict[str, str]:
+        return {**NO_STORE, "WWW-Authenticate": f'Bearer error="{self.error}", scope="openid"'}
+
+
+def _bearer(request: Request) -> str:
+    """RFC 6750 s2.1; the scheme name is case-insensitive (RFC 9110 s11.1)."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise InvalidToken("a bearer access token is required")
+    return value.strip()
+
+
+async def _userinfo(
+    request: Request, session: SessionDep, server: ServerDep, certificate: CertificateDep
+) -> JSONResponse:
+    record = await server.tokens.find_token(session, _bearer(request))
+    if record is None or record.kind is not TokenKind.ACCESS or not record.is_active(datetime.now(UTC)):
+        raise InvalidToken("the access token is invalid, expired or revoked")
+    if record.certificate_thumbprint is not None:
+        # RFC 8705 s3: a certificate-bound token works only over a connection with that certificate.
+        presented = None if certificate is None else certificate_thumbprint_s256(certificate)
+        if presented is None or not hmac.compare_digest(presented, record.certificate_thumbprint):
+            raise InvalidToken("the access token is bound to another certificate")
+    if "openid" not in record.scopes:
+        raise InsufficientScope("the access token was not granted the openid scope")
+    body: dict[str, Any] = {"sub": record.subject}
+    if record.consent_id is not None:
+        body["openbanking_intent_id"] = record.consent_id
+    return JSONResponse(body, headers=NO_STORE)
+
+
+router.add_api_route(USERINFO_PATH, _userinfo, methods=["GET", "POST"], summary="UserInfo")

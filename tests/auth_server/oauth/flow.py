@@ -1,0 +1,274 @@
+"""The whole authorization server (sign-in pages and OAuth) over real TLS, and a scripted customer's browser."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import html
+import json
+import re
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pyotp
+from fastapi import FastAPI
+
+from auth_server.app import PAGE_PREFIXES
+from auth_server.app import create_app as create_pages_app
+from auth_server.identities import service as identities
+from auth_server.identities.schemas import IdentityKind, NewIdentity
+from auth_server.oauth.app import MOUNT_PREFIXES, create_oauth_app
+from auth_server.oauth.config import PAR_PATH, OAuthConfig
+from auth_server.oauth.server import OAuthServer
+from core_banking import facade as core_banking
+from core_banking.accounts import service as accounts_service
+from core_banking.accounts.models import AccountType
+from core_banking.accounts.schemas import AccountOpen
+from core_banking.auditing import Actor as BankActor
+from core_banking.customers import service as customers_service
+from core_banking.customers.models import KycStatus
+from core_banking.customers.schemas import Address, CustomerCreate
+from gateway.routing import PrefixRouter, Route
+from obank.database import unit_of_work
+from obank.money import Money
+from obank.runtime import Platform
+from obank.server import bind_socket, build_server
+from tests.auth_server.helpers import PASSWORD, TEST_ACTOR, enrol, form_token
+from tests.auth_server.oauth.conftest import REDIRECT_URI, Pki, RegisteredClient, RunningAS, assertion_form
+
+BANK_ACTOR = BankActor.system("tests")
+PAYEE = "ACME Widgets Ltd"
+PAYEE_ACCOUNT = "20000012345678"
+
+
+async def start_full_server(platform: Platform, pki: Pki) -> tuple[RunningAS, Callable[[], Awaitable[None]]]:
+    """Sign-in pages and OAuth endpoints on one TLS origin, routed as the gateway routes them."""
+    sock = bind_socket("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    oauth = OAuthServer.build(platform, config=OAuthConfig(issuer=f"https://127.0.0.1:{port}"))
+    oauth_app = create_oauth_app(platform, oauth)
+    pages = create_pages_app(platform)
+    routes = [Route(prefix, pages) for prefix in PAGE_PREFIXES] + [Route(p, oauth_app) for p in MOUNT_PREFIXES]
+    server = build_server(PrefixRouter(routes, fallback=FastAPI()), pki.server)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    async with asyncio.timeout(10):
+        while not server.started:
+            await asyncio.sleep(0.01)
+    running = RunningAS(oauth_app, oauth, port, pki)
+
+    async def stop() -> None:
+        for client in running._clients:
+            await client.aclose()
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+        await oauth.close()
+
+    return running, stop
+
+
+@dataclass(frozen=True)
+class Customer:
+    """A bank customer with two GBP accounts, and their login enrolled in TOTP."""
+
+    customer_id: uuid.UUID
+    username: str
+    totp_secret: str
+    account_ids: tuple[uuid.UUID, ...]
+
+    def code(self) -> str:
+        return pyotp.TOTP(self.totp_secret).at(datetime.now(UTC))
+
+
+async def new_customer(platform: Platform) -> Customer:
+    tag = uuid.uuid4().hex[:10]
+    async with unit_of_work(platform.sessions) as session:
+        customer = await customers_service.create_customer(
+            session,
+            platform.keyring,
+            BANK_ACTOR,
+            CustomerCreate(
+                full_name="Carol Test",
+                email=f"carol-{tag}@example.test",
+                phone="+447700900123",
+                date_of_birth=date(1990, 1, 2),
+                address=Address(lines=["3 Test Lane"], city="Leeds", postcode="LS1 1AA", country="GB"),
+                national_id="QQ112233C",
+            ),
+        )
+        await customers_service.set_kyc_status(session, platform.keyring, BANK_ACTOR, customer.id, KycStatus.VERIFIED)
+        accounts = [
+            await accounts_service.open_account(
+                session, platform.keyring, BANK_ACTOR, customer.id, AccountOpen(account_type=kind, currency="GBP")
+            )
+            for kind in (AccountType.CHECKING, AccountType.SAVINGS)
+        ]
+    async with unit_of_work(platform.sessions) as session:
+        identity = await identities.create_identity(
+            session,
+            platform.keyring,
+            TEST_ACTOR,
+            NewIdentity(
+                kind=IdentityKind.CUSTOMER, username=f"carol-{tag}", password=PASSWORD, customer_id=customer.id
+            ),
+        )
+    secret, _ = await enrol(platform, identity)
+    return Customer(customer.id, identity.username, secret, tuple(a.id for a in accounts))
+
+
+async def payment_consent(platform: Platform, client_id: str, amount_minor: int = 12_550) -> core_banking.ConsentRecord:
+    details = core_banking.DomesticPaymentDetails(
+        amount=Money(amount_minor, "GBP"),
+        creditor=core_banking.CreditorAccount(
+            PAYEE, core_banking.CreditorScheme.SORT_CODE_ACCOUNT_NUMBER, PAYEE_ACCOUNT
+        ),
+        reference="INV-2026-77",
+    )
+    async with unit_of_work(platform.sessions) as session:
+        return await core_banking.create_domestic_payment_consent(session, platform.keyring, client_id, details)
+
+
+async def access_consent(platform: Platform, client_id: str) -> core_banking.ConsentRecord:
+    permissions = (core_banking.Permission.READ_ACCOUNTS_BASIC, core_banking.Permission.READ_BALANCES)
+    async with unit_of_work(platform.sessions) as session:
+        return await core_banking.create_account_access_consent(
+            session, platform.keyring, client_id, core_banking.AccountAccessDetails(permissions=permissions)
+        )
+
+
+async def get_consent(platform: Platform, consent_id: str) -> core_banking.ConsentRecord:
+    async with unit_of_work(platform.sessions) as session:
+        return await core_banking.get_consent(session, consent_id)
+
+
+def pkce() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+@dataclass(frozen=True)
+class Pushed:
+    request_uri: str
+    verifier: str
+    state: str | None
+    nonce: str | None
+
+
+async def push(
+    running: RunningAS,
+    client: RegisteredClient,
+    *,
+    consent: core_banking.ConsentRecord | None = None,
+    scope: str | None = None,
+    state: str | None = "state-" + "s" * 10,
+    nonce: str | None = "nonce-" + "n" * 10,
+    cert: str = "tpp",
+    **extra: str,
+) -> Pushed:
+    """A pushed authorization request (RFC 9126) for `consent`, authenticated by private_key_jwt over mTLS."""
+    verifier, challenge = pkce()
+    form: dict[str, Any] = {
+        "response_type": "code",
+        "client_id": client.client_id,
+        "redirect_uri": REDIRECT_URI,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        **assertion_form(client, running.issuer),
+        **extra,
+    }
+    if consent is not None:
+        kind = (
+            "payment_initiation" if consent.kind is core_banking.ConsentKind.DOMESTIC_PAYMENT else "account_information"
+        )
+        form["authorization_details"] = json.dumps([{"type": kind, "consent_id": consent.id}])
+        form["scope"] = scope or ("openid payments" if kind == "payment_initiation" else "openid accounts")
+    elif scope is not None:
+        form["scope"] = scope
+    if state is not None:
+        form["state"] = state
+    if nonce is not None:
+        form["nonce"] = nonce
+    response = await running.http(cert).post(PAR_PATH, data=form)
+    assert response.status_code == 201, response.text
+    return Pushed(response.json()["request_uri"], verifier, state, nonce)
+
+
+def authorize_path(client: RegisteredClient, pushed: Pushed) -> str:
+    return "/oauth2/authorize?" + str(
+        httpx.QueryParams({"client_id": client.client_id, "request_uri": pushed.request_uri})
+    )
+
+
+def hidden_fields(page: str) -> dict[str, str]:
+    """A form's hidden fields as a browser submits them (HTML entities decoded)."""
+    found = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page)
+    return {name: html.unescape(value) for name, value in found}
+
+
+async def sign_in_to_consent(browser: httpx.AsyncClient, start: str, customer: Customer) -> httpx.Response:
+    """From the authorization endpoint through the sign-in forms (password, TOTP) to the consent page."""
+    response = await browser.get(start)
+    assert response.status_code == 303, response.text
+    login = response.headers["location"]
+    assert login.startswith("/login?"), login
+    page = await browser.get(login)
+    assert page.status_code == 200, page.text
+    fields = hidden_fields(page.text)
+    fields.update({"username": customer.username, "password": PASSWORD})
+    response = await browser.post("/login", data=fields)
+    assert response.status_code == 303 and response.headers["location"] == "/login/otp", response.text
+    page = await browser.get("/login/otp")
+    response = await browser.post("/login/otp", data={"csrf_token": form_token(page.text), "otp": customer.code()})
+    assert response.status_code == 303, response.text
+    resume = response.headers["location"]
+    assert resume.startswith("/oauth2/authorize?"), resume
+    consent_page = await browser.get(resume)
+    assert consent_page.status_code == 200, consent_page.text
+    return consent_page
+
+
+def decision_form(page: httpx.Response, decision: str, account_ids: list[uuid.UUID] | None = None) -> dict[str, Any]:
+    """The consent form as the page renders it (hidden fields, first account chosen) with `decision`."""
+    fields: dict[str, Any] = hidden_fields(page.text)
+    if account_ids is None:
+        checked = re.findall(r'name="account_id"\s+value="([^"]+)" checked', page.text)
+        fields["account_id"] = checked
+    else:
+        fields["account_id"] = [str(a) for a in account_ids]
+    fields["decision"] = decision
+    return fields
+
+
+def redirect_params(response: httpx.Response) -> dict[str, str]:
+    """The query of a 303 to the client's redirect URI."""
+    assert response.status_code == 303, response.text
+    location = response.headers["location"]
+    assert location.startswith(REDIRECT_URI + "?"), location
+    return {name: values[0] for name, values in parse_qs(urlsplit(location).query).items()}
+
+
+async def approve(
+    running: RunningAS, client: RegisteredClient, pushed: Pushed, customer: Customer
+) -> tuple[httpx.AsyncClient, httpx.Response, dict[str, str]]:
+    """Sign in and approve; returns the browser, the consent page and the redirect's parameters."""
+    browser = running.http(cert=None)
+    page = await sign_in_to_consent(browser, authorize_path(client, pushed), customer)
+    response = await browser.post("/oauth2/authorize/decision", data=decision_form(page, "approve"))
+    return browser, page, redirect_params(response)
+
+
+def code_form(client: RegisteredClient, running: RunningAS, code: str, verifier: str) -> dict[str, str]:
+    return {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+        "code_verifier": verifier,
+        **assertion_form(client, running.issuer),
+    }

@@ -1,0 +1,35 @@
+"""Demo OAuth clients: registered once, the TPP's signing key kept owner-only under certs/ and reused."""
+
+from __future__ import annotations
+
+import stat
+
+from auth_server.oauth.clients import service as clients_service
+from auth_server.oauth.demo import seed_demo_clients
+from obank.database import unit_of_work
+from obank.runtime import Platform
+
+
+async def test_demo_clients_are_registered_once_and_keep_their_key(platform: Platform) -> None:
+    certs_dir = platform.settings.certs_dir
+    async with unit_of_work(platform.sessions) as session:
+        first = await seed_demo_clients(session, platform.keyring, certs_dir)
+    async with unit_of_work(platform.sessions) as session:
+        again = await seed_demo_clients(session, platform.keyring, certs_dir)
+        tpp = await clients_service.get_client(session, first.tpp.client_id)
+        app = await clients_service.get_client(session, first.first_party_client_id)
+
+    assert again == first
+    assert stat.S_IMODE(first.tpp.private_key.stat().st_mode) == 0o600
+    assert tpp.token_endpoint_auth_method == "private_key_jwt" and tpp.is_confidential
+    assert tpp.jwks is not None and [k["kid"] for k in tpp.jwks["keys"]] == [first.tpp.key_id]
+    assert tpp.tls_client_auth_subject_dn == "CN=Demo TPP,O=Demo TPP Ltd,C=GB"
+    assert tpp.redirect_uris == (first.tpp.redirect_uri,)
+    assert app.first_party and not app.is_confidential and app.redirect_uris == (first.first_party_redirect_uri,)
+
+    first.tpp.private_key.unlink()  # a lost key is replaced, and the registration follows it
+    async with unit_of_work(platform.sessions) as session:
+        replaced = await seed_demo_clients(session, platform.keyring, certs_dir)
+        tpp = await clients_service.get_client(session, first.tpp.client_id)
+    assert replaced.tpp.key_id != first.tpp.key_id
+    assert tpp.jwks is not None and [k["kid"] for k in tpp.jwks["keys"]] == [replaced.tpp.key_id]
