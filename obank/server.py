@@ -69,7 +69,7 @@ def server_ssl_context(files: TLSFiles) -> ssl.SSLContext:
 
 @cache
 def _cipher_suite_ids(context: ssl.SSLContext) -> dict[str, int]:
-    # OpenSSL reports 0x0300XXXX; the ASGI TLS extension wants the IANA 16-bit code point.
+    # OpenSSL prefixes each suite id with 0x0300; the ASGI TLS extension wants the IANA 16-bit code point.
     return {c["name"]: c["id"] & 0xFFFF for c in context.get_ciphers()}
 
 
