@@ -9,20 +9,26 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from obank.crypto import KeyRing, load_keyring
 from obank.database import create_engine, create_sessionmaker
 from obank.embedded_db import ensure_embedded_database
+from obank.revocation import RevocationList, build_revocation_list
 from obank.settings import Settings
 
 
 @dataclass
 class Platform:
-    """What every context needs from the infrastructure, handed over explicitly (no globals)."""
+    """What every context needs from the infrastructure, handed over explicitly (no globals).
+
+    `revocations` is the deny-list the authorization server writes and the gateway reads per request.
+    """
 
     settings: Settings
     database_url: str
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     keyring: KeyRing
+    revocations: RevocationList
 
     async def close(self) -> None:
+        await self.revocations.close()
         await self.engine.dispose()
 
 
@@ -45,4 +51,5 @@ def build_platform(settings: Settings, database_url: str | None = None) -> Platf
         engine=engine,
         sessions=create_sessionmaker(engine),
         keyring=load_keyring(settings),
+        revocations=build_revocation_list(settings.redis_url),
     )

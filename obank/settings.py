@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     # ES256 private JWK (JSON) the gateway signs internal principal assertions with.
     internal_signing_key: str | None = Field(default=None, repr=False)
 
+    # The gateway. Unset upstream URLs mean the service runs in the gateway's process.
+    upstream_core_banking_url: str | None = None
+    upstream_timeout_s: float = 10.0
+    max_request_body_bytes: int = 1_048_576
+    # Browser origins of the bank's own web apps allowed to call first-party routes (CORS); JSON list.
+    cors_allowed_origins: list[str] = Field(default_factory=list)
+    rate_limits_enabled: bool = True
+
     log_level: str = "INFO"
     outbox_poll_interval_s: float = 0.5
     outbox_batch_size: int = 100

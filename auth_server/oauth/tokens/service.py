@@ -79,6 +79,8 @@ class TokenService:
             "sub": subject,
             "aud": self.config.resource_audience,
             "client_id": client.client_id,
+            # Private claim: whom the token speaks for (the gateway maps it to the principal's kind).
+            "subject_kind": subject_kind.value,
             "iat": int(now.timestamp()),
             "nbf": int(now.timestamp()),
             "exp": int(expires_at.timestamp()),
