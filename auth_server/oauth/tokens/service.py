@@ -88,6 +88,8 @@ class TokenService:
         }
         if scopes:
             claims["scope"] = " ".join(scopes)
+        if client.first_party:
+            claims["first_party"] = True  # private claim: the gateway admits first-party routes only to these
         if certificate_thumbprint is not None:
             claims["cnf"] = {"x5t#S256": certificate_thumbprint}  # RFC 8705 s3.1
         if consent_id is not None:
