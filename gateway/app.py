@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth_server.app import PAGE_PREFIXES as AUTH_PAGE_PREFIXES
@@ -16,9 +19,14 @@ from auth_server.oauth.app import MOUNT_PREFIXES as OAUTH_PREFIXES
 from auth_server.oauth.app import create_oauth_app
 from core_banking.app import create_app as create_core_banking_app
 from gateway import health
+from gateway.guard import Guard, GuardMiddleware
+from gateway.metrics import GatewayMetrics
+from gateway.ratelimit import RateLimiter
 from gateway.routing import PrefixRouter, Route
+from gateway.tokens import AccessTokenVerifier, JwksCache
 from obank.correlation import CorrelationMiddleware
 from obank.migrate import head_revisions
+from obank.principal import load_internal_assertions
 from obank.runtime import Platform
 
 # RFC 6797: browsers keep to HTTPS for a year; no includeSubDomains, the operator's other hosts are not ours.
@@ -59,11 +67,14 @@ class SecurityHeadersMiddleware:
 BackgroundJob = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
-def create_app(platform: Platform, background: Sequence[BackgroundJob] = ()) -> ASGIApp:
+def create_app(
+    platform: Platform, background: Sequence[BackgroundJob] = (), *, rate_limiter: RateLimiter | None = None
+) -> ASGIApp:
     """The gateway app for `platform`; the correlation middleware is outermost so every line carries the id.
 
     `background` jobs (the in-process outbox relay, scheduled jobs) run while the app serves and are
-    asked to stop, then awaited, before the database engine closes.
+    asked to stop, then awaited, before the database engine closes. `rate_limiter` replaces the
+    budgets from settings (tests use small ones).
     """
 
     @asynccontextmanager
@@ -76,6 +87,7 @@ def create_app(platform: Platform, background: Sequence[BackgroundJob] = ()) -> 
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
             await oauth.state.oauth.close()
+            await limiter.close()
             await platform.close()
 
     gateway = FastAPI(title="obank gateway", lifespan=lifespan)
@@ -84,10 +96,58 @@ def create_app(platform: Platform, background: Sequence[BackgroundJob] = ()) -> 
     gateway.state.migration_heads = head_revisions(platform.database_url)
     gateway.include_router(health.router)
 
+    settings = platform.settings
+    oauth = create_oauth_app(platform)
+    oauth_server = oauth.state.oauth
+    metrics = GatewayMetrics()
+    limiter = rate_limiter or RateLimiter.from_settings(settings)
+    guard = Guard(
+        verifier=AccessTokenVerifier(
+            JwksCache(oauth_server.keys.jwks),
+            issuer=oauth_server.config.issuer,
+            audience=oauth_server.config.resource_audience,
+        ),
+        revocations=platform.revocations,
+        assertions=load_internal_assertions(settings),
+        limiter=limiter,
+        metrics=metrics,
+    )
+    gateway.state.metrics = metrics
+    gateway.state.limiter = limiter
+
     core_banking = create_core_banking_app(platform)
-    routes = [Route("/api/v1", core_banking), Route("/admin/v1", core_banking)]
+    first_party = CORSMiddleware(
+        core_banking,
+        allow_origins=settings.cors_allowed_origins,
+        allow_methods=["GET", "POST", "DELETE"],
+        allow_headers=["authorization", "content-type", "idempotency-key", "x-fapi-interaction-id"],
+        expose_headers=["x-fapi-interaction-id", "retry-after"],
+        max_age=600,
+    )
+    routes = [Route("/api/v1", first_party), Route("/admin/v1", core_banking), Route("/metrics", metrics_app(metrics))]
     auth_server = create_auth_server_app(platform)
     routes += [Route(prefix, auth_server) for prefix in AUTH_PAGE_PREFIXES]
-    oauth = create_oauth_app(platform)
-    routes += [Route(prefix, oauth) for prefix in OAUTH_PREFIXES]
-    return CorrelationMiddleware(SecurityHeadersMiddleware(PrefixRouter(routes, fallback=gateway)))
+    routes += [Route(prefix, oauth) for prefix in (*OAUTH_PREFIXES, "/api/v1/consents")]
+    router = PrefixRouter(routes, fallback=gateway)
+    guarded = GuardMiddleware(
+        router, guard, max_body_bytes=settings.max_request_body_bytes, cors_origins=settings.cors_allowed_origins
+    )
+    return CorrelationMiddleware(SecurityHeadersMiddleware(guarded))
+
+
+def metrics_app(metrics: GatewayMetrics) -> ASGIApp:
+    """`/metrics` for scrapers on the operator's own networks (loopback or private addresses) only."""
+    exposition = metrics.asgi_app()
+
+    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        try:
+            internal = client is not None and ipaddress.ip_address(client[0]).is_private
+        except ValueError:
+            internal = False
+        if not internal:
+            await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
+            return
+        await exposition(scope, receive, send)
+
+    return serve

@@ -1,0 +1,144 @@
+"""The route policy table: for each request, who may call it (token family, scopes, staff roles) and its name.
+
+One table for the whole platform; the first matching row wins. Upstream services check their own rules
+again (defence in depth), but nothing reaches them that this table refuses.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from gateway.ratelimit import RateClass
+
+ANY_STAFF = frozenset({"support", "fraud_analyst", "auditor", "admin"})
+SUPPORT = frozenset({"support", "admin"})
+FRAUD = frozenset({"fraud_analyst", "admin"})
+ADMIN = frozenset({"admin"})
+# The strength a staff token must show for admin routes: password + TOTP in one authentication.
+STAFF_ACR = "urn:openbanking:psd2:sca"
+
+
+class Family(StrEnum):
+    """Which tokens a route accepts and which error format it answers in."""
+
+    PUBLIC = "public"  # no bearer token: the authorization server's own endpoints and pages, health
+    FIRST_PARTY = "first_party"  # the bank's own apps: first-party client tokens, problem+json
+    OPEN_BANKING = "open_banking"  # TPPs: certificate-bound tokens only, Open Banking error format
+    ADMIN = "admin"  # bank staff: certificate-bound or first-party staff tokens with roles and SCA
+
+
+@dataclass(frozen=True, slots=True)
+class RoutePolicy:
+    """What a matching request needs; `name` labels metrics and logs (low cardinality)."""
+
+    name: str
+    family: Family
+    scopes: frozenset[str] = frozenset()
+    roles: frozenset[str] = frozenset()
+    subject_kinds: frozenset[str] = frozenset()
+    audience: str | None = None
+    rate_class: RateClass | None = None
+
+    @property
+    def needs_token(self) -> bool:
+        return self.family is not Family.PUBLIC
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    methods: frozenset[str] | None
+    pattern: re.Pattern[str]
+    policy: RoutePolicy
+
+
+CUSTOMER = frozenset({"customer"})
+STAFF = frozenset({"staff"})
+ANY_SUBJECT = frozenset({"customer", "client"})
+_UUID = r"[^/]+"
+
+
+def _rule(methods: str | None, pattern: str, policy: RoutePolicy) -> Rule:
+    return Rule(None if methods is None else frozenset(methods.split()), re.compile(pattern + r"\Z"), policy)
+
+
+def _first_party(name: str, scope: str, audience: str, rate_class: RateClass) -> RoutePolicy:
+    return RoutePolicy(name, Family.FIRST_PARTY, frozenset({scope}), frozenset(), CUSTOMER, audience, rate_class)
+
+
+def _admin(name: str, roles: frozenset[str], rate_class: RateClass, audience: str = "core_banking") -> RoutePolicy:
+    return RoutePolicy(name, Family.ADMIN, frozenset(), roles, STAFF, audience, rate_class)
+
+
+def _open_banking(name: str, scope: str, rate_class: RateClass) -> RoutePolicy:
+    return RoutePolicy(
+        name, Family.OPEN_BANKING, frozenset({scope}), frozenset(), ANY_SUBJECT, "core_banking", rate_class
+    )
+
+
+READS, WRITES, PAYMENTS = RateClass.READS, RateClass.WRITES, RateClass.PAYMENTS
+
+RULES: tuple[Rule, ...] = (
+    # First-party API of the bank's own apps (customers).
+    _rule("GET", r"/api/v1/consents", _first_party("consents.list", "openid", "auth_server", READS)),
+    _rule("DELETE", rf"/api/v1/consents/{_UUID}", _first_party("consents.revoke", "openid", "auth_server", WRITES)),
+    _rule("GET", r"/api/v1/accounts", _first_party("accounts.list", "accounts", "core_banking", READS)),
+    _rule("GET", rf"/api/v1/accounts/{_UUID}", _first_party("accounts.get", "accounts", "core_banking", READS)),
+    _rule(
+        "GET", rf"/api/v1/accounts/{_UUID}/balances", _first_party("balances.get", "accounts", "core_banking", READS)
+    ),
+    _rule("GET", rf"/api/v1/accounts/{_UUID}/.+", _first_party("accounts.history", "accounts", "core_banking", READS)),
+    _rule("POST", r"/api/v1/transfers", _first_party("transfers.create", "payments", "core_banking", PAYMENTS)),
+    _rule("GET", rf"/api/v1/transfers/{_UUID}", _first_party("transfers.get", "payments", "core_banking", READS)),
+    # Staff: the authorization server's client registry, then core banking's admin API.
+    _rule("GET", r"/admin/v1/oauth-clients(/.*)?", _admin("admin.clients.read", ANY_STAFF, READS, "auth_server")),
+    _rule(None, r"/admin/v1/oauth-clients(/.*)?", _admin("admin.clients.write", ADMIN, WRITES, "auth_server")),
+    _rule("GET", r"/admin/v1/.*", _admin("admin.read", ANY_STAFF, READS)),
+    _rule("POST", r"/admin/v1/customers", _admin("admin.customers.create", SUPPORT, WRITES)),
+    _rule("PUT", rf"/admin/v1/customers/{_UUID}/kyc-status", _admin("admin.customers.kyc", SUPPORT, WRITES)),
+    _rule("POST", rf"/admin/v1/accounts/{_UUID}/(freeze|unfreeze)", _admin("admin.accounts.freeze", FRAUD, WRITES)),
+    _rule("POST", rf"/admin/v1/accounts/{_UUID}/(deposits|withdrawals)", _admin("admin.cash", ADMIN, PAYMENTS)),
+    _rule(None, r"/admin/v1/.*", _admin("admin.write", ADMIN, WRITES)),
+    # UK Open Banking v4.0 resources (TPPs): account information, payments, funds confirmation.
+    _rule("GET", r"/open-banking/v4\.0/aisp/.*", _open_banking("ob.aisp.read", "accounts", READS)),
+    _rule(None, r"/open-banking/v4\.0/aisp/.*", _open_banking("ob.aisp.write", "accounts", WRITES)),
+    _rule("GET", r"/open-banking/v4\.0/pisp/.*", _open_banking("ob.pisp.read", "payments", READS)),
+    _rule(None, r"/open-banking/v4\.0/pisp/.*", _open_banking("ob.pisp.write", "payments", PAYMENTS)),
+    _rule(None, r"/open-banking/v4\.0/cbpii/.*", _open_banking("ob.cbpii", "fundsconfirmations", READS)),
+)
+
+# Anything under these prefixes that no rule above admits is refused, never passed through unchecked.
+PROTECTED_PREFIXES = ("/api/", "/admin/", "/open-banking/")
+UNMATCHED = RoutePolicy("unmatched", Family.FIRST_PARTY)
+
+
+PUBLIC_SECTIONS = frozenset(
+    {"healthz", "readyz", "metrics", ".well-known", "oauth2", "connect", "login", "logout", "mfa", "staff", "account"}
+)
+
+
+def _public(path: str) -> RoutePolicy:
+    head = path.split("/", 2)[1] if path.startswith("/") else ""
+    return RoutePolicy("public." + (head if head in PUBLIC_SECTIONS else "other"), Family.PUBLIC)
+
+
+def policy_for(method: str, path: str) -> RoutePolicy:
+    """The policy of a request; public for anything outside the protected API prefixes."""
+    for rule in RULES:
+        if (rule.methods is None or method in rule.methods) and rule.pattern.match(path):
+            return rule.policy
+    if path.startswith(PROTECTED_PREFIXES):
+        return UNMATCHED
+    return _public(path)
+
+
+def family_of(path: str) -> Family:
+    """The error format of a path, for refusals decided before a rule matched."""
+    if path.startswith("/open-banking/"):
+        return Family.OPEN_BANKING
+    if path.startswith("/admin/"):
+        return Family.ADMIN
+    if path.startswith("/api/"):
+        return Family.FIRST_PARTY
+    return Family.PUBLIC
