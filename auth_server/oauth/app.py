@@ -15,6 +15,7 @@ from auth_server.oauth.clients import registration
 from auth_server.oauth.clients import router as clients_router
 from auth_server.oauth.discovery import router as discovery_router
 from auth_server.oauth.errors import OAuthError, handle_error
+from auth_server.oauth.grants import api as consents_api
 from auth_server.oauth.grants import router as grants_router
 from auth_server.oauth.keys import router as keys_router
 from auth_server.oauth.par import router as par_router
@@ -53,7 +54,7 @@ def create_oauth_app(platform: Platform, server: OAuthServer | None = None) -> F
     app.state.internal_assertions = load_internal_assertions(platform.settings)
     app.state.service_name = SERVICE_NAME
     routers = (discovery_router, keys_router, par_router, tokens_router, clients_router, registration)
-    for module in (*routers, authorize_router, userinfo_router, grants_router):
+    for module in (*routers, authorize_router, userinfo_router, grants_router, consents_api):
         app.include_router(module.router)
     handled = (OAuthError, InvalidPrincipalAssertionError, RequestValidationError, StarletteHTTPException, Exception)
     for error in handled:

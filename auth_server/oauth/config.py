@@ -20,6 +20,9 @@ OAUTH_METADATA_PATH = "/.well-known/oauth-authorization-server"
 ACCESS_TOKEN_LIFETIME_S = 300  # "a few minutes": sender-constrained, and revocation reaches the gateway by event
 # RFC 9126 s2.2 / FAPI 2.0 SP s5.3.2.2: the request_uri must expire in under 600 s; 90 s covers a login.
 PAR_LIFETIME_S = 90
+# A request_uri is consumed at its first use; the authorization it starts (sign-in, TOTP, consent) then
+# lives on its own, this long, however slow the person is within it.
+AUTHORIZATION_SESSION_LIFETIME_S = 600
 # RFC 7523 s3: exp bounds an assertion; we accept assertions living at most this long from now.
 CLIENT_ASSERTION_MAX_LIFETIME_S = 300
 # FAPI 2.0 SP s5.3.2.1 note: accept iat/nbf up to 10 s ahead, refuse over 60 s ahead.
@@ -38,6 +41,7 @@ class OAuthConfig:
     issuer: str
     access_token_lifetime_s: int = ACCESS_TOKEN_LIFETIME_S
     par_lifetime_s: int = PAR_LIFETIME_S
+    authorization_session_lifetime_s: int = AUTHORIZATION_SESSION_LIFETIME_S
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OAuthConfig:

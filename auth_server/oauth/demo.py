@@ -1,4 +1,5 @@
-"""Demo OAuth clients for `obank serve` and `obank demo`: a TPP (private_key_jwt over mTLS) and the bank's own app.
+"""Demo OAuth clients for `obank serve` and `obank demo`: a TPP (private_key_jwt over mTLS), the bank's own app
+and its staff console.
 
 Idempotent: reruns keep the client ids and the TPP's signing key (kept under certs/, owner-only, git-ignored);
 a missing key file is replaced and the client's registered keys follow.
@@ -12,6 +13,7 @@ from pathlib import Path
 from joserfc.jwk import ECKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth_server.identities.schemas import IdentityKind
 from auth_server.oauth.clients import service as clients_service
 from auth_server.oauth.clients.schemas import ACCOUNT_INFORMATION, PAYMENT_INITIATION, ClientMetadata
 from auth_server.oauth.events import Actor
@@ -24,6 +26,8 @@ TPP_REDIRECT_URI = "https://tpp.demo.obank.example/callback"
 TPP_SIGNING_KEY_FILE = "tpp-demo-signing.key"
 FIRST_PARTY_CLIENT_ID = "obank-app"
 FIRST_PARTY_REDIRECT_URI = "http://127.0.0.1:8765/callback"  # RFC 8252 s7.3: a native app's loopback listener
+STAFF_CONSOLE_CLIENT_ID = "obank-staff-console"
+STAFF_CONSOLE_REDIRECT_URI = "http://127.0.0.1:8766/callback"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,8 @@ class DemoClients:
     tpp: DemoTpp
     first_party_client_id: str
     first_party_redirect_uri: str
+    staff_console_client_id: str
+    staff_console_redirect_uri: str
 
 
 def _signing_key(certs_dir: Path) -> tuple[ECKey, bool]:
@@ -78,8 +84,19 @@ def _first_party_metadata() -> ClientMetadata:
     )
 
 
+def _staff_console_metadata() -> ClientMetadata:
+    """Staff sign in through /staff/login with TOTP; their tokens carry their roles, no customer scope."""
+    return ClientMetadata(
+        client_name="obank staff console",
+        redirect_uris=[STAFF_CONSOLE_REDIRECT_URI],
+        grant_types=["authorization_code", "refresh_token"],
+        scope="openid",
+        token_endpoint_auth_method="none",  # noqa: S106
+    )
+
+
 async def seed_demo_clients(session: AsyncSession, keyring: KeyRing, certs_dir: Path) -> DemoClients:
-    """Register (once) the demo TPP, bound to certs/tpp-demo.pem, and the first-party public client."""
+    """Register (once) the demo TPP, bound to certs/tpp-demo.pem, and the first-party public clients."""
     key, created = _signing_key(certs_dir)
     existing = await clients_service.find_client(session, TPP_CLIENT_ID)
     if existing is None:
@@ -89,6 +106,16 @@ async def seed_demo_clients(session: AsyncSession, keyring: KeyRing, certs_dir: 
     if await clients_service.find_client(session, FIRST_PARTY_CLIENT_ID) is None:
         await clients_service.register_client(
             session, keyring, DEMO_ACTOR, _first_party_metadata(), client_id=FIRST_PARTY_CLIENT_ID, first_party=True
+        )
+    if await clients_service.find_client(session, STAFF_CONSOLE_CLIENT_ID) is None:
+        await clients_service.register_client(
+            session,
+            keyring,
+            DEMO_ACTOR,
+            _staff_console_metadata(),
+            client_id=STAFF_CONSOLE_CLIENT_ID,
+            first_party=True,
+            identity_kind=IdentityKind.STAFF,
         )
     assert key.kid is not None
     return DemoClients(
@@ -101,4 +128,6 @@ async def seed_demo_clients(session: AsyncSession, keyring: KeyRing, certs_dir: 
         ),
         first_party_client_id=FIRST_PARTY_CLIENT_ID,
         first_party_redirect_uri=FIRST_PARTY_REDIRECT_URI,
+        staff_console_client_id=STAFF_CONSOLE_CLIENT_ID,
+        staff_console_redirect_uri=STAFF_CONSOLE_REDIRECT_URI,
     )

@@ -38,7 +38,7 @@ async def read_form(request: Request) -> dict[str, str]:
     return form
 
 
-def _certificate(request: Request) -> x509.Certificate | None:
+async def _certificate(request: Request) -> x509.Certificate | None:  # async: no worker thread per request
     return client_certificate(request.scope)
 
 

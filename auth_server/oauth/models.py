@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from auth_server.oauth.authorize.models import AuthorizationCode
+from auth_server.oauth.authorize.models import AuthorizationCode, AuthorizationSession
 from auth_server.oauth.client_auth.models import UsedClientAssertion
 from auth_server.oauth.clients.models import InitialAccessToken, OAuthClient
 from auth_server.oauth.grants.models import OAuthGrant
@@ -12,6 +12,7 @@ from auth_server.oauth.tokens.models import IssuedToken
 
 __all__ = [
     "AuthorizationCode",
+    "AuthorizationSession",
     "InitialAccessToken",
     "IssuedToken",
     "OAuthClient",

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth_server.oauth.client_auth.keys import JWKS_URI_REFETCH_S, ClientKeys
 from auth_server.oauth.client_auth.replay import ReplayCache, build_replay_cache
 from auth_server.oauth.client_auth.service import AuthenticatedClient, ClientAuthenticator
+from auth_server.oauth.clients.cache import ClientCache
 from auth_server.oauth.config import OAuthConfig
 from auth_server.oauth.discovery.metadata import Capabilities
 from auth_server.oauth.keys.service import SigningKeys
@@ -35,6 +36,7 @@ class OAuthServer:
     authenticator: ClientAuthenticator
     tokens: TokenService
     replay_cache: ReplayCache
+    clients: ClientCache
     http: httpx.AsyncClient
     capabilities: Capabilities
     grants: dict[str, GrantHandler] = field(default_factory=dict)
@@ -52,26 +54,31 @@ class OAuthServer:
         config = config or OAuthConfig.from_settings(platform.settings)
         http = http or httpx.AsyncClient()
         keys = SigningKeys(platform.sessions, platform.keyring)
-        replay_cache = build_replay_cache(platform.settings.redis_url, platform.sessions)
+        replay_cache = build_replay_cache(platform.settings.redis_url, platform.database_url)
+        clients = ClientCache(platform.database_url)
         return cls(
             config=config,
             keyring=platform.keyring,
             keys=keys,
             authenticator=ClientAuthenticator(
-                config, replay_cache, ClientKeys(http, refetch_after_s=jwks_uri_refetch_s)
+                config, replay_cache, ClientKeys(http, refetch_after_s=jwks_uri_refetch_s), clients
             ),
-            tokens=TokenService(config, keys, platform.keyring),
+            tokens=TokenService.build(platform, config, keys),
             replay_cache=replay_cache,
+            clients=clients,
             http=http,
             capabilities=capabilities or Capabilities(),
         )
 
     async def close(self) -> None:
+        await self.tokens.group_commit.close()
+        await self.clients.close()
         await self.replay_cache.close()
         await self.http.aclose()
 
 
-def _server(request: Request) -> OAuthServer:
+async def _server(request: Request) -> OAuthServer:
+    # async: FastAPI runs a plain `def` dependency in a worker thread, whose GIL hand-offs stall the event loop.
     server: OAuthServer = request.app.state.oauth
     return server
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -14,6 +15,8 @@ from auth_server.identities.schemas import IdentityKind, StaffRole
 from auth_server.identities.service import PasswordVerdict
 from auth_server.mfa import service as mfa
 from auth_server.mfa.replay import DatabaseOnlyGuard
+from auth_server.oauth.clients import service as clients_service
+from gateway.demo import seed_and_write_demo
 from obank.database import unit_of_work
 from obank.runtime import Platform
 
@@ -46,3 +49,15 @@ async def test_demo_logins_work_and_reruns_return_the_same_credentials(platform:
     async with unit_of_work(platform.sessions) as session:
         alice = await identities.find_by_customer(session, customers[0][0])
     assert alice is not None and alice.username == "alice" and alice.kind is IdentityKind.CUSTOMER
+
+
+async def test_demo_json_names_the_staff_console_registered_for_staff_logins(platform: Platform) -> None:
+    path = await seed_and_write_demo(platform, platform.settings.public_base_url())
+
+    console = json.loads(path.read_text())["clients"]["staff_console"]
+
+    assert set(console) == {"client_id", "redirect_uri", "certificate", "private_key"}
+    async with unit_of_work(platform.sessions) as session:
+        registered = await clients_service.get_client(session, console["client_id"])
+    assert registered.identity_kind is IdentityKind.STAFF and registered.first_party
+    assert registered.redirect_uris == (console["redirect_uri"],)

@@ -1,1 +1,1 @@
-"""The authorization endpoint (RFC 6749 s3.1, pushed requests only), the consent page and authorization codes."""
+"""The authorization endpoint (RFC 6749 s3.1, pushed requests only): authorization sessions, consent, codes."""

@@ -25,7 +25,7 @@ class CodeBinding:
     """What a code is bound to and carries into the tokens."""
 
     client_id: str
-    grant_id: uuid.UUID
+    grant_id: uuid.UUID | None  # None for staff: they consent to nothing, their roles govern
     subject: str
     redirect_uri: str
     code_challenge: str

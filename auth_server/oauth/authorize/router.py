@@ -1,8 +1,8 @@
-"""GET /oauth2/authorize (pushed requests only), the consent page, and the customer's decision.
+"""GET /oauth2/authorize (pushed requests only), the consent page, and the customer's (or staff member's) answer.
 
 Until the client and redirect URI are known good, every refusal is an error page: never a redirect
-(RFC 6749 s4.1.2.1, no open redirector). Afterwards, outcomes go to the redirect URI with 303 and
-`iss` (RFC 9207 s2; FAPI 2.0 SP s5.3.2.2).
+(RFC 6749 s4.1.2.1, no open redirector). Afterwards every outcome, errors included, goes to the redirect
+URI with 303 and `iss` (RFC 9207 s2; FAPI 2.0 SP s5.3.2.2) and ends the authorization.
 """
 
 from __future__ import annotations
@@ -14,23 +14,17 @@ from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth_server.errors import AuthError
-from auth_server.facade import (
-    ACR_SCA,
-    BrowserAuthentication,
-    authentication_url,
-    browser_authentication,
-    satisfies,
-)
+from auth_server.facade import BrowserAuthentication, IdentityKind, authentication_url, browser_authentication
+from auth_server.oauth.authorize import service
 from auth_server.oauth.authorize.codes import CodeBinding, issue_code
+from auth_server.oauth.authorize.errors import AuthorizationFailed, AuthorizationRefused
+from auth_server.oauth.authorize.schemas import PendingAuthorization
 from auth_server.oauth.clients import service as clients_service
 from auth_server.oauth.clients.schemas import ClientRecord
-from auth_server.oauth.errors import OAuthError
 from auth_server.oauth.grants import service as grants_service
-from auth_server.oauth.par import service as par_service
 from auth_server.oauth.par.schemas import PushedRequest
 from auth_server.oauth.server import OAuthServer, ServerDep
 from auth_server.pages.dependencies import Browser, BrowserDep, CheckedBrowserDep, KeyRingDep
@@ -51,16 +45,9 @@ SCOPE_WORDS = {
 }
 SOURCE_HOST = re.compile(r"^[A-Za-z0-9.\[\]:-]+$")  # a host[:port] that cannot smuggle CSP syntax
 GRANT_WITHOUT_CONSENT_S = 90 * 24 * 3600  # a grant with no Open Banking expiry lasts 90 days
+APPROVED = "approved"
 
 router = APIRouter(include_in_schema=False)
-
-
-class AuthorizationRefused(AuthError):
-    """An authorization request that cannot go back to the client safely: shown as a page."""
-
-    status = 400
-    code = "authorization_refused"
-    title = "This request from the app or website cannot be completed"
 
 
 def _words(permission: str) -> str:
@@ -77,10 +64,8 @@ def _response_location(pushed: PushedRequest, issuer: str, **values: str | None)
     return pushed.redirect_uri + separator + urlencode(params)
 
 
-async def _load(
-    session: AsyncSession, client_id: str | None, request_uri: str | None
-) -> tuple[ClientRecord, PushedRequest]:
-    """The client and its still-unused pushed request, or AuthorizationRefused."""
+async def _client(session: AsyncSession, client_id: str | None, request_uri: str | None) -> ClientRecord:
+    """The active client the request names, or AuthorizationRefused."""
     if not client_id or not request_uri:
         raise AuthorizationRefused(
             "The app or website sent an incomplete request (pushed authorization requests only). Go back and try again."
@@ -88,65 +73,39 @@ async def _load(
     client = await clients_service.find_client(session, client_id)
     if client is None or not client.is_active:
         raise AuthorizationRefused("The app or website that sent you here is not known to obank.")
-    try:
-        pushed = await par_service.get_pushed_request(session, request_uri, client_id)
-    except OAuthError as exc:
-        raise AuthorizationRefused(
-            "This request has expired or was already used. Go back to the app or website and start again."
-        ) from exc
-    if pushed.redirect_uri not in client.redirect_uris:
-        raise AuthorizationRefused("The app or website asked to return to an address obank does not know.")
-    return client, pushed
-
-
-def _requested_acr(pushed: PushedRequest) -> tuple[str, ...]:
-    """acr_values, and the values of an `acr` claim requested for the ID token (OIDC Core s5.5.1.1)."""
-    claim = ((pushed.claims or {}).get("id_token") or {}).get("acr")
-    values: list[str] = []
-    if isinstance(claim, dict):
-        values = [v for v in [claim.get("value"), *(claim.get("values") or [])] if isinstance(v, str)]
-    return (*pushed.acr_values, *values)
-
-
-def _needs_sca(pushed: PushedRequest, consent: core_banking.ConsentRecord | None) -> bool:
-    """PSD2 SCA: payments, and any request asking for the SCA acr (acr_values or an acr claim)."""
-    return ACR_SCA in _requested_acr(pushed) or (
-        consent is not None and consent.kind is core_banking.ConsentKind.DOMESTIC_PAYMENT
-    )
-
-
-def _needs_fresh(pushed: PushedRequest, consent: core_banking.ConsentRecord | None) -> bool:
-    """Authentication in this very authorization: SCA cases, and `prompt=login` (OIDC Core s3.1.2.1)."""
-    return _needs_sca(pushed, consent) or "login" in pushed.prompt
-
-
-def _authenticated_enough(
-    authentication: BrowserAuthentication | None,
-    pushed: PushedRequest,
-    consent: core_banking.ConsentRecord | None,
-) -> bool:
-    if authentication is None or authentication.customer_id is None:
-        return False
-    return satisfies(
-        authentication,
-        require_sca=_needs_sca(pushed, consent),
-        # The pushed request's time is when this authorization started: a login before it is not fresh.
-        authenticated_after=pushed.created_at if _needs_fresh(pushed, consent) else None,
-        max_age=None if pushed.max_age is None else timedelta(seconds=pushed.max_age),
-    )
-
-
-async def _consent(session: AsyncSession, pushed: PushedRequest) -> core_banking.ConsentRecord | None:
-    if pushed.consent_id is None:
-        return None
-    consent = await core_banking.get_consent(session, pushed.consent_id)
-    if consent.status is not core_banking.ConsentStatus.AWAITING_AUTHORISATION:
-        raise AuthorizationRefused("This request was already answered. Go back to the app or website.")
-    return consent
+    return client
 
 
 def _resume_path(client_id: str, request_uri: str) -> str:
     return AUTHORIZE_PATH + "?" + urlencode({"client_id": client_id, "request_uri": request_uri})
+
+
+def _sign_in(
+    client: ClientRecord,
+    pending: PendingAuthorization,
+    consent: core_banking.ConsentRecord | None,
+    browser: Browser,
+    authentication: BrowserAuthentication | None,
+) -> Response:
+    """To the client's kind of sign-in, coming back here; the password is asked again unless only strength lacks."""
+    resume = authentication_url(
+        _resume_path(client.client_id, pending.request_uri),
+        kind=client.identity_kind,
+        require_sca=service.needs_sca(client, pending.request, consent),
+        fresh=service.needs_fresh(client, pending.request, consent) or authentication is not None,
+    )
+    return redirect(resume, browser)
+
+
+async def _fail(
+    session: AsyncSession, issuer: str, browser: Browser, failure: AuthorizationFailed, now: datetime
+) -> Response:
+    """End the authorization and tell the client (RFC 6749 s4.1.2.1, with `iss` per RFC 9207 s2.4)."""
+    await service.complete(session, failure.pending, failure.error, now)
+    location = _response_location(
+        failure.pending.request, issuer, error=failure.error, error_description=failure.description
+    )
+    return redirect(location, browser)
 
 
 async def _accounts(
@@ -163,10 +122,9 @@ async def _accounts(
 
 def _consent_context(
     client: ClientRecord,
-    pushed: PushedRequest,
+    pending: PendingAuthorization,
     consent: core_banking.ConsentRecord | None,
     accounts: list[core_banking.AccountRecord],
-    request_uri: str,
 ) -> dict[str, Any]:
     payment: dict[str, Any] | None = None
     access: dict[str, Any] | None = None
@@ -188,8 +146,8 @@ def _consent_context(
         "title": f"Allow {client.client_name}?",
         "client_name": client.client_name,
         "client_id": client.client_id,
-        "request_uri": request_uri,
-        "scope_lines": [SCOPE_WORDS.get(scope, scope) for scope in pushed.scopes],
+        "request_uri": pending.request_uri,
+        "scope_lines": [SCOPE_WORDS.get(scope, scope) for scope in pending.request.scopes],
         "payment": payment,
         "access": access,
         "accounts": [
@@ -197,6 +155,55 @@ def _consent_context(
         ],
         "action": DECISION_PATH,
     }
+
+
+def _staff_context(
+    client: ClientRecord, pending: PendingAuthorization, authentication: BrowserAuthentication
+) -> dict[str, Any]:
+    return {
+        "title": f"Continue to {client.client_name}?",
+        "staff": True,
+        "client_name": client.client_name,
+        "client_id": client.client_id,
+        "request_uri": pending.request_uri,
+        "username": authentication.username,
+        "roles": sorted(role.value.replace("_", " ").capitalize() for role in authentication.roles),
+        "action": DECISION_PATH,
+    }
+
+
+def _allow_return_to_client(response: HTMLResponse, pushed: PushedRequest) -> HTMLResponse:
+    """CSP form-action also governs where the form's POST may redirect (CSP3 s6.3.1): add the client's origin."""
+    parts = urlsplit(pushed.redirect_uri)
+    if SOURCE_HOST.match(parts.netloc):
+        response.headers["content-security-policy"] = CONTENT_SECURITY_POLICY.replace(
+            "form-action 'self'", f"form-action 'self' {parts.scheme}://{parts.netloc}"
+        )
+    return response
+
+
+async def _question_page(
+    request: Request,
+    session: AsyncSession,
+    browser: Browser,
+    keyring: KeyRing,
+    client: ClientRecord,
+    pending: PendingAuthorization,
+    consent: core_banking.ConsentRecord | None,
+    authentication: BrowserAuthentication,
+    *,
+    error: str | None = None,
+) -> HTMLResponse:
+    """The customer's consent page, or the staff member's confirmation (a click, so the redirect follows a form)."""
+    if client.identity_kind is IdentityKind.STAFF:
+        template, context = "staff_continue.html", _staff_context(client, pending, authentication)
+    else:
+        assert authentication.customer_id is not None
+        accounts = await _accounts(session, authentication.customer_id, consent)
+        template, context = "consent.html", _consent_context(client, pending, consent, accounts)
+    context["error"] = error
+    response = render(request, browser, keyring, template, context, status_code=200 if error is None else 400)
+    return _allow_return_to_client(response, pending.request)
 
 
 @router.get(AUTHORIZE_PATH)
@@ -209,7 +216,7 @@ async def authorize(
     client_id: str | None = None,
     request_uri: str | None = None,
 ) -> Response:
-    """RFC 9126 s4: act only on the pushed request; sign in (fresh where SCA demands), then ask consent."""
+    """RFC 9126 s4: act only on the pushed request; sign in (fresh where SCA demands), then ask."""
     return await _authorize(request, session, server, browser, keyring, client_id, request_uri)
 
 
@@ -236,33 +243,29 @@ async def _authorize(
     client_id: str | None,
     request_uri: str | None,
 ) -> Response:
-    client, pushed = await _load(session, client_id, request_uri)
+    now = datetime.now(UTC)
+    client = await _client(session, client_id, request_uri)
     assert request_uri is not None
-    consent = await _consent(session, pushed)
-    authentication = await browser_authentication(session, keyring, request)
-    if not _authenticated_enough(authentication, pushed, consent):
-        if "none" in pushed.prompt:
-            # OIDC Core s3.1.2.6: no interaction allowed, so report it to the client.
-            await par_service.consume_pushed_request(session, request_uri, client.client_id)
-            return redirect(_response_location(pushed, server.config.issuer, error="login_required"))
-        return redirect(
-            authentication_url(
-                _resume_path(client.client_id, request_uri),
-                require_sca=_needs_sca(pushed, consent),
-                fresh=_needs_fresh(pushed, consent) or authentication is not None,
-            )
+    try:
+        pending = await service.open_authorization(
+            session, keyring, server.config, client, request_uri, browser.csrf_cookie, start=True, now=now
         )
-    assert authentication is not None and authentication.customer_id is not None
-    accounts = await _accounts(session, authentication.customer_id, consent)
-    context = _consent_context(client, pushed, consent, accounts, request_uri)
-    response = render(request, browser, keyring, "consent.html", context)
-    # CSP form-action also governs where the form's POST may redirect (CSP3 s6.3.1): the client's origin.
-    parts = urlsplit(pushed.redirect_uri)
-    if SOURCE_HOST.match(parts.netloc):
-        response.headers["content-security-policy"] = CONTENT_SECURITY_POLICY.replace(
-            "form-action 'self'", f"form-action 'self' {parts.scheme}://{parts.netloc}"
-        )
-    return response
+        service.check_client_still_allows(client, pending)
+        consent = await service.awaited_consent(session, pending, now)
+        authentication = await browser_authentication(session, keyring, request, kind=client.identity_kind)
+        prompt = pending.request.prompt
+        if not service.authenticated_enough(authentication, client, pending, consent):
+            if "none" in prompt:
+                # OIDC Core s3.1.2.6: no interaction allowed, so the client hears why it would be needed.
+                raise AuthorizationFailed(pending, "login_required", "the end-user must sign in")
+            return _sign_in(client, pending, consent, browser, authentication)
+        assert authentication is not None
+        if "none" in prompt:
+            # Every authorization asks the person (consent, or a staff member's confirmation).
+            raise AuthorizationFailed(pending, "consent_required", "the end-user must approve this request")
+        return await _question_page(request, session, browser, keyring, client, pending, consent, authentication)
+    except AuthorizationFailed as failure:
+        return await _fail(session, server.config.issuer, browser, failure, now)
 
 
 FormField = Annotated[str, Form()]
@@ -279,26 +282,49 @@ async def decide(
     request_uri: FormField = "",
     decision: FormField = "",
 ) -> Response:
-    """The customer's answer: approve (grant, consent authorised, code) or deny (`access_denied`)."""
-    client, pushed = await _load(session, client_id, request_uri)
-    consent = await _consent(session, pushed)
-    authentication = await browser_authentication(session, keyring, request)
-    if not _authenticated_enough(authentication, pushed, consent):
-        # The sign-in no longer satisfies the request (signed out, or not fresh): start the sign-in again.
-        return redirect(authentication_url(_resume_path(client.client_id, request_uri), require_sca=True))
-    assert authentication is not None and authentication.customer_id is not None
-    if decision not in ("approve", "deny"):
-        raise AuthorizationRefused("Choose whether to allow or not.")
-    form = await request.form()
-    chosen = [value for value in form.getlist("account_id") if isinstance(value, str)]
+    """The answer: approve (grant, consent authorised, code) or deny (`access_denied`); one per authorization."""
+    now = datetime.now(UTC)
+    client = await _client(session, client_id, request_uri)
     try:
-        pushed = await par_service.consume_pushed_request(session, request_uri, client.client_id)
-    except OAuthError as exc:  # answered already (a double submit) or expired meanwhile
-        raise AuthorizationRefused("This request was already answered or has expired.") from exc
-    if decision == "deny":
-        return await _deny(session, server.config.issuer, keyring, browser, pushed, authentication)
-    account_ids = await _chosen_accounts(session, authentication.customer_id, consent, chosen)
-    return await _approve(session, server.config.issuer, keyring, pushed, consent, authentication, account_ids)
+        pending = await service.open_authorization(
+            session, keyring, server.config, client, request_uri, browser.csrf_cookie, start=False, now=now
+        )
+        service.check_client_still_allows(client, pending)
+        consent = await service.awaited_consent(session, pending, now)
+        authentication = await browser_authentication(session, keyring, request, kind=client.identity_kind)
+        if not service.authenticated_enough(authentication, client, pending, consent):
+            # Signed out or no longer strong or recent enough since the page was shown: sign in again.
+            return _sign_in(client, pending, consent, browser, authentication)
+        assert authentication is not None
+        if decision not in ("approve", "deny"):
+            return await _question_page(
+                request,
+                session,
+                browser,
+                keyring,
+                client,
+                pending,
+                consent,
+                authentication,
+                error="Choose Allow or Do not allow.",
+            )
+        if decision == "deny":
+            return await _deny(session, server.config.issuer, keyring, browser, pending, authentication, now)
+        if client.identity_kind is IdentityKind.STAFF:
+            return await _approve_staff(session, server.config.issuer, keyring, browser, pending, authentication, now)
+        form = await request.form()
+        chosen = [value for value in form.getlist("account_id") if isinstance(value, str)]
+        assert authentication.customer_id is not None
+        problem, account_ids = await _chosen_accounts(session, authentication.customer_id, consent, chosen)
+        if problem is not None:
+            return await _question_page(
+                request, session, browser, keyring, client, pending, consent, authentication, error=problem
+            )
+        return await _approve(
+            session, server.config.issuer, keyring, browser, pending, consent, authentication, account_ids, now
+        )
+    except AuthorizationFailed as failure:
+        return await _fail(session, server.config.issuer, browser, failure, now)
 
 
 async def _chosen_accounts(
@@ -306,19 +332,20 @@ async def _chosen_accounts(
     customer_id: uuid.UUID,
     consent: core_banking.ConsentRecord | None,
     chosen: list[str],
-) -> list[uuid.UUID]:
+) -> tuple[str | None, list[uuid.UUID]]:
+    """The accounts ticked, or what is wrong with the choice (shown on the consent page again)."""
     eligible = {a.id for a in await _accounts(session, customer_id, consent)}
     try:
         ids = list(dict.fromkeys(uuid.UUID(value) for value in chosen))
-    except ValueError as exc:
-        raise AuthorizationRefused("Choose accounts from the list.") from exc
+    except ValueError:
+        return "Choose accounts from the list.", []
     if any(i not in eligible for i in ids):
-        raise AuthorizationRefused("Choose accounts from the list.")
+        return "Choose accounts from the list.", []
     if consent is not None and not ids:
-        raise AuthorizationRefused("Choose an account.")
+        return "Choose an account.", []
     if consent is not None and consent.kind is core_banking.ConsentKind.DOMESTIC_PAYMENT and len(ids) != 1:
-        raise AuthorizationRefused("Choose one account to pay from.")
-    return ids
+        return "Choose one account to pay from.", []
+    return None, ids
 
 
 async def _deny(
@@ -326,34 +353,89 @@ async def _deny(
     issuer: str,
     keyring: KeyRing,
     browser: Browser,
-    pushed: PushedRequest,
+    pending: PendingAuthorization,
     authentication: BrowserAuthentication,
+    now: datetime,
 ) -> Response:
-    if pushed.consent_id is not None:
-        await core_banking.reject_consent(
-            session,
-            keyring,
-            pushed.consent_id,
-            customer_id=authentication.customer_id,
-            session_id=str(authentication.session_id),
+    pushed = pending.request
+    if authentication.kind is IdentityKind.CUSTOMER:
+        if pushed.consent_id is not None:
+            await core_banking.reject_consent(
+                session,
+                keyring,
+                pushed.consent_id,
+                customer_id=authentication.customer_id,
+                session_id=str(authentication.session_id),
+            )
+        await grants_service.record_denial(
+            session, keyring, subject=authentication.subject, client_id=pushed.client_id, consent_id=pushed.consent_id
         )
-    await grants_service.record_denial(
-        session, keyring, subject=authentication.subject, client_id=pushed.client_id, consent_id=pushed.consent_id
-    )
     # RFC 6749 s4.1.2.1 access_denied, with state and iss like every response (RFC 9207 s2.4).
-    return redirect(_response_location(pushed, issuer, error="access_denied"), browser)
+    failure = AuthorizationFailed(pending, "access_denied", "the end-user refused the request")
+    return await _fail(session, issuer, browser, failure, now)
+
+
+async def _issue(
+    session: AsyncSession,
+    issuer: str,
+    keyring: KeyRing,
+    browser: Browser,
+    pending: PendingAuthorization,
+    authentication: BrowserAuthentication,
+    grant_id: uuid.UUID | None,
+    now: datetime,
+) -> Response:
+    """The code (RFC 6749 s4.1.2), bound to what the tokens will carry; the authorization is then over."""
+    pushed = pending.request
+    code = await issue_code(
+        session,
+        keyring,
+        CodeBinding(
+            client_id=pushed.client_id,
+            grant_id=grant_id,
+            subject=str(authentication.subject),
+            redirect_uri=pushed.redirect_uri,
+            code_challenge=pushed.code_challenge,
+            scopes=pushed.scopes,
+            authorization_details=pushed.authorization_details,
+            consent_id=pushed.consent_id,
+            nonce=pushed.nonce,
+            acr=authentication.acr,
+            amr=authentication.amr,
+            auth_time=authentication.auth_time,
+        ),
+        now=now,
+    )
+    await service.complete(session, pending, APPROVED, now)
+    return redirect(_response_location(pushed, issuer, code=code), browser)
+
+
+async def _approve_staff(
+    session: AsyncSession,
+    issuer: str,
+    keyring: KeyRing,
+    browser: Browser,
+    pending: PendingAuthorization,
+    authentication: BrowserAuthentication,
+    now: datetime,
+) -> Response:
+    """A staff member continues to the staff console: no grant, their roles govern what the token allows."""
+    return await _issue(session, issuer, keyring, browser, pending, authentication, None, now)
 
 
 async def _approve(
     session: AsyncSession,
     issuer: str,
     keyring: KeyRing,
-    pushed: PushedRequest,
+    browser: Browser,
+    pending: PendingAuthorization,
     consent: core_banking.ConsentRecord | None,
     authentication: BrowserAuthentication,
     account_ids: list[uuid.UUID],
+    now: datetime,
 ) -> Response:
-    now = datetime.now(UTC)
+    pushed = pending.request
+    assert authentication.customer_id is not None
     expires_at = now + timedelta(seconds=GRANT_WITHOUT_CONSENT_S)
     if consent is not None and isinstance(consent.details, core_banking.AccountAccessDetails):
         expires_at = consent.details.expires_at or expires_at
@@ -371,7 +453,6 @@ async def _approve(
         now=now,
     )
     if pushed.consent_id is not None:
-        assert authentication.customer_id is not None
         await core_banking.authorise_consent(
             session,
             keyring,
@@ -380,23 +461,4 @@ async def _approve(
             account_ids=account_ids,
             session_id=str(authentication.session_id),
         )
-    code = await issue_code(
-        session,
-        keyring,
-        CodeBinding(
-            client_id=pushed.client_id,
-            grant_id=grant.id,
-            subject=str(authentication.subject),
-            redirect_uri=pushed.redirect_uri,
-            code_challenge=pushed.code_challenge,
-            scopes=pushed.scopes,
-            authorization_details=pushed.authorization_details,
-            consent_id=pushed.consent_id,
-            nonce=pushed.nonce,
-            acr=authentication.acr,
-            amr=authentication.amr,
-            auth_time=authentication.auth_time,
-        ),
-        now=now,
-    )
-    return redirect(_response_location(pushed, issuer, code=code))
+    return await _issue(session, issuer, keyring, browser, pending, authentication, grant.id, now)

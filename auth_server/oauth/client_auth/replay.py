@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, cast
 
 from redis.asyncio import Redis
-from sqlalchemy import delete
+from sqlalchemy import Table, delete
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from auth_server.oauth.client_auth.models import UsedClientAssertion
+from obank.database import async_url
 
 PURGE_EVERY = 1000
 REDIS_PREFIX = "obank:oauth:jti:"
+# Claims are single statements: a few connections of their own serve them all. A pool of their own also
+# means a request holding a connection of the main pool never waits for a second one from it.
+CLAIM_POOL_SIZE = 8
+CLAIM_POOL_OVERFLOW = 8
+
+_USED = cast(Table, UsedClientAssertion.__table__)
+_CLAIM = insert(_USED).on_conflict_do_nothing().returning(_USED.c.jti)
 
 
 class ReplayCache(Protocol):
@@ -27,28 +35,33 @@ class ReplayCache(Protocol):
 class DatabaseReplayCache:
     """The single-process (embedded) default; also correct across processes sharing the database."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
         self._claims = 0
 
+    @classmethod
+    def from_url(cls, database_url: str) -> DatabaseReplayCache:
+        # Autocommit: a jti is spent even when the request that carried it fails later, in one round trip.
+        engine = create_async_engine(
+            async_url(database_url),
+            pool_size=CLAIM_POOL_SIZE,
+            max_overflow=CLAIM_POOL_OVERFLOW,
+            pool_recycle=1800,
+            isolation_level="AUTOCOMMIT",
+        )
+        return cls(engine)
+
     async def claim(self, client_id: str, jti: str, expires_at: datetime) -> bool:
-        # Its own committed transaction: a jti is spent even when the request that carried it fails later.
-        async with self._sessions() as session, session.begin():
-            statement = (
-                insert(UsedClientAssertion)
-                .values(client_id=client_id, jti=jti, expires_at=expires_at)
-                .on_conflict_do_nothing()
-                .returning(UsedClientAssertion.jti)
-            )
-            claimed = (await session.execute(statement)).first() is not None
+        async with self._engine.connect() as connection:
+            result = await connection.execute(_CLAIM, {"client_id": client_id, "jti": jti, "expires_at": expires_at})
+            claimed = result.first() is not None
             self._claims += 1
             if self._claims % PURGE_EVERY == 0:
-                expired = UsedClientAssertion.expires_at < datetime.now(UTC)
-                await session.execute(delete(UsedClientAssertion).where(expired))
+                await connection.execute(delete(_USED).where(_USED.c.expires_at < datetime.now(UTC)))
         return claimed
 
     async def close(self) -> None:
-        return None
+        await self._engine.dispose()
 
 
 class RedisReplayCache:
@@ -70,7 +83,7 @@ class RedisReplayCache:
         await self._redis.aclose()
 
 
-def build_replay_cache(redis_url: str | None, sessions: async_sessionmaker[AsyncSession]) -> ReplayCache:
+def build_replay_cache(redis_url: str | None, database_url: str) -> ReplayCache:
     if redis_url:
         return RedisReplayCache.from_url(redis_url)
-    return DatabaseReplayCache(sessions)
+    return DatabaseReplayCache.from_url(database_url)

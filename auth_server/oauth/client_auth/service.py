@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth_server.oauth.client_auth.certificates import certificate_registered, subject_matches
 from auth_server.oauth.client_auth.keys import ClientKeys, ClientKeysUnavailable
 from auth_server.oauth.client_auth.replay import ReplayCache
-from auth_server.oauth.clients import service as clients_service
+from auth_server.oauth.clients.cache import ClientCache
 from auth_server.oauth.clients.schemas import ClientRecord
 from auth_server.oauth.config import (
     CLIENT_ASSERTION_MAX_LIFETIME_S,
@@ -52,11 +52,12 @@ class AuthenticatedClient:
 
 @dataclass(frozen=True, slots=True)
 class ClientAuthenticator:
-    """What client authentication needs beyond the request: issuer, replay cache, client keys."""
+    """What client authentication needs beyond the request: issuer, replay cache, clients and their keys."""
 
     config: OAuthConfig
     replay_cache: ReplayCache
     client_keys: ClientKeys
+    clients: ClientCache
 
     async def authenticate(
         self,
@@ -103,7 +104,7 @@ class ClientAuthenticator:
         return AuthenticatedClient(client, method, certificate)
 
     async def _client(self, session: AsyncSession, client_id: str) -> ClientRecord:
-        client = await clients_service.find_client(session, client_id)
+        client = await self.clients.client(session, client_id)
         if client is None or not client.is_active:
             raise InvalidClient("unknown or disabled client")
         return client

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from auth_server.db import Base
+from auth_server.identities.schemas import IdentityKind
 
 
 class ClientStatus(StrEnum):
@@ -41,6 +42,18 @@ class OAuthClient(Base):
         nullable=False,
     )
     first_party: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    # Whose logins its authorizations use: customers', or (the bank's staff console only) staff's.
+    identity_kind: Mapped[IdentityKind] = mapped_column(
+        Enum(
+            IdentityKind,
+            name="identity_kind",
+            native_enum=False,
+            create_constraint=True,
+            length=16,
+            values_callable=lambda kinds: [kind.value for kind in kinds],
+        ),
+        nullable=False,
+    )
     redirect_uris: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
     grant_types: Mapped[list[str]] = mapped_column(ARRAY(String(64)), nullable=False)
     response_types: Mapped[list[str]] = mapped_column(ARRAY(String(32)), nullable=False)
@@ -68,6 +81,7 @@ class OAuthClient(Base):
         ),
         # `none` (a public client) is for the bank's own apps only.
         CheckConstraint("token_endpoint_auth_method <> 'none' OR first_party", name="public_is_first_party"),
+        CheckConstraint("identity_kind = 'customer' OR first_party", name="staff_is_first_party"),
         CheckConstraint("jwks IS NULL OR jwks_uri IS NULL", name="one_key_source"),
         CheckConstraint(
             "token_endpoint_auth_method <> 'tls_client_auth' OR tls_client_auth_subject_dn IS NOT NULL",

@@ -70,6 +70,7 @@ async def update_registration(request: Request, session: SessionDep, server: Ser
     if not isinstance(body, dict) or body.get("client_id") != client_id:
         raise InvalidClientMetadata("the body must carry this client's client_id")
     metadata = await _metadata(request)
+    server.clients.forget(client_id)
     record = await service.update_client(session, server.keyring, Actor.client(client_id), client_id, metadata)
     return JSONResponse(_registration_body(server, record, None), headers=NO_STORE)
 
@@ -78,5 +79,6 @@ async def update_registration(request: Request, session: SessionDep, server: Ser
 async def delete_registration(request: Request, session: SessionDep, server: ServerDep, client_id: str) -> Response:
     """RFC 7592 s2.3: the client is disabled and its registration access token stops working."""
     await service.client_for_registration_token(session, server.keyring, client_id, _bearer(request))
+    server.clients.forget(client_id)
     await service.set_client_status(session, server.keyring, Actor.client(client_id), client_id, ClientStatus.DISABLED)
     return Response(status_code=204, headers=NO_STORE)

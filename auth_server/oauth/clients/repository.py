@@ -6,10 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_server.oauth.clients.models import InitialAccessToken, OAuthClient
+
+# Every process's client cache listens here; a change is announced in its transaction (sent on commit).
+CHANGES_CHANNEL = "obank_oauth_clients"
 
 
 async def add(session: AsyncSession, client: OAuthClient) -> None:
@@ -29,6 +32,11 @@ async def read(session: AsyncSession, client_id: str) -> Row[Any] | None:
     """The client's columns without loading an ORM object (client authentication runs on every request)."""
     result = await session.execute(select(OAuthClient.__table__).where(OAuthClient.client_id == client_id))
     return result.first()
+
+
+async def announce_change(session: AsyncSession, client_id: str) -> None:
+    """Tell every process's client cache, once this transaction commits, that the client changed."""
+    await session.execute(select(func.pg_notify(CHANGES_CHANNEL, client_id)))
 
 
 async def exists(session: AsyncSession, client_id: str) -> bool:

@@ -59,11 +59,13 @@ async def get_client(session: SessionDep, _admin: Admin, client_id: str) -> Clie
 async def update_client(
     session: SessionDep, server: ServerDep, admin: Admin, client_id: str, body: ClientMetadata
 ) -> ClientView:
+    server.clients.forget(client_id)
     return ClientView.of(await service.update_client(session, server.keyring, Actor.staff(admin), client_id, body))
 
 
 @router.post("/{client_id}/disable", response_model=ClientView)
 async def disable_client(session: SessionDep, server: ServerDep, admin: Admin, client_id: str) -> ClientView:
+    server.clients.forget(client_id)
     record = await service.set_client_status(
         session, server.keyring, Actor.staff(admin), client_id, ClientStatus.DISABLED
     )
@@ -73,5 +75,6 @@ async def disable_client(session: SessionDep, server: ServerDep, admin: Admin, c
 @router.post("/{client_id}/enable", response_model=ClientView)
 async def enable_client(session: SessionDep, server: ServerDep, admin: Admin, client_id: str) -> ClientView:
     actor = Actor.staff(admin)
+    server.clients.forget(client_id)
     record = await service.set_client_status(session, server.keyring, actor, client_id, ClientStatus.ACTIVE)
     return ClientView.of(record)

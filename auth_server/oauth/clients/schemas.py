@@ -10,6 +10,7 @@ from joserfc.jwk import KeySet
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import Row
 
+from auth_server.identities.schemas import IdentityKind
 from auth_server.oauth.clients.models import ClientStatus, OAuthClient, RegistrationSource
 from auth_server.oauth.jose import import_public_key_set
 
@@ -82,6 +83,7 @@ class ClientRecord:
     contacts: tuple[str, ...]
     created_at: datetime
     updated_at: datetime
+    identity_kind: IdentityKind = IdentityKind.CUSTOMER
 
     @property
     def is_confidential(self) -> bool:
@@ -119,6 +121,7 @@ class ClientRecord:
             contacts=tuple(client.contacts),
             created_at=client.created_at,
             updated_at=client.updated_at,
+            identity_kind=client.identity_kind,
         )
 
     def metadata(self) -> dict[str, Any]:

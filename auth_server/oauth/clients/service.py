@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth_server.identities.schemas import IdentityKind
 from auth_server.oauth.client_auth.certificates import parse_distinguished_name
 from auth_server.oauth.clients import repository
 from auth_server.oauth.clients.models import ClientStatus, InitialAccessToken, OAuthClient, RegistrationSource
@@ -172,6 +173,7 @@ async def register_client(
     *,
     client_id: str | None = None,
     first_party: bool = False,
+    identity_kind: IdentityKind = IdentityKind.CUSTOMER,
     registration: RegistrationSource = RegistrationSource.ADMIN,
     registration_token_hash: bytes | None = None,
     now: datetime | None = None,
@@ -179,6 +181,8 @@ async def register_client(
     """Register a client; a chosen client id must be free."""
     now = now or datetime.now(UTC)
     columns = validate_metadata(metadata, first_party=first_party)
+    if identity_kind is IdentityKind.STAFF and not first_party:
+        raise InvalidClientMetadata("only the bank's own apps may sign staff in")
     client_id = client_id or secrets.token_urlsafe(18)
     if await repository.exists(session, client_id):
         raise InvalidClientMetadata(f"client id {client_id} is taken")
@@ -187,6 +191,7 @@ async def register_client(
         status=ClientStatus.ACTIVE,
         registration=registration,
         first_party=first_party,
+        identity_kind=identity_kind,
         registration_access_token_hash=registration_token_hash,
         created_at=now,
         updated_at=now,
@@ -226,6 +231,7 @@ async def update_client(
         setattr(client, name, value)
     client.updated_at = now
     await session.flush()
+    await repository.announce_change(session, client_id)
     after = ClientRecord.from_model(client)
     await record_oauth_event(
         session,
@@ -262,6 +268,7 @@ async def set_client_status(
     if status is ClientStatus.DISABLED:
         client.registration_access_token_hash = None
     await session.flush()
+    await repository.announce_change(session, client_id)
     record = ClientRecord.from_model(client)
     await record_oauth_event(
         session,

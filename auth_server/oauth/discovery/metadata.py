@@ -18,6 +18,8 @@ from auth_server.oauth.config import (
 from auth_server.oauth.jose import SERVER_SIGNING_ALGORITHMS, SIGNING_ALGORITHMS
 
 CONFIDENTIAL_AUTH_METHODS = ("private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth")
+# `none`: the bank's own public apps (registration refuses it for anyone else), which use the code flow only.
+PUBLIC_AUTH_METHOD = "none"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +34,17 @@ class Capabilities:
     claims: tuple[str, ...] = ()
 
 
+def _client_auth_methods(capabilities: Capabilities) -> list[str]:
+    """The token endpoint's methods; public clients exist only where the authorization code flow is served."""
+    methods = list(capabilities.token_endpoint_auth_methods)
+    if "authorization_code" in capabilities.grant_types and PUBLIC_AUTH_METHOD not in methods:
+        methods.append(PUBLIC_AUTH_METHOD)
+    return methods
+
+
 def build_metadata(config: OAuthConfig, capabilities: Capabilities, *, openid: bool) -> dict[str, Any]:
     """RFC 8414 s2 (plus OpenID Connect Discovery s3 when `openid`): every value true of this server."""
+    client_auth_methods = _client_auth_methods(capabilities)
     document: dict[str, Any] = {
         "issuer": config.issuer,
         "jwks_uri": config.url(JWKS_PATH),
@@ -47,17 +58,19 @@ def build_metadata(config: OAuthConfig, capabilities: Capabilities, *, openid: b
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": list(capabilities.grant_types),
-        "token_endpoint_auth_methods_supported": list(capabilities.token_endpoint_auth_methods),
+        "token_endpoint_auth_methods_supported": client_auth_methods,
         "token_endpoint_auth_signing_alg_values_supported": list(SIGNING_ALGORITHMS),
-        "introspection_endpoint_auth_methods_supported": list(CONFIDENTIAL_AUTH_METHODS),
+        # Introspection answers confidential clients only (tokens.router), so never `none`.
+        "introspection_endpoint_auth_methods_supported": [m for m in client_auth_methods if m != PUBLIC_AUTH_METHOD],
         "introspection_endpoint_auth_signing_alg_values_supported": list(SIGNING_ALGORITHMS),
-        "revocation_endpoint_auth_methods_supported": list(capabilities.token_endpoint_auth_methods),
+        "revocation_endpoint_auth_methods_supported": client_auth_methods,  # RFC 7009 s2.1: public clients too
         "revocation_endpoint_auth_signing_alg_values_supported": list(SIGNING_ALGORITHMS),
         "code_challenge_methods_supported": ["S256"],
         "tls_client_certificate_bound_access_tokens": True,  # RFC 8705 s3.3
         "authorization_response_iss_parameter_supported": True,  # RFC 9207 s3
         "authorization_details_types_supported": list(SUPPORTED_AUTHORIZATION_DETAILS_TYPES),  # RFC 9396 s10
         "request_parameter_supported": False,
+        # The request_uri parameter is accepted, holding only references this server issued (RFC 9126 s2.2).
         "request_uri_parameter_supported": True,
     }
     if capabilities.authorization_endpoint_path is not None:

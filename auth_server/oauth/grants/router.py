@@ -17,7 +17,6 @@ from auth_server.oauth.grants.models import GrantStatus
 from auth_server.oauth.server import ServerDep
 from auth_server.pages.dependencies import BrowserDep, CheckedBrowserDep, KeyRingDep
 from auth_server.pages.rendering import redirect, render
-from core_banking import facade as core_banking
 from obank.database import SessionDep
 
 GRANTS_PATH = "/account/grants"
@@ -68,20 +67,13 @@ async def revoke(
     if authentication is None:
         return redirect(authentication_url(GRANTS_PATH, require_sca=False, fresh=False))
     try:
-        grant = await service.revoke_grant(session, server.tokens, grant_id=grant_id, subject=authentication.subject)
+        await service.withdraw_grant(
+            session,
+            server.tokens,
+            grant_id=grant_id,
+            subject=authentication.subject,
+            session_id=str(authentication.session_id),
+        )
     except InvalidGrant as exc:
         raise GrantNotFound() from exc
-    if grant.consent_id is not None and authentication.customer_id is not None:
-        consent = await core_banking.get_consent(session, grant.consent_id)
-        if (
-            consent.kind is core_banking.ConsentKind.ACCOUNT_ACCESS
-            and consent.status is core_banking.ConsentStatus.AUTHORISED
-        ):
-            await core_banking.revoke_consent(
-                session,
-                keyring,
-                grant.consent_id,
-                customer_id=authentication.customer_id,
-                session_id=str(authentication.session_id),
-            )
     return redirect(GRANTS_PATH, browser)

@@ -5,20 +5,27 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.schemas import ActorKind
+from auth_server.oauth.config import CLOCK_SKEW_S
 from auth_server.oauth.errors import InvalidGrant
 from auth_server.oauth.events import Actor, record_oauth_event
+from auth_server.oauth.grants import repository
 from auth_server.oauth.grants.models import GrantStatus, OAuthGrant
 from auth_server.oauth.tokens.service import TokenService
+from core_banking import facade as core_banking
 from obank.crypto import KeyRing
 
 GRANTS_TOPIC = "auth_server.grants"
+
+
+def grant_denials(grant_id: uuid.UUID | str, consent_id: str | None) -> list[str]:
+    """The deny-list entries the gateway checks for a grant's tokens: the grant, and its Open Banking consent."""
+    return [f"grant:{grant_id}"] + ([f"consent:{consent_id}"] if consent_id else [])
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +43,7 @@ class GrantRecord:
     status: GrantStatus
     created_at: datetime
     expires_at: datetime | None
+    revoked_at: datetime | None = None
 
     def is_active(self, now: datetime) -> bool:
         return self.status is GrantStatus.ACTIVE and (self.expires_at is None or self.expires_at > now)
@@ -54,6 +62,7 @@ class GrantRecord:
             status=row.status,
             created_at=row.created_at,
             expires_at=row.expires_at,
+            revoked_at=row.revoked_at,
         )
 
 
@@ -91,8 +100,7 @@ async def record_grant(
         created_at=now,
         expires_at=expires_at,
     )
-    session.add(row)
-    await session.flush()
+    await repository.add(session, row)
     record = GrantRecord.from_model(row)
     await record_oauth_event(
         session,
@@ -121,7 +129,7 @@ def _details(record: GrantRecord) -> dict[str, Any]:
 
 
 async def get_grant(session: AsyncSession, grant_id: uuid.UUID) -> GrantRecord:
-    row = await session.get(OAuthGrant, grant_id, populate_existing=True)
+    row = await repository.get(session, grant_id)
     if row is None:
         raise InvalidGrant("the grant does not exist")
     return GrantRecord.from_model(row)
@@ -129,10 +137,7 @@ async def get_grant(session: AsyncSession, grant_id: uuid.UUID) -> GrantRecord:
 
 async def list_grants(session: AsyncSession, subject: uuid.UUID) -> list[GrantRecord]:
     """A customer's grants, newest first."""
-    rows = await session.scalars(
-        select(OAuthGrant).where(OAuthGrant.subject == subject).order_by(OAuthGrant.created_at.desc())
-    )
-    return [GrantRecord.from_model(row) for row in rows]
+    return [GrantRecord.from_model(row) for row in await repository.of_subject(session, subject)]
 
 
 async def revoke_grant(
@@ -143,13 +148,17 @@ async def revoke_grant(
     subject: uuid.UUID,
     now: datetime | None = None,
 ) -> GrantRecord:
-    """The customer withdrew the grant: its refresh and access tokens die now (the gateway learns by event)."""
+    """The customer withdrew the grant: its refresh tokens die now, the gateway refuses its access tokens."""
     now = now or datetime.now(UTC)
-    row = await session.get(OAuthGrant, grant_id, with_for_update=True, populate_existing=True)
+    row = await repository.get(session, grant_id, for_update=True)
     if row is None or row.subject != subject:
         raise InvalidGrant("the grant does not exist")
     actor = customer_actor(subject, row.client_id)
     if row.status is GrantStatus.ACTIVE:
+        # Before the commit: a failed commit leaves an extra denial, never a missing one. Every access
+        # token of the grant was issued by now, so it expires within a token lifetime (plus skew).
+        denied_until = now + timedelta(seconds=tokens.config.access_token_lifetime_s + CLOCK_SKEW_S)
+        await tokens.revocations.revoke(grant_denials(grant_id, row.consent_id), denied_until)
         row.status = GrantStatus.REVOKED
         row.revoked_at = now
         await session.flush()
@@ -163,9 +172,33 @@ async def revoke_grant(
             action="grant.revoked",
             entity_type="oauth_grant",
             entity_id=str(grant_id),
-            details=_details(record),
+            details={**_details(record), "denied_until": denied_until.isoformat()},
         )
     return GrantRecord.from_model(row)
+
+
+async def withdraw_grant(
+    session: AsyncSession,
+    tokens: TokenService,
+    *,
+    grant_id: uuid.UUID,
+    subject: uuid.UUID,
+    session_id: str | None = None,
+    now: datetime | None = None,
+) -> GrantRecord:
+    """Revoke the grant and, for an authorised account access consent behind it, the consent in core banking."""
+    grant = await revoke_grant(session, tokens, grant_id=grant_id, subject=subject, now=now)
+    if grant.consent_id is None or grant.customer_id is None:
+        return grant
+    consent = await core_banking.get_consent(session, grant.consent_id)
+    if (
+        consent.kind is core_banking.ConsentKind.ACCOUNT_ACCESS
+        and consent.status is core_banking.ConsentStatus.AUTHORISED
+    ):
+        await core_banking.revoke_consent(
+            session, tokens.keyring, grant.consent_id, customer_id=grant.customer_id, session_id=session_id
+        )
+    return grant
 
 
 async def record_denial(

@@ -35,6 +35,7 @@ class PushedRequest:
     ui_locales: str | None
     created_at: datetime
     expires_at: datetime
+    consumed_at: datetime | None = None
 
     @classmethod
     def from_model(cls, row: PushedAuthorizationRequest) -> PushedRequest:
@@ -59,6 +60,7 @@ class PushedRequest:
             ui_locales=p.get("ui_locales"),
             created_at=row.created_at,
             expires_at=row.expires_at,
+            consumed_at=row.consumed_at,
         )
 
 

@@ -91,7 +91,9 @@ def _intent_id(claims: Any) -> str | None:
     for member in ("id_token", "userinfo"):
         requested = claims.get(member)
         if isinstance(requested, dict) and isinstance(requested.get(INTENT_CLAIM), dict):
-            value = requested[INTENT_CLAIM].get("value")
+            if "value" not in requested[INTENT_CLAIM]:
+                continue  # OIDC Core s5.5.1: asks only that the claim be returned; it names no consent
+            value = requested[INTENT_CLAIM]["value"]
             if not isinstance(value, str) or not value:
                 raise InvalidRequest(f"{INTENT_CLAIM} must carry a string value")
             values.add(value)
@@ -217,13 +219,20 @@ async def push_authorization_request(
     return request_uri, config.par_lifetime_s
 
 
-async def _live(
-    session: AsyncSession, request_uri: str, client_id: str, now: datetime, *, for_update: bool
+async def _row(
+    session: AsyncSession, request_uri: str, client_id: str, *, for_update: bool
 ) -> PushedAuthorizationRequest:
     row = await repository.by_hash(session, request_uri_hash(request_uri), for_update=for_update)
     # RFC 9126 s4: bound to the client that pushed it; someone else's reads as unknown.
     if row is None or row.client_id != client_id:
         raise InvalidRequestUri("request_uri is unknown or was pushed by another client")
+    return row
+
+
+async def _live(
+    session: AsyncSession, request_uri: str, client_id: str, now: datetime, *, for_update: bool
+) -> PushedAuthorizationRequest:
+    row = await _row(session, request_uri, client_id, for_update=for_update)
     if row.consumed_at is not None:
         raise InvalidRequestUri("request_uri was already used")
     if row.expires_at <= now:
@@ -231,10 +240,15 @@ async def _live(
     return row
 
 
+async def open_pushed_request(session: AsyncSession, request_uri: str, client_id: str) -> PushedRequest:
+    """The pushed request behind `request_uri`, used or not, row-locked until the transaction ends."""
+    return PushedRequest.from_model(await _row(session, request_uri, client_id, for_update=True))
+
+
 async def get_pushed_request(
     session: AsyncSession, request_uri: str, client_id: str, *, now: datetime | None = None
 ) -> PushedRequest:
-    """The pushed request, still unused; reading it again (a reload before login completes) is allowed."""
+    """The pushed request, provided it is still unused and live; reading it does not use it up."""
     row = await _live(session, request_uri, client_id, now or datetime.now(UTC), for_update=False)
     return PushedRequest.from_model(row)
 

@@ -9,11 +9,15 @@ import re
 import secrets
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from auth_server.identities import service as identities_service
+from auth_server.identities.errors import IdentityNotFound
+from auth_server.identities.schemas import IdentityKind, IdentityStatus
 from auth_server.oauth.authorize.codes import find_code
 from auth_server.oauth.client_auth.service import AuthenticatedClient
 from auth_server.oauth.clients.schemas import ClientRecord
@@ -24,14 +28,17 @@ from auth_server.oauth.jose import SERVER_SIGNING_ALGORITHMS, sign_jwt
 from auth_server.oauth.server import OAuthServer
 from auth_server.oauth.tokens import repository
 from auth_server.oauth.tokens.models import SubjectKind, TokenKind
-from auth_server.oauth.tokens.schemas import IssuedAccessToken, TokenRecord, TokenResponse
+from auth_server.oauth.tokens.schemas import TokenRecord, TokenResponse
 from auth_server.oauth.tokens.service import REFRESH_TOKEN_PREFIX, refresh_token_hash
+from auth_server.sessions.service import ABSOLUTE_LIFETIME
 from obank.database import unit_of_work
 
 AUTHORIZATION_CODE = "authorization_code"
 REFRESH_TOKEN = "refresh_token"  # noqa: S105
 ID_TOKEN_LIFETIME_S = 300
 REFRESH_TOKEN_LIFETIME_S = 90 * 24 * 3600
+# A staff console stays signed in no longer than a staff member's browser session may.
+STAFF_REFRESH_TOKEN_LIFETIME_S = int(ABSOLUTE_LIFETIME.total_seconds())
 ROTATED = "rotated"
 ROTATION_GRACE_S = 30  # a public client that lost the response may retry with the old token this long
 CODE_VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")  # RFC 7636 s4.1
@@ -52,7 +59,7 @@ def _thumbprint(caller: AuthenticatedClient) -> str | None:
 
 
 async def _revoke_replayed(
-    session: AsyncSession, server: OAuthServer, code_id: uuid.UUID, grant_id: uuid.UUID, client_id: str
+    session: AsyncSession, server: OAuthServer, code_id: uuid.UUID, grant_id: uuid.UUID | None, client_id: str
 ) -> None:
     """RFC 6749 s4.1.2: a code used twice revokes what it issued, in its own transaction (the request fails)."""
     sessions = async_sessionmaker(session.bind, expire_on_commit=False)
@@ -101,46 +108,82 @@ async def _id_token(
     return sign_jwt({"typ": "JWT", "alg": alg, "kid": kid}, claims, key)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenBasis:
+    """What every token of one authorization carries, whether issued for its code or for a refresh."""
+
+    subject: str
+    scopes: Sequence[str]
+    authorization_details: list[dict[str, Any]] | None
+    consent_id: str | None
+    acr: str | None
+    auth_time: datetime | None
+    grant: grants_service.GrantRecord | None  # None for the staff console: staff grant nothing
+    # The code every token of the authorization descends from: a replayed code or a reused rotated
+    # refresh token revokes the whole line (RFC 6749 s4.1.2; OAuth 2.0 Security BCP s4.14.2).
+    authorization_code_id: uuid.UUID | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdTokenRequest:
+    """What only the code's own redemption knows: the nonce and the authentication methods."""
+
+    nonce: str | None
+    amr: Sequence[str]
+
+
+async def _subject_kind(
+    session: AsyncSession, client: ClientRecord, subject: str
+) -> tuple[SubjectKind, dict[str, Any]]:
+    """Whom the tokens speak for; a staff console's carry the staff member's roles as they stand now."""
+    if client.identity_kind is not IdentityKind.STAFF:
+        return SubjectKind.CUSTOMER, {}
+    try:
+        identity = await identities_service.get_identity(session, uuid.UUID(subject))
+    except (ValueError, IdentityNotFound):
+        raise InvalidGrant("the grant's staff login does not exist") from None
+    # The authorization endpoint signs staff in only for staff clients; checked again where tokens are made.
+    if identity.kind is not IdentityKind.STAFF or identity.status is not IdentityStatus.ACTIVE:
+        raise InvalidGrant("the grant's staff login is not active")
+    return SubjectKind.STAFF, {"roles": sorted(role.value for role in identity.roles)}
+
+
 async def _issue_refresh_token(
     session: AsyncSession,
     server: OAuthServer,
     client: ClientRecord,
+    basis: TokenBasis,
     *,
-    subject: str,
-    scopes: Sequence[str],
-    authorization_details: list[dict[str, Any]] | None,
-    consent_id: str | None,
+    subject_kind: SubjectKind,
     thumbprint: str | None,
-    acr: str | None,
-    auth_time: datetime | None,
-    grant: grants_service.GrantRecord,
     now: datetime,
-    code_id: uuid.UUID | None = None,
-    parent: TokenRecord | None = None,
-) -> tuple[str, uuid.UUID]:
+    parent: TokenRecord | None,
+) -> str:
     """An opaque refresh token, stored only as a keyed hash, bound to the client, certificate and grant."""
     token = REFRESH_TOKEN_PREFIX + secrets.token_urlsafe(32)
     token_id = uuid.uuid4()
-    expires_at = now + timedelta(seconds=REFRESH_TOKEN_LIFETIME_S)
-    if grant.expires_at is not None:
-        expires_at = min(expires_at, grant.expires_at)
+    lifetime = STAFF_REFRESH_TOKEN_LIFETIME_S if subject_kind is SubjectKind.STAFF else REFRESH_TOKEN_LIFETIME_S
+    expires_at = now + timedelta(seconds=lifetime)
+    if basis.grant is not None and basis.grant.expires_at is not None:
+        expires_at = min(expires_at, basis.grant.expires_at)
     if parent is not None and parent.expires_at is not None:
         expires_at = min(expires_at, parent.expires_at)  # rotation never extends the original lifetime
+    grant_id = None if basis.grant is None else basis.grant.id
     await repository.insert(
         session,
         id=token_id,
         kind=TokenKind.REFRESH,
         client_id=client.client_id,
-        subject=subject,
-        subject_kind=SubjectKind.CUSTOMER,
-        scopes=list(scopes),
-        authorization_details=authorization_details,
-        consent_id=consent_id,
+        subject=basis.subject,
+        subject_kind=subject_kind,
+        scopes=list(basis.scopes),
+        authorization_details=basis.authorization_details,
+        consent_id=basis.consent_id,
         certificate_thumbprint=thumbprint,
-        acr=acr,
-        auth_time=auth_time,
-        grant_id=grant.id,
-        authorization_code_id=code_id,
+        acr=basis.acr,
+        auth_time=basis.auth_time,
+        grant_id=grant_id,
+        authorization_code_id=basis.authorization_code_id,
         parent_token_id=None if parent is None else parent.id,
         token_hash=refresh_token_hash(server.keyring, token),
         issued_at=now,
@@ -157,23 +200,101 @@ async def _issue_refresh_token(
         details={
             "token_id": str(token_id),
             "client_id": client.client_id,
-            "subject": subject,
-            "grant_id": str(grant.id),
+            "subject": basis.subject,
+            "subject_kind": subject_kind.value,
+            "grant_id": None if grant_id is None else str(grant_id),
             "cnf_x5t_s256": thumbprint,
             "expires_at": expires_at.isoformat(),
         },
     )
-    return token, token_id
+    return token
 
 
-def _response(issued: IssuedAccessToken, **extra: str | None) -> TokenResponse:
+async def _issue_tokens(
+    session: AsyncSession,
+    server: OAuthServer,
+    caller: AuthenticatedClient,
+    basis: TokenBasis,
+    *,
+    grant_type: str,
+    now: datetime,
+    access_scopes: Sequence[str] | None = None,
+    refresh: bool,
+    parent: TokenRecord | None = None,
+    id_token: IdTokenRequest | None = None,
+) -> TokenResponse:
+    """The token response of both grants: an access token, a refresh token when `refresh`, an ID token when asked.
+
+    `access_scopes` narrows the access token only (RFC 6749 s6); `parent` is the refresh token presented.
+    """
+    client = caller.client
+    thumbprint = _thumbprint(caller)
+    subject_kind, extra_claims = await _subject_kind(session, client, basis.subject)
+    if subject_kind is SubjectKind.STAFF and thumbprint is None:
+        # The gateway admits only certificate-bound tokens to admin routes: staff consoles run on devices
+        # holding a client certificate, and a public client may bind its tokens to one (RFC 8705 s4).
+        raise InvalidRequest("staff tokens are bound to the device's TLS client certificate: present it")
+    if subject_kind is SubjectKind.CUSTOMER and basis.grant is not None and basis.grant.customer_id is not None:
+        # `sub` is the sign-in identity; the APIs behind the gateway know the customer by this id.
+        extra_claims = {**extra_claims, "customer_id": str(basis.grant.customer_id)}
+    refresh_token: str | None = None
+    if refresh:
+        refresh_token = await _issue_refresh_token(
+            session, server, client, basis, subject_kind=subject_kind, thumbprint=thumbprint, now=now, parent=parent
+        )
+    issued = await server.tokens.issue_access_token(
+        session,
+        client=client,
+        grant_type=grant_type,
+        subject=basis.subject,
+        subject_kind=subject_kind,
+        scopes=basis.scopes if access_scopes is None else access_scopes,
+        certificate_thumbprint=thumbprint,
+        consent_id=basis.consent_id,
+        authorization_details=basis.authorization_details,
+        acr=basis.acr,
+        auth_time=basis.auth_time,
+        grant_id=None if basis.grant is None else basis.grant.id,
+        authorization_code_id=basis.authorization_code_id,
+        parent_token_id=None if parent is None else parent.id,
+        extra_claims=extra_claims,
+        now=now,
+    )
+    signed_id_token: str | None = None
+    if id_token is not None and "openid" in basis.scopes:
+        signed_id_token = await _id_token(
+            server,
+            client,
+            subject=basis.subject,
+            nonce=id_token.nonce,
+            acr=basis.acr,
+            amr=id_token.amr,
+            auth_time=basis.auth_time,
+            consent_id=basis.consent_id,
+            now=now,
+        )
     return TokenResponse(
         access_token=issued.access_token,
         expires_in=issued.expires_in,
         scope=" ".join(issued.scopes) or None,
         authorization_details=issued.authorization_details,
-        **extra,
+        refresh_token=refresh_token,
+        id_token=signed_id_token,
     )
+
+
+async def _active_grant(
+    session: AsyncSession, client: ClientRecord, grant_id: uuid.UUID | None, now: datetime, what: str
+) -> grants_service.GrantRecord | None:
+    """The customer's grant behind a code or refresh token, still active; staff console tokens have none."""
+    if grant_id is None:
+        if client.identity_kind is IdentityKind.STAFF:
+            return None
+        raise InvalidGrant(f"the {what} is invalid")
+    grant = await grants_service.get_grant(session, grant_id)
+    if not grant.is_active(now):
+        raise InvalidGrant(f"the grant behind this {what} is no longer active")
+    return grant
 
 
 async def authorization_code(
@@ -204,57 +325,26 @@ async def authorization_code(
         raise InvalidGrant("code_verifier does not match the code challenge (RFC 7636 s4.6)")
     row.used_at = now
     await session.flush()
-    grant = await grants_service.get_grant(session, row.grant_id)
-    if not grant.is_active(now):
-        raise InvalidGrant("the grant behind this code is no longer active")
-    thumbprint = _thumbprint(caller)
-    issued = await server.tokens.issue_access_token(
-        session,
-        client=client,
-        grant_type=AUTHORIZATION_CODE,
+    basis = TokenBasis(
         subject=row.subject,
-        subject_kind=SubjectKind.CUSTOMER,
         scopes=row.scopes,
-        certificate_thumbprint=thumbprint,
-        consent_id=row.consent_id,
         authorization_details=row.authorization_details,
+        consent_id=row.consent_id,
         acr=row.acr,
         auth_time=row.auth_time,
-        grant_id=grant.id,
+        grant=await _active_grant(session, client, row.grant_id, now, "code"),
         authorization_code_id=row.id,
-        now=now,
     )
-    refresh: str | None = None
-    if REFRESH_TOKEN in client.grant_types:
-        refresh, _ = await _issue_refresh_token(
-            session,
-            server,
-            client,
-            subject=row.subject,
-            scopes=row.scopes,
-            authorization_details=row.authorization_details,
-            consent_id=row.consent_id,
-            thumbprint=thumbprint,
-            acr=row.acr,
-            auth_time=row.auth_time,
-            grant=grant,
-            now=now,
-            code_id=row.id,
-        )
-    id_token = None
-    if "openid" in row.scopes:
-        id_token = await _id_token(
-            server,
-            client,
-            subject=row.subject,
-            nonce=row.nonce,
-            acr=row.acr,
-            amr=row.amr,
-            auth_time=row.auth_time,
-            consent_id=row.consent_id,
-            now=now,
-        )
-    return _response(issued, refresh_token=refresh, id_token=id_token)
+    return await _issue_tokens(
+        session,
+        server,
+        caller,
+        basis,
+        grant_type=AUTHORIZATION_CODE,
+        now=now,
+        refresh=REFRESH_TOKEN in client.grant_types,
+        id_token=IdTokenRequest(nonce=row.nonce, amr=row.amr),
+    )
 
 
 async def refresh_token(
@@ -280,57 +370,39 @@ async def refresh_token(
     thumbprint = _thumbprint(caller)
     if record.certificate_thumbprint is not None and thumbprint != record.certificate_thumbprint:
         raise InvalidGrant("the refresh token is bound to another certificate (RFC 8705 s4)")
-    if record.grant_id is None:
+    if (record.subject_kind is SubjectKind.STAFF) != (client.identity_kind is IdentityKind.STAFF):
         raise InvalidGrant("the refresh token is invalid")
-    grant = await grants_service.get_grant(session, record.grant_id)
-    if not grant.is_active(now):
-        raise InvalidGrant("the grant behind this refresh token is no longer active")
-    scopes = list(record.scopes)
+    grant = await _active_grant(session, client, record.grant_id, now, "refresh token")
     requested = list(dict.fromkeys((form.get("scope") or "").split()))
-    if requested:
-        if any(s not in scopes for s in requested):
-            raise InvalidScope("a refreshed token cannot have scopes beyond the original grant (RFC 6749 s6)")
-        scopes = requested
-    rotated: str | None = None
-    if not client.is_confidential:
+    if any(s not in record.scopes for s in requested):
+        raise InvalidScope("a refreshed token cannot have scopes beyond the original grant (RFC 6749 s6)")
+    if not client.is_confidential and not rotated_within_grace:
         # Public clients: a new refresh token each time (OAuth 2.0 Security BCP s4.14.2); the old one
         # stays usable for a short grace window (a lost response), and its reuse after that ends the grant.
-        if not rotated_within_grace:
-            await server.tokens.revoke_tokens(
-                session, Actor.client(client.client_id), ids=[record.id], reason=ROTATED, now=now
-            )
-        rotated, _ = await _issue_refresh_token(
-            session,
-            server,
-            client,
-            subject=record.subject,
-            scopes=record.scopes,
-            authorization_details=record.authorization_details,
-            consent_id=record.consent_id,
-            thumbprint=None,
-            acr=record.acr,
-            auth_time=record.auth_time,
-            grant=grant,
-            now=now,
-            parent=record,
+        await server.tokens.revoke_tokens(
+            session, Actor.client(client.client_id), ids=[record.id], reason=ROTATED, now=now
         )
-    issued = await server.tokens.issue_access_token(
-        session,
-        client=client,
-        grant_type=REFRESH_TOKEN,
+    basis = TokenBasis(
         subject=record.subject,
-        subject_kind=SubjectKind.CUSTOMER,
-        scopes=scopes,
-        certificate_thumbprint=thumbprint,
-        consent_id=record.consent_id,
+        scopes=record.scopes,
         authorization_details=record.authorization_details,
+        consent_id=record.consent_id,
         acr=record.acr,
         auth_time=record.auth_time,
-        grant_id=grant.id,
-        parent_token_id=record.id,
-        now=now,
+        grant=grant,
+        authorization_code_id=record.authorization_code_id,
     )
-    return _response(issued, refresh_token=rotated)
+    return await _issue_tokens(
+        session,
+        server,
+        caller,
+        basis,
+        grant_type=REFRESH_TOKEN,
+        now=now,
+        access_scopes=requested or None,
+        refresh=not client.is_confidential,
+        parent=record,
+    )
 
 
 async def _check_rotated(session: AsyncSession, server: OAuthServer, record: TokenRecord, now: datetime) -> bool:
@@ -340,10 +412,13 @@ async def _check_rotated(session: AsyncSession, server: OAuthServer, record: Tok
         raise InvalidGrant("the refresh token is revoked or expired")
     if now - record.revoked_at <= timedelta(seconds=ROTATION_GRACE_S):
         return True
-    if record.grant_id is not None:
-        sessions = async_sessionmaker(session.bind, expire_on_commit=False)
-        async with unit_of_work(sessions) as own:
-            await server.tokens.revoke_tokens(
-                own, Actor.client(record.client_id), grant_id=record.grant_id, reason="refresh_token_reused"
-            )
+    sessions = async_sessionmaker(session.bind, expire_on_commit=False)
+    async with unit_of_work(sessions) as own:
+        await server.tokens.revoke_tokens(
+            own,
+            Actor.client(record.client_id),
+            grant_id=record.grant_id,
+            authorization_code_id=record.authorization_code_id,
+            reason="refresh_token_reused",
+        )
     raise InvalidGrant("the refresh token was already rotated; every token of this grant is now revoked")

@@ -34,8 +34,8 @@ async def client_credentials(
     if not scopes:
         raise InvalidScope("no scope is available to this client for client_credentials")
     thumbprint = require_certificate(caller)
-    issued = await server.tokens.issue_access_token(
-        session,
+    # No other state changes here: the token, its event and audit record go in a group commit.
+    issued = await server.tokens.issue_access_token_in_group(
         client=client,
         grant_type=CLIENT_CREDENTIALS,
         subject=client.client_id,

@@ -5,18 +5,27 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, Table, or_, select, update
 from sqlalchemy import insert as sql_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_server.oauth.tokens.models import IssuedToken
+from auth_server.oauth.tokens.schemas import RevokedToken
+
+# Built once: issuance is the hot path, so no statement building or ORM bookkeeping per token.
+_INSERT_TOKEN = sql_insert(cast(Table, IssuedToken.__table__))
 
 
 async def insert(session: AsyncSession, **values: Any) -> None:
-    """One token row, as a plain INSERT: issuance is the hot path and needs no ORM bookkeeping."""
-    await session.execute(sql_insert(IssuedToken).values(**values))
+    """One token row."""
+    await session.execute(_INSERT_TOKEN, values)
+
+
+async def insert_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Token rows, as one multi-row INSERT (a group commit writes many at once)."""
+    await session.execute(_INSERT_TOKEN, list(rows) if len(rows) > 1 else rows[0])
 
 
 async def get(session: AsyncSession, token_id: uuid.UUID) -> IssuedToken | None:
@@ -40,8 +49,8 @@ async def revoke(
     parent_token_ids: Sequence[uuid.UUID] = (),
     reason: str,
     now: datetime,
-) -> list[uuid.UUID]:
-    """Revoke the live tokens matching any criterion; return the ids revoked now."""
+) -> list[RevokedToken]:
+    """Revoke the live tokens matching any criterion; return those revoked now."""
     criteria: list[ColumnElement[bool]] = []
     if ids:
         criteria.append(IssuedToken.id.in_(ids))
@@ -57,6 +66,7 @@ async def revoke(
         update(IssuedToken)
         .where(or_(*criteria), IssuedToken.revoked_at.is_(None))
         .values(revoked_at=now, revocation_reason=reason)
-        .returning(IssuedToken.id)
+        .returning(IssuedToken.id, IssuedToken.kind, IssuedToken.expires_at)
     )
-    return list((await session.scalars(statement)).all())
+    rows = (await session.execute(statement)).all()
+    return [RevokedToken(id=row.id, kind=row.kind, expires_at=row.expires_at) for row in rows]

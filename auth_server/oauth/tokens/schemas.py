@@ -27,6 +27,15 @@ class IssuedAccessToken:
 
 
 @dataclass(frozen=True, slots=True)
+class RevokedToken:
+    """A token revoked just now: what the gateway's deny-list needs to refuse it until it expires."""
+
+    id: uuid.UUID
+    kind: TokenKind
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class TokenRecord:
     """An issued token as stored: who it is for, what it allows, what it is bound to, whether it lives."""
 

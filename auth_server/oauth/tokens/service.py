@@ -12,20 +12,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_server.oauth.client_auth.service import AuthenticatedClient
 from auth_server.oauth.clients.schemas import ClientRecord
-from auth_server.oauth.config import OAuthConfig
+from auth_server.oauth.config import CLOCK_SKEW_S, OAuthConfig
 from auth_server.oauth.errors import InvalidRequest, UnauthorizedClient
 from auth_server.oauth.events import TOKENS_TOPIC, Actor, record_oauth_event
 from auth_server.oauth.jose import SERVER_SIGNING_ALGORITHMS, InvalidJWT, sign_jwt, unverified_header, verify_jwt
 from auth_server.oauth.keys.service import SigningKeys
 from auth_server.oauth.tokens import repository
+from auth_server.oauth.tokens.group_commit import GroupCommit
 from auth_server.oauth.tokens.models import SubjectKind, TokenKind
 from auth_server.oauth.tokens.schemas import IssuedAccessToken, TokenRecord
 from auth_server.sealing import lookup_hashes
+from obank.correlation import bind_correlation_id, current_correlation_id
 from obank.crypto import KeyRing
+from obank.revocation import RevocationList
+from obank.runtime import Platform
 
 ACCESS_TOKEN_TYP = "at+jwt"  # RFC 9068 s2.1  # noqa: S105
 REFRESH_TOKEN_PREFIX = "obrt_"  # noqa: S105
 REFRESH_TOKEN_PURPOSE = "oauth-refresh-token"  # noqa: S105
+# Token revocations on a topic of their own: their consumers (the gateway's deny-list) need not read
+# every `token.issued` event of the tokens topic.
+TOKEN_REVOCATIONS_TOPIC = "auth_server.token_revocations"  # noqa: S105
+
+
+def jti_denial(jti: uuid.UUID | str) -> str:
+    """The deny-list entry the gateway checks for an access token's `jti`."""
+    return f"jti:{jti}"
 
 
 def refresh_token_hash(keyring: KeyRing, token: str) -> bytes:
@@ -34,12 +46,56 @@ def refresh_token_hash(keyring: KeyRing, token: str) -> bytes:
 
 
 @dataclass(frozen=True, slots=True)
+class PendingAccessToken:
+    """A signed access token whose row, event and audit record are still to be written."""
+
+    issued: IssuedAccessToken
+    row: dict[str, Any]
+    event: dict[str, Any]
+    actor: Actor
+    correlation_id: str
+
+
+async def record_access_tokens(session: AsyncSession, keyring: KeyRing, tokens: Sequence[PendingAccessToken]) -> None:
+    """Store the tokens, then each one's event and audit record (the audit append locks a chain head: last)."""
+    await repository.insert_many(session, [token.row for token in tokens])
+    for token in tokens:
+        bind_correlation_id(token.correlation_id)  # a group commit writes many requests' tokens
+        await record_oauth_event(
+            session,
+            keyring,
+            token.actor,
+            topic=TOKENS_TOPIC,
+            action="token.issued",
+            entity_type="access_token",
+            entity_id=token.event["jti"],
+            details=token.event,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class TokenService:
-    """Signs, finds and revokes tokens; one per process (it holds the signing key cache)."""
+    """Signs, finds and revokes tokens; one per process (it holds the signing key cache).
+
+    Revocations go to the gateway's deny-list (`revocations`) inside the revoking transaction, before
+    its commit: a failed commit leaves an extra denial, never a missing one.
+    """
 
     config: OAuthConfig
     keys: SigningKeys
     keyring: KeyRing
+    revocations: RevocationList
+    group_commit: GroupCommit[PendingAccessToken]
+
+    @classmethod
+    def build(cls, platform: Platform, config: OAuthConfig, keys: SigningKeys) -> TokenService:
+        """The service over `platform`: its deny-list, and a group commit with connections of its own."""
+        keyring = platform.keyring
+
+        async def record(session: AsyncSession, tokens: Sequence[PendingAccessToken]) -> None:
+            await record_access_tokens(session, keyring, tokens)
+
+        return cls(config, keys, keyring, platform.revocations, GroupCommit.over(platform.database_url, record))
 
     async def issue_access_token(
         self,
@@ -63,6 +119,70 @@ class TokenService:
         now: datetime | None = None,
     ) -> IssuedAccessToken:
         """Sign an access token, store it, and write its audit record and event (call last in the transaction)."""
+        pending = await self.sign_access_token(
+            client=client,
+            grant_type=grant_type,
+            subject=subject,
+            subject_kind=subject_kind,
+            scopes=scopes,
+            certificate_thumbprint=certificate_thumbprint,
+            consent_id=consent_id,
+            authorization_details=authorization_details,
+            acr=acr,
+            auth_time=auth_time,
+            grant_id=grant_id,
+            authorization_code_id=authorization_code_id,
+            parent_token_id=parent_token_id,
+            extra_claims=extra_claims,
+            actor=actor,
+            now=now,
+        )
+        await record_access_tokens(session, self.keyring, [pending])
+        return pending.issued
+
+    async def issue_access_token_in_group(
+        self,
+        *,
+        client: ClientRecord,
+        grant_type: str,
+        subject: str,
+        subject_kind: SubjectKind,
+        scopes: Sequence[str],
+        certificate_thumbprint: str | None,
+    ) -> IssuedAccessToken:
+        """Sign an access token and store it, its audit record and event in a group commit (no other state)."""
+        pending = await self.sign_access_token(
+            client=client,
+            grant_type=grant_type,
+            subject=subject,
+            subject_kind=subject_kind,
+            scopes=scopes,
+            certificate_thumbprint=certificate_thumbprint,
+        )
+        await self.group_commit.submit(pending)
+        return pending.issued
+
+    async def sign_access_token(
+        self,
+        *,
+        client: ClientRecord,
+        grant_type: str,
+        subject: str,
+        subject_kind: SubjectKind,
+        scopes: Sequence[str],
+        certificate_thumbprint: str | None,
+        consent_id: str | None = None,
+        authorization_details: list[dict[str, Any]] | None = None,
+        acr: str | None = None,
+        auth_time: datetime | None = None,
+        grant_id: uuid.UUID | None = None,
+        authorization_code_id: uuid.UUID | None = None,
+        parent_token_id: uuid.UUID | None = None,
+        extra_claims: dict[str, Any] | None = None,
+        actor: Actor | None = None,
+        now: datetime | None = None,
+    ) -> PendingAccessToken:
+        """A signed RFC 9068 access token and what recording it writes; nothing is stored yet."""
         if client.is_confidential and certificate_thumbprint is None:
             # FAPI 2.0 SP s5.3.2.1: only sender-constrained access tokens for confidential clients.
             raise InvalidRequest("a TLS client certificate is required: access tokens are bound to it (RFC 8705 s3)")
@@ -94,6 +214,8 @@ class TokenService:
             claims["cnf"] = {"x5t#S256": certificate_thumbprint}  # RFC 8705 s3.1
         if consent_id is not None:
             claims["consent_id"] = consent_id
+        if grant_id is not None:
+            claims["grant_id"] = str(grant_id)  # private claim: the gateway refuses tokens of a revoked grant
         if authorization_details:
             claims["authorization_details"] = authorization_details  # RFC 9396 s9.1
         if acr is not None:
@@ -101,48 +223,38 @@ class TokenService:
         if auth_time is not None:
             claims["auth_time"] = int(auth_time.timestamp())
         token = sign_jwt({"typ": ACCESS_TOKEN_TYP, "alg": alg, "kid": kid}, claims, key)
-        await repository.insert(
-            session,
-            id=jti,
-            kind=TokenKind.ACCESS,
-            client_id=client.client_id,
-            subject=subject,
-            subject_kind=subject_kind,
-            scopes=list(scopes),
-            authorization_details=authorization_details,
-            consent_id=consent_id,
-            certificate_thumbprint=certificate_thumbprint,
-            signing_kid=kid,
-            acr=acr,
-            auth_time=auth_time,
-            grant_id=grant_id,
-            authorization_code_id=authorization_code_id,
-            parent_token_id=parent_token_id,
-            issued_at=now,
-            expires_at=expires_at,
-        )
-        await record_oauth_event(
-            session,
-            self.keyring,
-            actor or Actor.client(client.client_id),
-            topic=TOKENS_TOPIC,
-            action="token.issued",
-            entity_type="access_token",
-            entity_id=str(jti),
-            details={
-                "jti": str(jti),
-                "grant_type": grant_type,
-                "client_id": client.client_id,
-                "subject": subject,
-                "subject_kind": subject_kind.value,
-                "scope": " ".join(scopes),
-                "consent_id": consent_id,
-                "cnf_x5t_s256": certificate_thumbprint,
-                "grant_id": None if grant_id is None else str(grant_id),
-                "expires_at": expires_at.isoformat(),
-            },
-        )
-        return IssuedAccessToken(
+        row: dict[str, Any] = {
+            "id": jti,
+            "kind": TokenKind.ACCESS,
+            "client_id": client.client_id,
+            "subject": subject,
+            "subject_kind": subject_kind,
+            "scopes": list(scopes),
+            "authorization_details": authorization_details,
+            "consent_id": consent_id,
+            "certificate_thumbprint": certificate_thumbprint,
+            "signing_kid": kid,
+            "acr": acr,
+            "auth_time": auth_time,
+            "grant_id": grant_id,
+            "authorization_code_id": authorization_code_id,
+            "parent_token_id": parent_token_id,
+            "issued_at": now,
+            "expires_at": expires_at,
+        }
+        event = {
+            "jti": str(jti),
+            "grant_type": grant_type,
+            "client_id": client.client_id,
+            "subject": subject,
+            "subject_kind": subject_kind.value,
+            "scope": " ".join(scopes),
+            "consent_id": consent_id,
+            "cnf_x5t_s256": certificate_thumbprint,
+            "grant_id": None if grant_id is None else str(grant_id),
+            "expires_at": expires_at.isoformat(),
+        }
+        issued = IssuedAccessToken(
             access_token=token,
             jti=jti,
             issued_at=now,
@@ -152,6 +264,7 @@ class TokenService:
             authorization_details=authorization_details,
             certificate_thumbprint=certificate_thumbprint,
         )
+        return PendingAccessToken(issued, row, event, actor or Actor.client(client.client_id), current_correlation_id())
 
     async def verify_access_token(self, token: str) -> dict[str, Any]:
         """The claims of an access token this server signed (signature and type only: expiry is the caller's)."""
@@ -238,7 +351,7 @@ class TokenService:
         reason: str,
         now: datetime | None = None,
     ) -> list[uuid.UUID]:
-        """Revoke live tokens by id, grant, authorization code or parent; publish their jtis for the gateway."""
+        """Revoke live tokens by id, grant, authorization code or parent; deny their jtis at the gateway."""
         now = now or datetime.now(UTC)
         revoked = await repository.revoke(
             session,
@@ -249,15 +362,30 @@ class TokenService:
             reason=reason,
             now=now,
         )
-        if revoked:
-            await record_oauth_event(
-                session,
-                self.keyring,
-                actor,
-                topic=TOKENS_TOPIC,
-                action="token.revoked",
-                entity_type="tokens",
-                entity_id=str(revoked[0]),
-                details={"jtis": [str(i) for i in revoked], "reason": reason},
-            )
-        return revoked
+        if not revoked:
+            return []
+        access: dict[uuid.UUID, datetime] = {}
+        for token in revoked:
+            if token.kind is TokenKind.ACCESS and token.expires_at is not None:
+                access[token.id] = token.expires_at
+        denied_until: datetime | None = None
+        if access:
+            # Until the last of them expires, with clock skew to spare.
+            denied_until = max(access.values()) + timedelta(seconds=CLOCK_SKEW_S)
+            await self.revocations.revoke([jti_denial(jti) for jti in access], denied_until)
+        await record_oauth_event(
+            session,
+            self.keyring,
+            actor,
+            topic=TOKEN_REVOCATIONS_TOPIC,
+            action="token.revoked",
+            entity_type="tokens",
+            entity_id=str(revoked[0].id),
+            details={
+                "jtis": [str(token.id) for token in revoked],
+                "access_token_jtis": [str(jti) for jti in access],
+                "denied_until": None if denied_until is None else denied_until.isoformat(),
+                "reason": reason,
+            },
+        )
+        return [token.id for token in revoked]

@@ -212,11 +212,22 @@ def hidden_fields(page: str) -> dict[str, str]:
     return {name: html.unescape(value) for name, value in found}
 
 
-async def sign_in_to_consent(browser: httpx.AsyncClient, start: str, customer: Customer) -> httpx.Response:
-    """From the authorization endpoint through the sign-in forms (password, TOTP) to the consent page."""
+async def sign_in_and_resume(
+    browser: httpx.AsyncClient, start: str, customer: Customer, *, otp_at: datetime | None = None
+) -> httpx.Response:
+    """From the authorization endpoint through the sign-in forms (password, TOTP) back to it: its answer.
+
+    `otp_at` picks the TOTP step: a second sign-in of the same customer needs a later step than the first.
+    """
     response = await browser.get(start)
     assert response.status_code == 303, response.text
-    login = response.headers["location"]
+    return await complete_sign_in(browser, response.headers["location"], customer, otp_at=otp_at)
+
+
+async def complete_sign_in(
+    browser: httpx.AsyncClient, login: str, customer: Customer, *, otp_at: datetime | None = None
+) -> httpx.Response:
+    """The sign-in forms at `login` (password, TOTP), then the authorization endpoint's answer on return."""
     assert login.startswith("/login?"), login
     page = await browser.get(login)
     assert page.status_code == 200, page.text
@@ -225,11 +236,17 @@ async def sign_in_to_consent(browser: httpx.AsyncClient, start: str, customer: C
     response = await browser.post("/login", data=fields)
     assert response.status_code == 303 and response.headers["location"] == "/login/otp", response.text
     page = await browser.get("/login/otp")
-    response = await browser.post("/login/otp", data={"csrf_token": form_token(page.text), "otp": customer.code()})
+    code = pyotp.TOTP(customer.totp_secret).at(otp_at or datetime.now(UTC))
+    response = await browser.post("/login/otp", data={"csrf_token": form_token(page.text), "otp": code})
     assert response.status_code == 303, response.text
     resume = response.headers["location"]
     assert resume.startswith("/oauth2/authorize?"), resume
-    consent_page = await browser.get(resume)
+    return await browser.get(resume)
+
+
+async def sign_in_to_consent(browser: httpx.AsyncClient, start: str, customer: Customer) -> httpx.Response:
+    """From the authorization endpoint through the sign-in forms (password, TOTP) to the consent page."""
+    consent_page = await sign_in_and_resume(browser, start, customer)
     assert consent_page.status_code == 200, consent_page.text
     return consent_page
 
@@ -255,10 +272,14 @@ def redirect_params(response: httpx.Response) -> dict[str, str]:
 
 
 async def approve(
-    running: RunningAS, client: RegisteredClient, pushed: Pushed, customer: Customer
+    running: RunningAS,
+    client: RegisteredClient,
+    pushed: Pushed,
+    customer: Customer,
+    browser: httpx.AsyncClient | None = None,
 ) -> tuple[httpx.AsyncClient, httpx.Response, dict[str, str]]:
-    """Sign in and approve; returns the browser, the consent page and the redirect's parameters."""
-    browser = running.http(cert=None)
+    """Sign in and approve (in `browser`, else a new one); returns the browser, the consent page and the redirect."""
+    browser = browser or running.http(cert=None)
     page = await sign_in_to_consent(browser, authorize_path(client, pushed), customer)
     response = await browser.post("/oauth2/authorize/decision", data=decision_form(page, "approve"))
     return browser, page, redirect_params(response)

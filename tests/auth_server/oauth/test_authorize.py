@@ -87,10 +87,11 @@ async def test_the_request_uri_may_be_reloaded_before_sign_in_but_not_used_after
     client = await register_client()
     customer = await new_customer(shared_platform)
     pushed = await push(full_server, client, consent=await access_consent(shared_platform, client.client_id))
-    first = await full_server.http(cert=None).get(authorize_path(client, pushed))
-    assert first.status_code == 303  # to sign-in; the pushed request is still usable
+    browser = full_server.http(cert=None)
+    first = await browser.get(authorize_path(client, pushed))
+    assert first.status_code == 303  # to sign-in; the same browser may come back (FAPI 2.0 SP s5.3.2.2 note 3)
 
-    browser, _, params = await approve(full_server, client, pushed, customer)
+    _, _, params = await approve(full_server, client, pushed, customer, browser)
     again = await browser.get(authorize_path(client, pushed))
 
     assert "code" in params
@@ -162,7 +163,12 @@ async def test_deny_returns_access_denied_with_state_and_iss_and_rejects_the_con
 
     params = redirect_params(await browser.post(DECISION, data=decision_form(page, "deny")))
 
-    assert params == {"error": "access_denied", "state": pushed.state, "iss": full_server.issuer}
+    assert params == {
+        "error": "access_denied",
+        "error_description": "the end-user refused the request",
+        "state": pushed.state,
+        "iss": full_server.issuer,
+    }
     assert (await get_consent(shared_platform, consent.id)).status is core_banking.ConsentStatus.REJECTED
 
 

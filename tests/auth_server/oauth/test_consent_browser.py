@@ -37,7 +37,9 @@ from tests.services import missing_service
 def https_url(settings: Settings, tmp_path: Path) -> Iterator[str]:
     """The whole platform (gateway) over real TLS, in a thread, with the demo data seeded."""
     init_development_certificates(settings.certs_dir)
-    files = TLSFiles(settings.certs_dir / "server.pem", settings.certs_dir / "server.key", client_ca_file=None)
+    # As `obank serve`: client certificates are asked for (optional; browsers send none, TPPs and devices do).
+    certs = settings.certs_dir
+    files = TLSFiles(certs / "server.pem", certs / "server.key", client_ca_file=certs / "ca.pem")
     platform = build_platform(settings)
     server = build_server(create_app(platform), files, http="h11", graceful_shutdown_s=1)
     sock = bind_socket("127.0.0.1", 0)

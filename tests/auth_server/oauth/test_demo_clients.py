@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import stat
 
+from auth_server.identities.schemas import IdentityKind
 from auth_server.oauth.clients import service as clients_service
 from auth_server.oauth.demo import seed_demo_clients
 from obank.database import unit_of_work
@@ -26,6 +27,13 @@ async def test_demo_clients_are_registered_once_and_keep_their_key(platform: Pla
     assert tpp.tls_client_auth_subject_dn == "CN=Demo TPP,O=Demo TPP Ltd,C=GB"
     assert tpp.redirect_uris == (first.tpp.redirect_uri,)
     assert app.first_party and not app.is_confidential and app.redirect_uris == (first.first_party_redirect_uri,)
+    assert app.identity_kind is IdentityKind.CUSTOMER and tpp.identity_kind is IdentityKind.CUSTOMER
+    async with unit_of_work(platform.sessions) as session:
+        console = await clients_service.get_client(session, first.staff_console_client_id)
+    # The staff console: public, first-party, signs staff in, code + rotating refresh tokens, no customer scope.
+    assert console.identity_kind is IdentityKind.STAFF and console.first_party and not console.is_confidential
+    assert console.redirect_uris == (first.staff_console_redirect_uri,)
+    assert console.grant_types == ("authorization_code", "refresh_token") and console.scopes == ("openid",)
 
     first.tpp.private_key.unlink()  # a lost key is replaced, and the registration follows it
     async with unit_of_work(platform.sessions) as session:

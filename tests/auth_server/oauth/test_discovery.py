@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata  # type: ignore[import-untyped]
 
-from auth_server.oauth.config import OAUTH_METADATA_PATH, OPENID_CONFIGURATION_PATH, TOKEN_PATH
+from auth_server.oauth.config import (
+    INTROSPECTION_PATH,
+    OAUTH_METADATA_PATH,
+    OPENID_CONFIGURATION_PATH,
+    REVOCATION_PATH,
+    TOKEN_PATH,
+)
 from tests.auth_server.oauth.conftest import RegisterClient, RunningAS, assertion_form
 
 
@@ -35,8 +41,15 @@ async def test_the_document_is_valid_and_states_the_fapi_profile(auth_server: Ru
         "revocation_endpoint_auth_signing_alg_values_supported",
     ):
         assert sorted(document[name]) == ["ES256", "EdDSA", "PS256"], name
-    assert "none" not in document["token_endpoint_auth_methods_supported"]
-    assert "client_secret_basic" not in document["token_endpoint_auth_methods_supported"]
+    # `none`: the bank's own public apps (code flow); introspection stays for confidential clients.
+    assert sorted(document["token_endpoint_auth_methods_supported"]) == [
+        "none",
+        "private_key_jwt",
+        "self_signed_tls_client_auth",
+        "tls_client_auth",
+    ]
+    assert document["revocation_endpoint_auth_methods_supported"] == document["token_endpoint_auth_methods_supported"]
+    assert "none" not in document["introspection_endpoint_auth_methods_supported"]
     if path == OPENID_CONFIGURATION_PATH:
         assert sorted(document["id_token_signing_alg_values_supported"]) == ["ES256", "PS256"]
 
@@ -70,3 +83,20 @@ async def test_advertised_grant_types_are_exactly_those_the_token_endpoint_runs(
         )
         served = response.json().get("error") != "unsupported_grant_type"
         assert served == (grant_type in document["grant_types_supported"]), grant_type
+
+
+async def test_public_clients_authenticate_where_none_is_advertised_and_nowhere_else(
+    auth_server: RunningAS, register_client: RegisterClient
+) -> None:
+    document = await _document(auth_server, OAUTH_METADATA_PATH)
+    app = await register_client(method="none", grant_types=("authorization_code",), scope="openid", first_party=True)
+    endpoints = {
+        "token_endpoint_auth_methods_supported": (TOKEN_PATH, {"grant_type": "authorization_code", "code": "x"}),
+        "revocation_endpoint_auth_methods_supported": (REVOCATION_PATH, {"token": "unknown"}),
+        "introspection_endpoint_auth_methods_supported": (INTROSPECTION_PATH, {"token": "unknown"}),
+    }
+
+    for name, (path, form) in endpoints.items():
+        response = await auth_server.http(None).post(path, data={"client_id": app.client_id, **form})
+        authenticated = response.status_code == 200 or response.json()["error"] != "invalid_client"
+        assert authenticated == ("none" in document[name]), (name, response.text)

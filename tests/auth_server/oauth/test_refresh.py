@@ -97,7 +97,7 @@ async def test_a_refresh_token_works_only_for_its_client_and_certificate(
         assert response.status_code == 400 and response.json()["error"] == "invalid_grant", response.text
 
 
-async def test_revoking_the_grant_kills_its_refresh_and_access_tokens_and_publishes_an_event(
+async def test_revoking_the_grant_kills_its_refresh_and_access_tokens_denies_them_and_publishes_an_event(
     full_server: RunningAS, register_client: RegisterClient, shared_platform: Platform
 ) -> None:
     client, tokens = await _tokens(full_server, register_client, shared_platform)
@@ -117,6 +117,11 @@ async def test_revoking_the_grant_kills_its_refresh_and_access_tokens_and_publis
 
     assert revoked.status is GrantStatus.REVOKED
     assert refreshed.json()["error"] == "invalid_grant"
+    # The access token names its grant, which the gateway now refuses (RFC 9068 tokens outlive the row).
+    claims = await full_server.server.tokens.verify_access_token(tokens["access_token"])
+    assert claims["grant_id"] == str(grant.id)
+    denied = [f"grant:{grant.id}", f"consent:{grant.consent_id}", f"jti:{claims['jti']}"]
+    assert [await shared_platform.revocations.first_revoked([entry]) for entry in denied] == denied
     for token in (tokens["access_token"], tokens["refresh_token"]):
         response = await full_server.http().post(
             INTROSPECTION_PATH, data={"token": token, **assertion_form(client, full_server.issuer)}

@@ -149,7 +149,7 @@ async def test_introspection_shows_a_client_only_its_own_live_tokens(
     assert garbage == {"active": False}
 
 
-async def test_revocation_ends_a_token_and_publishes_its_jti(
+async def test_revocation_ends_a_token_denies_it_at_the_gateway_and_publishes_its_jti(
     auth_server: RunningAS, register_client: RegisterClient, shared_platform: Platform
 ) -> None:
     client = await register_client()
@@ -170,7 +170,7 @@ async def test_revocation_ends_a_token_and_publishes_its_jti(
                 await session.execute(
                     text(
                         "SELECT payload FROM platform.outbox_events"
-                        " WHERE topic = 'auth_server.tokens' AND event_type = 'token.revoked'"
+                        " WHERE topic = 'auth_server.token_revocations' AND event_type = 'token.revoked'"
                     )
                 )
             )
@@ -181,8 +181,9 @@ async def test_revocation_ends_a_token_and_publishes_its_jti(
             text("SELECT count(*) FROM audit.audit_records WHERE action = 'token.revoked' AND entity_id = :jti"),
             {"jti": jti},
         )
-    assert any(jti in event["jtis"] for event in events)
+    assert any(jti in event["access_token_jtis"] for event in events)
     assert audited == 1
+    assert await shared_platform.revocations.first_revoked([f"jti:{jti}"]) == f"jti:{jti}"
 
 
 async def test_revoking_another_clients_token_is_refused_and_changes_nothing(

@@ -1,0 +1,34 @@
+"""Grant persistence."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth_server.oauth.grants.models import OAuthGrant
+
+
+async def add(session: AsyncSession, grant: OAuthGrant) -> None:
+    session.add(grant)
+    await session.flush()
+
+
+async def get(session: AsyncSession, grant_id: uuid.UUID, *, for_update: bool = False) -> OAuthGrant | None:
+    grant: OAuthGrant | None = await session.get(
+        OAuthGrant, grant_id, with_for_update=for_update, populate_existing=True
+    )
+    return grant
+
+
+async def of_subject(session: AsyncSession, subject: uuid.UUID) -> Sequence[OAuthGrant]:
+    """A subject's grants, newest first."""
+    statement = (
+        select(OAuthGrant)
+        .where(OAuthGrant.subject == subject)
+        .order_by(OAuthGrant.created_at.desc(), OAuthGrant.id)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(statement)).all()
