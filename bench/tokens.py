@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psutil
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 
@@ -69,6 +70,7 @@ class Figures:
     errors: int
     seconds: float
     latencies: list[float]
+    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds per process group over the run
 
     @property
     def per_second(self) -> float:
@@ -76,6 +78,39 @@ class Figures:
 
     def percentile_ms(self, q: int) -> float:
         return statistics.quantiles(self.latencies, n=100)[q - 1] * 1000 if len(self.latencies) > 1 else 0.0
+
+    def cpu_line(self) -> str:
+        """CPU milliseconds per operation of each process group, and what two cores would give the service."""
+        if not self.cpu_s or not self.operations:
+            return ""
+        per_op = {group: seconds / self.operations * 1000 for group, seconds in self.cpu_s.items()}
+        parts = "  ".join(f"{group} {ms:.2f}" for group, ms in per_op.items())
+        service_ms = per_op.get("server", 0.0) + per_op.get("postgres", 0.0)
+        capacity = f" -> {2000 / service_ms:.0f}/s on 2 cores without the load generator" if service_ms else ""
+        return f"{'':32s} CPU ms per operation: {parts}{capacity}"
+
+
+class CpuMeter:
+    """CPU time used by the server processes, the embedded PostgreSQL (backends included) and this process."""
+
+    def __init__(self, servers: list[int], pgdata: Path | None) -> None:
+        self.servers = [psutil.Process(pid) for pid in servers]
+        pid_file = next(pgdata.rglob("postmaster.pid"), None) if pgdata else None
+        self.postmaster = psutil.Process(int(pid_file.read_text().split()[0])) if pid_file else None
+        self.me = psutil.Process()
+
+    def sample(self) -> dict[str, float]:
+        def used(process: psutil.Process) -> float:
+            times = process.cpu_times()
+            return float(times.user + times.system)
+
+        sample = {"server": sum(used(p) for p in self.servers), "load generator": used(self.me)}
+        if self.postmaster is not None:
+            times = self.postmaster.cpu_times()
+            # Backends that exited during the run are counted in the postmaster's children times.
+            backends = sum(used(child) for child in self.postmaster.children(recursive=True) if child.is_running())
+            sample["postgres"] = times.user + times.system + times.children_user + times.children_system + backends
+        return sample
 
 
 def write_pki(directory: Path) -> None:
@@ -161,7 +196,9 @@ class Target:
         return httpx.AsyncClient(base_url=self.base_url, verify=context, limits=limits, timeout=30)
 
 
-async def drive(target: Target, name: str, seconds: float, concurrency: int, request: Request) -> Figures:
+async def drive(
+    target: Target, name: str, seconds: float, concurrency: int, request: Request, meter: CpuMeter | None = None
+) -> Figures:
     """`concurrency` keep-alive mTLS connections, one client each (httpx's shared pool slows past a few)."""
     latencies: list[float] = []
     errors = 0
@@ -183,13 +220,15 @@ async def drive(target: Target, name: str, seconds: float, concurrency: int, req
                     if errors == 1:
                         print(f"first error in {name}: {response.status_code} {response.text[:300]}")
 
+        before = meter.sample() if meter else {}
         started = time.perf_counter()
         await asyncio.gather(*(worker(http) for http in clients))
         elapsed = time.perf_counter() - started
+        cpu = {group: used - before[group] for group, used in meter.sample().items()} if meter else {}
     finally:
         for http in clients:
             await http.aclose()
-    return Figures(name, len(latencies), errors, elapsed, latencies)
+    return Figures(name, len(latencies), errors, elapsed, latencies, cpu)
 
 
 async def in_process(settings: Settings, directory: Path, seconds: float, concurrency: int) -> tuple[float, float]:
@@ -267,7 +306,7 @@ def micro_benchmarks() -> None:
         print(f"{alg}: sign {sign_us:7.1f} us   verify {verify_us:7.1f} us   (joserfc, one core)")
 
 
-async def measure(args: argparse.Namespace, directory: Path, database_url: str) -> None:
+async def measure(args: argparse.Namespace, directory: Path, database_url: str, pgdata: Path | None) -> None:
     settings = settings_for(database_url, directory, args.redis_url)
     direct_rate, cpu_ms = await in_process(settings, directory, args.seconds, args.concurrency)
     key = ECKey.generate_key("P-256", private=True)
@@ -288,6 +327,7 @@ async def measure(args: argparse.Namespace, directory: Path, database_url: str) 
         await wait_until_serving(base_url, directory)
         assertions = [assertion(client_id, key, issuer) for _ in range(int(args.seconds * 4000) + 2000)]
         target = Target(base_url, directory)
+        meter = CpuMeter([p.pid for p in workers if p.pid is not None], pgdata)
 
         async def token(http: httpx.AsyncClient, index: int) -> httpx.Response:
             form = {
@@ -301,8 +341,8 @@ async def measure(args: argparse.Namespace, directory: Path, database_url: str) 
             return await http.get(JWKS_PATH)
 
         await drive(target, "warm-up", 1.0, args.concurrency, token)
-        baseline = await drive(target, "GET /oauth2/jwks (baseline)", args.seconds, args.concurrency, jwks)
-        tokens = await drive(target, "client_credentials token", args.seconds, args.concurrency, token)
+        baseline = await drive(target, "GET /oauth2/jwks (baseline)", args.seconds, args.concurrency, jwks, meter)
+        tokens = await drive(target, "client_credentials token", args.seconds, args.concurrency, token, meter)
     finally:
         for process in workers:
             process.terminate()
@@ -318,12 +358,14 @@ async def measure(args: argparse.Namespace, directory: Path, database_url: str) 
             f"{figures.name:32s} {figures.per_second:8.0f}/s  p50 {figures.percentile_ms(50):6.2f} ms"
             f"  p99 {figures.percentile_ms(99):6.2f} ms  errors {figures.errors}"
         )
+        print(figures.cpu_line())
     print(f"tokens/baseline: {tokens.per_second / baseline.per_second:.2f}")
-    flows = await measure_flows(args, directory, settings)
+    flows = await measure_flows(args, directory, settings, pgdata)
     print(
         f"{flows.name:32s} {flows.per_second:8.0f}/s  p50 {flows.percentile_ms(50):6.2f} ms"
         f"  p99 {flows.percentile_ms(99):6.2f} ms  errors {flows.errors}  (4 requests per flow, signed-in browsers)"
     )
+    print(flows.cpu_line())
     print(
         f"in-process issuance (1 process, no HTTP/TLS): {direct_rate:.0f}/s, {cpu_ms:.2f} ms CPU per token"
         f" -> at most {2000 / cpu_ms:.0f}/s on 2 cores given to the service alone"
@@ -420,7 +462,7 @@ async def sign_in(http: httpx.AsyncClient, username: str, secret: str) -> None:
         raise RuntimeError(f"sign-in failed: {response.status_code}")
 
 
-async def measure_flows(args: argparse.Namespace, directory: Path, settings: Settings) -> Figures:
+async def measure_flows(args: argparse.Namespace, directory: Path, settings: Settings, pgdata: Path | None) -> Figures:
     """Complete PAR -> authorize -> consent -> token flows per second, over `args.concurrency` signed-in browsers."""
     import base64
     import hashlib
@@ -506,9 +548,12 @@ async def measure_flows(args: argparse.Namespace, directory: Path, settings: Set
                 else:
                     errors += 1
 
+        meter = CpuMeter([p.pid for p in workers if p.pid is not None], pgdata)
+        before = meter.sample()
         started = time.perf_counter()
         await asyncio.gather(*(worker(b, t) for b, t in zip(browsers, tpps, strict=True)))
         elapsed = time.perf_counter() - started
+        cpu = {group: used - before[group] for group, used in meter.sample().items()}
         for http in (*browsers, *tpps):
             await http.aclose()
     finally:
@@ -517,7 +562,7 @@ async def measure_flows(args: argparse.Namespace, directory: Path, settings: Set
         for process in workers:
             process.join(10)
         sock.close()
-    return Figures("PAR->authorize->consent->token", len(latencies), errors, elapsed, latencies)
+    return Figures("PAR->authorize->consent->token", len(latencies), errors, elapsed, latencies, cpu)
 
 
 async def wait_until_serving(base_url: str, directory: Path) -> None:
@@ -549,7 +594,7 @@ def main() -> None:
         database_url = args.database_url or ensure_embedded_database(pgdata, database="bench")
         try:
             upgrade_to_head(database_url)
-            asyncio.run(measure(args, directory, database_url))
+            asyncio.run(measure(args, directory, database_url, None if args.database_url else pgdata))
         finally:
             if args.database_url is None:
                 stop_embedded_database(pgdata)

@@ -17,13 +17,13 @@ from auth_server.app import PAGE_PREFIXES as AUTH_PAGE_PREFIXES
 from auth_server.app import create_app as create_auth_server_app
 from auth_server.oauth.app import MOUNT_PREFIXES as OAUTH_PREFIXES
 from auth_server.oauth.app import create_oauth_app
-from core_banking.app import create_app as create_core_banking_app
 from gateway import health
 from gateway.guard import Guard, GuardMiddleware
 from gateway.metrics import GatewayMetrics
 from gateway.ratelimit import RateLimiter
 from gateway.routing import PrefixRouter, Route
 from gateway.tokens import AccessTokenVerifier, JwksCache
+from gateway.upstreams import close_upstream, core_banking_upstream
 from obank.correlation import CorrelationMiddleware
 from obank.migrate import head_revisions
 from obank.principal import load_internal_assertions
@@ -88,6 +88,7 @@ def create_app(
             await asyncio.gather(*tasks, return_exceptions=True)
             await oauth.state.oauth.close()
             await limiter.close()
+            await close_upstream(core_banking)
             await platform.close()
 
     gateway = FastAPI(title="obank gateway", lifespan=lifespan)
@@ -115,7 +116,7 @@ def create_app(
     gateway.state.metrics = metrics
     gateway.state.limiter = limiter
 
-    core_banking = create_core_banking_app(platform)
+    core_banking = core_banking_upstream(platform)
     first_party = CORSMiddleware(
         core_banking,
         allow_origins=settings.cors_allowed_origins,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Callable, Coroutine
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -30,12 +31,17 @@ app.add_typer(reconciliation_cli.app)  # a single command: `obank reconcile`
 console = Console(stderr=True)
 
 if TYPE_CHECKING:
+    import uvicorn
+    from starlette.types import ASGIApp
+
     from obank.outbox.consumers import ConsumerRegistry
     from obank.runtime import Platform
 
 
-def _settings() -> Settings:
+def _settings(**overrides: Any) -> Settings:
     settings = get_settings()
+    if overrides:
+        settings = settings.model_copy(update=overrides)
     try:
         settings.check_production_ready()
     except ProductionSettingsError as exc:
@@ -74,15 +80,42 @@ def certs_init(
         console.print("certificates already present (use --force to replace)")
 
 
+class Role(StrEnum):
+    """What one `obank serve` process runs."""
+
+    ALL = "all"  # the gateway with every app in-process, and the bank's background jobs
+    GATEWAY = "gateway"  # the gateway, core_banking reached over HTTP at OBANK_UPSTREAM_CORE_BANKING_URL
+    CORE_BANKING = "core_banking"  # core_banking alone, for gateways to reach over HTTP
+
+
+def _check_role(settings: Settings, role: Role) -> None:
+    """Refuse a role its settings cannot support, before anything starts."""
+    problem = None
+    if role is Role.ALL and settings.upstream_core_banking_url:
+        problem = "--role all serves core_banking in-process; use --role gateway with OBANK_UPSTREAM_CORE_BANKING_URL"
+    elif role is Role.GATEWAY and not settings.upstream_core_banking_url:
+        problem = "--role gateway needs OBANK_UPSTREAM_CORE_BANKING_URL (where core_banking is served)"
+    elif role is not Role.ALL and not settings.database_url:
+        problem = f"--role {role} needs OBANK_DATABASE_URL: processes of one deployment share a database server"
+    if problem:
+        console.print(f"[red]{problem}[/red]")
+        raise typer.Exit(2)
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default: OBANK_HOST or 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default: OBANK_PORT or 8443)")] = None,
+    role: Annotated[Role | None, typer.Option(help="What this process runs (default: OBANK_ROLE or all)")] = None,
 ) -> None:
-    """Run the platform over HTTPS (client certificates optional) with the embedded database and demo data."""
+    """Run the platform over HTTPS with the embedded database and demo data, or with `--role` one part of it."""
+    settings = _settings(role=role.value) if role is not None else _settings()
+    role = Role(settings.role)
+    _check_role(settings, role)
     from gateway.app import BackgroundJob, create_app
     from gateway.demo import seed_and_write_demo
     from gateway.scheduler import BankScheduler
+    from gateway.upstreams import core_banking_service_app
     from obank.certs import init_development_certificates
     from obank.embedded_db import stop_embedded_database
     from obank.migrate import upgrade_to_head
@@ -97,7 +130,6 @@ def serve(
         signals_ignored,
     )
 
-    settings = _settings()
     host = host or settings.host
     try:
         sock = bind_socket(host, settings.port if port is None else port)
@@ -110,11 +142,15 @@ def serve(
     embedded = settings.database_url is None
     with StopSignals() as stop:
         try:
-            if not settings.is_production:
-                with console.status("Creating development certificates..."):
-                    for path in init_development_certificates(settings.certs_dir):
-                        console.print(f"wrote {path}")
-            files = TLSFiles.from_settings(settings)
+            files: TLSFiles | None = None
+            if role is not Role.CORE_BANKING:
+                if not settings.is_production:
+                    with console.status("Creating development certificates..."):
+                        for path in init_development_certificates(settings.certs_dir):
+                            console.print(f"wrote {path}")
+                files = TLSFiles.from_settings(settings)
+            elif settings.tls_cert_file and settings.tls_key_file:
+                files = TLSFiles(settings.tls_cert_file, settings.tls_key_file, settings.tls_client_ca_file)
             stop.check()
             status = "Starting the embedded PostgreSQL..." if embedded else "Connecting to the database..."
             with console.status(status):
@@ -124,21 +160,34 @@ def serve(
                 upgrade_to_head(database_url)
             stop.check()
             platform = build_platform(settings, database_url)
-            background: list[BackgroundJob] = [BankScheduler(platform).run]
+            background: list[BackgroundJob] = []
+            if role is not Role.GATEWAY:
+                background.append(BankScheduler(platform).run)  # core_banking's jobs
             if not settings.kafka_bootstrap_servers:
                 background.append(_in_process_relay(platform))
-            server = build_server(create_app(platform, background), files)
+            if role is Role.CORE_BANKING:
+                served_app = core_banking_service_app(platform, background)
+                served = f"core_banking is serving {'https' if files else 'http'}://{host}:{settings.port}"
+            else:
+                served_app = create_app(platform, background)
+                served = f"obank is serving {issuer}"
+            # Only core_banking goes without TLS files: plain HTTP on the internal network, where each request's
+            # signed internal assertion, not the connection, is what core_banking trusts.
+            server = _plain_http_server(served_app) if files is None else build_server(served_app, files)
 
-            async def seed() -> None:
-                with console.status("Seeding demo data..."):
-                    demo = await seed_and_write_demo(platform, issuer)
-                stop.check()
-                console.print(f"[green]obank is serving {issuer}[/green]", soft_wrap=True)
-                console.print(f"demo: {demo}", soft_wrap=True)
-                if files.client_ca_file is not None:
+            async def before_serving() -> None:
+                demo = None
+                if role is not Role.CORE_BANKING:
+                    with console.status("Seeding demo data..."):
+                        demo = await seed_and_write_demo(platform, issuer)
+                    stop.check()
+                console.print(f"[green]{served}[/green]", soft_wrap=True)
+                if demo is not None:
+                    console.print(f"demo: {demo}", soft_wrap=True)
+                if files is not None and files.client_ca_file is not None:
                     console.print(f"client certificates are verified against {files.client_ca_file}", soft_wrap=True)
 
-            run_server(server, sock, before_serving=seed)
+            run_server(server, sock, before_serving=before_serving)
         except StopRequested:
             pass
         except Exception:
@@ -152,6 +201,23 @@ def serve(
                     with console.status("Stopping the embedded PostgreSQL..."):
                         stop_embedded_database(settings.data_dir / "pgdata")
         console.print(f"stopped ({stop.received})" if stop.received else "stopped")
+
+
+def _plain_http_server(app: ASGIApp) -> uvicorn.Server:
+    """uvicorn over plain HTTP, otherwise configured as `obank.server.build_server`."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        http="httptools",
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=5,
+    )
+    return uvicorn.Server(config)
 
 
 @app.command()
@@ -189,7 +255,7 @@ def worker() -> None:
         stop = asyncio.Event()
         scheduler = asyncio.create_task(BankScheduler(platform).run(stop))
         try:
-            await run_worker(platform, consumer_registry(), stop=stop)
+            await run_worker(platform, consumer_registry(platform), stop=stop)
         finally:
             stop.set()
             await scheduler
@@ -198,11 +264,14 @@ def worker() -> None:
     asyncio.run(work())
 
 
-def consumer_registry() -> ConsumerRegistry:
-    """Every context's event consumers (none of the contexts consumes events yet)."""
+def consumer_registry(platform: Platform) -> ConsumerRegistry:
+    """Every context's event consumers: the revocation deny-list fed from the authorization server's events."""
+    from auth_server.oauth.grants.consumers import register_revocation_consumer
     from obank.outbox.consumers import default_registry
 
-    return default_registry()
+    registry = default_registry()
+    register_revocation_consumer(registry, platform.revocations)
+    return registry
 
 
 def _in_process_relay(platform: Platform) -> Callable[[asyncio.Event], Coroutine[Any, Any, None]]:
@@ -210,7 +279,7 @@ def _in_process_relay(platform: Platform) -> Callable[[asyncio.Event], Coroutine
     from obank.outbox.worker import run_worker
 
     async def relay(stop: asyncio.Event) -> None:
-        await run_worker(platform, consumer_registry(), stop=stop, handle_signals=False)
+        await run_worker(platform, consumer_registry(platform), stop=stop, handle_signals=False)
 
     return relay
 

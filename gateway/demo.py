@@ -13,6 +13,7 @@ from typing import Any
 from auth_server.demo import seed_demo_identities
 from auth_server.oauth.demo import seed_demo_clients
 from core_banking.demo import seed_demo_bank
+from obank.certs import STAFF_DEVICE
 from obank.database import unit_of_work
 from obank.runtime import Platform
 from obank.settings import PROJECT_ROOT
@@ -82,6 +83,13 @@ async def seed_and_write_demo(platform: Platform, issuer: str) -> Path:
             "first_party": {
                 "client_id": clients.first_party_client_id,
                 "redirect_uri": clients.first_party_redirect_uri,
+            },
+            "staff_console": {
+                "client_id": clients.staff_console_client_id,
+                "redirect_uri": clients.staff_console_redirect_uri,
+                # The device certificate the console presents at the token endpoint and to the gateway.
+                "certificate": _display_path(settings.certs_dir / f"{STAFF_DEVICE.name}.pem"),
+                "private_key": _display_path(settings.certs_dir / f"{STAFF_DEVICE.name}.key"),
             },
         },
     }

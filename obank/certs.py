@@ -40,7 +40,9 @@ class DemoClient:
 
 DEMO_TPP = DemoClient("tpp-demo", "CN=Demo TPP,O=Demo TPP Ltd,C=GB")
 OTHER_TPP = DemoClient("tpp-other", "CN=Other TPP,O=Other TPP Ltd,C=GB")
-DEMO_CLIENTS = (DEMO_TPP, OTHER_TPP)
+# A managed staff device: staff console tokens are bound to the certificate it presents.
+STAFF_DEVICE = DemoClient("staff-device", "CN=obank staff device 1,O=obank,C=GB")
+DEMO_CLIENTS = (DEMO_TPP, OTHER_TPP, STAFF_DEVICE)
 
 
 def generate_private_key() -> ec.EllipticCurvePrivateKey:
@@ -230,7 +232,7 @@ def _write_pair(
 
 
 def init_development_certificates(certs_dir: Path, force: bool = False) -> list[Path]:
-    """Write the missing development CA, server and demo TPP certificates (all with `force`); return them."""
+    """Write the missing development CA, server, demo TPP and staff device certificates (all with `force`)."""
     # A new CA re-issues every certificate so that all of them chain to it.
     certs_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # ES256 private JWK (JSON) the gateway signs internal principal assertions with.
     internal_signing_key: str | None = Field(default=None, repr=False)
 
+    # What `obank serve` runs: every app, the gateway (core_banking over HTTP), or core_banking alone.
+    role: Literal["all", "gateway", "core_banking"] = "all"
+
     # The gateway. Unset upstream URLs mean the service runs in the gateway's process.
     upstream_core_banking_url: str | None = None
     upstream_timeout_s: float = 10.0
@@ -104,9 +107,10 @@ class Settings(BaseSettings):
             problems.append("OBANK_ACTIVE_ENCRYPTION_KEY_ID (names no key in OBANK_ENCRYPTION_KEYS)")
         if not self.internal_signing_key:
             problems.append("OBANK_INTERNAL_SIGNING_KEY (generated development keys are refused)")
-        if not self.issuer:
+        public = self.role != "core_banking"  # core_banking alone is internal: no public address or certificate
+        if public and not self.issuer:
             problems.append("OBANK_ISSUER (the public https address clients reach)")
-        if not self.tls_cert_file or not self.tls_key_file:
+        if public and (not self.tls_cert_file or not self.tls_key_file):
             problems.append("OBANK_TLS_CERT_FILE and OBANK_TLS_KEY_FILE (development certificates are refused)")
         if problems:
             raise ProductionSettingsError("OBANK_ENV=production refuses to start; set: " + "; ".join(problems))

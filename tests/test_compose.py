@@ -29,8 +29,8 @@ def _obank_commands() -> list[tuple[str, list[str]]]:
 
 def test_compose_runs_postgres_redis_kafka_and_the_obank_processes() -> None:
     services = _compose()["services"]
-    assert {"postgres", "redis", "kafka", "migrate", "gateway", "worker"} <= set(services)
-    for infra in ("postgres", "redis", "kafka", "gateway"):
+    assert {"postgres", "redis", "kafka", "migrate", "gateway", "core-banking", "worker"} <= set(services)
+    for infra in ("postgres", "redis", "kafka", "gateway", "core-banking"):
         assert "healthcheck" in services[infra], infra
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft
 
@@ -46,9 +46,25 @@ def test_every_obank_process_runs_in_production_mode_against_real_services() -> 
             "OBANK_REDIS_URL",
             "OBANK_KAFKA_BOOTSTRAP_SERVERS",
             "OBANK_ENCRYPTION_KEYS",
-            "OBANK_ISSUER",
+            "OBANK_INTERNAL_SIGNING_KEY",
         ):
             assert env.get(required), (name, required)
+        internal = service["command"][:4] == ["obank", "serve", "--role", "core_banking"]
+        # Only the internal core_banking service does without a public address and certificate.
+        for public in ("OBANK_ISSUER", "OBANK_TLS_CERT_FILE", "OBANK_TLS_KEY_FILE"):
+            assert bool(env.get(public)) is not internal, (name, public)
+
+
+def test_the_gateway_reaches_core_banking_over_http_with_the_same_signing_key() -> None:
+    services = _compose()["services"]
+    gateway, core_banking = services["gateway"], services["core-banking"]
+    assert gateway["command"][:4] == ["obank", "serve", "--role", "gateway"]
+    port = core_banking["command"][core_banking["command"].index("--port") + 1]
+    assert gateway["environment"]["OBANK_UPSTREAM_CORE_BANKING_URL"] == f"http://core-banking:{port}"
+    assert "ports" not in core_banking  # reachable from the compose network only
+    assert gateway["depends_on"]["core-banking"] == {"condition": "service_healthy"}
+    signing_key = "OBANK_INTERNAL_SIGNING_KEY"
+    assert gateway["environment"][signing_key] == core_banking["environment"][signing_key]
 
 
 @pytest.mark.parametrize(("service", "argv"), _obank_commands())

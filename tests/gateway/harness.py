@@ -16,7 +16,7 @@ from starlette.types import ASGIApp
 from auth_server.oauth.clients import service as clients_service
 from auth_server.oauth.config import OAuthConfig
 from auth_server.oauth.jose import sign_jwt
-from auth_server.oauth.keys.service import SigningKeys
+from auth_server.oauth.server import OAuthServer
 from auth_server.oauth.tokens.models import SubjectKind
 from auth_server.oauth.tokens.service import TokenService
 from gateway.app import create_app
@@ -37,12 +37,16 @@ class RunningGateway:
     platform: Platform
     port: int
     pki: Pki
-    tokens: TokenService
+    issuer_server: OAuthServer
     _clients: list[httpx.AsyncClient] = field(default_factory=list)
 
     @property
     def issuer(self) -> str:
         return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def tokens(self) -> TokenService:
+        return self.issuer_server.tokens
 
     def http(self, cert: str | None = None) -> httpx.AsyncClient:
         """An HTTPS client trusting the test CA, presenting the named client certificate (or none)."""
@@ -110,6 +114,7 @@ class RunningGateway:
     async def aclose(self) -> None:
         for client in self._clients:
             await client.aclose()
+        await self.issuer_server.close()
 
 
 async def start_gateway(
@@ -126,6 +131,6 @@ async def start_gateway(
     async with asyncio.timeout(15):
         while not server.started:
             await asyncio.sleep(0.01)
-    config = OAuthConfig(issuer=configured.public_base_url())
-    tokens = TokenService(config, SigningKeys(platform.sessions, platform.keyring), platform.keyring)
-    return RunningGateway(app, platform, port, pki, tokens), task, server
+    # A second authorization server of the same issuer over the same database: it issues tokens for tests.
+    issuer = OAuthServer.build(platform, config=OAuthConfig(issuer=configured.public_base_url()))
+    return RunningGateway(app, platform, port, pki, issuer), task, server

@@ -88,8 +88,11 @@ async def customer_login(client: httpx.AsyncClient, demo: dict[str, Any], custom
     return access_token
 
 
-async def customer_moves_money(client: httpx.AsyncClient, demo: dict[str, Any]) -> None:
-    """Log in with password + TOTP, list accounts, move money with an idempotency key, see it in history."""
+async def customer_moves_money(client: httpx.AsyncClient, demo: dict[str, Any]) -> str:
+    """Log in with password + TOTP, list accounts, move money with an idempotency key, see it in history.
+
+    Returns the interaction id the transfer was sent with (its audit record and event carry it).
+    """
     token = await customer_login(client, demo)
     auth = {"authorization": f"Bearer {token}"}
     listed = await client.get("/api/v1/accounts", headers=auth)
@@ -102,6 +105,7 @@ async def customer_moves_money(client: httpx.AsyncClient, demo: dict[str, Any]) 
     before = (await client.get(f"/api/v1/accounts/{source['id']}/balances", headers=auth)).json()
 
     key = str(uuid.uuid4())
+    interaction_id = str(uuid.uuid4())
     transfer = {
         "source_account_id": source["id"],
         "destination_account_id": destination["id"],
@@ -109,8 +113,10 @@ async def customer_moves_money(client: httpx.AsyncClient, demo: dict[str, Any]) 
         "currency": "GBP",
         "description": "Savings top-up " + key[:8],
     }
-    created = await client.post("/api/v1/transfers", headers=auth | {"idempotency-key": key}, json=transfer)
+    headers = auth | {"idempotency-key": key, "x-fapi-interaction-id": interaction_id}
+    created = await client.post("/api/v1/transfers", headers=headers, json=transfer)
     assert created.status_code == 201, created.text
+    assert created.headers["x-fapi-interaction-id"] == interaction_id
     replayed = await client.post("/api/v1/transfers", headers=auth | {"idempotency-key": key}, json=transfer)
     assert replayed.status_code == 201 and replayed.json() == created.json()
     clash = await client.post(
@@ -124,3 +130,4 @@ async def customer_moves_money(client: httpx.AsyncClient, demo: dict[str, Any]) 
     assert any(line["description"] == transfer["description"] and abs(line["amount_minor"]) == 1_234 for line in lines)
     after = (await client.get(f"/api/v1/accounts/{source['id']}/balances", headers=auth)).json()
     assert after["booked_minor"] == before["booked_minor"] - 1_234, (before, after)
+    return interaction_id

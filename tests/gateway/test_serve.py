@@ -138,6 +138,7 @@ def test_serve_runs_stops_cleanly_and_restarts_on_the_same_data(home: Path) -> N
         assert sorted(p.name for p in (home / "certs").glob("*.pem")) == [
             "ca.pem",
             "server.pem",
+            "staff-device.pem",
             "tpp-demo.pem",
             "tpp-other.pem",
         ]

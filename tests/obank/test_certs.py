@@ -24,7 +24,9 @@ from obank.certs import (
     load_private_key,
 )
 
-ALL_FILES = {f"{name}.{ext}" for name in ("ca", "server", "tpp-demo", "tpp-other") for ext in ("pem", "key")}
+ALL_FILES = {
+    f"{name}.{ext}" for name in ("ca", "server", "tpp-demo", "tpp-other", "staff-device") for ext in ("pem", "key")
+}
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,40 @@
+"""A demo customer, end to end through the composed gateway over TLS: sign in, list, move money, see it."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from audit.models import AuditRecord
+from gateway.demo import seed_and_write_demo
+from obank.outbox.models import OutboxEvent
+from obank.settings import Settings
+from tests.auth_server.oauth.conftest import Pki, pki
+from tests.gateway.harness import start_gateway
+from tests.gateway.scenarios import customer_moves_money
+
+__all__ = ["pki"]
+
+
+async def test_a_customer_signs_in_and_moves_money_through_the_gateway(
+    settings: Settings, database_url: str, pki: Pki
+) -> None:
+    running, task, server = await start_gateway(settings, database_url, pki)
+    try:
+        demo = json.loads((await seed_and_write_demo(running.platform, running.issuer)).read_text())
+        interaction_id = await customer_moves_money(running.http(), demo)
+        async with running.platform.sessions() as session:
+            audited = await session.scalars(
+                select(AuditRecord.action).where(AuditRecord.correlation_id == interaction_id)
+            )
+            published = await session.scalars(
+                select(OutboxEvent.event_type).where(OutboxEvent.correlation_id == interaction_id)
+            )
+            actions, events = list(audited), list(published)
+        assert actions and events, "the transfer's audit record and event carry the caller's interaction id"
+    finally:
+        await running.aclose()
+        server.should_exit = True
+        await task
+        await running.platform.close()
