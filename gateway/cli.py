@@ -177,7 +177,8 @@ def serve(
 
             async def before_serving() -> None:
                 demo = None
-                if role is not Role.CORE_BANKING:
+                # Demo logins have published passwords: never in production.
+                if role is not Role.CORE_BANKING and not settings.is_production:
                     with console.status("Seeding demo data..."):
                         demo = await seed_and_write_demo(platform, issuer)
                     stop.check()
