@@ -12,7 +12,7 @@ from obank.outbox.models import OutboxEvent
 from obank.settings import Settings
 from tests.auth_server.oauth.conftest import Pki, pki
 from tests.gateway.harness import start_gateway
-from tests.gateway.scenarios import customer_moves_money
+from tests.gateway.scenarios import customer_login, customer_moves_money
 
 __all__ = ["pki"]
 
@@ -33,6 +33,21 @@ async def test_a_customer_signs_in_and_moves_money_through_the_gateway(
             )
             actions, events = list(audited), list(published)
         assert actions and events, "the transfer's audit record and event carry the caller's interaction id"
+
+        # Another customer withdraws their app's grant: the very next request with its token is refused.
+        other = running.http()
+        token = await customer_login(other, demo, customer_index=1)
+        auth = {"authorization": f"Bearer {token}"}
+        grants = await other.get("/api/v1/consents", headers=auth)
+        assert grants.status_code == 200, grants.text
+        active = [g for g in grants.json()["consents"] if g["status"] == "ACTIVE"]
+        assert len(active) == 1, grants.text
+        grant = active[0]
+        withdrawn = await other.delete(f"/api/v1/consents/{grant['grant_id']}", headers=auth)
+        assert withdrawn.status_code == 204, withdrawn.text
+        refused = await other.get("/api/v1/accounts", headers=auth)
+        assert refused.status_code == 401
+        assert 'error="invalid_token"' in refused.headers["www-authenticate"]
     finally:
         await running.aclose()
         server.should_exit = True

@@ -24,13 +24,13 @@ router = APIRouter(prefix=CONSENTS_PATH, tags=["consents"], route_class=ProblemR
 
 
 def _customer(principal: Principal) -> uuid.UUID:
-    """The customer's login (the subject their grants are recorded under); staff and clients have none."""
+    """The calling customer's id in core banking (the gateway's principal subject); staff and clients have none."""
     if principal.kind != "customer":
         raise NotACustomer(f"a {principal.kind} principal has no consents")
     try:
         return uuid.UUID(principal.subject)
     except ValueError as exc:
-        raise NotACustomer("the principal is not a customer login") from exc
+        raise NotACustomer("the principal names no customer") from exc
 
 
 def _state(grant: service.GrantRecord, now: datetime) -> ConsentState:
@@ -50,7 +50,7 @@ async def _client_names(session: AsyncSession, client_ids: set[str]) -> dict[str
 @router.get("", response_model=ConsentList)
 async def list_consents(session: SessionDep, principal: PrincipalDep) -> ConsentList:
     """Every grant of the calling customer, newest first, whatever its state."""
-    grants = await service.list_grants(session, _customer(principal))
+    grants = await service.list_customer_grants(session, _customer(principal))
     names = await _client_names(session, {grant.client_id for grant in grants})
     now = datetime.now(UTC)
     return ConsentList(
@@ -76,10 +76,11 @@ async def list_consents(session: SessionDep, principal: PrincipalDep) -> Consent
 @router.delete("/{grant_id}", status_code=204, response_class=Response)
 async def revoke_consent(grant_id: uuid.UUID, session: SessionDep, server: ServerDep, principal: PrincipalDep) -> None:
     """Withdraw one of the customer's grants: refresh tokens die now, the gateway refuses its access tokens."""
-    subject = _customer(principal)
+    customer_id = _customer(principal)
     try:
+        grant = await service.customer_grant(session, grant_id, customer_id)
         await service.withdraw_grant(
-            session, server.tokens, grant_id=grant_id, subject=subject, session_id=principal.session_id
+            session, server.tokens, grant_id=grant_id, subject=grant.subject, session_id=principal.session_id
         )
     except InvalidGrant as exc:
         raise ConsentNotFound(f"no consent {grant_id}") from exc

@@ -23,6 +23,17 @@ async def get(session: AsyncSession, grant_id: uuid.UUID, *, for_update: bool = 
     return grant
 
 
+async def of_customer(session: AsyncSession, customer_id: uuid.UUID) -> Sequence[OAuthGrant]:
+    """A customer's grants (by core banking's customer id), newest first."""
+    statement = (
+        select(OAuthGrant)
+        .where(OAuthGrant.customer_id == customer_id)
+        .order_by(OAuthGrant.created_at.desc(), OAuthGrant.id)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(statement)).all()
+
+
 async def of_subject(session: AsyncSession, subject: uuid.UUID) -> Sequence[OAuthGrant]:
     """A subject's grants, newest first."""
     statement = (

@@ -140,6 +140,19 @@ async def list_grants(session: AsyncSession, subject: uuid.UUID) -> list[GrantRe
     return [GrantRecord.from_model(row) for row in await repository.of_subject(session, subject)]
 
 
+async def list_customer_grants(session: AsyncSession, customer_id: uuid.UUID) -> list[GrantRecord]:
+    """A customer's grants by core banking's customer id (as the gateway names customers), newest first."""
+    return [GrantRecord.from_model(row) for row in await repository.of_customer(session, customer_id)]
+
+
+async def customer_grant(session: AsyncSession, grant_id: uuid.UUID, customer_id: uuid.UUID) -> GrantRecord:
+    """One of the customer's grants; another customer's does not exist for them."""
+    row = await repository.get(session, grant_id)
+    if row is None or row.customer_id != customer_id:
+        raise InvalidGrant("the grant does not exist")
+    return GrantRecord.from_model(row)
+
+
 async def revoke_grant(
     session: AsyncSession,
     tokens: TokenService,

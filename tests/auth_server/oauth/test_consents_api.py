@@ -129,7 +129,7 @@ async def test_a_customer_lists_their_own_consents_newest_first(
         )
     stranger = await _holder(shared_platform, auth_server, client.client_id)
 
-    response = await api.get(CONSENTS, headers=_as(auth_server, holder.login_id))
+    response = await api.get(CONSENTS, headers=_as(auth_server, holder.customer_id))
 
     assert response.status_code == 200, response.text
     consents = response.json()["consents"]
@@ -154,7 +154,7 @@ async def test_revoking_a_consent_ends_its_tokens_and_bank_consent_and_tells_the
 ) -> None:
     client = await register_client()
     holder = await _holder(shared_platform, auth_server, client.client_id)
-    headers = _as(auth_server, holder.login_id)
+    headers = _as(auth_server, holder.customer_id)
 
     response = await api.delete(f"{CONSENTS}/{holder.grant.id}", headers=headers)
     again = await api.delete(f"{CONSENTS}/{holder.grant.id}", headers=headers)
@@ -194,8 +194,8 @@ async def test_another_customers_consent_or_an_unknown_one_is_not_found(
     intruder = _as(auth_server, uuid.uuid4())
 
     theirs = await api.delete(f"{CONSENTS}/{holder.grant.id}", headers=intruder)
-    unknown = await api.delete(f"{CONSENTS}/{uuid.uuid4()}", headers=_as(auth_server, holder.login_id))
-    malformed = await api.delete(f"{CONSENTS}/not-a-uuid", headers=_as(auth_server, holder.login_id))
+    unknown = await api.delete(f"{CONSENTS}/{uuid.uuid4()}", headers=_as(auth_server, holder.customer_id))
+    malformed = await api.delete(f"{CONSENTS}/not-a-uuid", headers=_as(auth_server, holder.customer_id))
 
     _problem(theirs, 404, "consent_not_found")
     _problem(unknown, 404, "consent_not_found")
@@ -215,7 +215,7 @@ async def test_only_customers_have_consents(
 ) -> None:
     client = await register_client()
     holder = await _holder(shared_platform, auth_server, client.client_id)
-    headers = _as(auth_server, holder.login_id, kind="staff" if kind == "staff" else "client")
+    headers = _as(auth_server, holder.customer_id, kind="staff" if kind == "staff" else "client")
 
     listed = await api.get(CONSENTS, headers=headers)
     deleted = await api.delete(f"{CONSENTS}/{holder.grant.id}", headers=headers)
