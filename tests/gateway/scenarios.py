@@ -131,3 +131,64 @@ async def customer_moves_money(client: httpx.AsyncClient, demo: dict[str, Any]) 
     after = (await client.get(f"/api/v1/accounts/{source['id']}/balances", headers=auth)).json()
     assert after["booked_minor"] == before["booked_minor"] - 1_234, (before, after)
     return interaction_id
+
+
+async def staff_login(client: httpx.AsyncClient, demo: dict[str, Any], role: str) -> str:
+    """A demo staff member holding `role` signs in to the staff console: PAR, password, TOTP, "Continue".
+
+    `client` must present the staff device's certificate: the token request binds the access token to it.
+    """
+    staff = next(member for member in demo["staff"] if role in member["roles"])
+    console = demo["clients"]["staff_console"]
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    state = secrets.token_urlsafe(16)
+    pushed = await client.post(
+        "/oauth2/par",
+        data={
+            "client_id": console["client_id"],
+            "response_type": "code",
+            "redirect_uri": console["redirect_uri"],
+            "scope": "openid",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "state": state,
+        },
+    )
+    assert pushed.status_code == 201, pushed.text
+    start = "/oauth2/authorize?" + str(
+        httpx.QueryParams({"client_id": console["client_id"], "request_uri": pushed.json()["request_uri"]})
+    )
+    response = await client.get(start)
+    assert response.status_code == 303 and response.headers["location"].startswith("/staff/login?"), response.text
+    page = await client.get(response.headers["location"])
+    fields = _hidden_fields(page.text) | {"username": staff["username"], "password": staff["password"]}
+    response = await client.post("/staff/login", data=fields)
+    assert response.status_code == 303, response.text
+    page = await client.get(response.headers["location"])
+    otp = pyotp.TOTP(staff["totp_secret"]).now()
+    response = await client.post(page.url.path, data={"csrf_token": _csrf(page.text), "otp": otp})
+    assert response.status_code == 303, response.text
+    question = await client.get(response.headers["location"])
+    assert question.status_code == 200 and "Continue to obank staff console?" in question.text, question.text
+    response = await client.post(
+        "/oauth2/authorize/decision", data=_hidden_fields(question.text) | {"decision": "approve"}
+    )
+    assert response.status_code == 303, response.text
+    location = response.headers["location"]
+    assert location.startswith(console["redirect_uri"]), location
+    params = {name: values[0] for name, values in parse_qs(urlsplit(location).query).items()}
+    assert params.get("state") == state and "code" in params, location
+    token = await client.post(
+        "/oauth2/token",
+        data={
+            "grant_type": "authorization_code",
+            "client_id": console["client_id"],
+            "code": params["code"],
+            "redirect_uri": console["redirect_uri"],
+            "code_verifier": verifier,
+        },
+    )
+    assert token.status_code == 200, token.text
+    access_token: str = token.json()["access_token"]
+    return access_token
