@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import Sequence
 
-from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -19,13 +15,13 @@ from auth_server.oauth.app import MOUNT_PREFIXES as OAUTH_PREFIXES
 from auth_server.oauth.app import create_oauth_app
 from gateway import health
 from gateway.guard import Guard, GuardMiddleware
+from gateway.health import BackgroundJob
 from gateway.metrics import GatewayMetrics
 from gateway.ratelimit import RateLimiter
 from gateway.routing import PrefixRouter, Route
 from gateway.tokens import AccessTokenVerifier, JwksCache
 from gateway.upstreams import close_upstream, core_banking_upstream
 from obank.correlation import CorrelationMiddleware
-from obank.migrate import head_revisions
 from obank.principal import load_internal_assertions
 from obank.runtime import Platform
 
@@ -64,9 +60,6 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-BackgroundJob = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
-
-
 def create_app(
     platform: Platform, background: Sequence[BackgroundJob] = (), *, rate_limiter: RateLimiter | None = None
 ) -> ASGIApp:
@@ -76,26 +69,6 @@ def create_app(
     asked to stop, then awaited, before the database engine closes. `rate_limiter` replaces the
     budgets from settings (tests use small ones).
     """
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        stop = asyncio.Event()
-        tasks = [asyncio.create_task(job(stop)) for job in background]
-        try:
-            yield
-        finally:
-            stop.set()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await oauth.state.oauth.close()
-            await limiter.close()
-            await close_upstream(core_banking)
-            await platform.close()
-
-    gateway = FastAPI(title="obank gateway", lifespan=lifespan)
-    gateway.state.platform = platform
-    gateway.state.sessions = platform.sessions
-    gateway.state.migration_heads = head_revisions(platform.database_url)
-    gateway.include_router(health.router)
 
     settings = platform.settings
     oauth = create_oauth_app(platform)
@@ -113,8 +86,6 @@ def create_app(
         limiter=limiter,
         metrics=metrics,
     )
-    gateway.state.metrics = metrics
-    gateway.state.limiter = limiter
 
     core_banking = core_banking_upstream(platform)
     first_party = CORSMiddleware(
@@ -129,6 +100,8 @@ def create_app(
     auth_server = create_auth_server_app(platform)
     routes += [Route(prefix, auth_server) for prefix in AUTH_PAGE_PREFIXES]
     routes += [Route(prefix, oauth) for prefix in (*OAUTH_PREFIXES, "/api/v1/consents")]
+    closers = (oauth_server.close, limiter.close, lambda: close_upstream(core_banking))
+    gateway = health.probes_app("obank gateway", platform, background, closers)
     router = PrefixRouter(routes, fallback=gateway)
     guarded = GuardMiddleware(
         router, guard, max_body_bytes=settings.max_request_body_bytes, cors_origins=settings.cors_allowed_origins

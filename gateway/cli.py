@@ -112,8 +112,9 @@ def serve(
     settings = _settings(role=role.value) if role is not None else _settings()
     role = Role(settings.role)
     _check_role(settings, role)
-    from gateway.app import BackgroundJob, create_app
+    from gateway.app import create_app
     from gateway.demo import seed_and_write_demo
+    from gateway.health import BackgroundJob
     from gateway.scheduler import BankScheduler
     from gateway.upstreams import core_banking_service_app
     from obank.certs import init_development_certificates

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Literal
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
@@ -13,7 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from obank.log import get_logger
-from obank.migrate import applied_revisions
+from obank.migrate import applied_revisions, head_revisions
+from obank.runtime import Platform
 
 READINESS_TIMEOUT_S = 2.0
 _log = get_logger("gateway.health")
@@ -61,3 +64,36 @@ async def readiness(request: Request) -> JSONResponse:
     heads: set[str] = request.app.state.migration_heads
     result = await check_readiness(engine, heads)
     return JSONResponse(result.model_dump(), status_code=200 if result.status == "ready" else 503)
+
+
+BackgroundJob = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+Closer = Callable[[], Awaitable[None]]
+
+
+def probes_app(
+    title: str, platform: Platform, background: Sequence[BackgroundJob], closers: Sequence[Closer] = ()
+) -> FastAPI:
+    """An app serving the probes whose lifespan runs `background` jobs while it serves.
+
+    On shutdown the jobs are asked to stop and awaited, then `closers` run, then the platform closes.
+    """
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(job(stop)) for job in background]
+        try:
+            yield
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for close in closers:
+                await close()
+            await platform.close()
+
+    app = FastAPI(title=title, lifespan=lifespan)
+    app.state.platform = platform
+    app.state.sessions = platform.sessions
+    app.state.migration_heads = head_revisions(platform.database_url)
+    app.include_router(router)
+    return app

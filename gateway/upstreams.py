@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
-from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from core_banking.app import create_app as create_core_banking_app
 from gateway import health
+from gateway.health import BackgroundJob
 from gateway.proxy import HttpUpstream
 from gateway.routing import PrefixRouter, Route
 from obank.correlation import CorrelationMiddleware
-from obank.migrate import head_revisions
 from obank.runtime import Platform
-
-if TYPE_CHECKING:
-    from gateway.app import BackgroundJob
 
 CORE_BANKING_PREFIXES = ("/api/v1", "/admin/v1")
 
@@ -49,21 +42,7 @@ def core_banking_service_app(platform: Platform, background: Sequence[Background
     `background` jobs run while the app serves and are stopped and awaited before the database closes.
     """
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        stop = asyncio.Event()
-        tasks = [asyncio.create_task(job(stop)) for job in background]
-        try:
-            yield
-        finally:
-            stop.set()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await platform.close()
-
-    probes = FastAPI(title="obank core banking service", lifespan=lifespan)
-    probes.state.platform = platform
-    probes.state.migration_heads = head_revisions(platform.database_url)
-    probes.include_router(health.router)
+    probes = health.probes_app("obank core banking service", platform, background)
     core_banking = create_core_banking_app(platform)
     routes = [Route(prefix, core_banking) for prefix in CORE_BANKING_PREFIXES]
     return CorrelationMiddleware(PrefixRouter(routes, fallback=probes))
