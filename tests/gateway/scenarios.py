@@ -26,10 +26,10 @@ def _csrf(page: str) -> str:
     return html.unescape(match.group(1))
 
 
-async def customer_login(client: httpx.AsyncClient, demo: dict[str, Any], customer_index: int = 0) -> str:
-    """A demo customer signs in to the bank's own app: PAR, password, TOTP, approval; returns the access token."""
-    customer = demo["customers"][customer_index]
-    app = demo["clients"]["first_party"]
+async def _sign_in(
+    client: httpx.AsyncClient, app: dict[str, Any], person: dict[str, Any], *, login_path: str, scope: str
+) -> str:
+    """A public client's authorization with PKCE: PAR, password, TOTP, the approval page; returns the access token."""
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     state = secrets.token_urlsafe(16)
@@ -39,7 +39,7 @@ async def customer_login(client: httpx.AsyncClient, demo: dict[str, Any], custom
             "client_id": app["client_id"],
             "response_type": "code",
             "redirect_uri": app["redirect_uri"],
-            "scope": "openid accounts payments",
+            "scope": scope,
             "code_challenge": challenge,
             "code_challenge_method": "S256",
             "state": state,
@@ -50,13 +50,13 @@ async def customer_login(client: httpx.AsyncClient, demo: dict[str, Any], custom
         httpx.QueryParams({"client_id": app["client_id"], "request_uri": pushed.json()["request_uri"]})
     )
     response = await client.get(start)
-    assert response.status_code == 303 and response.headers["location"].startswith("/login"), response.text
+    assert response.status_code == 303 and response.headers["location"].startswith(login_path), response.text
     page = await client.get(response.headers["location"])
-    fields = _hidden_fields(page.text) | {"username": customer["username"], "password": customer["password"]}
-    response = await client.post("/login", data=fields)
+    fields = _hidden_fields(page.text) | {"username": person["username"], "password": person["password"]}
+    response = await client.post(login_path, data=fields)
     assert response.status_code == 303, response.text
     page = await client.get(response.headers["location"])
-    otp = pyotp.TOTP(customer["totp_secret"]).now()
+    otp = pyotp.TOTP(person["totp_secret"]).now()
     response = await client.post(page.url.path, data={"csrf_token": _csrf(page.text), "otp": otp})
     assert response.status_code == 303, response.text
     location = response.headers["location"]
@@ -64,7 +64,7 @@ async def customer_login(client: httpx.AsyncClient, demo: dict[str, Any], custom
         if location.startswith(app["redirect_uri"]):
             break
         response = await client.get(location)
-        if response.status_code == 200:  # the consent page: approve with the accounts it preselects
+        if response.status_code == 200:  # the consent (or staff "Continue") page: approve what it preselects
             form: dict[str, Any] = _hidden_fields(response.text)
             form["account_id"] = re.findall(r'name="account_id"\s+value="([^"]+)" checked', response.text)
             form["decision"] = "approve"
@@ -86,6 +86,13 @@ async def customer_login(client: httpx.AsyncClient, demo: dict[str, Any], custom
     assert token.status_code == 200, token.text
     access_token: str = token.json()["access_token"]
     return access_token
+
+
+async def customer_login(client: httpx.AsyncClient, demo: dict[str, Any], customer_index: int = 0) -> str:
+    """A demo customer signs in to the bank's own app: PAR, password, TOTP, approval; returns the access token."""
+    customer = demo["customers"][customer_index]
+    app = demo["clients"]["first_party"]
+    return await _sign_in(client, app, customer, login_path="/login", scope="openid accounts payments")
 
 
 async def customer_moves_money(client: httpx.AsyncClient, demo: dict[str, Any]) -> str:
@@ -140,55 +147,4 @@ async def staff_login(client: httpx.AsyncClient, demo: dict[str, Any], role: str
     """
     staff = next(member for member in demo["staff"] if role in member["roles"])
     console = demo["clients"]["staff_console"]
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    state = secrets.token_urlsafe(16)
-    pushed = await client.post(
-        "/oauth2/par",
-        data={
-            "client_id": console["client_id"],
-            "response_type": "code",
-            "redirect_uri": console["redirect_uri"],
-            "scope": "openid",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-            "state": state,
-        },
-    )
-    assert pushed.status_code == 201, pushed.text
-    start = "/oauth2/authorize?" + str(
-        httpx.QueryParams({"client_id": console["client_id"], "request_uri": pushed.json()["request_uri"]})
-    )
-    response = await client.get(start)
-    assert response.status_code == 303 and response.headers["location"].startswith("/staff/login?"), response.text
-    page = await client.get(response.headers["location"])
-    fields = _hidden_fields(page.text) | {"username": staff["username"], "password": staff["password"]}
-    response = await client.post("/staff/login", data=fields)
-    assert response.status_code == 303, response.text
-    page = await client.get(response.headers["location"])
-    otp = pyotp.TOTP(staff["totp_secret"]).now()
-    response = await client.post(page.url.path, data={"csrf_token": _csrf(page.text), "otp": otp})
-    assert response.status_code == 303, response.text
-    question = await client.get(response.headers["location"])
-    assert question.status_code == 200 and "Continue to obank staff console?" in question.text, question.text
-    response = await client.post(
-        "/oauth2/authorize/decision", data=_hidden_fields(question.text) | {"decision": "approve"}
-    )
-    assert response.status_code == 303, response.text
-    location = response.headers["location"]
-    assert location.startswith(console["redirect_uri"]), location
-    params = {name: values[0] for name, values in parse_qs(urlsplit(location).query).items()}
-    assert params.get("state") == state and "code" in params, location
-    token = await client.post(
-        "/oauth2/token",
-        data={
-            "grant_type": "authorization_code",
-            "client_id": console["client_id"],
-            "code": params["code"],
-            "redirect_uri": console["redirect_uri"],
-            "code_verifier": verifier,
-        },
-    )
-    assert token.status_code == 200, token.text
-    access_token: str = token.json()["access_token"]
-    return access_token
+    return await _sign_in(client, console, staff, login_path="/staff/login", scope="openid")
