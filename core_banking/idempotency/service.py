@@ -17,9 +17,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core_banking.errors import DomainError, domain_problem
+from core_banking.errors import DomainError
 from core_banking.idempotency import repository
 from core_banking.idempotency.errors import IdempotencyKeyReused
+from obank.problems import error_problem
 
 RETENTION = timedelta(hours=24)
 _CLAIM_ATTEMPTS = 3
@@ -70,7 +71,7 @@ async def execute_once(
         async with session.begin_nested():
             status, body = await operation()
     except DomainError as error:
-        status, body = error.status, domain_problem(error)
+        status, body = error.status, error_problem(error)
     await repository.complete(session, scope, key, status, body)
     return IdempotentOutcome(status, body, replayed=False)
 
