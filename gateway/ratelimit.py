@@ -104,7 +104,16 @@ class RateLimiter:
         """Default budgets in Redis when `redis_url` is set, else in memory; admits all when limits are off."""
         if not settings.rate_limits_enabled:
             return cls("memory://", {})
-        return cls(settings.redis_url or "memory://", DEFAULT_BUDGETS, kind_budgets=DEFAULT_KIND_BUDGETS)
+        # OBANK_RATE_LIMIT_BUDGETS: {"default" | identity kind: {class: budget}}, merged over the defaults.
+        overrides = settings.rate_limit_budgets
+        budgets = {**DEFAULT_BUDGETS, **{RateClass(c): b for c, b in overrides.get("default", {}).items()}}
+        kinds: dict[str, dict[RateClass, str]] = {
+            kind: dict(by_class) for kind, by_class in DEFAULT_KIND_BUDGETS.items()
+        }
+        for kind, by_class in overrides.items():
+            if kind != "default":
+                kinds.setdefault(kind, {}).update({RateClass(c): b for c, b in by_class.items()})
+        return cls(settings.redis_url or "memory://", budgets, kind_budgets=kinds)
 
     async def hit(self, rate_class: RateClass, identities: Sequence[str]) -> float | None:
         """Consume one unit of `rate_class` for each identity; None when admitted, else seconds until admitted."""

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     # Browser origins of the bank's own web apps allowed to call first-party routes (CORS); JSON list.
     cors_allowed_origins: list[str] = Field(default_factory=list)
     rate_limits_enabled: bool = True
+    # Budgets over the defaults, as JSON: {"default" or an identity kind ("customer", "staff", "client",
+    # "ip"): {rate class: "N/second;M/minute"}}; see gateway.ratelimit.
+    rate_limit_budgets: dict[str, dict[str, str]] = Field(default_factory=dict)
 
     log_level: str = "INFO"
     outbox_poll_interval_s: float = 0.5

@@ -301,3 +301,24 @@ def test_misconfiguration_is_refused_at_start_up(uri: str, budgets: dict[RateCla
 )
 def test_classify(method: str, path: str, expected: RateClass | None) -> None:
     assert classify(method, path) is expected
+
+
+async def test_configured_budgets_replace_the_defaults_by_kind_and_class(tmp_path: Path, who: str) -> None:
+    settings = _settings(tmp_path).model_copy(
+        update={"rate_limit_budgets": {"default": {"reads": "2/minute"}, "ip": {"login": "3/minute"}}}
+    )
+    limiter = RateLimiter.from_settings(settings)
+
+    reads = [await limiter.hit(READS, [f"customer:{who}"]) for _ in range(3)]
+    logins = [await limiter.hit(LOGIN, [f"ip:{who}"]) for _ in range(4)]
+    tpp_reads = [await limiter.hit(READS, [f"client:{who}"]) for _ in range(3)]
+
+    assert reads[:2] == [None, None] and reads[2] is not None
+    assert logins[:3] == [None] * 3 and logins[3] is not None
+    assert tpp_reads == [None] * 3  # the client's shared default is untouched
+
+
+def test_a_budget_for_an_unknown_class_is_refused_at_start_up(tmp_path: Path) -> None:
+    settings = _settings(tmp_path).model_copy(update={"rate_limit_budgets": {"default": {"bulk": "1/second"}}})
+    with pytest.raises(ValueError, match="bulk"):
+        RateLimiter.from_settings(settings)
