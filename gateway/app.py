@@ -96,7 +96,11 @@ def create_app(
         expose_headers=["x-fapi-interaction-id", "retry-after"],
         max_age=600,
     )
-    routes = [Route("/api/v1", first_party), Route("/admin/v1", core_banking), Route("/metrics", metrics_app(metrics))]
+    routes = [
+        Route("/api/v1", first_party),
+        Route("/admin/v1", core_banking),
+        Route("/metrics", metrics_app(metrics, settings.metrics_allowed_networks)),
+    ]
     auth_server = create_auth_server_app(platform)
     routes += [Route(prefix, auth_server) for prefix in AUTH_PAGE_PREFIXES]
     routes += [Route(prefix, oauth) for prefix in (*OAUTH_PREFIXES, "/api/v1/consents")]
@@ -109,17 +113,21 @@ def create_app(
     return CorrelationMiddleware(SecurityHeadersMiddleware(guarded))
 
 
-def metrics_app(metrics: GatewayMetrics) -> ASGIApp:
-    """`/metrics` for scrapers on the operator's own networks (loopback or private addresses) only."""
+def metrics_app(metrics: GatewayMetrics, allowed: Sequence[str]) -> ASGIApp:
+    """`/metrics` for scrapers on the networks in `allowed` (CIDRs) only; anyone else sees no such path.
+
+    Loopback by default: behind a load balancer every caller may come from a private address.
+    """
+    networks = [ipaddress.ip_network(network) for network in allowed]
     exposition = metrics.asgi_app()
 
     async def serve(scope: Scope, receive: Receive, send: Send) -> None:
         client = scope.get("client")
         try:
-            internal = client is not None and ipaddress.ip_address(client[0]).is_private
+            address = ipaddress.ip_address(client[0]) if client else None
         except ValueError:
-            internal = False
-        if not internal:
+            address = None
+        if address is None or not any(address in network for network in networks):
             await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
             return
         await exposition(scope, receive, send)

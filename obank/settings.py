@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     # Browser origins of the bank's own web apps allowed to call first-party routes (CORS); JSON list.
     cors_allowed_origins: list[str] = Field(default_factory=list)
     rate_limits_enabled: bool = True
+    # Who may scrape the gateway's /metrics (CIDRs, JSON list): the operator's monitoring network.
+    metrics_allowed_networks: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
     # Budgets over the defaults, as JSON: {"default" or an identity kind ("customer", "staff", "client",
     # "ip"): {rate class: "N/second;M/minute"}}; see gateway.ratelimit.
     rate_limit_budgets: dict[str, dict[str, str]] = Field(default_factory=dict)

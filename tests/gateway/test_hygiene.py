@@ -6,9 +6,12 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from gateway.app import metrics_app
+from gateway.metrics import GatewayMetrics
 from gateway.ratelimit import RateClass, RateLimiter
 from obank.settings import Settings
 from tests.auth_server.oauth.conftest import Pki, pki, shared_database_url
@@ -111,3 +114,13 @@ async def test_the_interaction_id_is_kept_when_valid_and_replaced_when_not(gatew
     replaced = injected.headers["x-fapi-interaction-id"]
     assert replaced != "abc forged=1" and uuid.UUID(replaced)
     assert injected.json()["correlation_id"] == replaced
+
+
+@pytest.mark.parametrize(("client", "status"), [("127.0.0.1", 200), ("10.1.2.3", 404), ("203.0.113.9", 404)])
+async def test_metrics_are_served_only_to_the_configured_networks(client: str, status: int) -> None:
+    app = metrics_app(GatewayMetrics(), ["127.0.0.0/8"])
+    transport = httpx.ASGITransport(app=app, client=(client, 50_000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+        response = await http.get("/metrics")
+    assert response.status_code == status
+    assert ("obank_gateway_requests_total" in response.text) is (status == 200)
