@@ -2,7 +2,7 @@
 
 from audit.schemas import ActorKind, AppendedRecord, AuditEntry, VerificationReport
 from audit.verify import decrypt_record, verify_chain
-from audit.writer import append_audit_record
+from audit.writer import append_audit_record, append_audit_records
 
 __all__ = [
     "ActorKind",
@@ -10,6 +10,7 @@ __all__ = [
     "AuditEntry",
     "VerificationReport",
     "append_audit_record",
+    "append_audit_records",
     "decrypt_record",
     "verify_chain",
 ]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, func, insert, select, text, update
+from sqlalchemy import Row, String, Table, bindparam, func, insert, select, text, update
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import TypeEngine
 
 from audit.errors import ChainConflict
 from audit.models import AuditChainHead, AuditRecord
@@ -41,6 +44,37 @@ _APPEND = (
 )
 
 
+def _array_of(item: TypeEngine[Any]) -> ARRAY[Any]:
+    """An array of `item`; strings as unbounded text, since a cast to varchar(n) would silently truncate."""
+    return ARRAY(String() if isinstance(item, String) else item)
+
+
+# Many records: one array per column, unnested into rows, so one statement text serves every batch size
+# (a multi-row VALUES list would be compiled anew for each size, and costs more than it saves).
+_UNNESTED = (
+    func.unnest(
+        *(
+            sql_cast(bindparam(column.name, type_=_array_of(column.type)), _array_of(column.type))
+            for column in _RECORD_COLUMNS
+        )
+    )
+    .table_valued(*_RECORD_FIELDS)
+    .render_derived()
+)
+_INSERTED_MANY = (
+    insert(_RECORDS)
+    .from_select(_RECORD_FIELDS, select(*_UNNESTED.c))
+    .returning(_RECORDS.c.chain, _RECORDS.c.sequence)
+    .cte("inserted")
+)
+# Joined to the batch's first record only, so the head moves only if the batch directly follows it.
+_APPEND_MANY = (
+    update(_HEAD)
+    .where(_HEAD.c.id == _INSERTED_MANY.c.chain, _HEAD.c.last_sequence == _INSERTED_MANY.c.sequence - 1)
+    .values(last_sequence=bindparam("head_sequence"), last_mac=bindparam("head_mac"), updated_at=func.now())
+)
+
+
 def _sealed(row: Row[*tuple[Any, ...]]) -> SealedRecord:
     return SealedRecord(**row._asdict())
 
@@ -70,13 +104,19 @@ async def read_chain_heads(session: AsyncSession) -> dict[int, ChainHead]:
     return {head.chain: head for head in heads if head is not None}
 
 
-async def append_record(session: AsyncSession, record: SealedRecord) -> None:
-    """Insert the sealed record and make it its chain's head (which this transaction must hold)."""
-    # Field by field: dataclasses.asdict deep-copies every value.
-    result = await session.execute(_APPEND, {name: getattr(record, name) for name in _RECORD_FIELDS})
+async def append_records(session: AsyncSession, records: Sequence[SealedRecord]) -> None:
+    """Insert sealed records, consecutive on one chain, and make the last its head (which this transaction holds)."""
+    first, last = records[0], records[-1]
+    if len(records) == 1:
+        # Field by field: dataclasses.asdict deep-copies every value.
+        result = await session.execute(_APPEND, {name: getattr(first, name) for name in _RECORD_FIELDS})
+    else:
+        columns: dict[str, Any] = {name: [getattr(record, name) for record in records] for name in _RECORD_FIELDS}
+        result = await session.execute(_APPEND_MANY, {**columns, "head_sequence": last.sequence, "head_mac": last.mac})
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise ChainConflict(
-            f"record {record.sequence} of chain {record.chain} does not follow the chain head it was sealed against"
+            f"records {first.sequence} to {last.sequence} of chain {first.chain} do not follow "
+            "the chain head they were sealed against"
         )
 
 

@@ -1,11 +1,14 @@
-"""Append an encrypted, hash-chained audit record inside the caller's transaction."""
+"""Append encrypted, hash-chained audit records (one or a batch) inside the caller's transaction."""
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 import ipaddress
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +20,7 @@ from audit.errors import ChainHeadMissing, InvalidAuditEntry
 from audit.models import AuditRecord
 from audit.schemas import ActorKind, AppendedRecord, AuditEntry, ChainHead, SealedRecord
 from obank.correlation import current_correlation_id
-from obank.crypto import KeyRing
+from obank.crypto import Envelope, KeyRing
 
 CHAIN_MAC_PURPOSE = "audit-chain"
 IP_HASH_PURPOSE = "audit-ip"
@@ -30,11 +33,88 @@ _HELD_CHAIN = "audit.held_chain"
 
 async def append_audit_record(session: AsyncSession, keyring: KeyRing, entry: AuditEntry) -> AppendedRecord:
     """Chain `entry` after a chain's head in the caller's transaction; make it the transaction's last write."""
+    (appended,) = await append_audit_records(session, keyring, (entry,))
+    return appended
+
+
+async def append_audit_records(
+    session: AsyncSession, keyring: KeyRing, entries: Sequence[AuditEntry]
+) -> list[AppendedRecord]:
+    """Chain `entries`, in order, after one chain's head in the caller's transaction (one lock, one INSERT).
+
+    Each record keeps its own data key, MAC and predecessor link, so each verifies and opens on its own.
+    """
+    if not entries:
+        return []
+    # Encryption and hashing happen before the lock; the caller's pending writes go out now too,
+    # so the chain head is held for as short a time as possible.
+    prepared = [_prepare(keyring, entry) for entry in entries]
+    mac_key_id = keyring.active_key_id
+    mac_key = keyring.derive(CHAIN_MAC_PURPOSE, mac_key_id)
+    await session.flush()
+    # The chain's head stays locked until this transaction ends, and appenders that find every head
+    # busy wait for one: work the caller does after this call lengthens that wait, and row locks it
+    # takes afterwards could deadlock with them.
+    head = await _lock_head(session)
+    # Taken under the lock, so timestamps never run backwards along the chain.
+    occurred_at = datetime.now(UTC)
+    prev_mac = head.last_mac
+    records: list[SealedRecord] = []
+    for sequence, entry in enumerate(prepared, start=head.last_sequence + 1):
+        unsealed = SealedRecord(
+            chain=head.chain,
+            sequence=sequence,
+            record_id=entry.record_id,
+            correlation_id=entry.correlation_id,
+            actor_kind=entry.actor_kind,
+            actor_id=entry.entry.actor_id,
+            client_id=entry.entry.client_id,
+            session_id=entry.entry.session_id,
+            ip_hash=entry.ip_hash,
+            ip_hash_key_id=entry.ip_hash_key_id,
+            action=entry.entry.action,
+            entity_type=entry.entry.entity_type,
+            entity_id=entry.entry.entity_id,
+            occurred_at=occurred_at,
+            changes_key_id=entry.envelope.key_id,
+            changes_wrapped_key=entry.envelope.wrapped_key,
+            changes_nonce=entry.envelope.nonce,
+            changes_ciphertext=entry.envelope.ciphertext,
+            mac_key_id=mac_key_id,
+            prev_mac=prev_mac,
+            mac=b"",
+        )
+        prev_mac = hmac.new(mac_key, canonical_content(unsealed), hashlib.sha256).digest()
+        records.append(dataclasses.replace(unsealed, mac=prev_mac))
+    await repository.append_records(session, records)
+    return [
+        AppendedRecord(
+            record_id=record.record_id,
+            chain=record.chain,
+            sequence=record.sequence,
+            occurred_at=record.occurred_at,
+            correlation_id=record.correlation_id,
+        )
+        for record in records
+    ]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Prepared:
+    """An entry checked and encrypted, waiting for its place in a chain."""
+
+    entry: AuditEntry
+    record_id: uuid.UUID
+    correlation_id: str
+    actor_kind: str
+    envelope: Envelope
+    ip_hash: bytes | None
+    ip_hash_key_id: str | None
+
+
+def _prepare(keyring: KeyRing, entry: AuditEntry) -> _Prepared:
     actor_kind = _actor_kind(entry.actor_kind)
-    record_id = uuid.uuid4()
     correlation_id = entry.correlation_id or current_correlation_id()
-    envelope = keyring.encrypt(_changes_plaintext(entry), associated_data=record_id.bytes)
-    ip_hash = None if entry.ip_address is None else ip_address_hash(keyring, entry.ip_address)
     _check_lengths(
         correlation_id=correlation_id,
         actor_id=entry.actor_id,
@@ -44,46 +124,14 @@ async def append_audit_record(session: AsyncSession, keyring: KeyRing, entry: Au
         entity_type=entry.entity_type,
         entity_id=entry.entity_id,
     )
-    # Encryption and hashing happen before the lock; the caller's pending writes go out now too,
-    # so the chain head is held for as short a time as possible.
-    await session.flush()
-    # The chain's head stays locked until this transaction ends, and appenders that find every head
-    # busy wait for one: work the caller does after this call lengthens that wait, and row locks it
-    # takes afterwards could deadlock with them.
-    head = await _lock_head(session)
-    unsealed = SealedRecord(
-        chain=head.chain,
-        sequence=head.last_sequence + 1,
-        record_id=record_id,
-        correlation_id=correlation_id,
-        actor_kind=actor_kind,
-        actor_id=entry.actor_id,
-        client_id=entry.client_id,
-        session_id=entry.session_id,
-        ip_hash=ip_hash,
-        ip_hash_key_id=None if ip_hash is None else keyring.active_key_id,
-        action=entry.action,
-        entity_type=entry.entity_type,
-        entity_id=entry.entity_id,
-        # Taken under the lock, so timestamps never run backwards along the chain.
-        occurred_at=datetime.now(UTC),
-        changes_key_id=envelope.key_id,
-        changes_wrapped_key=envelope.wrapped_key,
-        changes_nonce=envelope.nonce,
-        changes_ciphertext=envelope.ciphertext,
-        mac_key_id=keyring.active_key_id,
-        prev_mac=head.last_mac,
-        mac=b"",
-    )
-    record = dataclasses.replace(unsealed, mac=chain_mac(keyring, unsealed))
-    await repository.append_record(session, record)
-    return AppendedRecord(
-        record_id=record.record_id,
-        chain=record.chain,
-        sequence=record.sequence,
-        occurred_at=record.occurred_at,
-        correlation_id=correlation_id,
-    )
+    record_id = uuid.uuid4()
+    # A fresh data key per record: each record opens alone, and disclosing one discloses no other.
+    envelope = keyring.encrypt(_changes_plaintext(entry), associated_data=record_id.bytes)
+    if entry.ip_address is None:
+        return _Prepared(entry, record_id, correlation_id, actor_kind, envelope, None, None)
+    ip_key_id = keyring.active_key_id
+    ip_hash = ip_address_hash(keyring, entry.ip_address, key_id=ip_key_id)
+    return _Prepared(entry, record_id, correlation_id, actor_kind, envelope, ip_hash, ip_key_id)
 
 
 async def _lock_head(session: AsyncSession) -> ChainHead:
@@ -111,11 +159,6 @@ def ip_address_hash(keyring: KeyRing, ip_address: str, key_id: str | None = None
     except ValueError as exc:
         raise InvalidAuditEntry(f"not an IP address: {ip_address!r}") from exc
     return keyring.keyed_hash(IP_HASH_PURPOSE, normalised.encode(), key_id=key_id)
-
-
-def chain_mac(keyring: KeyRing, record: SealedRecord) -> bytes:
-    """HMAC-SHA256, under the chain subkey of `record.mac_key_id`, of its content and its predecessor's MAC."""
-    return keyring.keyed_hash(CHAIN_MAC_PURPOSE, canonical_content(record), key_id=record.mac_key_id)
 
 
 def canonical_content(record: SealedRecord) -> bytes:

@@ -1,8 +1,10 @@
-"""Audit append throughput: 1 writer vs 8 concurrent writers vs a plain INSERT of the same row.
+"""Audit append throughput: 1 writer vs 8 concurrent writers vs a plain INSERT of the same row; batches.
 
 Run: `.venv/bin/python -m bench.audit_append [--seconds 5] [--database-url URL]`. Without a URL it
 starts a throw-away embedded PostgreSQL; a given URL must be a migrated database you can discard.
-Every operation is one whole transaction (begin, write, commit), as a request would do it.
+Every operation is one whole transaction (begin, write, commit), as a request would do it. Then
+transactions of many records (as a group commit writes them): one `append_audit_record` call per
+record against one `append_audit_records` call for all of them.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from audit.schemas import ActorKind, AuditEntry
 from audit.verify import verify_chain
-from audit.writer import append_audit_record
+from audit.writer import append_audit_record, append_audit_records
 from obank.crypto import KeyRing, generate_key
 from obank.database import create_engine, create_sessionmaker, unit_of_work
 from obank.embedded_db import ensure_embedded_database, stop_embedded_database
@@ -31,6 +33,7 @@ from obank.migrate import upgrade_to_head
 
 Operation = Callable[[AsyncSession], Awaitable[object]]
 PLAIN_TABLE = "public.bench_plain_records"
+BATCH_SIZES = (16, 64)  # 64: the group commit's largest batch
 
 
 @dataclasses.dataclass
@@ -126,6 +129,30 @@ async def measure(database_url: str, seconds: float) -> None:
     print(f"audit/plain, 8 writers:  {by['audit append', 8] / by['plain INSERT', 8]:.2f}")
     print(f"audit 8 writers/1 writer: {by['audit append', 8] / by['audit append', 1]:.2f}")
     print(f"plain 8 writers/1 writer: {by['plain INSERT', 8] / by['plain INSERT', 1]:.2f}")
+
+    for size in BATCH_SIZES:
+        entries = [audit_entry() for _ in range(size)]
+
+        async def one_by_one(session: AsyncSession, entries: list[AuditEntry] = entries) -> None:
+            for entry in entries:
+                await append_audit_record(session, keyring, entry)
+
+        async def batched(session: AsyncSession, entries: list[AuditEntry] = entries) -> None:
+            await append_audit_records(session, keyring, entries)
+
+        rates = {}
+        for name, op in ((f"{size} singly", one_by_one), (f"{size} batched", batched)):
+            await run(sessions, name, op, 2, min(0.5, seconds))  # warm-up
+            started_cpu = time.process_time()
+            figures = await run(sessions, name, op, 2, seconds)
+            cpu_us = (time.process_time() - started_cpu) / (figures.operations * size) * 1e6
+            rates[name] = figures.per_second * size
+            print(
+                f"{name:13} 2 writers: {rates[name]:8.0f} records/s ({figures.per_second:5.0f} tx/s)   "
+                f"p50 {figures.percentile_ms(50):6.2f} ms   p99 {figures.percentile_ms(99):6.2f} ms   "
+                f"{cpu_us:5.0f} us CPU per record (this process)"
+            )
+        print(f"batched/singly, {size} per transaction: {rates[f'{size} batched'] / rates[f'{size} singly']:.2f}")
 
     async with unit_of_work(sessions) as session:
         started = time.perf_counter()

@@ -14,7 +14,7 @@ from auth_server.oauth.client_auth.service import AuthenticatedClient
 from auth_server.oauth.clients.schemas import ClientRecord
 from auth_server.oauth.config import CLOCK_SKEW_S, OAuthConfig
 from auth_server.oauth.errors import InvalidRequest, UnauthorizedClient
-from auth_server.oauth.events import TOKENS_TOPIC, Actor, record_oauth_event
+from auth_server.oauth.events import TOKENS_TOPIC, Actor, OAuthChange, record_oauth_event, record_oauth_events
 from auth_server.oauth.jose import SERVER_SIGNING_ALGORITHMS, InvalidJWT, sign_jwt, unverified_header, verify_jwt
 from auth_server.oauth.keys.service import SigningKeys
 from auth_server.oauth.tokens import repository
@@ -22,7 +22,7 @@ from auth_server.oauth.tokens.group_commit import GroupCommit
 from auth_server.oauth.tokens.models import SubjectKind, TokenKind
 from auth_server.oauth.tokens.schemas import IssuedAccessToken, TokenRecord
 from auth_server.sealing import lookup_hashes
-from obank.correlation import bind_correlation_id, current_correlation_id
+from obank.correlation import current_correlation_id
 from obank.crypto import KeyRing
 from obank.revocation import RevocationList
 from obank.runtime import Platform
@@ -57,20 +57,28 @@ class PendingAccessToken:
 
 
 async def record_access_tokens(session: AsyncSession, keyring: KeyRing, tokens: Sequence[PendingAccessToken]) -> None:
-    """Store the tokens, then each one's event and audit record (the audit append locks a chain head: last)."""
+    """Store the tokens, their events and their audit records: as many statements for one token as for many.
+
+    A group commit writes many requests' tokens: each event and audit record keeps its request's
+    correlation id. The audit append locks a chain head until commit, so it comes last.
+    """
     await repository.insert_many(session, [token.row for token in tokens])
-    for token in tokens:
-        bind_correlation_id(token.correlation_id)  # a group commit writes many requests' tokens
-        await record_oauth_event(
-            session,
-            keyring,
-            token.actor,
-            topic=TOKENS_TOPIC,
-            action="token.issued",
-            entity_type="access_token",
-            entity_id=token.event["jti"],
-            details=token.event,
-        )
+    await record_oauth_events(
+        session,
+        keyring,
+        [
+            OAuthChange(
+                actor=token.actor,
+                topic=TOKENS_TOPIC,
+                action="token.issued",
+                entity_type="access_token",
+                entity_id=token.event["jti"],
+                details=token.event,
+                correlation_id=token.correlation_id,
+            )
+            for token in tokens
+        ],
+    )
 
 
 @dataclass(frozen=True, slots=True)
