@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,6 +43,27 @@ def jti_denial(jti: uuid.UUID | str) -> str:
 def refresh_token_hash(keyring: KeyRing, token: str) -> bytes:
     """The keyed hash a refresh token is stored as (under the active key)."""
     return keyring.keyed_hash(REFRESH_TOKEN_PURPOSE, token.encode())
+
+
+class AccessTokenRequest(TypedDict, total=False):
+    """What an access token is issued for: `TokenService.sign_access_token`'s parameters."""
+
+    client: Required[ClientRecord]
+    grant_type: Required[str]
+    subject: Required[str]
+    subject_kind: Required[SubjectKind]
+    scopes: Required[Sequence[str]]
+    certificate_thumbprint: Required[str | None]
+    consent_id: str | None
+    authorization_details: list[dict[str, Any]] | None
+    acr: str | None
+    auth_time: datetime | None
+    grant_id: uuid.UUID | None
+    authorization_code_id: uuid.UUID | None
+    parent_token_id: uuid.UUID | None
+    extra_claims: dict[str, Any] | None
+    actor: Actor | None
+    now: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,67 +127,16 @@ class TokenService:
         return cls(config, keys, keyring, platform.revocations, GroupCommit.over(platform.database_url, record))
 
     async def issue_access_token(
-        self,
-        session: AsyncSession,
-        *,
-        client: ClientRecord,
-        grant_type: str,
-        subject: str,
-        subject_kind: SubjectKind,
-        scopes: Sequence[str],
-        certificate_thumbprint: str | None,
-        consent_id: str | None = None,
-        authorization_details: list[dict[str, Any]] | None = None,
-        acr: str | None = None,
-        auth_time: datetime | None = None,
-        grant_id: uuid.UUID | None = None,
-        authorization_code_id: uuid.UUID | None = None,
-        parent_token_id: uuid.UUID | None = None,
-        extra_claims: dict[str, Any] | None = None,
-        actor: Actor | None = None,
-        now: datetime | None = None,
+        self, session: AsyncSession, **request: Unpack[AccessTokenRequest]
     ) -> IssuedAccessToken:
         """Sign an access token, store it, and write its audit record and event (call last in the transaction)."""
-        pending = await self.sign_access_token(
-            client=client,
-            grant_type=grant_type,
-            subject=subject,
-            subject_kind=subject_kind,
-            scopes=scopes,
-            certificate_thumbprint=certificate_thumbprint,
-            consent_id=consent_id,
-            authorization_details=authorization_details,
-            acr=acr,
-            auth_time=auth_time,
-            grant_id=grant_id,
-            authorization_code_id=authorization_code_id,
-            parent_token_id=parent_token_id,
-            extra_claims=extra_claims,
-            actor=actor,
-            now=now,
-        )
+        pending = await self.sign_access_token(**request)
         await record_access_tokens(session, self.keyring, [pending])
         return pending.issued
 
-    async def issue_access_token_in_group(
-        self,
-        *,
-        client: ClientRecord,
-        grant_type: str,
-        subject: str,
-        subject_kind: SubjectKind,
-        scopes: Sequence[str],
-        certificate_thumbprint: str | None,
-    ) -> IssuedAccessToken:
+    async def issue_access_token_in_group(self, **request: Unpack[AccessTokenRequest]) -> IssuedAccessToken:
         """Sign an access token and store it, its audit record and event in a group commit (no other state)."""
-        pending = await self.sign_access_token(
-            client=client,
-            grant_type=grant_type,
-            subject=subject,
-            subject_kind=subject_kind,
-            scopes=scopes,
-            certificate_thumbprint=certificate_thumbprint,
-        )
+        pending = await self.sign_access_token(**request)
         await self.group_commit.submit(pending)
         return pending.issued
 
