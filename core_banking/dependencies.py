@@ -25,7 +25,7 @@ class StaffRole(StrEnum):
     ADMIN = "admin"
 
 
-def _keyring(request: Request) -> KeyRing:
+async def _keyring(request: Request) -> KeyRing:
     keyring: KeyRing = request.app.state.platform.keyring
     return keyring
 

@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.metrics import GatewayMetrics
-from gateway.policy import STAFF_ACR, Family, RoutePolicy, family_of, policy_for
+from gateway.policy import STAFF_ACR, UNMATCHED, Family, RoutePolicy, family_of, policy_for
 from gateway.ratelimit import RateClass, RateLimiter, classify
 from gateway.refusals import Refusal, send_refusal
 from gateway.tokens import AccessTokenVerifier, TokenRejected, VerifiedToken
@@ -32,7 +32,8 @@ from obank.revocation import RevocationList
 
 _log = get_logger("gateway.guard")
 
-_STRIPPED_HEADERS = frozenset({PRINCIPAL_HEADER.encode(), b"authorization"})
+_PRINCIPAL_HEADER = PRINCIPAL_HEADER.encode()
+_STRIPPED_HEADERS = frozenset({_PRINCIPAL_HEADER, b"authorization"})
 _PRINCIPAL_KINDS: dict[str, PrincipalKind] = {"customer": "customer", "staff": "staff", "client": "client"}
 
 
@@ -53,7 +54,8 @@ def _header(scope: Scope, name: bytes) -> list[bytes]:
 
 
 def _bearer_token(scope: Scope) -> str:
-    if any(key == "access_token" for key, _ in parse_qsl(scope.get("query_string", b"").decode("latin-1"))):
+    query: bytes = scope.get("query_string", b"")
+    if b"access_token" in query and any(key == "access_token" for key, _ in parse_qsl(query.decode("latin-1"))):
         raise Refusal(400, "token_in_query", "access tokens go in the Authorization header only", "invalid_request")
     values = _header(scope, b"authorization")
     if not values:
@@ -213,16 +215,17 @@ class GuardMiddleware:
         if declared and (not declared[0].isdigit() or int(declared[0]) > self.max_body_bytes):
             raise Refusal(413, "request_too_large", f"request bodies are limited to {self.max_body_bytes} bytes")
         ip = scope["client"][0] if scope.get("client") else "unknown"
+        if not policy.needs_token:
+            await self.guard.limit(classify(scope["method"], scope["path"]), [f"ip:{ip}"])
+            # The authorization server's own endpoints read Authorization (userinfo, registration): kept.
+            keep = [(key, value) for key, value in scope["headers"] if key != _PRINCIPAL_HEADER]
+            await _call_limited(self.app, {**scope, "headers": keep}, receive, send, self.max_body_bytes)
+            return
         headers = [(key, value) for key, value in scope["headers"] if key not in _STRIPPED_HEADERS]
         if self._is_preflight(scope):
             await self.app({**scope, "headers": headers}, receive, send)
             return
-        if not policy.needs_token:
-            await self.guard.limit(classify(scope["method"], scope["path"]), [f"ip:{ip}"])
-            keep = [(k, v) for k, v in scope["headers"] if k != PRINCIPAL_HEADER.encode()]
-            await _call_limited(self.app, {**scope, "headers": keep}, receive, send, self.max_body_bytes)
-            return
-        if policy.name == "unmatched":
+        if policy is UNMATCHED:
             raise Refusal(404, "not_found", "no such resource")
         principal = await self.guard.authenticate(scope, policy)
         # IP budgets guard the endpoints without a token; behind a token the caller is known. The bank's own

@@ -18,6 +18,7 @@ from obank.correlation import HEADER as INTERACTION_ID_HEADER
 from obank.correlation import current_correlation_id
 from obank.log import get_logger
 from obank.principal import PRINCIPAL_HEADER
+from obank.problems import PROBLEM_MEDIA_TYPE, problem_body
 
 # RFC 9110 s7.6.1: fields meant for one connection only, never forwarded; `host` is the upstream's own.
 HOP_BY_HOP = frozenset(
@@ -36,7 +37,6 @@ _BUFFERED_BODY_BYTES = 65_536
 POOL_KEEPALIVE_S = 4.0
 POOL_CONNECTIONS = 256
 VIA = b"obank-gateway"
-PROBLEM_MEDIA_TYPE = b"application/problem+json"
 
 _log = get_logger("gateway.proxy")
 
@@ -87,17 +87,10 @@ def _interaction_id(headers: list[tuple[bytes, bytes]]) -> str:
 async def _send_problem(send: Send, problem: _Problem, interaction_id: str) -> None:
     """The whole response: an RFC 9457 problem, no internal detail."""
     body = json.dumps(
-        {
-            "type": f"urn:obank:problem:{problem.code}",
-            "title": problem.title,
-            "status": problem.status,
-            "detail": problem.detail,
-            "code": problem.code,
-            "correlation_id": interaction_id,
-        }
+        problem_body(problem.status, problem.code, problem.title, problem.detail, interaction_id)
     ).encode()
     headers = [
-        (b"content-type", PROBLEM_MEDIA_TYPE),
+        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
         (b"content-length", str(len(body)).encode()),
         (b"cache-control", b"no-store"),
         (INTERACTION_ID_HEADER.encode(), interaction_id.encode()),

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from starlette.types import Send
 
 from gateway.policy import Family
+from obank.problems import PROBLEM_MEDIA_TYPE, problem_body
 
-PROBLEM_MEDIA_TYPE = b"application/problem+json"
 REALM = "obank"
 
 _TITLES = {
@@ -59,15 +59,9 @@ def _body(refusal: Refusal, family: Family, correlation_id: str) -> tuple[bytes,
         code = _OB_CODES.get(refusal.status, f"{refusal.status} {_TITLES.get(refusal.status, 'Error')}")
         document = {"Id": correlation_id, "Code": code, "Message": refusal.description, "Errors": [error]}
         return json.dumps(document).encode(), b"application/json"
-    problem = {
-        "type": f"urn:obank:problem:{refusal.reason}",
-        "title": _TITLES.get(refusal.status, "Error"),
-        "status": refusal.status,
-        "detail": refusal.description,
-        "code": refusal.reason,
-        "correlation_id": correlation_id,
-    }
-    return json.dumps(problem).encode(), PROBLEM_MEDIA_TYPE
+    title = _TITLES.get(refusal.status, "Error")
+    problem = problem_body(refusal.status, refusal.reason, title, refusal.description, correlation_id)
+    return json.dumps(problem).encode(), PROBLEM_MEDIA_TYPE.encode()
 
 
 async def send_refusal(send: Send, refusal: Refusal, family: Family, correlation_id: str) -> None:

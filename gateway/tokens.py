@@ -17,7 +17,6 @@ from typing import Any
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey
-from joserfc.util import urlsafe_b64decode
 
 ACCESS_TOKEN_TYP = "at+jwt"  # noqa: S105 (RFC 9068 s2.1)
 # Only asymmetric algorithms, and only those the authorization server signs access tokens with (FAPI 2.0 SP
@@ -56,9 +55,9 @@ class VerifiedToken:
             raise TokenRejected("not_yet_valid", "the access token is not valid yet")
 
 
-def _segment(part: str) -> dict[str, Any]:
+def _json_object(data: bytes) -> dict[str, Any]:
     try:
-        value = json.loads(urlsafe_b64decode(part.encode("ascii")))
+        value = json.loads(data)
     except (ValueError, UnicodeError) as exc:
         raise TokenRejected("malformed", "the access token is not a JWT") from exc
     if not isinstance(value, dict):
@@ -125,10 +124,10 @@ class AccessTokenVerifier:
         self._verified[digest] = verified
 
     async def _verify_signed(self, token: str) -> VerifiedToken:
-        parts = token.split(".")
-        if len(parts) != 3:
-            raise TokenRejected("malformed", "the access token is not a JWT")
-        header = _segment(parts[0])
+        try:
+            header = dict(jws.extract_compact(token.encode("ascii")).headers())  # not trusted until verified
+        except (JoseError, ValueError, UnicodeError) as exc:
+            raise TokenRejected("malformed", "the access token is not a JWT") from exc
         alg = header.get("alg")
         if alg not in ACCEPTED_ALGORITHMS:
             raise TokenRejected("unsupported_alg", "the access token's algorithm is not accepted")
@@ -139,10 +138,10 @@ class AccessTokenVerifier:
         if key is None or not _key_fits(key, alg):
             raise TokenRejected("unknown_key", "the access token is not signed by the authorization server")
         try:
-            jws.deserialize_compact(token, key, algorithms=[alg])
+            verified = jws.deserialize_compact(token, key, algorithms=[alg])
         except (JoseError, ValueError) as exc:
             raise TokenRejected("bad_signature", "the access token's signature does not verify") from exc
-        claims = _segment(parts[1])
+        claims = _json_object(verified.payload)
         if claims.get("iss") != self._issuer:
             raise TokenRejected("wrong_issuer", "the access token is from another issuer")
         audience = claims.get("aud")

@@ -37,15 +37,17 @@ class Problem(BaseModel):
     correlation_id: str
 
 
-def problem_body(status: int, code: str, title: str, detail: str | None) -> dict[str, Any]:
-    """The problem document for one error, stamped with the current correlation id."""
+def problem_body(
+    status: int, code: str, title: str, detail: str | None, correlation_id: str | None = None
+) -> dict[str, Any]:
+    """The problem document for one error, stamped with the correlation id (the current one by default)."""
     return Problem(
         type=f"urn:obank:problem:{code}",
         title=title,
         status=status,
         detail=detail,
         code=code,
-        correlation_id=current_correlation_id(),
+        correlation_id=correlation_id or current_correlation_id(),
     ).model_dump()
 
 

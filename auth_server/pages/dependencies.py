@@ -29,12 +29,12 @@ class Browser:
     ip_address: str | None
 
 
-def _keyring(request: Request) -> KeyRing:
+async def _keyring(request: Request) -> KeyRing:
     keyring: KeyRing = request.app.state.platform.keyring
     return keyring
 
 
-def _replay_guard(request: Request) -> ReplayGuard:
+async def _replay_guard(request: Request) -> ReplayGuard:
     guard: ReplayGuard = request.app.state.replay_guard
     return guard
 
