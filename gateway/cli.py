@@ -267,13 +267,10 @@ def worker() -> None:
 
 
 def consumer_registry(platform: Platform) -> ConsumerRegistry:
-    """Every context's event consumers: the revocation deny-list fed from the authorization server's events."""
-    from auth_server.oauth.grants.consumers import register_revocation_consumer
+    """Every context's event consumers (none yet: the deny-list follows its table, not events)."""
     from obank.outbox.consumers import default_registry
 
-    registry = default_registry()
-    register_revocation_consumer(registry, platform.revocations)
-    return registry
+    return default_registry()
 
 
 def _in_process_relay(platform: Platform) -> Callable[[asyncio.Event], Coroutine[Any, Any, None]]:

@@ -80,6 +80,7 @@ def probes_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await platform.start()
         stop = asyncio.Event()
         tasks = [asyncio.create_task(job(stop)) for job in background]
         try:

@@ -8,8 +8,10 @@ from datetime import UTC, date, datetime
 
 from core_banking import jobs
 from core_banking.ledger.periods import Month, bank_day
+from obank.database import unit_of_work
 from obank.log import get_logger
 from obank.outbox.relay import sleep_unless_stopped
+from obank.revocation import purge_expired
 from obank.runtime import Platform
 
 _log = get_logger("gateway.scheduler")
@@ -26,9 +28,11 @@ class BankScheduler:
     _months_done: set[Month] = field(default_factory=set)
 
     async def tick(self, now: datetime | None = None) -> None:
-        """One round: expire holds; once per bank day accrue yesterday's interest and reconcile; monthly posting."""
+        """One round: expire holds and spent denials; daily interest and reconciliation; monthly posting."""
         now = now or datetime.now(UTC)
         await jobs.expire_holds(self.platform, now=now)
+        async with unit_of_work(self.platform.sessions) as session:
+            await purge_expired(session, now)
         today = bank_day(now)
         if today not in self._days_done:
             await jobs.accrue_interest_for_day(self.platform, now=now)

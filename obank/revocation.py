@@ -1,43 +1,60 @@
-"""A deny-list of revoked identifiers with expiry, shared by every process through Redis when configured.
+"""A deny-list of revoked identifiers with expiry: durable in PostgreSQL, mirrored in every process's memory.
 
-Writers add what they revoke (inside the revoking request, before its commit: a failed commit leaves an
-extra denial, never a missing one); readers ask per request whether any identifier they hold is denied.
-Entries live until what they deny would have expired anyway.
+The truth is the table `platform.revocations`, written by the revoking transaction itself, so a revocation
+commits with the change that caused it and survives any restart, and the loss of Redis. Each process keeps
+a mirror it reads per request: loaded at start-up, then kept current by the table's `NOTIFY` (delivered at
+commit, in commit order), reloaded whole after the listening connection drops. The revoking process adds
+its own entries to the mirror before its commit (a failed commit leaves an extra denial, never a missing
+one); Redis, when configured, carries them to other instances in the same instant. Entries live until what
+they deny would have expired anyway.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Iterable, Sequence
-from datetime import datetime
-from typing import Protocol
+from datetime import UTC, datetime
 
+import psycopg
 from redis.asyncio import Redis
+from sqlalchemy import DateTime, String, delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from obank.log import get_logger
+from obank.outbox.models import Base
 
 KEY_PREFIX = "obank:revoked:"
+NOTIFY_CHANNEL = "obank_revocations"
+RECONNECT_DELAY_S = 1.0
+
+_log = get_logger("obank.revocation")
 
 
-class RevocationList(Protocol):
-    """Revoked identifiers such as `jti:<id>`, `grant:<id>` or `consent:<id>`."""
+class Revocation(Base):
+    """One denied identifier (`jti:<id>`, `grant:<id>`, `consent:<id>`) and until when."""
 
-    async def revoke(self, identifiers: Iterable[str], until: datetime) -> None:
-        """Deny `identifiers` until `until` (at least one second)."""
+    __tablename__ = "revocations"
 
-    async def first_revoked(self, identifiers: Sequence[str]) -> str | None:
-        """The first of `identifiers` that is denied, or None."""
-
-    async def close(self) -> None:
-        """Release connections."""
+    identifier: Mapped[str] = mapped_column(String(200), primary_key=True)
+    denied_until: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+    revoked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
 
 
 class MemoryRevocationList:
-    """One process's deny-list: the embedded single-process default."""
+    """One process's mirror of the deny-list: identifier → expiry (epoch seconds)."""
 
     def __init__(self) -> None:
         self._until: dict[str, float] = {}
 
     async def revoke(self, identifiers: Iterable[str], until: datetime) -> None:
-        expiry = max(until.timestamp(), time.time() + 1)
+        self.add(identifiers, until.timestamp())
+
+    def add(self, identifiers: Iterable[str], until: float) -> None:
+        expiry = max(until, time.time() + 1)
         for identifier in identifiers:
             self._until[identifier] = max(expiry, self._until.get(identifier, 0.0))
         if len(self._until) > 10_000:
@@ -56,7 +73,7 @@ class MemoryRevocationList:
 
 
 class RedisRevocationList:
-    """The deny-list in Redis, so a revocation on one instance is refused by all of them."""
+    """Denials in Redis, so an entry added on one instance is refused by all of them in the same instant."""
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
@@ -82,6 +99,115 @@ class RedisRevocationList:
         await self._redis.aclose()
 
 
-def build_revocation_list(redis_url: str | None) -> RevocationList:
-    """Redis when configured (several instances), else this process's memory."""
-    return RedisRevocationList.from_url(redis_url) if redis_url else MemoryRevocationList()
+async def record_revocations(session: AsyncSession, identifiers: Sequence[str], until: datetime) -> None:
+    """Deny `identifiers` until `until` in the caller's transaction (a later expiry wins)."""
+    if not identifiers:
+        return
+    statement = insert(Revocation).values([{"identifier": i, "denied_until": until} for i in identifiers])
+    statement = statement.on_conflict_do_update(
+        index_elements=[Revocation.identifier],
+        set_={"denied_until": func.greatest(Revocation.denied_until, statement.excluded.denied_until)},
+    )
+    await session.execute(statement)
+
+
+async def purge_expired(session: AsyncSession, now: datetime | None = None) -> int:
+    """Forget denials whose tokens have all expired; the table keeps only what can still be presented."""
+    result = await session.execute(delete(Revocation).where(Revocation.denied_until <= (now or datetime.now(UTC))))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def libpq_url(url: str) -> str:
+    """A SQLAlchemy PostgreSQL URL as libpq takes it."""
+    for prefix in ("postgresql+psycopg://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix) :]
+    return url
+
+
+class RevocationList:
+    """The deny-list one process reads per request and the authorization server writes."""
+
+    def __init__(self, engine: AsyncEngine, database_url: str, shared: RedisRevocationList | None = None) -> None:
+        self._engine = engine
+        self._database_url = libpq_url(database_url)
+        self._mirror = MemoryRevocationList()
+        self._shared = shared
+        self._listener: asyncio.Task[None] | None = None
+        self._loaded = asyncio.Event()
+
+    async def revoke(self, session: AsyncSession, identifiers: Sequence[str], until: datetime) -> None:
+        """Deny `identifiers` in the caller's transaction, and in this process and Redis at once."""
+        await record_revocations(session, identifiers, until)
+        await self.remember(identifiers, until)
+
+    async def remember(self, identifiers: Sequence[str], until: datetime) -> None:
+        """Deny `identifiers` in the fast layers only (the table already holds them)."""
+        await self._mirror.revoke(identifiers, until)
+        if self._shared is not None:
+            await self._shared.revoke(identifiers, until)
+
+    async def first_revoked(self, identifiers: Sequence[str]) -> str | None:
+        """The first of `identifiers` that is denied, or None."""
+        if self._listener is None:
+            await self.start()
+        found = await self._mirror.first_revoked(identifiers)
+        if found is None and self._shared is not None:
+            found = await self._shared.first_revoked(identifiers)
+        return found
+
+    async def start(self) -> None:
+        """Load the table into the mirror and follow its notifications; returns once loaded."""
+        if self._listener is None:
+            self._listener = asyncio.create_task(self._follow(), name="revocation-listener")
+        loaded = asyncio.create_task(self._loaded.wait())
+        done, _ = await asyncio.wait({loaded, self._listener}, return_when=asyncio.FIRST_COMPLETED)
+        if loaded not in done:
+            loaded.cancel()
+            self._listener.result()  # the listener failed before the first load: raise its error
+
+    async def reload(self) -> int:
+        """Copy every live row of the table into the mirror; the number of rows."""
+        async with self._engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    select(Revocation.identifier, Revocation.denied_until).where(Revocation.denied_until > func.now())
+                )
+            ).all()
+        for identifier, until in rows:
+            self._mirror.add((identifier,), until.timestamp())
+        return len(rows)
+
+    async def _follow(self) -> None:
+        first = True
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(self._database_url, autocommit=True) as connection:
+                    await connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    # Listening before loading: a revocation committed in between arrives as a notification.
+                    count = await self.reload()
+                    self._loaded.set()
+                    _log.info("revocations_loaded", entries=count)
+                    first = False
+                    async for notification in connection.notifies():
+                        identifier, _, until = notification.payload.rpartition(" ")
+                        self._mirror.add((identifier,), float(until))
+            except (psycopg.Error, OSError) as exc:
+                if first:
+                    raise
+                _log.warning("revocation_listener_reconnecting", exception=type(exc).__name__)
+                await asyncio.sleep(RECONNECT_DELAY_S)
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, psycopg.Error, OSError):
+                await self._listener
+            self._listener = None
+        if self._shared is not None:
+            await self._shared.close()
+
+
+def build_revocation_list(engine: AsyncEngine, database_url: str, redis_url: str | None) -> RevocationList:
+    """The durable deny-list over `engine`, with Redis as the instant shared layer when configured."""
+    return RevocationList(engine, database_url, RedisRevocationList.from_url(redis_url) if redis_url else None)

@@ -27,6 +27,10 @@ class Platform:
     keyring: KeyRing
     revocations: RevocationList
 
+    async def start(self) -> None:
+        """Load the deny-list and follow its changes; the process serves no token before this returns."""
+        await self.revocations.start()
+
     async def close(self) -> None:
         await self.revocations.close()
         await self.engine.dispose()
@@ -51,5 +55,5 @@ def build_platform(settings: Settings, database_url: str | None = None) -> Platf
         engine=engine,
         sessions=create_sessionmaker(engine),
         keyring=load_keyring(settings),
-        revocations=build_revocation_list(settings.redis_url),
+        revocations=build_revocation_list(engine, url, settings.redis_url),
     )

@@ -26,10 +26,10 @@ def _csrf(page: str) -> str:
     return html.unescape(match.group(1))
 
 
-async def _sign_in(
+async def authorize(
     client: httpx.AsyncClient, app: dict[str, Any], person: dict[str, Any], *, login_path: str, scope: str
-) -> str:
-    """A public client's authorization with PKCE: PAR, password, TOTP, the approval page; returns the access token."""
+) -> tuple[str, str]:
+    """A public client's authorization with PKCE: PAR, password, TOTP, the approval page; the code and verifier."""
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     state = secrets.token_urlsafe(16)
@@ -73,16 +73,29 @@ async def _sign_in(
         location = response.headers["location"]
     params = {name: values[0] for name, values in parse_qs(urlsplit(location).query).items()}
     assert params.get("state") == state and "code" in params, location
-    token = await client.post(
+    return params["code"], verifier
+
+
+async def redeem_code(client: httpx.AsyncClient, app: dict[str, Any], code: str, verifier: str) -> httpx.Response:
+    """The token request of a public client for `code`."""
+    return await client.post(
         "/oauth2/token",
         data={
             "grant_type": "authorization_code",
             "client_id": app["client_id"],
-            "code": params["code"],
+            "code": code,
             "redirect_uri": app["redirect_uri"],
             "code_verifier": verifier,
         },
     )
+
+
+async def _sign_in(
+    client: httpx.AsyncClient, app: dict[str, Any], person: dict[str, Any], *, login_path: str, scope: str
+) -> str:
+    """A public client's sign-in with PKCE; returns the access token."""
+    code, verifier = await authorize(client, app, person, login_path=login_path, scope=scope)
+    token = await redeem_code(client, app, code, verifier)
     assert token.status_code == 200, token.text
     access_token: str = token.json()["access_token"]
     return access_token

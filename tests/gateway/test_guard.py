@@ -14,6 +14,7 @@ from joserfc.jwk import ECKey
 
 from auth_server.oauth.jose import sign_jwt
 from auth_server.oauth.tokens.models import SubjectKind
+from obank.database import unit_of_work
 from obank.principal import PRINCIPAL_HEADER, InternalAssertions, Principal
 from obank.settings import Settings
 from tests.auth_server.oauth.conftest import Pki, hmac_token, pki, shared_database_url, unsigned_token
@@ -181,7 +182,9 @@ async def test_revoking_the_consent_refuses_the_next_request(gateway: RunningGat
     http = gateway.http("tpp")
     headers = {"authorization": f"Bearer {token}"}
     assert (await http.get(OB_ACCOUNTS, headers=headers)).status_code == 404
-    await gateway.platform.revocations.revoke([f"consent:{consent}"], datetime.now(UTC) + timedelta(minutes=5))
+    async with unit_of_work(gateway.platform.sessions) as session:
+        until = datetime.now(UTC) + timedelta(minutes=5)
+        await gateway.platform.revocations.revoke(session, [f"consent:{consent}"], until)
     response = await http.get(OB_ACCOUNTS, headers=headers)
     assert response.status_code == 401
     assert "withdrawn" in challenge(response)

@@ -171,7 +171,7 @@ async def revoke_grant(
         # Before the commit: a failed commit leaves an extra denial, never a missing one. Every access
         # token of the grant was issued by now, so it expires within a token lifetime (plus skew).
         denied_until = now + timedelta(seconds=tokens.config.access_token_lifetime_s + CLOCK_SKEW_S)
-        await tokens.revocations.revoke(grant_denials(grant_id, row.consent_id), denied_until)
+        await tokens.revocations.revoke(session, grant_denials(grant_id, row.consent_id), denied_until)
         row.status = GrantStatus.REVOKED
         row.revoked_at = now
         await session.flush()

@@ -30,7 +30,7 @@ from obank.runtime import Platform
 ACCESS_TOKEN_TYP = "at+jwt"  # RFC 9068 s2.1  # noqa: S105
 REFRESH_TOKEN_PREFIX = "obrt_"  # noqa: S105
 REFRESH_TOKEN_PURPOSE = "oauth-refresh-token"  # noqa: S105
-# Token revocations on a topic of their own: their consumers (the gateway's deny-list) need not read
+# Token revocations on a topic of their own: their consumers (notifications, investigations) need not read
 # every `token.issued` event of the tokens topic.
 TOKEN_REVOCATIONS_TOPIC = "auth_server.token_revocations"  # noqa: S105
 
@@ -350,7 +350,7 @@ class TokenService:
         if access:
             # Until the last of them expires, with clock skew to spare.
             denied_until = max(access.values()) + timedelta(seconds=CLOCK_SKEW_S)
-            await self.revocations.revoke([jti_denial(jti) for jti in access], denied_until)
+            await self.revocations.revoke(session, [jti_denial(jti) for jti in access], denied_until)
         await record_oauth_event(
             session,
             self.keyring,

@@ -1,7 +1,8 @@
-"""Revocations reach the gateway's deny-list at once (before the commit), and again through their events."""
+"""Revocations reach the deny-list at once (before the commit), durably in its table, and every other process."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -14,15 +15,13 @@ from auth_server.oauth.clients import service as clients_service
 from auth_server.oauth.config import CLOCK_SKEW_S, OAuthConfig
 from auth_server.oauth.events import Actor
 from auth_server.oauth.grants import service as grants_service
-from auth_server.oauth.grants.consumers import register_revocation_consumer
 from auth_server.oauth.server import OAuthServer
 from auth_server.oauth.tokens import repository as tokens_repository
 from auth_server.oauth.tokens.models import SubjectKind
 from auth_server.oauth.tokens.service import TOKEN_REVOCATIONS_TOPIC
 from obank.database import unit_of_work
-from obank.outbox import ConsumerRegistry, InProcessPublisher, OutboxRelay
 from obank.outbox.models import OutboxEvent
-from obank.revocation import KEY_PREFIX, MemoryRevocationList, RedisRevocationList, RevocationList
+from obank.revocation import KEY_PREFIX, purge_expired, record_revocations
 from obank.runtime import Platform, build_platform
 from obank.settings import Settings
 from tests.auth_server.oauth.conftest import registrar
@@ -163,24 +162,14 @@ async def test_revoking_a_grant_denies_the_grant_its_consent_and_its_access_toke
         assert before.timestamp() + lifetime - 1 <= expiry <= datetime.now(UTC).timestamp() + lifetime + 2
 
 
-async def _relay_everything(platform: Platform, registry: ConsumerRegistry) -> None:
-    relay = OutboxRelay(platform.sessions, InProcessPublisher(registry, platform.sessions))
-    while await relay.run_once():
-        pass
-
-
-@pytest.mark.parametrize("gateway_store", ["memory", "redis"])
-async def test_another_process_learns_the_denials_from_the_revocation_events(
-    platform: Platform, request: pytest.FixtureRequest, gateway_store: str
-) -> None:
-    # The revoking process writes its own memory; the gateway's deny-list is another process's.
+@pytest.mark.parametrize("started", ["before", "after"])
+async def test_another_process_learns_the_denials_from_the_table(platform: Platform, started: str) -> None:
+    # A gateway process of its own: it shares only the database (no memory, no Redis) with the revoking one.
     oauth = OAuthServer.build(platform, config=OAuthConfig(issuer=ISSUER))
-    gateway: RevocationList = (
-        RedisRevocationList.from_url(request.getfixturevalue("redis_url"))
-        if gateway_store == "redis"
-        else MemoryRevocationList()
-    )
+    gateway = build_platform(platform.settings.model_copy(update={"redis_url": None}), platform.database_url)
     try:
+        if started == "before":
+            await gateway.start()  # learns by the table's notifications
         client = await registrar(platform)()
         consent_id = f"dpc-{uuid.uuid4()}"
         grant = await _grant(platform, client.client_id, consent_id)
@@ -191,15 +180,51 @@ async def test_another_process_learns_the_denials_from_the_revocation_events(
             await grants_service.revoke_grant(session, oauth.tokens, grant_id=grant.id, subject=grant.subject)
             await oauth.tokens.revoke_tokens(session, Actor.client(client.client_id), ids=[client_jti], reason="t")
         identifiers = [f"grant:{grant.id}", f"consent:{consent_id}", f"jti:{grant_jti}", f"jti:{client_jti}"]
-        assert all([await gateway.first_revoked([identifier]) is None for identifier in identifiers])
-        registry = ConsumerRegistry()
-        register_revocation_consumer(registry, gateway)
-
-        await _relay_everything(platform, registry)
-
+        if started == "after":
+            await gateway.start()  # learns by loading the table
         for identifier in identifiers:
-            assert await gateway.first_revoked([identifier]) == identifier
-        assert await gateway.first_revoked([f"jti:{kept_jti}"]) is None
+            assert await _eventually_denied(gateway, identifier)
+        assert await gateway.revocations.first_revoked([f"jti:{kept_jti}"]) is None
     finally:
         await gateway.close()
         await oauth.close()
+
+
+async def test_a_flushed_redis_forgets_nothing(settings: Settings, redis_url: str) -> None:
+    platform = build_platform(settings.model_copy(update={"redis_url": redis_url}))
+    oauth = OAuthServer.build(platform, config=OAuthConfig(issuer=ISSUER))
+    try:
+        client = await registrar(platform)()
+        jti, _ = await _issue(platform, oauth, client.client_id)
+        async with unit_of_work(platform.sessions) as session:
+            await oauth.tokens.revoke_tokens(session, Actor.client(client.client_id), ids=[jti], reason="t")
+        redis = Redis.from_url(redis_url)
+        await redis.flushall()
+        await redis.aclose()
+        restarted = build_platform(platform.settings, platform.database_url)
+        try:
+            assert await restarted.revocations.first_revoked([f"jti:{jti}"]) == f"jti:{jti}"
+        finally:
+            await restarted.close()
+    finally:
+        await oauth.close()
+        await platform.close()
+
+
+async def test_spent_denials_are_purged(platform: Platform) -> None:
+    now = datetime.now(UTC)
+    async with unit_of_work(platform.sessions) as session:
+        await record_revocations(session, ["jti:spent"], now - timedelta(seconds=1))
+        await record_revocations(session, ["jti:live"], now + timedelta(minutes=5))
+    async with unit_of_work(platform.sessions) as session:
+        assert await purge_expired(session, now) == 1
+    assert await platform.revocations.first_revoked(["jti:live"]) == "jti:live"
+    assert await platform.revocations.first_revoked(["jti:spent"]) is None
+
+
+async def _eventually_denied(platform: Platform, identifier: str) -> bool:
+    for _ in range(100):
+        if await platform.revocations.first_revoked([identifier]) == identifier:
+            return True
+        await asyncio.sleep(0.02)
+    return False
