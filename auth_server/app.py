@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
@@ -20,6 +20,7 @@ from auth_server.pages.errors import SignInIncomplete, SignInRequired
 from auth_server.pages.headers import PageSecurityHeaders
 from auth_server.pages.rendering import login_path, redirect, templates
 from obank.correlation import current_correlation_id
+from obank.inputs import refuse_control_characters
 from obank.log import get_logger
 from obank.runtime import Platform
 
@@ -60,7 +61,13 @@ async def _handle_error(request: Request, exc: Exception) -> Response:
 
 def create_app(platform: Platform) -> FastAPI:
     """The app over `platform`; TOTP replay is also refused through Redis when OBANK_REDIS_URL is set."""
-    app = FastAPI(title="obank sign-in", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="obank sign-in",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(refuse_control_characters)],
+    )
     app.state.platform = platform
     app.state.sessions = platform.sessions
     app.state.service_name = SERVICE_NAME

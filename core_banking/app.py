@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -13,6 +13,7 @@ from core_banking.history import router as history_router
 from core_banking.ledger import router as ledger_router
 from core_banking.statements import router as statements_router
 from core_banking.transfers import router as transfers_router
+from obank.inputs import refuse_control_characters
 from obank.principal import InvalidPrincipalAssertionError, load_internal_assertions
 from obank.runtime import Platform
 
@@ -21,7 +22,7 @@ SERVICE_NAME = "core_banking"
 
 def create_app(platform: Platform) -> FastAPI:
     """The app over `platform`; principals arrive as internal assertions addressed to `core_banking`."""
-    app = FastAPI(title="obank core banking", version="1")
+    app = FastAPI(title="obank core banking", version="1", dependencies=[Depends(refuse_control_characters)])
     app.state.platform = platform
     app.state.sessions = platform.sessions
     app.state.internal_assertions = load_internal_assertions(platform.settings)

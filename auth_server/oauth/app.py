@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -24,6 +24,7 @@ from auth_server.oauth.tokens import code_flow, grants
 from auth_server.oauth.tokens import router as tokens_router
 from auth_server.oauth.userinfo import router as userinfo_router
 from auth_server.sessions.schemas import ACR_CA, ACR_SCA
+from obank.inputs import refuse_control_characters
 from obank.principal import InvalidPrincipalAssertionError, load_internal_assertions
 from obank.runtime import Platform
 
@@ -47,7 +48,11 @@ def create_oauth_app(platform: Platform, server: OAuthServer | None = None) -> F
         acr_values=(ACR_SCA, ACR_CA),
         claims=ID_TOKEN_CLAIMS,
     )
-    app = FastAPI(title="obank authorization server (OAuth 2.0 / FAPI 2.0)", version="1")
+    app = FastAPI(
+        title="obank authorization server (OAuth 2.0 / FAPI 2.0)",
+        version="1",
+        dependencies=[Depends(refuse_control_characters)],
+    )
     app.state.platform = platform
     app.state.sessions = platform.sessions
     app.state.oauth = server

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from core_banking.accounts.schemas import AccountRead
 from core_banking.dependencies import AccountsReader, KeyRingDep
@@ -16,6 +14,7 @@ from core_banking.history import service
 from core_banking.history.schemas import BalancesAtRead, Direction, TransactionFilter, TransactionPageRead
 from core_banking.ledger.periods import MONTH_PATTERN, Month
 from obank.database import SessionDep
+from obank.inputs import BoundedDate, BoundedDateTime
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"], responses=PROBLEM_RESPONSES)
 
@@ -40,7 +39,7 @@ async def get_balances(
     caller: AccountsReader,
     session: SessionDep,
     as_of: Annotated[
-        AwareDatetime | None, Query(description="A past moment (with its UTC offset); default now")
+        BoundedDateTime | None, Query(description="A past moment (with its UTC offset); default now")
     ] = None,
 ) -> BalancesAtRead:
     """Booked, available and pending balances, now or at a past moment."""
@@ -60,8 +59,8 @@ async def list_transactions(
     cursor: Annotated[str | None, Query(max_length=512, description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     month: Annotated[str | None, Query(pattern=MONTH_PATTERN, description="YYYY-MM, in the bank's time zone")] = None,
-    from_date: Annotated[date | None, Query(description="First bank day, inclusive")] = None,
-    to_date: Annotated[date | None, Query(description="Last bank day, inclusive")] = None,
+    from_date: Annotated[BoundedDate | None, Query(description="First bank day, inclusive")] = None,
+    to_date: Annotated[BoundedDate | None, Query(description="Last bank day, inclusive")] = None,
     direction: Direction | None = None,
     min_amount_minor: AmountBound = None,
     max_amount_minor: AmountBound = None,

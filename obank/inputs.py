@@ -1,0 +1,84 @@
+"""What a request may carry at all, checked at each app's edge: no control characters, dates within reach.
+
+PostgreSQL refuses NUL in text (a 500 if it gets that far), and other C0 characters forge log lines and
+confuse people reading values back. Each app installs `refuse_control_characters` as a dependency of every
+route, so the refusal is a `RequestValidationError` that the app's own handler writes in its family's format
+(RFC 6749 `invalid_request`, a form error page, RFC 9457 problem details).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import AfterValidator
+
+# Months are written 19xx or 20xx everywhere (`core_banking.ledger.periods`); days and instants likewise, so
+# that a day's end, a month's end or a time zone shift never leaves the calendar (year 9999 overflows).
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2099, 12, 31)
+
+_FORBIDDEN_MESSAGE = "control characters are not allowed"
+# C0 controls in a path or query string: raw, or percent-encoded.
+_C0_RAW = re.compile(rb"[\x00-\x1f]")
+_C0_PERCENT = re.compile(rb"%(?:0[0-9a-fA-F]|1[0-9a-fA-F])")
+# In a body, a field may hold TAB, LF and CR (a multi-line message); the other C0 controls never.
+_C0_IN_FIELD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_C0_RAW_BODY = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# A JSON escape of a forbidden control, not itself escaped (an even run of backslashes before it).
+_C0_JSON_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u00(?:0[0-8bBcCeEfF]|1[0-9a-fA-F])")
+_FORM = "application/x-www-form-urlencoded"
+
+
+def _within_calendar(value: date) -> date:
+    day = value.date() if isinstance(value, datetime) else value
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValueError(f"dates run from {EARLIEST_DATE} to {LATEST_DATE}")
+    return value
+
+
+def _aware_within_calendar(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("a time zone is required")
+    _within_calendar(value.date())  # its own date: converting a far one first would overflow
+    return value
+
+
+BoundedDate = Annotated[date, AfterValidator(_within_calendar)]
+BoundedDateTime = Annotated[datetime, AfterValidator(_aware_within_calendar)]
+
+
+def _in_target(path: str, query: bytes) -> str | None:
+    if _C0_RAW.search(path.encode("utf-8", "surrogateescape")):
+        return "path"
+    if _C0_RAW.search(query) or _C0_PERCENT.search(query):
+        return "query"
+    return None
+
+
+def _in_json(body: bytes) -> bool:
+    # Raw controls inside JSON strings are invalid JSON already; escaped ones decode to controls.
+    return bool(_C0_RAW_BODY.search(body) or (b"\\u00" in body and _C0_JSON_ESCAPE.search(body)))
+
+
+async def refuse_control_characters(request: Request) -> None:
+    """A route dependency: refuse requests whose path, query or body carries a control character."""
+    where = _in_target(request.scope["path"], request.scope.get("query_string", b""))
+    if where is None and request.method not in ("GET", "HEAD", "OPTIONS"):
+        media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media_type == _FORM:
+            # The form as the route reads it (parsed once, cached on the request).
+            fields = (await request.form()).multi_items()
+            if any(
+                _C0_IN_FIELD.search(name) or (isinstance(value, str) and _C0_IN_FIELD.search(value))
+                for name, value in fields
+            ):
+                where = "body"
+        elif (media_type == "application/json" or media_type.endswith("+json")) and _in_json(await request.body()):
+            where = "body"
+    if where is not None:
+        error: dict[str, Any] = {"loc": (where,), "msg": _FORBIDDEN_MESSAGE, "type": "value_error"}
+        raise RequestValidationError([error])
