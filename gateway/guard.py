@@ -28,7 +28,7 @@ from gateway.tokens import AccessTokenVerifier, TokenRejected, VerifiedToken
 from obank.correlation import current_correlation_id
 from obank.log import get_logger
 from obank.principal import PRINCIPAL_HEADER, InternalAssertions, Principal, PrincipalKind
-from obank.revocation import RevocationList
+from obank.revocation import RevocationList, denials_of
 
 _log = get_logger("gateway.guard")
 
@@ -134,6 +134,8 @@ class Guard:
             consent_id=str(consent) if consent else None,
             certificate_thumbprint=self._bound_thumbprint(claims),
             acr=acr,
+            token_id=str(claims.get("jti") or "") or None,
+            grant_id=str(claims.get("grant_id") or "") or None,
         )
 
     @staticmethod
@@ -159,11 +161,8 @@ class Guard:
             raise Refusal(401, "not_first_party", "this API serves the bank's own apps only", "invalid_token")
 
     async def _check_live(self, claims: Any) -> None:
-        identifiers = [f"jti:{claims.get('jti')}"]
-        for claim, prefix in (("grant_id", "grant"), ("consent_id", "consent"), ("openbanking_intent_id", "consent")):
-            if claims.get(claim):
-                identifiers.append(f"{prefix}:{claims[claim]}")
-        if await self.revocations.first_revoked(identifiers):
+        consent = claims.get("consent_id") or claims.get("openbanking_intent_id")
+        if await self.revocations.first_revoked(denials_of(claims.get("jti"), claims.get("grant_id"), consent)):
             raise Refusal(401, "revoked", "the authorisation behind this token has been withdrawn", "invalid_token")
 
     async def limit(self, rate_class: RateClass | None, identities: Sequence[str]) -> None:

@@ -15,6 +15,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
+from obank.revocation import RevocationList, denials_of
 from obank.settings import Settings
 
 PRINCIPAL_HEADER = "x-obank-principal"
@@ -44,6 +45,8 @@ class Principal:
     certificate_thumbprint: str | None = None
     acr: str | None = None
     session_id: str | None = None
+    token_id: str | None = None
+    grant_id: str | None = None
 
     def to_claims(self) -> dict[str, Any]:
         return {
@@ -57,6 +60,8 @@ class Principal:
             "cnf_x5t_s256": self.certificate_thumbprint,
             "acr": self.acr,
             "sid": self.session_id,
+            "token_id": self.token_id,
+            "grant_id": self.grant_id,
         }
 
     @classmethod
@@ -75,6 +80,8 @@ class Principal:
             certificate_thumbprint=claims.get("cnf_x5t_s256"),
             acr=claims.get("acr"),
             session_id=claims.get("sid"),
+            token_id=claims.get("token_id"),
+            grant_id=claims.get("grant_id"),
         )
 
 
@@ -134,7 +141,13 @@ async def _verified_principal(request: Request) -> Principal:
     assertion = request.headers.get(PRINCIPAL_HEADER)
     if not assertion:
         raise InvalidPrincipalAssertionError("no internal assertion")
-    return assertions.verify(assertion, audience)
+    principal = assertions.verify(assertion, audience)
+    if principal.token_id is not None:
+        # Defence in depth: this process's own copy of the deny-list, not only the gateway's word.
+        revocations: RevocationList = request.app.state.platform.revocations
+        if await revocations.first_revoked(denials_of(principal.token_id, principal.grant_id, principal.consent_id)):
+            raise InvalidPrincipalAssertionError("the authorisation behind this request has been withdrawn")
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(_verified_principal)]

@@ -34,6 +34,31 @@ RECONNECT_DELAY_S = 1.0
 _log = get_logger("obank.revocation")
 
 
+def token_denial(jti: object) -> str:
+    """The entry that refuses one access token, by its `jti`."""
+    return f"jti:{jti}"
+
+
+def grant_denial(grant_id: object) -> str:
+    """The entry that refuses every token of a customer's grant."""
+    return f"grant:{grant_id}"
+
+
+def consent_denial(consent_id: object) -> str:
+    """The entry that refuses every token bound to an Open Banking consent."""
+    return f"consent:{consent_id}"
+
+
+def denials_of(jti: object, grant_id: object = None, consent_id: object = None) -> list[str]:
+    """Every entry that would refuse a token with this `jti`, grant and consent."""
+    entries = [token_denial(jti)]
+    if grant_id:
+        entries.append(grant_denial(grant_id))
+    if consent_id:
+        entries.append(consent_denial(consent_id))
+    return entries
+
+
 class Revocation(Base):
     """One denied identifier (`jti:<id>`, `grant:<id>`, `consent:<id>`) and until when."""
 

@@ -19,13 +19,14 @@ from auth_server.oauth.grants.models import GrantStatus, OAuthGrant
 from auth_server.oauth.tokens.service import TokenService
 from core_banking import facade as core_banking
 from obank.crypto import KeyRing
+from obank.revocation import consent_denial, grant_denial
 
 GRANTS_TOPIC = "auth_server.grants"
 
 
 def grant_denials(grant_id: uuid.UUID | str, consent_id: str | None) -> list[str]:
     """The deny-list entries the gateway checks for a grant's tokens: the grant, and its Open Banking consent."""
-    return [f"grant:{grant_id}"] + ([f"consent:{consent_id}"] if consent_id else [])
+    return [grant_denial(grant_id)] + ([consent_denial(consent_id)] if consent_id else [])
 
 
 @dataclass(frozen=True, slots=True)

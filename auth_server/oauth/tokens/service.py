@@ -24,7 +24,7 @@ from auth_server.oauth.tokens.schemas import IssuedAccessToken, TokenRecord
 from auth_server.sealing import lookup_hashes
 from obank.correlation import current_correlation_id
 from obank.crypto import KeyRing
-from obank.revocation import RevocationList
+from obank.revocation import RevocationList, token_denial
 from obank.runtime import Platform
 
 ACCESS_TOKEN_TYP = "at+jwt"  # RFC 9068 s2.1  # noqa: S105
@@ -37,7 +37,7 @@ TOKEN_REVOCATIONS_TOPIC = "auth_server.token_revocations"  # noqa: S105
 
 def jti_denial(jti: uuid.UUID | str) -> str:
     """The deny-list entry the gateway checks for an access token's `jti`."""
-    return f"jti:{jti}"
+    return token_denial(jti)
 
 
 def refresh_token_hash(keyring: KeyRing, token: str) -> bytes:
