@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -64,17 +65,26 @@ def _in_json(body: bytes) -> bool:
     return bool(_C0_RAW_BODY.search(body) or (b"\\u00" in body and _C0_JSON_ESCAPE.search(body)))
 
 
+async def _form_fields(request: Request) -> list[tuple[str, str]]:
+    """The form's decoded fields, leaving the body readable for the route whichever way it reads it."""
+    try:
+        body = await request.body()  # kept on the request: the route's own parsing reads it again
+    except RuntimeError:  # the route's Form() parameters were parsed first: their form is kept instead
+        return [(name, value) for name, value in (await request.form()).multi_items() if isinstance(value, str)]
+    try:
+        return parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+    except (UnicodeDecodeError, ValueError):
+        return []  # not a form at all: the route refuses it in its own words
+
+
 async def refuse_control_characters(request: Request) -> None:
     """A route dependency: refuse requests whose path, query or body carries a control character."""
     where = _in_target(request.scope["path"], request.scope.get("query_string", b""))
     if where is None and request.method not in ("GET", "HEAD", "OPTIONS"):
         media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media_type == _FORM:
-            # The form as the route reads it (parsed once, cached on the request).
-            fields = (await request.form()).multi_items()
             if any(
-                _C0_IN_FIELD.search(name) or (isinstance(value, str) and _C0_IN_FIELD.search(value))
-                for name, value in fields
+                _C0_IN_FIELD.search(name) or _C0_IN_FIELD.search(value) for name, value in await _form_fields(request)
             ):
                 where = "body"
         elif (media_type == "application/json" or media_type.endswith("+json")) and _in_json(await request.body()):

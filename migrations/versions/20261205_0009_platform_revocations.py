@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("identifier", name=op.f("pk_revocations")),
         schema="platform",
     )
-    op.create_index("ix_revocations_denied_until", "revocations", ["denied_until"], schema="platform")
+    op.create_index(op.f("ix_platform_revocations_denied_until"), "revocations", ["denied_until"], schema="platform")
     # Every process's deny-list listens on this channel; NOTIFY is delivered at commit, in commit order.
     op.execute(
         """
@@ -48,5 +48,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP TRIGGER revocations_notify ON platform.revocations")
     op.execute("DROP FUNCTION platform.notify_revocation()")
-    op.drop_index("ix_revocations_denied_until", table_name="revocations", schema="platform")
+    op.drop_index(op.f("ix_platform_revocations_denied_until"), table_name="revocations", schema="platform")
     op.drop_table("revocations", schema="platform")
