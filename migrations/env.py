@@ -16,7 +16,7 @@ def run_migrations_online() -> None:
     """Migrate over one connection, serialised by an advisory lock so concurrent starts do not race."""
     url = config.get_main_option("sqlalchemy.url")
     assert url is not None
-    engine = create_engine(url, poolclass=pool.NullPool)
+    engine = create_engine(url, poolclass=pool.NullPool, hide_parameters=True)
     with engine.connect() as connection:
         connection.execute(text("SELECT pg_advisory_lock(7331001)"))
         for schema in CONTEXT_SCHEMAS:

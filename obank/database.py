@@ -50,7 +50,14 @@ def create_engine(url: str, *, pool_size: int = POOL_SIZE) -> AsyncEngine:
     # statement, which invalidates the pool, and retried units of work (core_banking.transfers.transactions)
     # run again on a fresh connection.
     return create_async_engine(
-        async_url(url), pool_size=pool_size, max_overflow=MAX_OVERFLOW, pool_recycle=1800, pool_pre_ping=False
+        async_url(url),
+        pool_size=pool_size,
+        max_overflow=MAX_OVERFLOW,
+        pool_recycle=1800,
+        pool_pre_ping=False,
+        # Bound values stay out of errors' text: an error's `[parameters: ...]` would log a username, a
+        # transfer's description or an id. Every engine of ours is created so (see also obank.log).
+        hide_parameters=True,
     )
 
 

@@ -197,6 +197,47 @@ def test_serve_runs_stops_cleanly_and_restarts_on_the_same_data(home: Path) -> N
     assert _postgres_processes(pgdata) == []
 
 
+def test_after_a_kill_9_the_next_serve_takes_over_the_orphaned_database_and_stops_it(home: Path) -> None:
+    ca = home / "certs" / "ca.pem"
+    pgdata = home / "var" / "pgdata"
+    killed = _start(home, "killed.log")
+    try:
+        try:
+            _wait_ready(killed, ca)
+        finally:
+            killed.process.kill()  # SIGKILL: no cleanup runs
+            killed.process.wait()
+        assert _postgres_processes(pgdata), "the embedded server should have outlived the killed process"
+        postmaster = (pgdata / "postmaster.pid").read_text().splitlines()[0]
+
+        second = _start(home, "second.log")
+        try:
+            _wait_ready(second, ca)
+            assert (pgdata / "postmaster.pid").read_text().splitlines()[0] == postmaster  # joined the orphan
+            # A command run meanwhile joins the same server and leaves it running when it exits.
+            env = _environment(OBANK_DATA_DIR=str(home / "var"), OBANK_CERTS_DIR=str(home / "certs"))
+            migrate = subprocess.run(
+                [sys.executable, "-m", "gateway.cli", "migrate"],
+                cwd=PROJECT_ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert migrate.returncode == 0, migrate.stderr
+            ready = httpx.get(f"{second.url}/readyz", verify=ssl.create_default_context(cafile=ca))
+            assert ready.status_code == 200
+        finally:
+            _stop(second, signal.SIGTERM)
+
+        assert second.process.returncode == 0, second.output()
+        assert _postgres_processes(pgdata) == []
+        assert not (pgdata / "postmaster.pid").exists()
+    finally:
+        for pid in _postgres_processes(pgdata):  # a failed run leaves no server behind
+            os.kill(pid, signal.SIGINT)
+
+
 def test_production_refuses_development_defaults_naming_every_missing_setting(tmp_path: Path) -> None:
     env = _environment(
         OBANK_ENV="production",

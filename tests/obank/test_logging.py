@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
+import logging
 import uuid
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from obank.correlation import HEADER, CorrelationMiddleware
+from obank.database import SessionDep
+from obank.embedded_db import QUIET_LOG_SETTINGS
 from obank.log import configure_logging, get_logger
+from obank.runtime import Platform
+
+CRASH_MESSAGE = "kaboom with secret details"
 
 
 def _lines(captured: str) -> list[dict[str, object]]:
@@ -48,7 +61,7 @@ def _app() -> CorrelationMiddleware:
 
     @api.get("/boom")
     async def boom() -> None:
-        raise RuntimeError("kaboom with secret details")
+        raise RuntimeError(CRASH_MESSAGE)
 
     return CorrelationMiddleware(api)
 
@@ -84,5 +97,108 @@ async def test_a_crash_answers_500_with_the_id_and_no_details(capsys: pytest.Cap
     assert response.status_code == 500
     assert uuid.UUID(response.headers[HEADER])
     assert "kaboom" not in response.text
-    failure = [line for line in _lines(capsys.readouterr().err) if line["event"] == "request_failed"]
+    output = capsys.readouterr().err
+    failure = [line for line in _lines(output) if line["event"] == "request_failed"]
     assert failure and failure[0]["correlation_id"] == response.headers[HEADER]
+    assert "RuntimeError" in str(failure[0]["exception"])
+    assert CRASH_MESSAGE not in output  # an exception's message may quote a value: only its class is logged
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A statement PostgreSQL refuses for the value a request sent, with the SQLSTATE it answers."""
+
+    statement: str
+    value: str  # "{marker}" stands for the recognisable value
+    sqlstate: str
+
+
+REFUSALS = {
+    # DETAIL:  Key (consumer, event_id)=(<marker>, ...) already exists.
+    "unique_violation": Refusal(
+        "INSERT INTO platform.consumed_events (consumer, event_id) VALUES (:value, :id)", "{marker}", "23505"
+    ),
+    # ERROR:  invalid input syntax for type uuid: "<marker>"
+    "invalid_input": Refusal("SELECT CAST(:value AS uuid), CAST(:id AS uuid)", "{marker}", "22P02"),
+    # DETAIL:  \u0000 cannot be converted to text.  CONTEXT:  JSON data, line 1: {"note": "<marker> \u0000...
+    "nul_in_json": Refusal(
+        "SELECT CAST(:value AS jsonb) ->> 'note', CAST(:id AS uuid)", '{{"note": "{marker} \\u0000"}}', "22P05"
+    ),
+}
+
+
+def _app_over(platform: Platform, statement: str) -> CorrelationMiddleware:
+    api = FastAPI()
+    api.state.sessions = platform.sessions
+
+    @api.post("/values")
+    async def store(body: dict[str, str], session: SessionDep) -> None:
+        parameters = {"value": body["value"], "id": uuid.uuid4()}
+        await session.execute(text(statement), parameters)
+        await session.execute(text(statement), parameters)
+
+    return CorrelationMiddleware(api)
+
+
+def _server_log(admin_url: str) -> str:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        row = conn.execute("SELECT current_setting('data_directory')").fetchone()
+        settings: dict[str, str] = dict(conn.execute("SELECT name, setting FROM pg_settings").fetchall())
+    assert row is not None
+    assert {name: settings[name] for name in QUIET_LOG_SETTINGS} == QUIET_LOG_SETTINGS
+    return (Path(row[0]) / "log").read_text(errors="replace")
+
+
+@pytest.mark.parametrize("failure", sorted(REFUSALS))
+async def test_a_refused_value_reaches_neither_our_log_nor_the_servers(
+    failure: str, platform: Platform, postgres_admin_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("INFO")
+    refusal = REFUSALS[failure]
+    marker = f"marker-{uuid.uuid4().hex}"
+    transport = httpx.ASGITransport(app=_app_over(platform, refusal.statement), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.post("/values", json={"value": refusal.value.format(marker=marker)})
+
+    assert response.status_code == 500
+    assert marker not in response.text
+    output = capsys.readouterr().err
+    (logged,) = [line for line in _lines(output) if line["event"] == "request_failed"]
+    assert f"sqlstate={refusal.sqlstate}" in str(logged["exception"])  # the class and SQLSTATE say what failed
+    assert marker not in output
+    assert "[SQL:" not in output  # nor SQLAlchemy's rendering of the statement
+    server_log = _server_log(postgres_admin_url)
+    assert "database system is ready to accept connections" in server_log  # the server's log file, as written
+    assert marker not in server_log
+
+
+async def test_database_errors_leave_bound_values_out_of_their_text(platform: Platform) -> None:
+    with pytest.raises(DBAPIError) as raised:
+        async with platform.engine.connect() as connection:
+            await connection.execute(text("SELECT CAST(:value AS uuid)"), {"value": "not-a-uuid"})
+    assert "[SQL parameters hidden due to hide_parameters=True]" in str(raised.value)
+
+
+def test_stdlib_loggers_and_asyncio_log_exceptions_without_their_messages(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO")
+    marker = f"marker-{uuid.uuid4().hex}"
+    try:
+        raise KeyError(marker)
+    except KeyError:
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+
+    async def fails() -> None:
+        raise ValueError(marker)
+
+    async def forget_a_failed_task() -> None:
+        task = asyncio.ensure_future(fails())
+        await asyncio.sleep(0)
+        del task
+        gc.collect()  # asyncio logs "Task exception was never retrieved" with the exception's repr
+
+    asyncio.run(forget_a_failed_task())
+    output = capsys.readouterr().err
+    events = {str(line["event"]).split("\n")[0]: line for line in _lines(output)}
+    assert "KeyError" in str(events["Exception in ASGI application"]["exception"])
+    assert "ValueError" in str(events["Task exception was never retrieved"]["exception"])
+    assert marker not in output

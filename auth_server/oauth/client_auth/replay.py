@@ -48,6 +48,7 @@ class DatabaseReplayCache:
             max_overflow=CLAIM_POOL_OVERFLOW,
             pool_recycle=1800,
             isolation_level="AUTOCOMMIT",
+            hide_parameters=True,  # as obank.database.create_engine
         )
         return cls(engine)
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth_server.oauth.clients import service
 from auth_server.oauth.clients.repository import CHANGES_CHANNEL
 from auth_server.oauth.clients.schemas import ClientRecord
-from obank.log import get_logger
+from obank.log import describe_error, get_logger
 
 MAX_AGE_S = 60.0
 RECONNECT_S = 1.0
@@ -85,7 +85,7 @@ class ClientCache:
                     async for notification in connection.notifies():
                         self.forget(notification.payload)
             except psycopg.Error as exc:
-                _log.warning("client_cache_listener_lost", error=str(exc))
+                _log.warning("client_cache_listener_lost", error=describe_error(exc))
             finally:
                 self._listening.clear()
                 self._generation += 1

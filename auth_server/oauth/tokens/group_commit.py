@@ -10,7 +10,7 @@ from typing import Generic, TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from obank.database import create_engine, create_sessionmaker, unit_of_work
-from obank.log import get_logger
+from obank.log import describe_error, get_logger
 
 WORKERS = 2  # one transaction fills while the other commits
 MAX_BATCH = 64
@@ -77,7 +77,7 @@ class GroupCommit(Generic[T]):
                 await self._write(session, [item for item, _ in group])
         except Exception as exc:
             if len(group) > 1:
-                _log.warning("group_commit_failed_retrying_singly", size=len(group), error=str(exc))
+                _log.warning("group_commit_failed_retrying_singly", size=len(group), error=describe_error(exc))
                 for entry in group:
                     await self._commit([entry])
                 return
