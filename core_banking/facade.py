@@ -56,6 +56,7 @@ __all__ = [
     "authorise_consent",
     "create_account_access_consent",
     "create_domestic_payment_consent",
+    "customer_exists",
     "customer_owns_account",
     "find_customer_by_email",
     "get_account",
@@ -71,6 +72,11 @@ __all__ = [
 async def get_customer(session: AsyncSession, keyring: KeyRing, customer_id: uuid.UUID) -> CustomerRecord:
     """The customer with personal data decrypted; raises CustomerNotFound."""
     return await customers_service.get_customer(session, keyring, customer_id)
+
+
+async def customer_exists(session: AsyncSession, customer_id: uuid.UUID) -> bool:
+    """Whether `customer_id` names a customer, without opening any personal data."""
+    return await customers_service.customer_exists(session, customer_id)
 
 
 async def find_customer_by_email(session: AsyncSession, keyring: KeyRing, email: str) -> CustomerRecord | None:

@@ -91,6 +91,11 @@ async def get_customer(session: AsyncSession, keyring: KeyRing, customer_id: uui
     return _record(keyring, customer)
 
 
+async def customer_exists(session: AsyncSession, customer_id: uuid.UUID) -> bool:
+    """Whether `customer_id` names a customer."""
+    return await repository.get(session, customer_id) is not None
+
+
 async def find_by_email(session: AsyncSession, keyring: KeyRing, email: str) -> CustomerRecord | None:
     """The customer registered with this email (case and surrounding spaces ignored), if any."""
     customer = await repository.find_by_email_hashes(session, pii.email_hashes(keyring, email))
