@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from auth_server.errors import AuthError
-from auth_server.identities.schemas import IdentityKind, IdentityRecord, NewIdentity, StaffRole
+from auth_server.identities.schemas import IdentityKind, IdentityRecord, NewIdentity, StaffRole, normalise_username
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -78,11 +78,11 @@ def _run(work: Callable[[AsyncSession, KeyRing], Awaitable[T]]) -> T:
         raise typer.Exit(1) from refused
 
 
-async def _find(session: AsyncSession, kind: IdentityKind, username: str) -> IdentityRecord:
+async def _find(session: AsyncSession, keyring: KeyRing, kind: IdentityKind, username: str) -> IdentityRecord:
     from auth_server.identities import service
     from auth_server.identities.errors import IdentityNotFound
 
-    identity = await service.find_identity(session, kind, username)
+    identity = await service.find_identity(session, keyring, kind, username)
     if identity is None:
         raise IdentityNotFound(f"There is no {kind.value} login named {username!r}.")
     return identity
@@ -107,11 +107,15 @@ def create(
 
     async def work(session: AsyncSession, keyring: KeyRing) -> IdentityRecord:
         from auth_server.identities import service
+        from auth_server.identities.errors import InvalidIdentity
+        from core_banking import facade as core_banking
 
+        if customer_id is not None and not await core_banking.customer_exists(session, customer_id):
+            raise InvalidIdentity(f"No customer has the id {customer_id}; a customer login needs an existing customer.")
         return await service.create_identity(session, keyring, _operator(), new)
 
     created = _run(work)
-    console.print(f"Created {created.kind.value} login {created.username} ({created.id}).")
+    console.print(f"Created {created.kind.value} login {normalise_username(username)} ({created.id}).")
 
 
 @app.command("reset-password")
@@ -122,11 +126,11 @@ def reset_password(username: UsernameArgument, kind: KindOption, password_stdin:
     async def work(session: AsyncSession, keyring: KeyRing) -> IdentityRecord:
         from auth_server.identities import service
 
-        identity = await _find(session, kind, username)
+        identity = await _find(session, keyring, kind, username)
         return await service.reset_password(session, keyring, _operator(), identity.id, password)
 
     identity = _run(work)
-    console.print(f"Password of {identity.kind.value} login {identity.username} reset; its sessions ended.")
+    console.print(f"Password of {identity.kind.value} login {normalise_username(username)} reset; its sessions ended.")
 
 
 @app.command()
@@ -136,11 +140,11 @@ def unlock(username: UsernameArgument, kind: KindOption) -> None:
     async def work(session: AsyncSession, keyring: KeyRing) -> IdentityRecord:
         from auth_server.identities import service
 
-        identity = await _find(session, kind, username)
+        identity = await _find(session, keyring, kind, username)
         return await service.unlock(session, keyring, _operator(), identity.id)
 
     identity = _run(work)
-    console.print(f"Unlocked {identity.kind.value} login {identity.username}.")
+    console.print(f"Unlocked {identity.kind.value} login {normalise_username(username)}.")
 
 
 @app.command()
@@ -150,8 +154,8 @@ def disable(username: UsernameArgument, kind: KindOption) -> None:
     async def work(session: AsyncSession, keyring: KeyRing) -> IdentityRecord:
         from auth_server.identities import service
 
-        identity = await _find(session, kind, username)
+        identity = await _find(session, keyring, kind, username)
         return await service.disable(session, keyring, _operator(), identity.id)
 
     identity = _run(work)
-    console.print(f"Disabled {identity.kind.value} login {identity.username}.")
+    console.print(f"Disabled {identity.kind.value} login {normalise_username(username)}.")

@@ -97,12 +97,14 @@ async def seed_demo_identities(
         new = NewIdentity(kind=IdentityKind.CUSTOMER, username=username, password=password, customer_id=customer_id)
         existing = await identities_service.find_by_customer(session, customer_id)
         identity, secret = await _ensure_login(session, keyring, new, existing, now)
-        customer_logins.append(DemoCustomerLogin(customer_id, identity.username, password, secret))
+        shown = identities_service.username_of(keyring, identity)
+        customer_logins.append(DemoCustomerLogin(customer_id, shown, password, secret))
     staff_logins = []
     for username, role in DEMO_STAFF:
         password = demo_password(keyring, IdentityKind.STAFF, username)
         new = NewIdentity(kind=IdentityKind.STAFF, username=username, password=password, roles=frozenset({role}))
-        existing = await identities_service.find_identity(session, IdentityKind.STAFF, username)
+        existing = await identities_service.find_identity(session, keyring, IdentityKind.STAFF, username)
         identity, secret = await _ensure_login(session, keyring, new, existing, now)
-        staff_logins.append(DemoStaffLogin(identity.username, password, secret, tuple(sorted(identity.roles))))
+        shown = identities_service.username_of(keyring, identity)
+        staff_logins.append(DemoStaffLogin(shown, password, secret, tuple(sorted(identity.roles))))
     return DemoIdentities(tuple(customer_logins), tuple(staff_logins))

@@ -75,7 +75,7 @@ async def browser_authentication(
         session_id=record.id,
         subject=identity.id,
         kind=identity.kind,
-        username=identity.username,
+        username=identities_service.username_of(keyring, identity),
         customer_id=identity.customer_id,
         roles=identity.roles,
         amr=record.amr,

@@ -481,9 +481,10 @@ async def flow_fixtures(settings: Settings, key: ECKey, customers: int) -> tuple
             record = await clients_service.register_client(session, platform.keyring, Actor.system("bench"), metadata)
         now = datetime.now(UTC)
         for _ in range(customers):
+            username = f"bench-{uuid.uuid4().hex[:10]}"
             new = NewIdentity(
                 kind=IdentityKind.CUSTOMER,
-                username=f"bench-{uuid.uuid4().hex[:10]}",
+                username=username,
                 password=FLOW_PASSWORD,
                 customer_id=uuid.uuid4(),
             )
@@ -491,12 +492,12 @@ async def flow_fixtures(settings: Settings, key: ECKey, customers: int) -> tuple
                 identity = await identities.create_identity(
                     session, platform.keyring, IdentityActor.system("bench"), new
                 )
-                enrolment = await mfa.begin_enrolment(session, platform.keyring, identity.id, identity.username)
+                enrolment = await mfa.begin_enrolment(session, platform.keyring, identity.id, username)
                 previous = pyotp.TOTP(enrolment.secret).at(now - timedelta(seconds=30))
                 await mfa.confirm_enrolment(
                     session, platform.keyring, identity.id, previous, DatabaseOnlyGuard(), now=now
                 )
-            logins.append((identity.username, enrolment.secret))
+            logins.append((username, enrolment.secret))
         return record.client_id, logins
     finally:
         await platform.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Enum, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, DateTime, Enum, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -30,7 +30,10 @@ class Identity(Base):
         ),
         nullable=False,
     )
-    username: Mapped[str] = mapped_column(String(64), nullable=False)
+    # A username is personal data (often an email address), never stored in clear: a keyed hash of its
+    # normalised form (under the key active at creation) finds it, the sealed copy is what is shown.
+    username_hash: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    username_sealed: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     customer_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), unique=True)
     roles: Mapped[list[str]] = mapped_column(ARRAY(String(32)), nullable=False)
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
@@ -53,12 +56,11 @@ class Identity(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
     __table_args__ = (
-        UniqueConstraint("kind", "username"),
+        UniqueConstraint("kind", "username_hash"),
         CheckConstraint(
             "(kind = 'customer' AND customer_id IS NOT NULL AND cardinality(roles) = 0)"
             " OR (kind = 'staff' AND customer_id IS NULL AND cardinality(roles) > 0)",
             name="kind_fields",
         ),
-        CheckConstraint("username = lower(username)", name="username_lower_case"),
         CheckConstraint("failed_login_attempts >= 0", name="failed_login_attempts_not_negative"),
     )

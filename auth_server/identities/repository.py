@@ -25,10 +25,10 @@ async def get(session: AsyncSession, identity_id: uuid.UUID, *, for_update: bool
 
 
 async def find(
-    session: AsyncSession, kind: IdentityKind, username: str, *, for_update: bool = False
+    session: AsyncSession, kind: IdentityKind, username_hashes: list[bytes], *, for_update: bool = False
 ) -> Identity | None:
-    """The identity of this kind with this (already normalised) username."""
-    statement = select(Identity).where(Identity.kind == kind, Identity.username == username)
+    """The identity of this kind whose username hash is one of `username_hashes` (one per key held)."""
+    statement = select(Identity).where(Identity.kind == kind, Identity.username_hash.in_(username_hashes))
     if for_update:
         statement = statement.with_for_update().execution_options(populate_existing=True)
     found: Identity | None = await session.scalar(statement)

@@ -48,6 +48,7 @@ async def account_page(
         "title": "Your sign-in",
         "staff": identity.kind is IdentityKind.STAFF,
         "identity": identity,
+        "username": service.username_of(keyring, identity),
         "browser_session": record,
         "enrolled": await mfa_service.is_enrolled(db, identity.id),
     }
@@ -67,7 +68,7 @@ def _password_page(
     context = {
         "title": "Change your password",
         "staff": identity.kind is IdentityKind.STAFF,
-        "username": identity.username,
+        "username": service.username_of(keyring, identity),
         "min_length": MIN_LENGTH,
         "error": error,
         "notice": notice,

@@ -48,11 +48,11 @@ class NewIdentity:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IdentityRecord:
-    """A login identity as other modules see it: never its password hash."""
+    """A login identity as other modules see it: never its password hash, its username only sealed."""
 
     id: uuid.UUID
     kind: IdentityKind
-    username: str
+    username_sealed: bytes  # opened by `service.username_of` where it is shown
     customer_id: uuid.UUID | None
     roles: frozenset[StaffRole]
     status: IdentityStatus

@@ -38,6 +38,7 @@ from auth_server.identities.schemas import (
     StaffRole,
     normalise_username,
 )
+from auth_server.sealing import lookup_hashes, seal, unseal
 from auth_server.sessions import service as sessions_service
 from auth_server.sessions.schemas import IssuedSession
 from obank.crypto import KeyRing
@@ -47,6 +48,10 @@ from obank.crypto import KeyRing
 LOCKOUT_THRESHOLD = 5
 LOCKOUT_BASE_DELAY = timedelta(minutes=1)
 LOCKOUT_MAX_DELAY = timedelta(hours=1)
+
+# Migration 20261205_0010 converted clear usernames with these same purposes.
+USERNAME_HASH_PURPOSE = "auth-username"
+USERNAME_SEAL_PURPOSE = "username"
 
 
 def lockout_delay(consecutive_failures: int) -> timedelta | None:
@@ -79,11 +84,25 @@ class PasswordCheck:
         return self.verdict is PasswordVerdict.ACCEPTED
 
 
+def _username_hashes(keyring: KeyRing, username: str) -> list[bytes]:
+    """The username's keyed hash under every key held, so logins survive key rotation."""
+    return lookup_hashes(keyring, USERNAME_HASH_PURPOSE, normalise_username(username).encode())
+
+
+def _unseal_username(keyring: KeyRing, identity_id: uuid.UUID, sealed: bytes) -> str:
+    return unseal(keyring, identity_id, USERNAME_SEAL_PURPOSE, sealed).decode()
+
+
+def username_of(keyring: KeyRing, identity: IdentityRecord) -> str:
+    """The login's username, opened only where it is shown (it is often the person's email address)."""
+    return _unseal_username(keyring, identity.id, identity.username_sealed)
+
+
 def to_record(identity: Identity) -> IdentityRecord:
     return IdentityRecord(
         id=identity.id,
         kind=identity.kind,
-        username=identity.username,
+        username_sealed=identity.username_sealed,
         customer_id=identity.customer_id,
         roles=frozenset(StaffRole(role) for role in identity.roles),
         status=identity.status,
@@ -139,15 +158,17 @@ async def create_identity(
 ) -> IdentityRecord:
     """Create a login; the username is unique per kind, and a customer has at most one login."""
     username = _validate(new)
-    if await repository.find(session, new.kind, username) is not None:
+    if await repository.find(session, new.kind, _username_hashes(keyring, username)) is not None:
         raise UsernameTaken()
     if new.customer_id is not None and await repository.find_by_customer(session, new.customer_id) is not None:
         raise CustomerAlreadyHasLogin()
     now = now or datetime.now(UTC)
+    identity_id = uuid.uuid4()
     identity = Identity(
-        id=uuid.uuid4(),
+        id=identity_id,
         kind=new.kind,
-        username=username,
+        username_hash=keyring.keyed_hash(USERNAME_HASH_PURPOSE, username.encode()),
+        username_sealed=seal(keyring, identity_id, USERNAME_SEAL_PURPOSE, username.encode()),
         customer_id=new.customer_id,
         roles=sorted(role.value for role in new.roles),
         password_hash=await hash_password(new.password, hasher),
@@ -174,9 +195,11 @@ async def get_identity(session: AsyncSession, identity_id: uuid.UUID) -> Identit
     return to_record(identity)
 
 
-async def find_identity(session: AsyncSession, kind: IdentityKind, username: str) -> IdentityRecord | None:
+async def find_identity(
+    session: AsyncSession, keyring: KeyRing, kind: IdentityKind, username: str
+) -> IdentityRecord | None:
     """The identity of this kind and username (case-insensitive), if any."""
-    identity = await repository.find(session, kind, normalise_username(username))
+    identity = await repository.find(session, kind, _username_hashes(keyring, username))
     return None if identity is None else to_record(identity)
 
 
@@ -187,6 +210,7 @@ async def find_by_customer(session: AsyncSession, customer_id: uuid.UUID) -> Ide
 
 async def check_password(
     session: AsyncSession,
+    keyring: KeyRing,
     *,
     kind: IdentityKind,
     username: str,
@@ -200,7 +224,7 @@ async def check_password(
     and a locked or disabled login take the same time. Failures while locked are not counted: an
     attacker could otherwise keep a customer locked out indefinitely.
     """
-    identity = await repository.find(session, kind, normalise_username(username), for_update=True)
+    identity = await repository.find(session, kind, _username_hashes(keyring, username), for_update=True)
     if identity is None:
         await verify_against_nobody(password, hasher)
         return PasswordCheck(PasswordVerdict.UNKNOWN_USER, None)
@@ -250,8 +274,10 @@ async def record_successful_sign_in(session: AsyncSession, identity_id: uuid.UUI
     await session.flush()
 
 
-async def _set_password(identity: Identity, new_password: str, hasher: PasswordHasher, now: datetime) -> None:
-    check_strength(new_password, username=identity.username)
+async def _set_password(
+    keyring: KeyRing, identity: Identity, new_password: str, hasher: PasswordHasher, now: datetime
+) -> None:
+    check_strength(new_password, username=_unseal_username(keyring, identity.id, identity.username_sealed))
     identity.password_hash = await hash_password(new_password, hasher)
     identity.password_changed_at = now
     identity.updated_at = now
@@ -278,7 +304,7 @@ async def change_password(
         raise CurrentPasswordIncorrect()
     if new_password == current_password:
         raise InvalidIdentity("The new password must differ from the current one.")
-    await _set_password(identity, new_password, hasher, now)
+    await _set_password(keyring, identity, new_password, hasher, now)
     await session.flush()
     ended = await sessions_service.end_identity_sessions(
         session, identity.id, reason="password_changed", now=now, keep=browser_session_id
@@ -314,7 +340,7 @@ async def reset_password(
     """Set a new password for someone (operator or staff action); all their sessions end."""
     now = now or datetime.now(UTC)
     identity = await _locked_identity(session, identity_id)
-    await _set_password(identity, new_password, hasher, now)
+    await _set_password(keyring, identity, new_password, hasher, now)
     await session.flush()
     ended = await sessions_service.end_identity_sessions(session, identity.id, reason="password_reset", now=now)
     details = {**_snapshot(identity), "sessions_ended": ended}

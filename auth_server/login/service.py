@@ -103,7 +103,7 @@ async def sign_in_with_password(
     """
     now = now or datetime.now(UTC)
     check = await identities_service.check_password(
-        session, kind=kind, username=username, password=password, now=now, hasher=hasher
+        session, keyring, kind=kind, username=username, password=password, now=now, hasher=hasher
     )
     if not check.accepted or check.identity is None:
         return await _refuse_password(session, keyring, kind, username, check, ip_address)

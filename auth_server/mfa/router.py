@@ -44,7 +44,8 @@ async def _enrolment_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    enrolment = await service.begin_enrolment(db, keyring, identity.id, identity.username)
+    username = identities_service.username_of(keyring, identity)
+    enrolment = await service.begin_enrolment(db, keyring, identity.id, username)
     context: dict[str, Any] = {
         "title": "Set up two-step verification",
         "staff": identity.kind is IdentityKind.STAFF,
@@ -52,7 +53,7 @@ async def _enrolment_page(
         "qr_svg": enrolment.qr_svg,
         "secret": enrolment.secret,
         "secret_groups": enrolment.secret_groups,
-        "account_name": identity.username,
+        "account_name": username,
         "error": error,
     }
     return render(request, browser, keyring, "enrol.html", context, status_code=status_code)

@@ -52,7 +52,8 @@ async def enrol(platform: Platform, identity: IdentityRecord, *, at: datetime | 
     the current step's code is still unused; returns the secret and the recovery codes."""
     at = at or datetime.now(UTC)
     async with unit_of_work(platform.sessions) as session:
-        enrolment = await mfa.begin_enrolment(session, platform.keyring, identity.id, identity.username)
+        username = identities.username_of(platform.keyring, identity)
+        enrolment = await mfa.begin_enrolment(session, platform.keyring, identity.id, username)
         codes = await mfa.confirm_enrolment(
             session,
             platform.keyring,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from typing import Protocol
@@ -11,8 +12,10 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from auth_server.cli import app
+from obank.runtime import build_platform
 from obank.settings import Settings, get_settings
 from tests.auth_server.helpers import PASSWORD
+from tests.core_banking.helpers import new_customer
 
 NEW_PASSWORD = "amber orchard kettle 55"
 
@@ -41,8 +44,21 @@ def run(settings: Settings, monkeypatch: pytest.MonkeyPatch, restore_logging: No
     get_settings.cache_clear()
 
 
-def test_operators_manage_logins(run: Invoke, database_url: str) -> None:
-    customer_id = uuid.uuid4()
+def _onboard_customer(settings: Settings) -> uuid.UUID:
+    """A customer of core banking, onboarded as staff would, for a login to belong to."""
+
+    async def onboard() -> uuid.UUID:
+        platform = build_platform(settings)
+        try:
+            return (await new_customer(platform.sessions, platform.keyring)).id
+        finally:
+            await platform.close()
+
+    return asyncio.run(onboard())
+
+
+def test_operators_manage_logins(run: Invoke, settings: Settings, database_url: str) -> None:
+    customer_id = _onboard_customer(settings)
     created = run(
         "create", "Dana", "--kind", "customer", "--customer-id", str(customer_id), stdin=f"{PASSWORD}\n{PASSWORD}\n"
     )
@@ -69,7 +85,7 @@ def test_operators_manage_logins(run: Invoke, database_url: str) -> None:
         "--kind",
         "customer",
         "--customer-id",
-        str(uuid.uuid4()),
+        str(_onboard_customer(settings)),
         "--password-stdin",
         stdin=f"{PASSWORD}\n",
     )
@@ -80,14 +96,18 @@ def test_operators_manage_logins(run: Invoke, database_url: str) -> None:
     with psycopg.connect(database_url) as conn:
         conn.execute(
             "UPDATE auth_server.identities SET failed_login_attempts = 7, locked_until = now() + interval '1 hour'"
-            " WHERE username = 'dana'"
+            " WHERE customer_id = %s",
+            (customer_id,),
         )
         conn.execute(
             "INSERT INTO auth_server.browser_sessions (id, token_hash, identity_id, stage, amr, acr, created_at,"
             " last_seen_at, absolute_expires_at) SELECT gen_random_uuid(), 'x', id, 'authenticated', '{pwd}', NULL,"
-            " now(), now(), now() + interval '1 hour' FROM auth_server.identities WHERE username = 'dana'"
+            " now(), now(), now() + interval '1 hour' FROM auth_server.identities WHERE customer_id = %s",
+            (customer_id,),
         )
-        old_hash = conn.execute("SELECT password_hash FROM auth_server.identities WHERE username = 'dana'").fetchone()
+        old_hash = conn.execute(
+            "SELECT password_hash FROM auth_server.identities WHERE customer_id = %s", (customer_id,)
+        ).fetchone()
 
     assert run("unlock", "dana", "--kind", "customer").exit_code == 0
     reset = run("reset-password", "dana", "--kind", "customer", "--password-stdin", stdin=f"{NEW_PASSWORD}\n")
@@ -100,15 +120,17 @@ def test_operators_manage_logins(run: Invoke, database_url: str) -> None:
         rows = {
             row[0]: row[1:]
             for row in conn.execute(
-                "SELECT username, failed_login_attempts, locked_until IS NULL, status, password_hash, roles,"
+                "SELECT kind, failed_login_attempts, locked_until IS NULL, status, password_hash, roles,"
                 " customer_id FROM auth_server.identities"
             )
         }
         live_sessions = conn.execute(
             "SELECT count(*) FROM auth_server.browser_sessions WHERE ended_at IS NULL"
         ).fetchone()
-        audited = conn.execute("SELECT action, actor_kind FROM audit.audit_records ORDER BY sequence").fetchall()
-    dana, eve = rows["dana"], rows["eve"]
+        audited = conn.execute(
+            "SELECT action, actor_kind FROM audit.audit_records WHERE action LIKE 'identity.%' ORDER BY sequence"
+        ).fetchall()
+    dana, eve = rows["customer"], rows["staff"]
     assert old_hash is not None
     assert dana[:3] == (0, True, "active") and dana[3] != old_hash[0] and dana[5] == customer_id
     assert eve[2] == "disabled" and sorted(eve[4]) == ["auditor", "support"]
@@ -121,3 +143,28 @@ def test_operators_manage_logins(run: Invoke, database_url: str) -> None:
         "identity.disabled",
     ]
     assert {kind for _, kind in audited} == {"system"}
+
+
+def test_a_customer_login_needs_a_customer_that_exists(run: Invoke, settings: Settings, database_url: str) -> None:
+    unknown = uuid.uuid4()
+    refused = run(
+        "create",
+        "grace",
+        "--kind",
+        "customer",
+        "--customer-id",
+        str(unknown),
+        "--password-stdin",
+        stdin=f"{PASSWORD}\n",
+    )
+    assert refused.exit_code == 1
+    assert f"No customer has the id {unknown}" in " ".join(refused.output.split())
+
+    known = _onboard_customer(settings)
+    created = run(
+        "create", "grace", "--kind", "customer", "--customer-id", str(known), "--password-stdin", stdin=f"{PASSWORD}\n"
+    )
+    assert created.exit_code == 0, created.output
+    with psycopg.connect(database_url) as conn:
+        linked = conn.execute("SELECT customer_id FROM auth_server.identities").fetchall()
+    assert linked == [(known,)]

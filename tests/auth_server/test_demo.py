@@ -40,7 +40,9 @@ async def test_demo_logins_work_and_reruns_return_the_same_credentials(platform:
     for kind, username, password, secret in logins:
         check_strength(password, username=username)
         async with unit_of_work(platform.sessions) as session:
-            check = await identities.check_password(session, kind=kind, username=username, password=password, now=now)
+            check = await identities.check_password(
+                session, platform.keyring, kind=kind, username=username, password=password, now=now
+            )
             assert check.verdict is PasswordVerdict.ACCEPTED and check.identity is not None
             code = pyotp.TOTP(secret).at(now)
             assert await mfa.verify_totp(
@@ -48,7 +50,8 @@ async def test_demo_logins_work_and_reruns_return_the_same_credentials(platform:
             )
     async with unit_of_work(platform.sessions) as session:
         alice = await identities.find_by_customer(session, customers[0][0])
-    assert alice is not None and alice.username == "alice" and alice.kind is IdentityKind.CUSTOMER
+    assert alice is not None and alice.kind is IdentityKind.CUSTOMER
+    assert identities.username_of(platform.keyring, alice) == "alice"
 
 
 async def test_demo_json_names_the_staff_console_registered_for_staff_logins(platform: Platform) -> None:

@@ -27,7 +27,7 @@ async def _check(platform: Platform, username: str, password: str, now: datetime
     """A bare password check (no sign-in, no events)."""
     async with unit_of_work(platform.sessions) as session:
         return await identities.check_password(
-            session, kind=IdentityKind.CUSTOMER, username=username, password=password, now=now
+            session, platform.keyring, kind=IdentityKind.CUSTOMER, username=username, password=password, now=now
         )
 
 
@@ -56,7 +56,7 @@ async def _attempt(platform: Platform, username: str, password: str, now: dateti
         )
         if outcome.issued is not None:
             return None
-        return await identities.find_identity(session, IdentityKind.CUSTOMER, username)
+        return await identities.find_identity(session, platform.keyring, IdentityKind.CUSTOMER, username)
 
 
 async def test_repeated_wrong_passwords_lock_with_a_growing_delay(platform: Platform, database_url: str) -> None:

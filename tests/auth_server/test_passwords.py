@@ -62,7 +62,12 @@ async def test_hashes_are_argon2id_and_rehashed_when_parameters_change(platform:
     assert stored().startswith("$argon2id$v=19$m=8192,t=1,p=1$")
     async with unit_of_work(platform.sessions) as session:
         check = await identities.check_password(
-            session, kind=IdentityKind.STAFF, username="old.hash", password=PASSWORD, now=datetime.now(UTC)
+            session,
+            platform.keyring,
+            kind=IdentityKind.STAFF,
+            username="old.hash",
+            password=PASSWORD,
+            now=datetime.now(UTC),
         )
     assert check.verdict is PasswordVerdict.ACCEPTED
     assert stored().startswith("$argon2id$v=19$m=65536,t=3,p=4$")

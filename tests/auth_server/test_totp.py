@@ -64,11 +64,11 @@ async def test_a_step_claimed_by_another_instance_through_redis_is_refused(platf
 
 
 async def test_enrolment_needs_a_valid_code_and_seals_the_secret(platform: Platform, database_url: str) -> None:
-    identity = await new_login(platform)
+    identity = await new_login(platform, "totp.owner")
     now = datetime.now(UTC)
     async with unit_of_work(platform.sessions) as session:
-        enrolment = await mfa.begin_enrolment(session, platform.keyring, identity.id, identity.username)
-        again = await mfa.begin_enrolment(session, platform.keyring, identity.id, identity.username)
+        enrolment = await mfa.begin_enrolment(session, platform.keyring, identity.id, "totp.owner")
+        again = await mfa.begin_enrolment(session, platform.keyring, identity.id, "totp.owner")
     assert again.secret == enrolment.secret  # reloading the page keeps the QR code already scanned
     assert enrolment.provisioning_uri.startswith("otpauth://totp/obank:")
     assert enrolment.qr_svg.startswith("<svg") and "<script" not in enrolment.qr_svg

@@ -119,7 +119,7 @@ async def new_customer(platform: Platform) -> Customer:
             ),
         )
     secret, _ = await enrol(platform, identity)
-    return Customer(customer.id, identity.username, secret, tuple(a.id for a in accounts))
+    return Customer(customer.id, f"carol-{tag}", secret, tuple(a.id for a in accounts))
 
 
 async def payment_consent(platform: Platform, client_id: str, amount_minor: int = 12_550) -> core_banking.ConsentRecord:

@@ -71,7 +71,7 @@ async def _tokens(running: RunningAS, client: RegisteredClient, pushed: Pushed, 
 
 async def _sign_in_was_ten_minutes_ago(platform: Platform, customer: Customer) -> None:
     async with unit_of_work(platform.sessions) as session:
-        identity = await identities.find_identity(session, IdentityKind.CUSTOMER, customer.username)
+        identity = await identities.find_identity(session, platform.keyring, IdentityKind.CUSTOMER, customer.username)
         assert identity is not None
         await session.execute(
             update(BrowserSession)
