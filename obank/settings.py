@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     # "ip"): {rate class: "N/second;M/minute"}}; see gateway.ratelimit.
     rate_limit_budgets: dict[str, dict[str, str]] = Field(default_factory=dict)
 
+    # How long a public client may retry with a refresh token it just rotated (a lost response); reuse after
+    # that reads as theft and ends the grant (OAuth 2.0 Security BCP s4.14.2).
+    refresh_token_rotation_grace_s: int = Field(default=30, ge=0, le=300)
+
     log_level: str = "INFO"
     outbox_poll_interval_s: float = 0.5
     outbox_batch_size: int = 100

@@ -42,11 +42,14 @@ class OAuthConfig:
     access_token_lifetime_s: int = ACCESS_TOKEN_LIFETIME_S
     par_lifetime_s: int = PAR_LIFETIME_S
     authorization_session_lifetime_s: int = AUTHORIZATION_SESSION_LIFETIME_S
+    refresh_token_rotation_grace_s: int = 30
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OAuthConfig:
         """`OBANK_ISSUER`, else the address `obank serve` listens on."""
-        return cls(issuer=settings.public_base_url())
+        return cls(
+            issuer=settings.public_base_url(), refresh_token_rotation_grace_s=settings.refresh_token_rotation_grace_s
+        )
 
     def url(self, path: str) -> str:
         return self.issuer + path

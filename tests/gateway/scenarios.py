@@ -7,6 +7,7 @@ import hashlib
 import html
 import re
 import secrets
+import time
 import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -27,9 +28,19 @@ def _csrf(page: str) -> str:
 
 
 async def authorize(
-    client: httpx.AsyncClient, app: dict[str, Any], person: dict[str, Any], *, login_path: str, scope: str
+    client: httpx.AsyncClient,
+    app: dict[str, Any],
+    person: dict[str, Any],
+    *,
+    login_path: str,
+    scope: str,
+    totp_step: int = 0,
 ) -> tuple[str, str]:
-    """A public client's authorization with PKCE: PAR, password, TOTP, the approval page; the code and verifier."""
+    """A public client's authorization with PKCE: PAR, password, TOTP, the approval page; the code and verifier.
+
+    `totp_step` picks the code of a neighbouring step (-1 or +1, within the accepted drift): each code works
+    once, so a second sign-in within 30 seconds uses another step's.
+    """
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     state = secrets.token_urlsafe(16)
@@ -56,7 +67,7 @@ async def authorize(
     response = await client.post(login_path, data=fields)
     assert response.status_code == 303, response.text
     page = await client.get(response.headers["location"])
-    otp = pyotp.TOTP(person["totp_secret"]).now()
+    otp = pyotp.TOTP(person["totp_secret"]).at(time.time() + 30 * totp_step)
     response = await client.post(page.url.path, data={"csrf_token": _csrf(page.text), "otp": otp})
     assert response.status_code == 303, response.text
     location = response.headers["location"]

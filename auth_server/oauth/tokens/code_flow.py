@@ -40,7 +40,6 @@ REFRESH_TOKEN_LIFETIME_S = 90 * 24 * 3600
 # A staff console stays signed in no longer than a staff member's browser session may.
 STAFF_REFRESH_TOKEN_LIFETIME_S = int(ABSOLUTE_LIFETIME.total_seconds())
 ROTATED = "rotated"
-ROTATION_GRACE_S = 30  # a public client that lost the response may retry with the old token this long
 CODE_VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")  # RFC 7636 s4.1
 
 
@@ -410,7 +409,7 @@ async def _check_rotated(session: AsyncSession, server: OAuthServer, record: Tok
     row = await repository.get(session, record.id)
     if row is None or row.revocation_reason != ROTATED or record.revoked_at is None:
         raise InvalidGrant("the refresh token is revoked or expired")
-    if now - record.revoked_at <= timedelta(seconds=ROTATION_GRACE_S):
+    if now - record.revoked_at <= timedelta(seconds=server.config.refresh_token_rotation_grace_s):
         return True
     sessions = async_sessionmaker(session.bind, expire_on_commit=False)
     async with unit_of_work(sessions) as own:

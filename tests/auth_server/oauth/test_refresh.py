@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
@@ -12,7 +13,6 @@ from auth_server.oauth.config import INTROSPECTION_PATH, PAR_PATH, TOKEN_PATH
 from auth_server.oauth.errors import InvalidGrant
 from auth_server.oauth.grants import service as grants_service
 from auth_server.oauth.grants.models import GrantStatus
-from auth_server.oauth.tokens import code_flow
 from obank.database import unit_of_work
 from obank.outbox.models import OutboxEvent
 from obank.runtime import Platform
@@ -167,7 +167,9 @@ async def test_a_public_clients_refresh_token_rotates_with_a_grace_window_and_re
 
     assert second.status_code == 200 and retried.status_code == 200, (second.text, retried.text)
     assert len({first, second.json()["refresh_token"], retried.json()["refresh_token"]}) == 3
-    monkeypatch.setattr(code_flow, "ROTATION_GRACE_S", 0)
+    monkeypatch.setattr(
+        full_server.server, "config", replace(full_server.server.config, refresh_token_rotation_grace_s=0)
+    )
     third = await full_server.http(None).post(TOKEN_PATH, data=refresh(second.json()["refresh_token"]))
     assert third.status_code == 200, third.text
     reused = await full_server.http(None).post(TOKEN_PATH, data=refresh(second.json()["refresh_token"]))
