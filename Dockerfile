@@ -6,6 +6,7 @@ COPY pyproject.toml README.md ./
 COPY obank ./obank
 COPY auth_server ./auth_server
 COPY gateway ./gateway
+COPY bank ./bank
 COPY core_banking ./core_banking
 COPY notifications ./notifications
 COPY fraud ./fraud

@@ -139,7 +139,7 @@ def seed_demo(deployment: Deployment) -> dict[str, Any]:
     """`obank demo` against the bench database; returns what it wrote to demo.json."""
     init_development_certificates(deployment.home / "certs")
     seeded = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "demo"],
+        [sys.executable, "-m", "bank.cli", "demo"],
         cwd=PROJECT_ROOT,
         env=deployment.environment("demo"),
         capture_output=True,

@@ -1,29 +1,24 @@
-"""The composed ASGI app of `obank serve`: the gateway with every context's app mounted in-process."""
+"""The gateway as an ASGI app: the guard in front of the upstream apps it is handed, security headers, /metrics."""
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from auth_server.app import PAGE_PREFIXES as AUTH_PAGE_PREFIXES
-from auth_server.app import create_app as create_auth_server_app
-from auth_server.oauth.app import MOUNT_PREFIXES as OAUTH_PREFIXES
-from auth_server.oauth.app import create_oauth_app
-from gateway import health
 from gateway.guard import Guard, GuardMiddleware
-from gateway.health import BackgroundJob
 from gateway.metrics import GatewayMetrics
 from gateway.ratelimit import RateLimiter
 from gateway.routing import PrefixRouter, Route
 from gateway.tokens import AccessTokenVerifier, JwksCache
-from gateway.upstreams import close_upstream, core_banking_upstream
 from obank.correlation import CorrelationMiddleware
 from obank.principal import load_internal_assertions
-from obank.runtime import Platform
+from obank.revocation import RevocationList
+from obank.settings import Settings
 
 # RFC 6797: browsers keep to HTTPS for a year; no includeSubDomains, the operator's other hosts are not ours.
 STRICT_TRANSPORT_SECURITY = b"max-age=31536000"
@@ -60,57 +55,54 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app(
-    platform: Platform, background: Sequence[BackgroundJob] = (), *, rate_limiter: RateLimiter | None = None
+def create_gateway(
+    settings: Settings,
+    guard: Guard,
+    upstreams: Sequence[Route],
+    fallback: ASGIApp,
 ) -> ASGIApp:
-    """The gateway app for `platform`; the correlation middleware is outermost so every line carries the id.
+    """The front door over `upstreams` (path prefix → app, in this process or a proxy to another).
 
-    `background` jobs (the in-process outbox relay, scheduled jobs) run while the app serves and are
-    asked to stop, then awaited, before the database engine closes. `rate_limiter` replaces the
-    budgets from settings (tests use small ones).
+    The guard checks every request before routing; `/metrics` is the gateway's own; anything unrouted goes
+    to `fallback` (the probes). The correlation middleware is outermost so every line carries the id.
     """
+    routes = [*upstreams, Route("/metrics", metrics_app(guard.metrics, settings.metrics_allowed_networks))]
+    router = PrefixRouter(routes, fallback=fallback)
+    guarded = GuardMiddleware(
+        router, guard, max_body_bytes=settings.max_request_body_bytes, cors_origins=settings.cors_allowed_origins
+    )
+    return CorrelationMiddleware(SecurityHeadersMiddleware(guarded))
 
-    settings = platform.settings
-    oauth = create_oauth_app(platform)
-    oauth_server = oauth.state.oauth
-    metrics = GatewayMetrics()
-    limiter = rate_limiter or RateLimiter.from_settings(settings)
-    guard = Guard(
-        verifier=AccessTokenVerifier(
-            JwksCache(oauth_server.keys.jwks),
-            issuer=oauth_server.config.issuer,
-            audience=oauth_server.config.resource_audience,
-        ),
-        revocations=platform.revocations,
+
+def build_guard(
+    settings: Settings,
+    *,
+    jwks: Callable[[], Awaitable[dict[str, Any]]],
+    issuer: str,
+    audience: str,
+    revocations: RevocationList,
+    limiter: RateLimiter,
+) -> Guard:
+    """The guard over the issuer's JWKS, the deny-list and the rate limits, signing principals for upstreams."""
+    return Guard(
+        verifier=AccessTokenVerifier(JwksCache(jwks), issuer=issuer, audience=audience),
+        revocations=revocations,
         assertions=load_internal_assertions(settings),
         limiter=limiter,
-        metrics=metrics,
+        metrics=GatewayMetrics(),
     )
 
-    core_banking = core_banking_upstream(platform)
-    first_party = CORSMiddleware(
-        core_banking,
+
+def first_party_cors(app: ASGIApp, settings: Settings) -> ASGIApp:
+    """CORS for the bank's own browser apps (`OBANK_CORS_ALLOWED_ORIGINS`) in front of a first-party upstream."""
+    return CORSMiddleware(
+        app,
         allow_origins=settings.cors_allowed_origins,
         allow_methods=["GET", "POST", "DELETE"],
         allow_headers=["authorization", "content-type", "idempotency-key", "x-fapi-interaction-id"],
         expose_headers=["x-fapi-interaction-id", "retry-after"],
         max_age=600,
     )
-    routes = [
-        Route("/api/v1", first_party),
-        Route("/admin/v1", core_banking),
-        Route("/metrics", metrics_app(metrics, settings.metrics_allowed_networks)),
-    ]
-    auth_server = create_auth_server_app(platform)
-    routes += [Route(prefix, auth_server) for prefix in AUTH_PAGE_PREFIXES]
-    routes += [Route(prefix, oauth) for prefix in (*OAUTH_PREFIXES, "/api/v1/consents")]
-    closers = (oauth_server.close, limiter.close, lambda: close_upstream(core_banking))
-    gateway = health.probes_app("obank gateway", platform, background, closers)
-    router = PrefixRouter(routes, fallback=gateway)
-    guarded = GuardMiddleware(
-        router, guard, max_body_bytes=settings.max_request_body_bytes, cors_origins=settings.cors_allowed_origins
-    )
-    return CorrelationMiddleware(SecurityHeadersMiddleware(guarded))
 
 
 def metrics_app(metrics: GatewayMetrics, allowed: Sequence[str]) -> ASGIApp:

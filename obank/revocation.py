@@ -21,7 +21,7 @@ import psycopg
 from redis.asyncio import Redis
 from sqlalchemy import DateTime, String, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from obank.log import get_logger
@@ -30,6 +30,7 @@ from obank.outbox.models import Base
 KEY_PREFIX = "obank:revoked:"
 NOTIFY_CHANNEL = "obank_revocations"
 RECONNECT_DELAY_S = 1.0
+PURGE_INTERVAL_S = 60.0
 
 _log = get_logger("obank.revocation")
 
@@ -140,6 +141,18 @@ async def purge_expired(session: AsyncSession, now: datetime | None = None) -> i
     """Forget denials whose tokens have all expired; the table keeps only what can still be presented."""
     result = await session.execute(delete(Revocation).where(Revocation.denied_until <= (now or datetime.now(UTC))))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def purge_spent_denials(sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event) -> None:
+    """A background job: purge expired denials every minute until `stop`; a failure waits for the next round."""
+    while not stop.is_set():
+        try:
+            async with sessions() as session, session.begin():
+                await purge_expired(session)
+        except Exception:
+            _log.exception("revocation_purge_failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), PURGE_INTERVAL_S)
 
 
 def libpq_url(url: str) -> str:

@@ -9,7 +9,7 @@ import pytest
 import typer.main
 import yaml
 
-from gateway.cli import app
+from bank.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 

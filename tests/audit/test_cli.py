@@ -27,7 +27,7 @@ def run_verify(settings: Settings) -> subprocess.CompletedProcess[str]:
         COLUMNS="200",
     )
     return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "audit", "verify"],
+        [sys.executable, "-m", "bank.cli", "audit", "verify"],
         env=env,
         capture_output=True,
         text=True,

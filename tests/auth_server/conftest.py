@@ -11,7 +11,7 @@ import pytest
 import structlog
 from starlette.types import ASGIApp
 
-from gateway.app import create_app
+from bank.app import create_app
 from obank.runtime import Platform
 
 BASE_URL = "https://bank.test"

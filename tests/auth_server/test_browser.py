@@ -14,7 +14,7 @@ import pyotp
 import pytest
 from playwright.sync_api import ViewportSize
 
-from gateway.app import create_app
+from bank.app import create_app
 from obank.certs import init_development_certificates
 from obank.runtime import build_platform
 from obank.server import TLSFiles, bind_socket, build_server, run_server

@@ -16,7 +16,7 @@ from auth_server.identities.service import PasswordVerdict
 from auth_server.mfa import service as mfa
 from auth_server.mfa.replay import DatabaseOnlyGuard
 from auth_server.oauth.clients import service as clients_service
-from gateway.demo import seed_and_write_demo
+from bank.demo import seed_and_write_demo
 from obank.database import unit_of_work
 from obank.runtime import Platform
 

@@ -19,7 +19,7 @@ from auth_server.oauth.jose import sign_jwt
 from auth_server.oauth.server import OAuthServer
 from auth_server.oauth.tokens.models import SubjectKind
 from auth_server.oauth.tokens.service import TokenService
-from gateway.app import create_app
+from bank.app import create_app
 from gateway.ratelimit import RateLimiter
 from obank.certs import certificate_thumbprint_s256
 from obank.database import unit_of_work

@@ -126,7 +126,7 @@ def start_obank(deployment: Deployment, spec: Spec) -> ObankProcess:
     log = directory / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve", "--role", role, "--port", str(port)],
+            [sys.executable, "-m", "bank.cli", "serve", "--role", role, "--port", str(port)],
             cwd=PROJECT_ROOT,
             env=deployment.environment(name, **spec.env),
             stdout=out,

@@ -165,7 +165,7 @@ def _serve(home: Path, role: str, env: dict[str, str]) -> subprocess.CompletedPr
     environment = {key: value for key, value in os.environ.items() if not key.startswith("OBANK_")}
     environment.update(OBANK_DATA_DIR=str(home / "var"), OBANK_CERTS_DIR=str(home / "certs"), COLUMNS="400", **env)
     return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "serve", "--role", role, "--port", "0"],
+        [sys.executable, "-m", "bank.cli", "serve", "--role", role, "--port", "0"],
         cwd=PROJECT_ROOT,
         env=environment,
         capture_output=True,

@@ -7,7 +7,7 @@ import json
 from sqlalchemy import select
 
 from audit.models import AuditRecord
-from gateway.demo import seed_and_write_demo
+from bank.demo import seed_and_write_demo
 from obank.outbox.models import OutboxEvent
 from obank.settings import Settings
 from tests.auth_server.oauth.conftest import Pki, pki

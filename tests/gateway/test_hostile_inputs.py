@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from auth_server.oauth.tokens.models import SubjectKind
-from gateway.demo import seed_and_write_demo
+from bank.demo import seed_and_write_demo
 from obank.settings import Settings
 from tests.auth_server.oauth.conftest import Pki, pki, shared_database_url
 from tests.conftest import TEST_KEYS

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from audit.models import AuditRecord
-from gateway.demo import seed_and_write_demo
+from bank.demo import seed_and_write_demo
 from obank.certs import OTHER_TPP, STAFF_DEVICE, init_development_certificates
 from obank.server import TLSFiles
 from obank.settings import PROJECT_ROOT, Settings

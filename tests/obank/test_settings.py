@@ -76,7 +76,7 @@ def test_cli_in_production_with_defaults_refuses_and_names_settings(tmp_path) ->
     env = {k: v for k, v in os.environ.items() if not k.startswith("OBANK_")}
     env |= {"OBANK_ENV": "production", "OBANK_DATA_DIR": str(tmp_path), "COLUMNS": "400"}
     result = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "migrate"], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "bank.cli", "migrate"], env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2
     output = " ".join((result.stdout + result.stderr).split())

@@ -22,8 +22,8 @@ from joserfc.jwk import ECKey
 
 from auth_server.oauth.client_auth.service import JWT_BEARER_ASSERTION
 from auth_server.oauth.config import PAR_PATH
-from gateway.app import create_app
-from gateway.demo import seed_and_write_demo
+from bank.app import create_app
+from bank.demo import seed_and_write_demo
 from obank.certs import init_development_certificates
 from obank.runtime import build_platform
 from obank.server import TLSFiles, bind_socket, build_server, run_server

@@ -17,7 +17,7 @@ import httpx
 import pyotp
 
 from auth_server.oauth.config import PAR_PATH, TOKEN_PATH
-from gateway.demo import seed_and_write_demo
+from bank.demo import seed_and_write_demo
 from obank.runtime import build_platform
 from obank.settings import Settings
 from tests.auth_server.oauth.flow import pkce

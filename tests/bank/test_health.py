@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from gateway.app import create_app
+from bank.app import create_app
 from obank.runtime import Platform, build_platform
 from obank.settings import Settings
 

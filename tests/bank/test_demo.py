@@ -8,7 +8,7 @@ import stat
 from sqlalchemy import text
 
 from audit.verify import verify_chain
-from gateway.demo import seed_and_write_demo
+from bank.demo import seed_and_write_demo
 from obank.runtime import Platform
 
 

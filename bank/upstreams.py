@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 from starlette.types import ASGIApp
 
+from bank import health
+from bank.health import BackgroundJob
 from core_banking.app import create_app as create_core_banking_app
-from gateway import health
-from gateway.health import BackgroundJob
 from gateway.proxy import HttpUpstream
 from gateway.routing import PrefixRouter, Route
 from obank.correlation import CorrelationMiddleware

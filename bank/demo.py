@@ -1,6 +1,6 @@
 """Demo data for `obank serve` and `obank demo`, and `var/demo.json` telling a person or a script how to reach it.
 
-Part of the composition root (with `gateway.cli`): it asks each context's own demo module to seed its part.
+Part of the composition root (with `bank.cli`): it asks each context's own demo module to seed its part.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from obank.migrate import applied_revisions, head_revisions
 from obank.runtime import Platform
 
 READINESS_TIMEOUT_S = 2.0
-_log = get_logger("gateway.health")
+_log = get_logger("bank.health")
 
 router = APIRouter(tags=["health"])
 

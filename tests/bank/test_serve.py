@@ -50,7 +50,7 @@ def _start(home: Path, log_name: str) -> Served:
     env = _environment(OBANK_DATA_DIR=str(home / "var"), OBANK_CERTS_DIR=str(home / "certs"))
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "bank.cli", "serve", "--port", str(port)],
             cwd=PROJECT_ROOT,
             env=env,
             stdout=out,
@@ -217,7 +217,7 @@ def test_after_a_kill_9_the_next_serve_takes_over_the_orphaned_database_and_stop
             # A command run meanwhile joins the same server and leaves it running when it exits.
             env = _environment(OBANK_DATA_DIR=str(home / "var"), OBANK_CERTS_DIR=str(home / "certs"))
             migrate = subprocess.run(
-                [sys.executable, "-m", "gateway.cli", "migrate"],
+                [sys.executable, "-m", "bank.cli", "migrate"],
                 cwd=PROJECT_ROOT,
                 env=env,
                 capture_output=True,
@@ -247,7 +247,7 @@ def test_production_refuses_development_defaults_naming_every_missing_setting(tm
     )
 
     result = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "serve", "--port", str(free_port())],
+        [sys.executable, "-m", "bank.cli", "serve", "--port", str(free_port())],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,

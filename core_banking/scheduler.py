@@ -1,4 +1,4 @@
-"""Periodic jobs of the bank (hold expiry, interest, reconciliation), run by `obank serve` or `obank worker`."""
+"""Core banking's periodic jobs (hold expiry, interest, reconciliation), run by `obank serve` or `obank worker`."""
 
 from __future__ import annotations
 
@@ -8,13 +8,11 @@ from datetime import UTC, date, datetime
 
 from core_banking import jobs
 from core_banking.ledger.periods import Month, bank_day
-from obank.database import unit_of_work
 from obank.log import get_logger
 from obank.outbox.relay import sleep_unless_stopped
-from obank.revocation import purge_expired
 from obank.runtime import Platform
 
-_log = get_logger("gateway.scheduler")
+_log = get_logger("core_banking.scheduler")
 TICK_SECONDS = 60.0
 
 
@@ -28,11 +26,9 @@ class BankScheduler:
     _months_done: set[Month] = field(default_factory=set)
 
     async def tick(self, now: datetime | None = None) -> None:
-        """One round: expire holds and spent denials; daily interest and reconciliation; monthly posting."""
+        """One round: expire holds; daily interest and reconciliation; monthly posting."""
         now = now or datetime.now(UTC)
         await jobs.expire_holds(self.platform, now=now)
-        async with unit_of_work(self.platform.sessions) as session:
-            await purge_expired(session, now)
         today = bank_day(now)
         if today not in self._days_done:
             await jobs.accrue_interest_for_day(self.platform, now=now)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable, Coroutine
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -33,9 +32,6 @@ console = Console(stderr=True)
 if TYPE_CHECKING:
     import uvicorn
     from starlette.types import ASGIApp
-
-    from obank.outbox.consumers import ConsumerRegistry
-    from obank.runtime import Platform
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -112,11 +108,11 @@ def serve(
     settings = _settings(role=role.value) if role is not None else _settings()
     role = Role(settings.role)
     _check_role(settings, role)
-    from gateway.app import create_app
-    from gateway.demo import seed_and_write_demo
-    from gateway.health import BackgroundJob
-    from gateway.scheduler import BankScheduler
-    from gateway.upstreams import core_banking_service_app
+    from bank.app import create_app
+    from bank.demo import seed_and_write_demo
+    from bank.health import BackgroundJob
+    from bank.jobs import in_process_relay, scheduled_jobs
+    from bank.upstreams import core_banking_service_app
     from obank.certs import init_development_certificates
     from obank.embedded_db import stop_embedded_database
     from obank.migrate import upgrade_to_head
@@ -163,9 +159,9 @@ def serve(
             platform = build_platform(settings, database_url)
             background: list[BackgroundJob] = []
             if role is not Role.GATEWAY:
-                background.append(BankScheduler(platform).run)  # core_banking's jobs
+                background += scheduled_jobs(platform)
             if not settings.kafka_bootstrap_servers:
-                background.append(_in_process_relay(platform))
+                background.append(in_process_relay(platform))
             if role is Role.CORE_BANKING:
                 served_app = core_banking_service_app(platform, background)
                 served = f"core_banking is serving {'https' if files else 'http'}://{host}:{settings.port}"
@@ -225,7 +221,7 @@ def _plain_http_server(app: ASGIApp) -> uvicorn.Server:
 @app.command()
 def demo() -> None:
     """Seed the demo bank (idempotently) and write var/demo.json."""
-    from gateway.demo import seed_and_write_demo
+    from bank.demo import seed_and_write_demo
     from obank.runtime import build_platform
 
     settings = _settings()
@@ -252,35 +248,18 @@ def worker() -> None:
     platform = build_platform(settings)
 
     async def work() -> None:
-        from gateway.scheduler import BankScheduler
+        from bank.jobs import consumer_registry, scheduled_jobs
 
         stop = asyncio.Event()
-        scheduler = asyncio.create_task(BankScheduler(platform).run(stop))
+        jobs = [asyncio.create_task(job(stop)) for job in scheduled_jobs(platform)]
         try:
             await run_worker(platform, consumer_registry(platform), stop=stop)
         finally:
             stop.set()
-            await scheduler
+            await asyncio.gather(*jobs, return_exceptions=True)
             await platform.close()
 
     asyncio.run(work())
-
-
-def consumer_registry(platform: Platform) -> ConsumerRegistry:
-    """Every context's event consumers (none yet: the deny-list follows its table, not events)."""
-    from obank.outbox.consumers import default_registry
-
-    return default_registry()
-
-
-def _in_process_relay(platform: Platform) -> Callable[[asyncio.Event], Coroutine[Any, Any, None]]:
-    """The outbox relay dispatching to this process's consumers, for `obank serve` without Kafka."""
-    from obank.outbox.worker import run_worker
-
-    async def relay(stop: asyncio.Event) -> None:
-        await run_worker(platform, consumer_registry(platform), stop=stop, handle_signals=False)
-
-    return relay
 
 
 def main() -> None:

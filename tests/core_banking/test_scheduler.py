@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 
-from gateway.demo import seed_and_write_demo
-from gateway.scheduler import BankScheduler
+from bank.demo import seed_and_write_demo
+from core_banking.scheduler import BankScheduler
 from obank.runtime import Platform
 
 

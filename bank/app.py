@@ -1,0 +1,53 @@
+"""The composed ASGI app of `obank serve`: the gateway in front of every context's app, in-process or proxied."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from starlette.types import ASGIApp
+
+from auth_server.app import PAGE_PREFIXES as AUTH_PAGE_PREFIXES
+from auth_server.app import create_app as create_auth_server_app
+from auth_server.oauth.app import MOUNT_PREFIXES as OAUTH_PREFIXES
+from auth_server.oauth.app import create_oauth_app
+from bank import health
+from bank.health import BackgroundJob
+from bank.upstreams import close_upstream, core_banking_upstream
+from gateway.app import build_guard, create_gateway, first_party_cors
+from gateway.ratelimit import RateLimiter
+from gateway.routing import Route
+from obank.runtime import Platform
+
+
+def create_app(
+    platform: Platform, background: Sequence[BackgroundJob] = (), *, rate_limiter: RateLimiter | None = None
+) -> ASGIApp:
+    """The bank behind its gateway for `platform`.
+
+    `background` jobs (the in-process outbox relay, scheduled jobs) run while the app serves and are
+    asked to stop, then awaited, before the database engine closes. `rate_limiter` replaces the
+    budgets from settings (tests use small ones).
+    """
+    settings = platform.settings
+    oauth = create_oauth_app(platform)
+    oauth_server = oauth.state.oauth
+    limiter = rate_limiter or RateLimiter.from_settings(settings)
+    guard = build_guard(
+        settings,
+        jwks=oauth_server.keys.jwks,
+        issuer=oauth_server.config.issuer,
+        audience=oauth_server.config.resource_audience,
+        revocations=platform.revocations,
+        limiter=limiter,
+    )
+    core_banking = core_banking_upstream(platform)
+    auth_server = create_auth_server_app(platform)
+    routes = [
+        Route("/api/v1", first_party_cors(core_banking, settings)),
+        Route("/admin/v1", core_banking),
+        *(Route(prefix, auth_server) for prefix in AUTH_PAGE_PREFIXES),
+        *(Route(prefix, oauth) for prefix in (*OAUTH_PREFIXES, "/api/v1/consents")),
+    ]
+    closers = (oauth_server.close, limiter.close, lambda: close_upstream(core_banking))
+    probes = health.probes_app("obank gateway", platform, background, closers)
+    return create_gateway(settings, guard, routes, probes)
