@@ -21,10 +21,11 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.metrics import GatewayMetrics
-from gateway.policy import STAFF_ACR, UNMATCHED, Family, RoutePolicy, family_of, policy_for
+from gateway.policy import UNMATCHED, Family, RoutePolicy, family_of, policy_for
 from gateway.ratelimit import RateClass, RateLimiter, classify
 from gateway.refusals import Refusal, send_refusal
 from gateway.tokens import AccessTokenVerifier, TokenRejected, VerifiedToken
+from obank.claims import ACR_SCA, PrivateClaims, SubjectKind
 from obank.correlation import current_correlation_id
 from obank.log import get_logger
 from obank.principal import PRINCIPAL_HEADER, InternalAssertions, Principal, PrincipalKind
@@ -34,7 +35,11 @@ _log = get_logger("gateway.guard")
 
 _PRINCIPAL_HEADER = PRINCIPAL_HEADER.encode()
 _STRIPPED_HEADERS = frozenset({_PRINCIPAL_HEADER, b"authorization"})
-_PRINCIPAL_KINDS: dict[str, PrincipalKind] = {"customer": "customer", "staff": "staff", "client": "client"}
+_PRINCIPAL_KINDS: dict[SubjectKind, PrincipalKind] = {
+    SubjectKind.CUSTOMER: "customer",
+    SubjectKind.STAFF: "staff",
+    SubjectKind.CLIENT: "client",
+}
 
 
 def certificate_thumbprint(scope: Scope) -> str | None:
@@ -96,9 +101,11 @@ class Guard:
             ob_code = "TKXP" if exc.reason == "expired" else None
             raise Refusal(401, exc.reason, exc.description, "invalid_token", ob_error_code=ob_code) from None
         claims = verified.claims
-        self._check_binding(scope, policy, verified)
-        await self._check_live(claims)
-        kind = _PRINCIPAL_KINDS.get(str(claims.get("subject_kind")))
+        private = PrivateClaims.from_claims(claims)
+        self._check_binding(scope, policy, verified, private)
+        jti = str(claims.get("jti") or "") or None
+        await self._check_live(jti, private)
+        kind = None if private.subject_kind is None else _PRINCIPAL_KINDS[private.subject_kind]
         if kind is None or (policy.subject_kinds and kind not in policy.subject_kinds):
             raise Refusal(
                 403, "wrong_subject", "this token does not speak for who this API serves", "insufficient_scope"
@@ -108,20 +115,19 @@ class Guard:
         if missing:
             wanted = " ".join(sorted(policy.scopes))
             raise Refusal(403, "insufficient_scope", f"requires the scope {wanted}", "insufficient_scope", wanted)
-        roles = _list(claims.get("roles")) if kind == "staff" else frozenset()
+        roles = frozenset(private.roles) if kind == "staff" else frozenset()
         if policy.roles and not policy.roles & roles:
             raise Refusal(
                 403, "insufficient_role", "requires one of the staff roles: " + ", ".join(sorted(policy.roles))
             )
         acr = claims.get("acr") if isinstance(claims.get("acr"), str) else None
-        if policy.family is Family.ADMIN and acr != STAFF_ACR:
+        if policy.family is Family.ADMIN and acr != ACR_SCA:
             # RFC 9470 s3: a step-up to password + TOTP is what would make this token acceptable.
             raise Refusal(401, "insufficient_acr", "requires strong authentication", "insufficient_user_authentication")
-        consent = claims.get("consent_id") or claims.get("openbanking_intent_id")
         subject = str(claims["sub"])
         if kind == "customer":
             # Upstreams know customers by core banking's id; `sub` is the sign-in identity.
-            subject = str(claims.get("customer_id") or "")
+            subject = private.customer_id or ""
             if not subject:
                 raise Refusal(401, "malformed", "the access token names no customer", "invalid_token")
         return Principal(
@@ -131,11 +137,11 @@ class Guard:
             client_id=str(claims.get("client_id") or "") or None,
             scopes=scopes,
             roles=roles,
-            consent_id=str(consent) if consent else None,
+            consent_id=private.consent_id,
             certificate_thumbprint=self._bound_thumbprint(claims),
             acr=acr,
-            token_id=str(claims.get("jti") or "") or None,
-            grant_id=str(claims.get("grant_id") or "") or None,
+            token_id=jti,
+            grant_id=private.grant_id,
         )
 
     @staticmethod
@@ -144,7 +150,9 @@ class Guard:
         value = cnf.get("x5t#S256") if isinstance(cnf, dict) else None
         return value if isinstance(value, str) else None
 
-    def _check_binding(self, scope: Scope, policy: RoutePolicy, verified: VerifiedToken) -> None:
+    def _check_binding(
+        self, scope: Scope, policy: RoutePolicy, verified: VerifiedToken, private: PrivateClaims
+    ) -> None:
         bound = self._bound_thumbprint(verified.claims)
         if bound is None:
             if policy.family is not Family.FIRST_PARTY:
@@ -157,12 +165,11 @@ class Guard:
                 )
             if presented != bound:
                 raise Refusal(401, "certificate_mismatch", "the token is bound to another certificate", "invalid_token")
-        if policy.family is Family.FIRST_PARTY and verified.claims.get("first_party") is not True:
+        if policy.family is Family.FIRST_PARTY and not private.first_party:
             raise Refusal(401, "not_first_party", "this API serves the bank's own apps only", "invalid_token")
 
-    async def _check_live(self, claims: Any) -> None:
-        consent = claims.get("consent_id") or claims.get("openbanking_intent_id")
-        if await self.revocations.first_revoked(denials_of(claims.get("jti"), claims.get("grant_id"), consent)):
+    async def _check_live(self, jti: str | None, private: PrivateClaims) -> None:
+        if await self.revocations.first_revoked(denials_of(jti, private.grant_id, private.consent_id)):
             raise Refusal(401, "revoked", "the authorisation behind this token has been withdrawn", "invalid_token")
 
     async def limit(self, rate_class: RateClass | None, identities: Sequence[str]) -> None:

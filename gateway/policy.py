@@ -16,8 +16,6 @@ ANY_STAFF = frozenset({"support", "fraud_analyst", "auditor", "admin"})
 SUPPORT = frozenset({"support", "admin"})
 FRAUD = frozenset({"fraud_analyst", "admin"})
 ADMIN = frozenset({"admin"})
-# The strength a staff token must show for admin routes: password + TOTP in one authentication.
-STAFF_ACR = "urn:openbanking:psd2:sca"
 
 
 class Family(StrEnum):
