@@ -13,7 +13,8 @@ import typer
 from rich.console import Console
 
 from auth_server.errors import AuthError
-from auth_server.identities.schemas import IdentityKind, IdentityRecord, NewIdentity, StaffRole, normalise_username
+from auth_server.identities.schemas import IdentityKind, IdentityRecord, NewIdentity, normalise_username
+from obank.roles import StaffRole
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

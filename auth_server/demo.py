@@ -17,10 +17,11 @@ from auth_server.auditing import Actor
 from auth_server.identities import repository as identities_repository
 from auth_server.identities import service as identities_service
 from auth_server.identities.passwords import verify_password
-from auth_server.identities.schemas import IdentityKind, IdentityRecord, NewIdentity, StaffRole
+from auth_server.identities.schemas import IdentityKind, IdentityRecord, NewIdentity
 from auth_server.mfa import service as mfa_service
 from auth_server.mfa import totp
 from obank.crypto import KeyRing
+from obank.roles import StaffRole
 
 DEMO_ACTOR = Actor.system("auth_server.demo")
 _PASSWORD_PURPOSE = "auth-demo-password"  # noqa: S105 (a label, not a secret)

@@ -16,12 +16,13 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_server.identities import service as identities_service
-from auth_server.identities.schemas import IdentityKind, IdentityStatus, StaffRole
+from auth_server.identities.schemas import IdentityKind, IdentityStatus
 from auth_server.pages.dependencies import SESSION_COOKIE
 from auth_server.pages.rendering import login_path, safe_return_to
 from auth_server.sessions import service as sessions_service
 from auth_server.sessions.schemas import ACR_CA, ACR_SCA
 from obank.crypto import KeyRing
+from obank.roles import StaffRole
 
 __all__ = [
     "ACR_CA",

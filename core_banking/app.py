@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI
-from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core_banking.accounts import router as accounts_router
 from core_banking.customers import router as customers_router
-from core_banking.errors import DomainError, handle_error
 from core_banking.history import router as history_router
 from core_banking.ledger import router as ledger_router
 from core_banking.statements import router as statements_router
 from core_banking.transfers import router as transfers_router
 from obank.inputs import refuse_control_characters
-from obank.principal import InvalidPrincipalAssertionError, load_internal_assertions
+from obank.principal import load_internal_assertions
+from obank.problems import install_problem_handler
 from obank.runtime import Platform
 
 SERVICE_NAME = "core_banking"
@@ -36,12 +34,5 @@ def create_app(platform: Platform) -> FastAPI:
         statements_router.router,
     ):
         app.include_router(router)
-    for error in (
-        DomainError,
-        InvalidPrincipalAssertionError,
-        RequestValidationError,
-        StarletteHTTPException,
-        Exception,
-    ):
-        app.add_exception_handler(error, handle_error)
+    install_problem_handler(app)
     return app

@@ -1,4 +1,4 @@
-"""Typed request dependencies of the core_banking app: the key ring, staff by role, customers by scope."""
+"""Typed request dependencies of the core_banking app: staff by role, customers by scope."""
 
 from __future__ import annotations
 
@@ -8,29 +8,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from core_banking.auditing import Actor
 from core_banking.errors import Forbidden, InsufficientRole, InsufficientScope
-from obank.crypto import KeyRing
 from obank.principal import Principal, PrincipalDep
-
-
-class StaffRole(StrEnum):
-    """Roles a staff principal may carry (assigned by the identity provider, asserted by the gateway)."""
-
-    SUPPORT = "support"
-    FRAUD_ANALYST = "fraud_analyst"
-    AUDITOR = "auditor"
-    ADMIN = "admin"
-
-
-async def _keyring(request: Request) -> KeyRing:
-    keyring: KeyRing = request.app.state.platform.keyring
-    return keyring
-
-
-KeyRingDep = Annotated[KeyRing, Depends(_keyring)]
+from obank.roles import StaffRole
 
 
 def staff_with_role(*roles: StaffRole) -> Callable[[Principal], Awaitable[Principal]]:

@@ -1,37 +1,14 @@
-"""Domain errors carry their HTTP status and stable code; one handler renders them as RFC 9457 problems."""
+"""Domain errors carry their HTTP status and stable code; `obank.problems` renders them as RFC 9457 problems."""
 
 from __future__ import annotations
 
-from fastapi import Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from obank.problems import PROBLEM_MEDIA_TYPE, ProblemError, problem_responses
 
-from obank.log import get_logger
-from obank.principal import InvalidPrincipalAssertionError
-from obank.problems import (
-    PROBLEM_MEDIA_TYPE,
-    ProblemError,
-    describe_validation,
-    error_problem,
-    problem_body,
-    problem_response,
-    problem_responses,
-)
-
-__all__ = ["PROBLEM_MEDIA_TYPE", "PROBLEM_RESPONSES", "DomainError", "handle_error"]
-
-_log = get_logger("core_banking.errors")
+__all__ = ["PROBLEM_MEDIA_TYPE", "PROBLEM_RESPONSES", "DomainError"]
 
 
 class DomainError(ProblemError):
     """A refused operation, meaningful to the caller; subclasses fix the status, code and title."""
-
-
-class Unauthenticated(DomainError):
-    status = 401
-    code = "unauthenticated"
-    title = "Authentication required"
 
 
 class Forbidden(DomainError):
@@ -61,20 +38,3 @@ PROBLEM_RESPONSES = problem_responses(
         (422, "Invalid request or refused by a business rule"),
     )
 )
-
-
-async def handle_error(request: Request, exc: Exception) -> JSONResponse:
-    """The one handler of the core_banking app: every error leaves as `application/problem+json`."""
-    if isinstance(exc, DomainError):
-        return problem_response(exc.status, error_problem(exc))
-    if isinstance(exc, InvalidPrincipalAssertionError):
-        error = Unauthenticated("a valid internal principal assertion is required")
-        return problem_response(error.status, error_problem(error))
-    if isinstance(exc, RequestValidationError):
-        body = problem_body(422, "invalid_request", "Invalid request", describe_validation(exc))
-        return problem_response(422, body)
-    if isinstance(exc, StarletteHTTPException):
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return problem_response(exc.status_code, problem_body(exc.status_code, code, str(exc.detail), None))
-    _log.exception("unhandled_error", path=request.url.path)
-    return problem_response(500, problem_body(500, "internal_error", "Internal server error", None))

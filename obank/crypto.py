@@ -1,4 +1,4 @@
-"""Envelope encryption (AES-256-GCM data keys wrapped by rotating key-encryption keys) and keyed hashes."""
+"""Envelope encryption (AES-256-GCM data keys wrapped by rotating key-encryption keys), sealed values, keyed hashes."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import hmac
 import json
 import os
 import secrets
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from cryptography.hazmat.primitives.keywrap import aes_key_unwrap, aes_key_wrap
 from obank.settings import Settings, parse_key_map
 
 DEV_KEYS_FILE = "dev-keys.json"
+_SEALED_FORMAT_VERSION = 1
+_NONCE_LENGTH = 12
 
 
 class UnknownKeyError(KeyError):
@@ -76,6 +79,46 @@ class KeyRing:
     def keyed_hash(self, purpose: str, value: bytes, key_id: str | None = None) -> bytes:
         """HMAC-SHA256 under the purpose's subkey: lookups and pseudonyms that reveal nothing alone."""
         return hmac.new(self.derive(purpose, key_id), value, hashlib.sha256).digest()
+
+
+def _bound_to(owner_id: uuid.UUID, purpose: str) -> bytes:
+    # A sealed value copied to another row or column does not open there.
+    return owner_id.bytes + purpose.encode()
+
+
+def seal(keyring: KeyRing, owner_id: uuid.UUID, purpose: str, value: bytes) -> bytes:
+    """Encrypt a value at rest as `version | key id | wrapped data key | nonce | ciphertext`, bound to its owner."""
+    envelope = keyring.encrypt(value, associated_data=_bound_to(owner_id, purpose))
+    key_id = envelope.key_id.encode()
+    return (
+        bytes([_SEALED_FORMAT_VERSION, len(key_id)])
+        + key_id
+        + bytes([len(envelope.wrapped_key)])
+        + envelope.wrapped_key
+        + envelope.nonce
+        + envelope.ciphertext
+    )
+
+
+def unseal(keyring: KeyRing, owner_id: uuid.UUID, purpose: str, sealed: bytes) -> bytes:
+    """Open a value sealed by `seal` for the same owner and purpose."""
+    if not sealed or sealed[0] != _SEALED_FORMAT_VERSION:
+        raise ValueError("unknown sealed-value format")
+    key_id_end = 2 + sealed[1]
+    key_id = sealed[2:key_id_end].decode()
+    wrapped_end = key_id_end + 1 + sealed[key_id_end]
+    envelope = Envelope(
+        key_id,
+        sealed[key_id_end + 1 : wrapped_end],
+        sealed[wrapped_end : wrapped_end + _NONCE_LENGTH],
+        sealed[wrapped_end + _NONCE_LENGTH :],
+    )
+    return keyring.decrypt(envelope, associated_data=_bound_to(owner_id, purpose))
+
+
+def lookup_hashes(keyring: KeyRing, purpose: str, value: bytes) -> list[bytes]:
+    """The value's keyed hash under every key held, so lookups survive key rotation."""
+    return [keyring.keyed_hash(purpose, value, key_id=key_id) for key_id in keyring.key_ids]
 
 
 def generate_key() -> bytes:

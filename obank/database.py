@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from enum import Enum as PythonEnum
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData
+from sqlalchemy import Enum, MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 # Constraint names are stable across environments so migrations can refer to them.
@@ -34,6 +35,19 @@ def schema_metadata(schema: str) -> MetaData:
     if schema not in CONTEXT_SCHEMAS:
         raise ValueError(f"unknown context schema {schema!r}")
     return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+
+
+def enum_type(enum: type[PythonEnum], name: str, *, length: int = 16) -> Enum:
+    """An enum stored by value as `VARCHAR(length)` under a CHECK constraint named `name` (no database type)."""
+    # The name is spelt out, not derived from the class: renaming a class must not rename a constraint.
+    return Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+    )
 
 
 def async_url(url: str) -> str:

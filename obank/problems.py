@@ -5,13 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from obank.correlation import current_correlation_id
+from obank.log import get_logger
+from obank.principal import InvalidPrincipalAssertionError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+_log = get_logger("obank.problems")
 
 
 class ProblemError(Exception):
@@ -24,6 +30,12 @@ class ProblemError(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+
+class Unauthenticated(ProblemError):
+    status = 401
+    code = "unauthenticated"
+    title = "Authentication required"
 
 
 class Problem(BaseModel):
@@ -66,6 +78,33 @@ def describe_validation(error: RequestValidationError) -> str:
         location = ".".join(str(part) for part in item.get("loc", ()) if part != "body")
         parts.append(f"{location}: {item.get('msg', 'invalid')}" if location else str(item.get("msg", "invalid")))
     return "; ".join(parts) or "invalid request"
+
+
+async def render_error(request: Request, exc: Exception) -> JSONResponse:
+    """Any failure of a problem+json API as one problem document; only the unexpected is logged (as a 500)."""
+    if isinstance(exc, InvalidPrincipalAssertionError):
+        exc = Unauthenticated("a valid internal principal assertion is required")
+    if isinstance(exc, ProblemError):
+        return problem_response(exc.status, error_problem(exc))
+    if isinstance(exc, RequestValidationError):
+        return problem_response(422, problem_body(422, "invalid_request", "Invalid request", describe_validation(exc)))
+    if isinstance(exc, StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return problem_response(exc.status_code, problem_body(exc.status_code, code, str(exc.detail), None))
+    _log.exception("unhandled_error", path=request.url.path)
+    return problem_response(500, problem_body(500, "internal_error", "Internal server error", None))
+
+
+def install_problem_handler(app: FastAPI) -> None:
+    """Make every error of `app`, unexpected ones included, leave as `application/problem+json`."""
+    for error in (
+        ProblemError,
+        InvalidPrincipalAssertionError,
+        RequestValidationError,
+        StarletteHTTPException,
+        Exception,
+    ):
+        app.add_exception_handler(error, render_error)
 
 
 def problem_responses(described: Iterable[tuple[int, str]]) -> dict[int | str, dict[str, Any]]:

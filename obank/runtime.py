@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
+from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from obank.crypto import KeyRing, load_keyring
@@ -34,6 +36,15 @@ class Platform:
     async def close(self) -> None:
         await self.revocations.close()
         await self.engine.dispose()
+
+
+async def _keyring(request: Request) -> KeyRing:
+    keyring: KeyRing = request.app.state.platform.keyring
+    return keyring
+
+
+# The key ring of the platform the app was built with (every app keeps it as `app.state.platform`).
+KeyRingDep = Annotated[KeyRing, Depends(_keyring)]
 
 
 def resolve_database_url(settings: Settings) -> str:

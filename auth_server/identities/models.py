@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Enum, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, DateTime, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from auth_server.db import Base
 from auth_server.identities.schemas import IdentityKind, IdentityStatus
+from obank.database import enum_type
 
 
 class Identity(Base):
@@ -20,14 +21,7 @@ class Identity(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     kind: Mapped[IdentityKind] = mapped_column(
-        Enum(
-            IdentityKind,
-            name="identity_kind",
-            native_enum=False,
-            create_constraint=True,
-            length=16,
-            values_callable=lambda kinds: [kind.value for kind in kinds],
-        ),
+        enum_type(IdentityKind, "identity_kind"),
         nullable=False,
     )
     # A username is personal data (often an email address), never stored in clear: a keyed hash of its
@@ -39,14 +33,7 @@ class Identity(Base):
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     status: Mapped[IdentityStatus] = mapped_column(
-        Enum(
-            IdentityStatus,
-            name="identity_status",
-            native_enum=False,
-            create_constraint=True,
-            length=16,
-            values_callable=lambda statuses: [status.value for status in statuses],
-        ),
+        enum_type(IdentityStatus, "identity_status"),
         nullable=False,
     )
     failed_login_attempts: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -13,12 +13,13 @@ from auth_server.identities.errors import PasswordsDoNotMatch
 from auth_server.identities.passwords import MIN_LENGTH
 from auth_server.identities.schemas import IdentityKind, IdentityRecord
 from auth_server.mfa import service as mfa_service
-from auth_server.pages.dependencies import Browser, BrowserDep, CheckedBrowserDep, KeyRingDep
+from auth_server.pages.dependencies import Browser, BrowserDep, CheckedBrowserDep
 from auth_server.pages.errors import SignInIncomplete, SignInRequired
 from auth_server.pages.rendering import DEFAULT_LANDING, redirect, render
 from auth_server.sessions.schemas import SessionRecord, SessionStage
 from obank.crypto import KeyRing
 from obank.database import SessionDep
+from obank.runtime import KeyRingDep
 
 router = APIRouter(include_in_schema=False)
 

@@ -1,4 +1,4 @@
-"""Shapes of login identities: kinds, staff roles, what the service returns and what the CLI submits."""
+"""Shapes of login identities: kinds, statuses, what the service returns and what the CLI submits."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from obank.roles import StaffRole
+
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@+-]{2,63}$")
 
 
@@ -16,13 +18,6 @@ class IdentityKind(StrEnum):
 
     CUSTOMER = "customer"
     STAFF = "staff"
-
-
-class StaffRole(StrEnum):
-    SUPPORT = "support"
-    FRAUD_ANALYST = "fraud_analyst"
-    AUDITOR = "auditor"
-    ADMIN = "admin"
 
 
 class IdentityStatus(StrEnum):

@@ -35,13 +35,12 @@ from auth_server.identities.schemas import (
     IdentityRecord,
     IdentityStatus,
     NewIdentity,
-    StaffRole,
     normalise_username,
 )
-from auth_server.sealing import lookup_hashes, seal, unseal
 from auth_server.sessions import service as sessions_service
 from auth_server.sessions.schemas import IssuedSession
-from obank.crypto import KeyRing
+from obank.crypto import KeyRing, lookup_hashes, seal, unseal
+from obank.roles import StaffRole
 
 # After this many consecutive failures (password or second factor) sign-in pauses, for a delay that
 # doubles with each further failure, up to the maximum.

@@ -11,7 +11,7 @@ from auth_server.identities import service as identities_service
 from auth_server.identities.schemas import IdentityKind
 from auth_server.login import service
 from auth_server.login.schemas import NextStep
-from auth_server.pages.dependencies import Browser, BrowserDep, CheckedBrowserDep, KeyRingDep, ReplayGuardDep
+from auth_server.pages.dependencies import Browser, BrowserDep, CheckedBrowserDep, ReplayGuardDep
 from auth_server.pages.rendering import (
     DEFAULT_LANDING,
     clear_session_cookie,
@@ -23,6 +23,7 @@ from auth_server.pages.rendering import (
 from auth_server.sessions.schemas import IssuedSession, SessionRecord, SessionStage
 from obank.crypto import KeyRing
 from obank.database import SessionDep
+from obank.runtime import KeyRingDep
 
 router = APIRouter(include_in_schema=False)
 

@@ -12,11 +12,12 @@ from auth_server.identities.schemas import IdentityKind, IdentityRecord
 from auth_server.login import service as login_service
 from auth_server.mfa import service
 from auth_server.mfa.errors import EnrolmentCodeRejected
-from auth_server.pages.dependencies import Browser, BrowserDep, CheckedBrowserDep, KeyRingDep, ReplayGuardDep
+from auth_server.pages.dependencies import Browser, BrowserDep, CheckedBrowserDep, ReplayGuardDep
 from auth_server.pages.rendering import DEFAULT_LANDING, login_path, redirect, render
 from auth_server.sessions.schemas import SessionRecord, SessionStage
 from obank.crypto import KeyRing
 from obank.database import SessionDep
+from obank.runtime import KeyRingDep
 
 router = APIRouter(include_in_schema=False)
 

@@ -13,8 +13,7 @@ from auth_server.mfa.errors import AlreadyEnrolled, EnrolmentCodeRejected, NotEn
 from auth_server.mfa.models import RecoveryCode, TotpCredential
 from auth_server.mfa.replay import ReplayGuard
 from auth_server.mfa.schemas import TotpEnrolment
-from auth_server.sealing import lookup_hashes, seal, unseal
-from obank.crypto import KeyRing
+from obank.crypto import KeyRing, lookup_hashes, seal, unseal
 
 SECRET_PURPOSE = "totp-secret"  # noqa: S105 (a label, not a secret)
 RECOVERY_CODE_PURPOSE = "auth-recovery-code"

@@ -1,4 +1,4 @@
-"""Typed dependencies of the auth pages: the browser (its session and CSRF cookie), key ring, replay guard."""
+"""Typed dependencies of the auth pages: the browser (its session and CSRF cookie) and the replay guard."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from auth_server.pages import csrf
 from auth_server.pages.errors import CsrfRejected
 from auth_server.sessions import service as sessions_service
 from auth_server.sessions.schemas import SessionRecord
-from obank.crypto import KeyRing
 from obank.database import SessionDep
+from obank.runtime import KeyRingDep
 
 SESSION_COOKIE = "__Host-obank_session"
 
@@ -29,17 +29,11 @@ class Browser:
     ip_address: str | None
 
 
-async def _keyring(request: Request) -> KeyRing:
-    keyring: KeyRing = request.app.state.platform.keyring
-    return keyring
-
-
 async def _replay_guard(request: Request) -> ReplayGuard:
     guard: ReplayGuard = request.app.state.replay_guard
     return guard
 
 
-KeyRingDep = Annotated[KeyRing, Depends(_keyring)]
 ReplayGuardDep = Annotated[ReplayGuard, Depends(_replay_guard)]
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, Enum, ForeignKey, Index, LargeBinary, String, text
+from sqlalchemy import DateTime, ForeignKey, Index, LargeBinary, String, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from auth_server.db import Base
 from auth_server.sessions.schemas import SessionStage
+from obank.database import enum_type
 
 
 class BrowserSession(Base):
@@ -24,14 +25,7 @@ class BrowserSession(Base):
         UUID(as_uuid=True), ForeignKey("auth_server.identities.id", ondelete="CASCADE"), nullable=False
     )
     stage: Mapped[SessionStage] = mapped_column(
-        Enum(
-            SessionStage,
-            name="session_stage",
-            native_enum=False,
-            create_constraint=True,
-            length=24,
-            values_callable=lambda stages: [stage.value for stage in stages],
-        ),
+        enum_type(SessionStage, "session_stage", length=24),
         nullable=False,
     )
     amr: Mapped[list[str]] = mapped_column(ARRAY(String(16)), nullable=False)

@@ -9,12 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth_server.sealing import lookup_hashes
 from auth_server.sessions import repository
 from auth_server.sessions.errors import SessionNotFound
 from auth_server.sessions.models import BrowserSession
 from auth_server.sessions.schemas import IssuedSession, SessionRecord, SessionStage
-from obank.crypto import KeyRing
+from obank.crypto import KeyRing, lookup_hashes
 
 TOKEN_HASH_PURPOSE = "auth-browser-session"  # noqa: S105 (a label, not a secret)
 TOKEN_PREFIX = "obs_"  # noqa: S105 (a label, not a secret)

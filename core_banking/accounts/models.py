@@ -11,7 +11,6 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -23,6 +22,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core_banking.db import Base
+from obank.database import enum_type
 
 
 class AccountKind(StrEnum):
@@ -63,13 +63,9 @@ class Account(Base):
     __tablename__ = "accounts"
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    kind: Mapped[AccountKind] = mapped_column(
-        Enum(AccountKind, name="account_kind", native_enum=False, create_constraint=True, length=16), nullable=False
-    )
+    kind: Mapped[AccountKind] = mapped_column(enum_type(AccountKind, "account_kind"), nullable=False)
     customer_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("customers.id"))
-    account_type: Mapped[AccountType | None] = mapped_column(
-        Enum(AccountType, name="account_type", native_enum=False, create_constraint=True, length=16)
-    )
+    account_type: Mapped[AccountType | None] = mapped_column(enum_type(AccountType, "account_type"))
     internal_purpose: Mapped[str | None] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(70), nullable=False)
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
@@ -77,7 +73,7 @@ class Account(Base):
     account_number: Mapped[str] = mapped_column(String(8), unique=True, nullable=False)
     iban: Mapped[str] = mapped_column(String(34), unique=True, nullable=False)
     status: Mapped[AccountStatus] = mapped_column(
-        Enum(AccountStatus, name="account_status", native_enum=False, create_constraint=True, length=16),
+        enum_type(AccountStatus, "account_status"),
         nullable=False,
     )
     overdraft_limit_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)

@@ -9,9 +9,10 @@ from fastapi import APIRouter
 from core_banking.accounts import service
 from core_banking.accounts.schemas import AccountOpen, AccountRead, LimitsChange, StatusChange
 from core_banking.auditing import Actor
-from core_banking.dependencies import Admin, AnyStaff, FraudAnalystOrAdmin, KeyRingDep
+from core_banking.dependencies import Admin, AnyStaff, FraudAnalystOrAdmin
 from core_banking.errors import PROBLEM_RESPONSES
 from obank.database import SessionDep
+from obank.runtime import KeyRingDep
 
 router = APIRouter(prefix="/admin/v1", tags=["admin: accounts"], responses=PROBLEM_RESPONSES)
 

@@ -6,11 +6,12 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ARRAY, BigInteger, CheckConstraint, DateTime, Enum, Index, String
+from sqlalchemy import ARRAY, BigInteger, CheckConstraint, DateTime, Index, String
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core_banking.db import Base
+from obank.database import enum_type
 
 
 class ConsentKind(StrEnum):
@@ -34,19 +35,10 @@ class Consent(Base):
     __tablename__ = "consents"
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    kind: Mapped[ConsentKind] = mapped_column(
-        Enum(ConsentKind, name="consent_kind", native_enum=False, create_constraint=True, length=24), nullable=False
-    )
+    kind: Mapped[ConsentKind] = mapped_column(enum_type(ConsentKind, "consent_kind", length=24), nullable=False)
     client_id: Mapped[str] = mapped_column(String(128), nullable=False)
     status: Mapped[ConsentStatus] = mapped_column(
-        Enum(
-            ConsentStatus,
-            name="consent_status",
-            native_enum=False,
-            create_constraint=True,
-            length=24,
-            values_callable=lambda statuses: [s.value for s in statuses],
-        ),
+        enum_type(ConsentStatus, "consent_status", length=24),
         nullable=False,
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

@@ -6,11 +6,12 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import DateTime, Enum, LargeBinary
+from sqlalchemy import DateTime, LargeBinary
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core_banking.db import Base
+from obank.database import enum_type
 
 
 class KycStatus(StrEnum):
@@ -34,8 +35,6 @@ class Customer(Base):
     date_of_birth_sealed: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     address_sealed: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     national_id_sealed: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
-    kyc_status: Mapped[KycStatus] = mapped_column(
-        Enum(KycStatus, name="kyc_status", native_enum=False, create_constraint=True, length=16), nullable=False
-    )
+    kyc_status: Mapped[KycStatus] = mapped_column(enum_type(KycStatus, "kyc_status"), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

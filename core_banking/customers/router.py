@@ -9,9 +9,10 @@ from fastapi import APIRouter
 from core_banking.auditing import Actor
 from core_banking.customers import service
 from core_banking.customers.schemas import CustomerCreate, CustomerRead, KycStatusChange
-from core_banking.dependencies import AnyStaff, KeyRingDep, SupportOrAdmin
+from core_banking.dependencies import AnyStaff, SupportOrAdmin
 from core_banking.errors import PROBLEM_RESPONSES
 from obank.database import SessionDep
+from obank.runtime import KeyRingDep
 
 router = APIRouter(prefix="/admin/v1/customers", tags=["admin: customers"], responses=PROBLEM_RESPONSES)
 

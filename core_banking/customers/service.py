@@ -13,7 +13,7 @@ from core_banking.customers import pii, repository
 from core_banking.customers.errors import CustomerEmailTaken, CustomerNotFound
 from core_banking.customers.models import Customer, KycStatus
 from core_banking.customers.schemas import Address, CustomerCreate, CustomerRecord
-from obank.crypto import KeyRing
+from obank.crypto import KeyRing, seal, unseal
 from obank.outbox import record_event
 
 TOPIC = "core_banking.customers"
@@ -27,7 +27,7 @@ def _snapshot(customer: Customer) -> dict[str, Any]:
 def _record(keyring: KeyRing, customer: Customer) -> CustomerRecord:
     def opened(field: str) -> str:
         sealed: bytes = getattr(customer, f"{field}_sealed")
-        return pii.unseal(keyring, customer.id, field, sealed)
+        return unseal(keyring, customer.id, field, sealed).decode()
 
     return CustomerRecord(
         id=customer.id,
@@ -65,7 +65,7 @@ async def create_customer(
         kyc_status=KycStatus.PENDING,
         created_at=now,
         updated_at=now,
-        **{f"{name}_sealed": pii.seal(keyring, customer_id, name, value) for name, value in fields.items()},
+        **{f"{name}_sealed": seal(keyring, customer_id, name, value.encode()) for name, value in fields.items()},
     )
     await repository.add(session, customer)
     snapshot = _snapshot(customer)

@@ -8,13 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from core_banking.accounts.schemas import AccountRead
-from core_banking.dependencies import AccountsReader, KeyRingDep
+from core_banking.dependencies import AccountsReader
 from core_banking.errors import PROBLEM_RESPONSES
 from core_banking.history import service
 from core_banking.history.schemas import BalancesAtRead, Direction, TransactionFilter, TransactionPageRead
 from core_banking.ledger.periods import MONTH_PATTERN, Month
 from obank.database import SessionDep
 from obank.inputs import BoundedDate, BoundedDateTime
+from obank.runtime import KeyRingDep
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"], responses=PROBLEM_RESPONSES)
 

@@ -11,7 +11,6 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
-    Enum,
     ForeignKey,
     ForeignKeyConstraint,
     Identity,
@@ -23,6 +22,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core_banking.db import Base
+from obank.database import enum_type
 
 
 class EntryKind(StrEnum):
@@ -98,9 +98,7 @@ class Hold(Base):
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     amount_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
     captured_minor: Mapped[int | None] = mapped_column(BigInteger)
-    status: Mapped[HoldStatus] = mapped_column(
-        Enum(HoldStatus, name="hold_status", native_enum=False, create_constraint=True, length=16), nullable=False
-    )
+    status: Mapped[HoldStatus] = mapped_column(enum_type(HoldStatus, "hold_status"), nullable=False)
     description: Mapped[str] = mapped_column(String(140), nullable=False)
     reference: Mapped[str | None] = mapped_column(String(64))
     # The bank day whose outgoing limits the hold counted against (NULL when it did not count).

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 
 from core_banking.auditing import Actor
-from core_banking.dependencies import Admin, KeyRingDep
+from core_banking.dependencies import Admin
 from core_banking.errors import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES
 from core_banking.idempotency.service import IdempotentOutcome, execute_once, request_fingerprint
 from core_banking.ledger import service
 from core_banking.ledger.schemas import CashMovement, CashMovementRead
 from obank.database import SessionDep
 from obank.money import Money
+from obank.runtime import KeyRingDep
 
 router = APIRouter(prefix="/admin/v1", tags=["admin: ledger"], responses=PROBLEM_RESPONSES)
 

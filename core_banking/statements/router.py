@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from core_banking.dependencies import AccountsReader, KeyRingDep
+from core_banking.dependencies import AccountsReader
 from core_banking.errors import PROBLEM_RESPONSES
 from core_banking.ledger.periods import MONTH_PATTERN, Month
 from core_banking.statements import service
@@ -18,6 +18,7 @@ from core_banking.statements.errors import StatementFormatNotAcceptable
 from core_banking.statements.pdf_statement import render_pdf
 from core_banking.statements.schemas import StatementFormat, StatementRead
 from obank.database import SessionDep
+from obank.runtime import KeyRingDep
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["statements"], responses=PROBLEM_RESPONSES)
 

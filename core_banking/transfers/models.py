@@ -6,11 +6,12 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Enum, ForeignKey, ForeignKeyConstraint, Index, String
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, ForeignKeyConstraint, Index, String
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core_banking.db import Base
+from obank.database import enum_type
 
 
 class TransferStatus(StrEnum):
@@ -32,7 +33,7 @@ class Transfer(Base):
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     description: Mapped[str] = mapped_column(String(140), nullable=False)
     status: Mapped[TransferStatus] = mapped_column(
-        Enum(TransferStatus, name="transfer_status", native_enum=False, create_constraint=True, length=16),
+        enum_type(TransferStatus, "transfer_status"),
         nullable=False,
     )
     entry_id: Mapped[uuid.UUID] = mapped_column(

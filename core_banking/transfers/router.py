@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core_banking.dependencies import KeyRingDep, PaymentsInitiator
+from core_banking.dependencies import PaymentsInitiator
 from core_banking.errors import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES
 from core_banking.idempotency.service import IdempotentOutcome
 from core_banking.ledger.router import REPLAYED_HEADER, IdempotencyKeyHeader
@@ -16,6 +16,7 @@ from core_banking.transfers import service
 from core_banking.transfers.schemas import TransferCreate, TransferRead
 from core_banking.transfers.transactions import retried_unit_of_work
 from obank.database import SessionDep
+from obank.runtime import KeyRingDep
 
 router = APIRouter(prefix="/api/v1/transfers", tags=["transfers"], responses=PROBLEM_RESPONSES)
 

@@ -19,8 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.engine import Row
 
-from auth_server.sealing import seal, unseal
-from obank.crypto import KeyRing, load_keyring
+from obank.crypto import KeyRing, load_keyring, seal, unseal
 
 revision: str = "20261205_0010"
 down_revision: str | Sequence[str] | None = "20261205_0009"

@@ -11,10 +11,11 @@ import pyotp
 
 from auth_server.auditing import Actor
 from auth_server.identities import service as identities
-from auth_server.identities.schemas import IdentityKind, IdentityRecord, NewIdentity, StaffRole
+from auth_server.identities.schemas import IdentityKind, IdentityRecord, NewIdentity
 from auth_server.mfa import service as mfa
 from auth_server.mfa.replay import DatabaseOnlyGuard
 from obank.database import unit_of_work
+from obank.roles import StaffRole
 from obank.runtime import Platform
 
 PASSWORD = "harbour lantern quietly 42"

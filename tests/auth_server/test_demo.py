@@ -11,13 +11,14 @@ import pyotp
 from auth_server.demo import DemoIdentities, seed_demo_identities
 from auth_server.identities import service as identities
 from auth_server.identities.passwords import check_strength
-from auth_server.identities.schemas import IdentityKind, StaffRole
+from auth_server.identities.schemas import IdentityKind
 from auth_server.identities.service import PasswordVerdict
 from auth_server.mfa import service as mfa
 from auth_server.mfa.replay import DatabaseOnlyGuard
 from auth_server.oauth.clients import service as clients_service
 from bank.demo import seed_and_write_demo
 from obank.database import unit_of_work
+from obank.roles import StaffRole
 from obank.runtime import Platform
 
 

@@ -11,9 +11,10 @@ from argon2 import PasswordHasher
 from auth_server.identities import service as identities
 from auth_server.identities.errors import WeakPassword
 from auth_server.identities.passwords import HASHER, check_strength, common_passwords
-from auth_server.identities.schemas import IdentityKind, NewIdentity, StaffRole
+from auth_server.identities.schemas import IdentityKind, NewIdentity
 from auth_server.identities.service import PasswordVerdict
 from obank.database import unit_of_work
+from obank.roles import StaffRole
 from obank.runtime import Platform
 from tests.auth_server.helpers import PASSWORD, TEST_ACTOR
 

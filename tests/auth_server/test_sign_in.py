@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 import httpx
 import psycopg
 
-from auth_server.identities.schemas import IdentityKind, StaffRole
+from auth_server.identities.schemas import IdentityKind
+from obank.roles import StaffRole
 from obank.runtime import Platform
 from tests.auth_server.conftest import ClientFactory
 from tests.auth_server.helpers import (

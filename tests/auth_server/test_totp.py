@@ -12,7 +12,7 @@ from cryptography.exceptions import InvalidTag
 from auth_server.mfa import service as mfa
 from auth_server.mfa.errors import EnrolmentCodeRejected
 from auth_server.mfa.replay import DatabaseOnlyGuard, RedisReplayGuard, ReplayGuard
-from auth_server.sealing import unseal
+from obank.crypto import unseal
 from obank.database import unit_of_work
 from obank.runtime import Platform
 from tests.auth_server.helpers import code_at, enrol, new_login

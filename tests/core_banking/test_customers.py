@@ -8,10 +8,10 @@ import psycopg
 import pytest
 from cryptography.exceptions import InvalidTag
 
-from core_banking.customers import pii
 from core_banking.customers import service as customers
 from core_banking.customers.errors import CustomerEmailTaken
 from core_banking.customers.models import KycStatus
+from obank.crypto import seal, unseal
 from obank.database import unit_of_work
 from obank.runtime import Platform
 from tests.core_banking.helpers import STAFF, customer_data, new_customer
@@ -46,12 +46,12 @@ async def test_personal_data_is_not_stored_in_clear(platform: Platform, database
 async def test_sealed_fields_open_only_for_their_own_customer_and_field(platform: Platform) -> None:
     first = await new_customer(platform.sessions, platform.keyring)
     second = await new_customer(platform.sessions, platform.keyring)
-    sealed = pii.seal(platform.keyring, first.id, "national_id", "QQ1")
-    assert pii.unseal(platform.keyring, first.id, "national_id", sealed) == "QQ1"
+    sealed = seal(platform.keyring, first.id, "national_id", b"QQ1")
+    assert unseal(platform.keyring, first.id, "national_id", sealed) == b"QQ1"
     with pytest.raises(InvalidTag):
-        pii.unseal(platform.keyring, second.id, "national_id", sealed)
+        unseal(platform.keyring, second.id, "national_id", sealed)
     with pytest.raises(InvalidTag):
-        pii.unseal(platform.keyring, first.id, "full_name", sealed)
+        unseal(platform.keyring, first.id, "full_name", sealed)
 
 
 async def test_email_lookup_and_uniqueness(platform: Platform) -> None:

@@ -13,8 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_server.oauth.authorize.models import AuthorizationCode
-from auth_server.sealing import lookup_hashes
-from obank.crypto import KeyRing
+from obank.crypto import KeyRing, lookup_hashes
 
 CODE_LIFETIME_S = 60  # FAPI 2.0 SP s5.3.2.1: authorization codes live at most 60 seconds
 CODE_PURPOSE = "oauth-authorization-code"

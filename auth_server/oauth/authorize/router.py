@@ -27,12 +27,13 @@ from auth_server.oauth.clients.schemas import ClientRecord
 from auth_server.oauth.grants import service as grants_service
 from auth_server.oauth.par.schemas import PushedRequest
 from auth_server.oauth.server import OAuthServer, ServerDep
-from auth_server.pages.dependencies import Browser, BrowserDep, CheckedBrowserDep, KeyRingDep
+from auth_server.pages.dependencies import Browser, BrowserDep, CheckedBrowserDep
 from auth_server.pages.headers import CONTENT_SECURITY_POLICY
 from auth_server.pages.rendering import redirect, render
 from core_banking import facade as core_banking
 from obank.crypto import KeyRing
 from obank.database import SessionDep
+from obank.runtime import KeyRingDep
 
 AUTHORIZE_PATH = "/oauth2/authorize"
 DECISION_PATH = "/oauth2/authorize/decision"

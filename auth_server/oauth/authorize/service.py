@@ -24,9 +24,8 @@ from auth_server.oauth.config import OAuthConfig
 from auth_server.oauth.errors import InvalidRequestUri
 from auth_server.oauth.par import service as par_service
 from auth_server.oauth.par.schemas import PushedRequest
-from auth_server.sealing import lookup_hashes
 from core_banking import facade as core_banking
-from obank.crypto import KeyRing
+from obank.crypto import KeyRing, lookup_hashes
 
 BROWSER_BINDING_PURPOSE = "oauth-authorization-browser"
 USED_OR_EXPIRED = "This request has expired or was already used. Go back to the app or website and start again."

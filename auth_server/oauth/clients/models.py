@@ -7,12 +7,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ARRAY, Boolean, CheckConstraint, DateTime, Enum, LargeBinary, String, Text
+from sqlalchemy import ARRAY, Boolean, CheckConstraint, DateTime, LargeBinary, String, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from auth_server.db import Base
 from auth_server.identities.schemas import IdentityKind
+from obank.database import enum_type
 
 
 class ClientStatus(StrEnum):
@@ -34,24 +35,15 @@ class OAuthClient(Base):
 
     client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     client_name: Mapped[str] = mapped_column(String(200), nullable=False)
-    status: Mapped[ClientStatus] = mapped_column(
-        Enum(ClientStatus, name="client_status", native_enum=False, create_constraint=True, length=16), nullable=False
-    )
+    status: Mapped[ClientStatus] = mapped_column(enum_type(ClientStatus, "client_status"), nullable=False)
     registration: Mapped[RegistrationSource] = mapped_column(
-        Enum(RegistrationSource, name="registration_source", native_enum=False, create_constraint=True, length=16),
+        enum_type(RegistrationSource, "registration_source"),
         nullable=False,
     )
     first_party: Mapped[bool] = mapped_column(Boolean, nullable=False)
     # Whose logins its authorizations use: customers', or (the bank's staff console only) staff's.
     identity_kind: Mapped[IdentityKind] = mapped_column(
-        Enum(
-            IdentityKind,
-            name="identity_kind",
-            native_enum=False,
-            create_constraint=True,
-            length=16,
-            values_callable=lambda kinds: [kind.value for kind in kinds],
-        ),
+        enum_type(IdentityKind, "identity_kind"),
         nullable=False,
     )
     redirect_uris: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)

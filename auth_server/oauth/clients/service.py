@@ -27,8 +27,7 @@ from auth_server.oauth.config import INITIAL_ACCESS_TOKEN_LIFETIME_S
 from auth_server.oauth.errors import InvalidClientMetadata, InvalidRedirectUri, InvalidToken, NotFound
 from auth_server.oauth.events import CLIENTS_TOPIC, Actor, record_oauth_event
 from auth_server.oauth.jose import import_public_key_set
-from auth_server.sealing import lookup_hashes
-from obank.crypto import KeyRing
+from obank.crypto import KeyRing, lookup_hashes
 
 INITIAL_TOKEN_PREFIX = "obiat_"  # noqa: S105
 REGISTRATION_TOKEN_PREFIX = "obrat_"  # noqa: S105

@@ -6,22 +6,9 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from obank.log import get_logger
-from obank.principal import InvalidPrincipalAssertionError
-from obank.problems import (
-    ProblemError,
-    describe_validation,
-    error_problem,
-    problem_body,
-    problem_response,
-    problem_responses,
-)
-
-_log = get_logger("auth_server.oauth.grants.errors")
+from obank.problems import ProblemError, problem_responses, render_error
 
 
 class ConsentsError(ProblemError):
@@ -50,19 +37,6 @@ PROBLEM_RESPONSES = problem_responses(
 )
 
 
-def problem_for(request: Request, exc: Exception) -> JSONResponse:
-    """The problem document for any error on a consents route (the OAuth app renders others as RFC 6749 JSON)."""
-    if isinstance(exc, ConsentsError):
-        return problem_response(exc.status, error_problem(exc))
-    if isinstance(exc, InvalidPrincipalAssertionError):
-        body = problem_body(401, "unauthenticated", "Authentication required", "no valid principal assertion")
-        return problem_response(401, body)
-    if isinstance(exc, RequestValidationError):
-        return problem_response(422, problem_body(422, "invalid_request", "Invalid request", describe_validation(exc)))
-    _log.exception("unhandled_error", path=request.url.path)
-    return problem_response(500, problem_body(500, "internal_error", "Internal server error", None))
-
-
 class ProblemRoute(APIRoute):
     """A route whose failures, its dependencies' included, leave as problem details."""
 
@@ -73,6 +47,6 @@ class ProblemRoute(APIRoute):
             try:
                 return await handler(request)
             except Exception as exc:  # every failure of this API family is one problem document
-                return problem_for(request, exc)
+                return await render_error(request, exc)
 
         return handle

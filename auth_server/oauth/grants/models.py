@@ -7,11 +7,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ARRAY, DateTime, Enum, Index, String
+from sqlalchemy import ARRAY, DateTime, Index, String
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from auth_server.db import Base
+from obank.database import enum_type
 
 
 class GrantStatus(StrEnum):
@@ -32,9 +33,7 @@ class OAuthGrant(Base):
     authorization_details: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB(none_as_null=True))
     consent_id: Mapped[str | None] = mapped_column(String(128))
     account_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID(as_uuid=True)), nullable=False)
-    status: Mapped[GrantStatus] = mapped_column(
-        Enum(GrantStatus, name="grant_status", native_enum=False, create_constraint=True, length=16), nullable=False
-    )
+    status: Mapped[GrantStatus] = mapped_column(enum_type(GrantStatus, "grant_status"), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -15,9 +15,10 @@ from auth_server.oauth.errors import InvalidGrant
 from auth_server.oauth.grants import service
 from auth_server.oauth.grants.models import GrantStatus
 from auth_server.oauth.server import ServerDep
-from auth_server.pages.dependencies import BrowserDep, CheckedBrowserDep, KeyRingDep
+from auth_server.pages.dependencies import BrowserDep, CheckedBrowserDep
 from auth_server.pages.rendering import redirect, render
 from obank.database import SessionDep
+from obank.runtime import KeyRingDep
 
 GRANTS_PATH = "/account/grants"
 

@@ -7,11 +7,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, DateTime, Enum, Index, LargeBinary, String, text
+from sqlalchemy import CheckConstraint, DateTime, Index, LargeBinary, String, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from auth_server.db import Base
+from obank.database import enum_type
 
 
 class SigningKeyStatus(StrEnum):
@@ -30,7 +31,7 @@ class SigningKey(Base):
     kid: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     alg: Mapped[str] = mapped_column(String(8), nullable=False)
     status: Mapped[SigningKeyStatus] = mapped_column(
-        Enum(SigningKeyStatus, name="signing_key_status", native_enum=False, create_constraint=True, length=16),
+        enum_type(SigningKeyStatus, "signing_key_status"),
         nullable=False,
     )
     public_jwk: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)

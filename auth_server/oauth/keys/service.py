@@ -18,8 +18,7 @@ from auth_server.oauth.events import KEYS_TOPIC, Actor, record_oauth_event
 from auth_server.oauth.jose import SERVER_SIGNING_ALGORITHMS
 from auth_server.oauth.keys import repository
 from auth_server.oauth.keys.models import SigningKey, SigningKeyStatus
-from auth_server.sealing import seal, unseal
-from obank.crypto import KeyRing
+from obank.crypto import KeyRing, seal, unseal
 
 SEAL_PURPOSE = "oauth-signing-key"
 RSA_BITS = 2048

@@ -7,11 +7,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ARRAY, CheckConstraint, DateTime, Enum, Index, LargeBinary, String, Text
+from sqlalchemy import ARRAY, CheckConstraint, DateTime, Index, LargeBinary, String, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from auth_server.db import Base
+from obank.database import enum_type
 
 
 class TokenKind(StrEnum):
@@ -33,20 +34,11 @@ class IssuedToken(Base):
     __tablename__ = "issued_tokens"
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    kind: Mapped[TokenKind] = mapped_column(
-        Enum(TokenKind, name="token_kind", native_enum=False, create_constraint=True, length=16), nullable=False
-    )
+    kind: Mapped[TokenKind] = mapped_column(enum_type(TokenKind, "token_kind"), nullable=False)
     client_id: Mapped[str] = mapped_column(String(64), nullable=False)
     subject: Mapped[str] = mapped_column(String(128), nullable=False)
     subject_kind: Mapped[SubjectKind] = mapped_column(
-        Enum(
-            SubjectKind,
-            name="subject_kind",
-            native_enum=False,
-            create_constraint=True,
-            length=16,
-            values_callable=lambda kinds: [k.value for k in kinds],
-        ),
+        enum_type(SubjectKind, "subject_kind"),
         nullable=False,
     )
     scopes: Mapped[list[str]] = mapped_column(ARRAY(String(64)), nullable=False)

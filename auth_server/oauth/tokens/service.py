@@ -21,9 +21,8 @@ from auth_server.oauth.tokens import repository
 from auth_server.oauth.tokens.group_commit import GroupCommit
 from auth_server.oauth.tokens.models import SubjectKind, TokenKind
 from auth_server.oauth.tokens.schemas import IssuedAccessToken, TokenRecord
-from auth_server.sealing import lookup_hashes
 from obank.correlation import current_correlation_id
-from obank.crypto import KeyRing
+from obank.crypto import KeyRing, lookup_hashes
 from obank.revocation import RevocationList, token_denial
 from obank.runtime import Platform
 

@@ -1,4 +1,4 @@
-"""The OAuth server over real TLS with client certificates, registered test clients, and assertion helpers."""
+"""The OAuth server over real TLS (alone, or with the sign-in pages), registered test clients and assertion helpers."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 import ssl
 import time
 import uuid
@@ -27,15 +28,19 @@ from fastapi import FastAPI
 from joserfc import jwt
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 from psycopg import sql
+from starlette.types import ASGIApp
 from typer.testing import CliRunner, Result
 
-from auth_server.oauth.app import create_oauth_app
+from auth_server.app import PAGE_PREFIXES
+from auth_server.app import create_app as create_pages_app
+from auth_server.oauth.app import MOUNT_PREFIXES, create_oauth_app
 from auth_server.oauth.client_auth.service import JWT_BEARER_ASSERTION
 from auth_server.oauth.clients import service as clients_service
 from auth_server.oauth.clients.schemas import ClientMetadata
 from auth_server.oauth.config import OAuthConfig
 from auth_server.oauth.events import Actor
 from auth_server.oauth.server import OAuthServer
+from gateway.routing import PrefixRouter, Route
 from obank.certs import (
     certificate_pem,
     create_certificate_authority,
@@ -148,22 +153,16 @@ class RunningAS:
         return client
 
 
-async def start_authorization_server(
-    platform: Platform, pki: Pki, *, issuer: str | None = None, jwks_uri_refetch_s: float = 10.0
+async def _serve(
+    sock: socket.socket, app: ASGIApp, oauth_app: FastAPI, oauth: OAuthServer, pki: Pki
 ) -> tuple[RunningAS, Callable[[], Awaitable[None]]]:
-    sock = bind_socket("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    config = OAuthConfig(issuer=issuer or f"https://127.0.0.1:{port}")
-    # Outbound fetches (client jwks_uri) trust the test CA, as production trusts the public ones.
-    http = httpx.AsyncClient(verify=ssl.create_default_context(cafile=pki.ca_file))
-    oauth = OAuthServer.build(platform, config=config, http=http, jwks_uri_refetch_s=jwks_uri_refetch_s)
-    app = create_oauth_app(platform, oauth)
+    """Serve `app` over TLS on `sock` until the returned `stop` is awaited."""
     uvicorn_server = build_server(app, pki.server)
     task = asyncio.create_task(uvicorn_server.serve(sockets=[sock]))
     async with asyncio.timeout(10):
         while not uvicorn_server.started:
             await asyncio.sleep(0.01)
-    running = RunningAS(app, oauth, port, pki)
+    running = RunningAS(oauth_app, oauth, sock.getsockname()[1], pki)
 
     async def stop() -> None:
         for client in running._clients:
@@ -173,6 +172,28 @@ async def start_authorization_server(
         await oauth.close()
 
     return running, stop
+
+
+async def start_authorization_server(
+    platform: Platform, pki: Pki, *, issuer: str | None = None, jwks_uri_refetch_s: float = 10.0
+) -> tuple[RunningAS, Callable[[], Awaitable[None]]]:
+    sock = bind_socket("127.0.0.1", 0)
+    config = OAuthConfig(issuer=issuer or f"https://127.0.0.1:{sock.getsockname()[1]}")
+    # Outbound fetches (client jwks_uri) trust the test CA, as production trusts the public ones.
+    http = httpx.AsyncClient(verify=ssl.create_default_context(cafile=pki.ca_file))
+    oauth = OAuthServer.build(platform, config=config, http=http, jwks_uri_refetch_s=jwks_uri_refetch_s)
+    app = create_oauth_app(platform, oauth)
+    return await _serve(sock, app, app, oauth, pki)
+
+
+async def start_full_server(platform: Platform, pki: Pki) -> tuple[RunningAS, Callable[[], Awaitable[None]]]:
+    """Sign-in pages and OAuth endpoints on one TLS origin, routed as the gateway routes them."""
+    sock = bind_socket("127.0.0.1", 0)
+    oauth = OAuthServer.build(platform, config=OAuthConfig(issuer=f"https://127.0.0.1:{sock.getsockname()[1]}"))
+    oauth_app = create_oauth_app(platform, oauth)
+    pages = create_pages_app(platform)
+    routes = [Route(prefix, pages) for prefix in PAGE_PREFIXES] + [Route(p, oauth_app) for p in MOUNT_PREFIXES]
+    return await _serve(sock, PrefixRouter(routes, fallback=FastAPI()), oauth_app, oauth, pki)
 
 
 @pytest.fixture(scope="module")
@@ -214,6 +235,14 @@ async def shared_platform(shared_settings: Settings) -> AsyncIterator[Platform]:
 async def auth_server(shared_platform: Platform, pki: Pki) -> AsyncIterator[RunningAS]:
     """One server per module over the module's database (its signing keys are created on first use)."""
     running, stop = await start_authorization_server(shared_platform, pki)
+    yield running
+    await stop()
+
+
+@pytest.fixture(scope="module")
+async def full_server(shared_platform: Platform, pki: Pki) -> AsyncIterator[RunningAS]:
+    """One server with the sign-in pages per module, over the module's database."""
+    running, stop = await start_full_server(shared_platform, pki)
     yield running
     await stop()
 

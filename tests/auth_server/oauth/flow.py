@@ -1,8 +1,7 @@
-"""The whole authorization server (sign-in pages and OAuth) over real TLS, and a scripted customer's browser."""
+"""A bank customer with a login, consents to authorize, and a scripted customer's browser through the whole flow."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import html
@@ -10,67 +9,28 @@ import json
 import re
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pyotp
-from fastapi import FastAPI
 
-from auth_server.app import PAGE_PREFIXES
-from auth_server.app import create_app as create_pages_app
 from auth_server.identities import service as identities
 from auth_server.identities.schemas import IdentityKind, NewIdentity
-from auth_server.oauth.app import MOUNT_PREFIXES, create_oauth_app
-from auth_server.oauth.config import PAR_PATH, OAuthConfig
-from auth_server.oauth.server import OAuthServer
+from auth_server.oauth.config import PAR_PATH
 from core_banking import facade as core_banking
-from core_banking.accounts import service as accounts_service
 from core_banking.accounts.models import AccountType
-from core_banking.accounts.schemas import AccountOpen
-from core_banking.auditing import Actor as BankActor
-from core_banking.customers import service as customers_service
-from core_banking.customers.models import KycStatus
-from core_banking.customers.schemas import Address, CustomerCreate
-from gateway.routing import PrefixRouter, Route
 from obank.database import unit_of_work
 from obank.money import Money
 from obank.runtime import Platform
-from obank.server import bind_socket, build_server
 from tests.auth_server.helpers import PASSWORD, TEST_ACTOR, enrol, form_token
-from tests.auth_server.oauth.conftest import REDIRECT_URI, Pki, RegisteredClient, RunningAS, assertion_form
+from tests.auth_server.oauth.conftest import REDIRECT_URI, RegisteredClient, RunningAS, assertion_form
+from tests.core_banking.helpers import new_account, new_customer
 
-BANK_ACTOR = BankActor.system("tests")
 PAYEE = "ACME Widgets Ltd"
 PAYEE_ACCOUNT = "20000012345678"
-
-
-async def start_full_server(platform: Platform, pki: Pki) -> tuple[RunningAS, Callable[[], Awaitable[None]]]:
-    """Sign-in pages and OAuth endpoints on one TLS origin, routed as the gateway routes them."""
-    sock = bind_socket("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    oauth = OAuthServer.build(platform, config=OAuthConfig(issuer=f"https://127.0.0.1:{port}"))
-    oauth_app = create_oauth_app(platform, oauth)
-    pages = create_pages_app(platform)
-    routes = [Route(prefix, pages) for prefix in PAGE_PREFIXES] + [Route(p, oauth_app) for p in MOUNT_PREFIXES]
-    server = build_server(PrefixRouter(routes, fallback=FastAPI()), pki.server)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    async with asyncio.timeout(10):
-        while not server.started:
-            await asyncio.sleep(0.01)
-    running = RunningAS(oauth_app, oauth, port, pki)
-
-    async def stop() -> None:
-        for client in running._clients:
-            await client.aclose()
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
-        await oauth.close()
-
-    return running, stop
 
 
 @dataclass(frozen=True)
@@ -86,29 +46,14 @@ class Customer:
         return pyotp.TOTP(self.totp_secret).at(datetime.now(UTC))
 
 
-async def new_customer(platform: Platform) -> Customer:
+async def new_enrolled_customer(platform: Platform) -> Customer:
+    """A verified bank customer with a checking and a savings account in GBP, and their login enrolled in TOTP."""
     tag = uuid.uuid4().hex[:10]
-    async with unit_of_work(platform.sessions) as session:
-        customer = await customers_service.create_customer(
-            session,
-            platform.keyring,
-            BANK_ACTOR,
-            CustomerCreate(
-                full_name="Carol Test",
-                email=f"carol-{tag}@example.test",
-                phone="+447700900123",
-                date_of_birth=date(1990, 1, 2),
-                address=Address(lines=["3 Test Lane"], city="Leeds", postcode="LS1 1AA", country="GB"),
-                national_id="QQ112233C",
-            ),
-        )
-        await customers_service.set_kyc_status(session, platform.keyring, BANK_ACTOR, customer.id, KycStatus.VERIFIED)
-        accounts = [
-            await accounts_service.open_account(
-                session, platform.keyring, BANK_ACTOR, customer.id, AccountOpen(account_type=kind, currency="GBP")
-            )
-            for kind in (AccountType.CHECKING, AccountType.SAVINGS)
-        ]
+    customer = await new_customer(platform.sessions, platform.keyring)
+    accounts = [
+        await new_account(platform.sessions, platform.keyring, customer.id, account_type=kind)
+        for kind in (AccountType.CHECKING, AccountType.SAVINGS)
+    ]
     async with unit_of_work(platform.sessions) as session:
         identity = await identities.create_identity(
             session,

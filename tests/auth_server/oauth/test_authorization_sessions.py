@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select, update
 
 from auth_server.oauth.authorize.models import AuthorizationSession
@@ -14,7 +12,7 @@ from auth_server.oauth.par.models import PushedAuthorizationRequest
 from core_banking import facade as core_banking
 from obank.database import unit_of_work
 from obank.runtime import Platform
-from tests.auth_server.oauth.conftest import Pki, RegisterClient, RunningAS
+from tests.auth_server.oauth.conftest import RegisterClient, RunningAS
 from tests.auth_server.oauth.flow import (
     access_consent,
     approve,
@@ -23,21 +21,13 @@ from tests.auth_server.oauth.flow import (
     complete_sign_in,
     decision_form,
     get_consent,
-    new_customer,
+    new_enrolled_customer,
     push,
     redirect_params,
     sign_in_to_consent,
-    start_full_server,
 )
 
 DECISION = "/oauth2/authorize/decision"
-
-
-@pytest.fixture(scope="module")
-async def full_server(shared_platform: Platform, pki: Pki) -> AsyncIterator[RunningAS]:
-    running, stop = await start_full_server(shared_platform, pki)
-    yield running
-    await stop()
 
 
 async def _age_pushed_requests(platform: Platform, client_id: str) -> None:
@@ -68,7 +58,7 @@ async def test_a_customer_slower_than_the_request_uri_still_finishes_and_the_req
     full_server: RunningAS, register_client: RegisterClient, shared_platform: Platform
 ) -> None:
     client = await register_client()
-    customer = await new_customer(shared_platform)
+    customer = await new_enrolled_customer(shared_platform)
     pushed = await push(full_server, client, consent=await access_consent(shared_platform, client.client_id))
     browser = full_server.http(cert=None)
     first = await browser.get(authorize_path(client, pushed))  # the request_uri's one use
@@ -109,7 +99,7 @@ async def test_an_authorization_past_its_lifetime_goes_back_to_the_client_with_a
     full_server: RunningAS, register_client: RegisterClient, shared_platform: Platform
 ) -> None:
     client = await register_client()
-    customer = await new_customer(shared_platform)
+    customer = await new_enrolled_customer(shared_platform)
     consent = await access_consent(shared_platform, client.client_id)
     pushed = await push(full_server, client, consent=consent)
     browser = full_server.http(cert=None)
@@ -131,7 +121,7 @@ async def test_a_decision_posted_after_the_lifetime_fails_cleanly_and_issues_not
     full_server: RunningAS, register_client: RegisterClient, shared_platform: Platform
 ) -> None:
     client = await register_client()
-    customer = await new_customer(shared_platform)
+    customer = await new_enrolled_customer(shared_platform)
     consent = await access_consent(shared_platform, client.client_id)
     pushed = await push(full_server, client, consent=consent)
     browser = full_server.http(cert=None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,7 +15,7 @@ from core_banking import facade as core_banking
 from obank.database import unit_of_work
 from obank.runtime import Platform
 from tests.auth_server.helpers import form_token
-from tests.auth_server.oauth.conftest import Pki, RegisterClient, RunningAS
+from tests.auth_server.oauth.conftest import RegisterClient, RunningAS
 from tests.auth_server.oauth.flow import (
     access_consent,
     approve,
@@ -24,22 +23,14 @@ from tests.auth_server.oauth.flow import (
     code_form,
     decision_form,
     get_consent,
-    new_customer,
+    new_enrolled_customer,
     payment_consent,
     push,
     redirect_params,
     sign_in_to_consent,
-    start_full_server,
 )
 
 DECISION = "/oauth2/authorize/decision"
-
-
-@pytest.fixture(scope="module")
-async def full_server(shared_platform: Platform, pki: Pki) -> AsyncIterator[RunningAS]:
-    running, stop = await start_full_server(shared_platform, pki)
-    yield running
-    await stop()
 
 
 async def test_requests_not_pushed_or_for_unknown_clients_get_an_error_page_never_a_redirect(
@@ -85,7 +76,7 @@ async def test_the_request_uri_may_be_reloaded_before_sign_in_but_not_used_after
     full_server: RunningAS, register_client: RegisterClient, shared_platform: Platform
 ) -> None:
     client = await register_client()
-    customer = await new_customer(shared_platform)
+    customer = await new_enrolled_customer(shared_platform)
     pushed = await push(full_server, client, consent=await access_consent(shared_platform, client.client_id))
     browser = full_server.http(cert=None)
     first = await browser.get(authorize_path(client, pushed))
@@ -102,7 +93,7 @@ async def test_a_consent_form_without_its_csrf_token_is_refused(
     full_server: RunningAS, register_client: RegisterClient, shared_platform: Platform
 ) -> None:
     client = await register_client()
-    customer = await new_customer(shared_platform)
+    customer = await new_enrolled_customer(shared_platform)
     consent = await payment_consent(shared_platform, client.client_id)
     pushed = await push(full_server, client, consent=consent)
     browser = full_server.http(cert=None)
@@ -124,7 +115,7 @@ async def test_a_payment_cannot_be_approved_without_a_fresh_totp_in_this_authori
     full_server: RunningAS, register_client: RegisterClient, shared_platform: Platform
 ) -> None:
     client = await register_client()
-    customer = await new_customer(shared_platform)
+    customer = await new_enrolled_customer(shared_platform)
     first = await push(full_server, client, consent=await access_consent(shared_platform, client.client_id))
     browser, _, _ = await approve(full_server, client, first, customer)  # signed in with password + TOTP
     consent = await payment_consent(shared_platform, client.client_id)
@@ -155,7 +146,7 @@ async def test_deny_returns_access_denied_with_state_and_iss_and_rejects_the_con
     full_server: RunningAS, register_client: RegisterClient, shared_platform: Platform
 ) -> None:
     client = await register_client()
-    customer = await new_customer(shared_platform)
+    customer = await new_enrolled_customer(shared_platform)
     consent = await payment_consent(shared_platform, client.client_id)
     pushed = await push(full_server, client, consent=consent)
     browser = full_server.http(cert=None)
@@ -181,7 +172,7 @@ async def test_long_state_and_nonce_round_trip_untouched_and_both_are_optional(
     nonce: str | None,
 ) -> None:
     client = await register_client()
-    customer = await new_customer(shared_platform)
+    customer = await new_enrolled_customer(shared_platform)
     pushed = await push(
         full_server, client, consent=await access_consent(shared_platform, client.client_id), state=state, nonce=nonce
     )
@@ -222,7 +213,7 @@ async def test_asking_for_the_sca_acr_demands_a_fresh_totp_even_without_a_paymen
     full_server: RunningAS, register_client: RegisterClient, shared_platform: Platform, asked: dict[str, str]
 ) -> None:
     client = await register_client()
-    customer = await new_customer(shared_platform)
+    customer = await new_enrolled_customer(shared_platform)
     first = await push(full_server, client, consent=await access_consent(shared_platform, client.client_id))
     browser, _, _ = await approve(full_server, client, first, customer)
     pushed = await push(full_server, client, consent=await access_consent(shared_platform, client.client_id), **asked)
@@ -239,7 +230,7 @@ async def test_an_expired_code_is_refused(
     full_server: RunningAS, register_client: RegisterClient, shared_platform: Platform
 ) -> None:
     client = await register_client()
-    customer = await new_customer(shared_platform)
+    customer = await new_enrolled_customer(shared_platform)
     pushed = await push(full_server, client, consent=await access_consent(shared_platform, client.client_id))
     _, _, params = await approve(full_server, client, pushed, customer)
     async with unit_of_work(shared_platform.sessions) as session:

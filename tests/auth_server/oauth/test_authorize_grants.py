@@ -3,38 +3,27 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-
-import pytest
 
 from auth_server.oauth.config import TOKEN_PATH
 from core_banking import facade as core_banking
 from obank.runtime import Platform
 from tests.auth_server.helpers import form_token
-from tests.auth_server.oauth.conftest import Pki, RegisterClient, RunningAS, assertion_form
+from tests.auth_server.oauth.conftest import RegisterClient, RunningAS, assertion_form
 from tests.auth_server.oauth.flow import (
     access_consent,
     approve,
     code_form,
     get_consent,
-    new_customer,
+    new_enrolled_customer,
     push,
-    start_full_server,
 )
-
-
-@pytest.fixture(scope="module")
-async def full_server(shared_platform: Platform, pki: Pki) -> AsyncIterator[RunningAS]:
-    running, stop = await start_full_server(shared_platform, pki)
-    yield running
-    await stop()
 
 
 async def test_a_customer_withdraws_a_grant_and_its_refresh_token_and_consent_die(
     full_server: RunningAS, register_client: RegisterClient, shared_platform: Platform
 ) -> None:
     client = await register_client(grant_types=("authorization_code", "refresh_token"), client_name="Budget Buddy")
-    customer = await new_customer(shared_platform)
+    customer = await new_enrolled_customer(shared_platform)
     consent = await access_consent(shared_platform, client.client_id)
     pushed = await push(full_server, client, consent=consent)
     browser, _, params = await approve(full_server, client, pushed, customer)
@@ -71,7 +60,7 @@ async def test_a_customer_cannot_withdraw_someone_elses_grant(
     full_server: RunningAS, register_client: RegisterClient, shared_platform: Platform
 ) -> None:
     client = await register_client()
-    owner, other = await new_customer(shared_platform), await new_customer(shared_platform)
+    owner, other = await new_enrolled_customer(shared_platform), await new_enrolled_customer(shared_platform)
     pushed = await push(full_server, client, consent=await access_consent(shared_platform, client.client_id))
     owner_browser, _, _ = await approve(full_server, client, pushed, owner)
     (action,) = re.findall(

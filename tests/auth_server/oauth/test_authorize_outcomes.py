@@ -6,10 +6,7 @@ before that, nothing is redirected anywhere (no open redirector).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest
 
 from auth_server.oauth.clients import service as clients_service
 from auth_server.oauth.clients.models import ClientStatus
@@ -18,27 +15,19 @@ from auth_server.oauth.events import Actor
 from core_banking import facade as core_banking
 from obank.database import unit_of_work
 from obank.runtime import Platform
-from tests.auth_server.oauth.conftest import Pki, RegisterClient, RegisteredClient, RunningAS
+from tests.auth_server.oauth.conftest import RegisterClient, RegisteredClient, RunningAS
 from tests.auth_server.oauth.flow import (
     Pushed,
     access_consent,
     authorize_path,
     decision_form,
     get_consent,
-    new_customer,
+    new_enrolled_customer,
     payment_consent,
     push,
     redirect_params,
     sign_in_to_consent,
-    start_full_server,
 )
-
-
-@pytest.fixture(scope="module")
-async def full_server(shared_platform: Platform, pki: Pki) -> AsyncIterator[RunningAS]:
-    running, stop = await start_full_server(shared_platform, pki)
-    yield running
-    await stop()
 
 
 def error_redirect(response: httpx.Response, running: RunningAS, pushed: Pushed) -> dict[str, str]:
@@ -91,7 +80,7 @@ async def test_a_consent_withdrawn_while_the_customer_reads_the_page_fails_the_d
     full_server: RunningAS, register_client: RegisterClient, shared_platform: Platform
 ) -> None:
     client = await register_client()
-    customer = await new_customer(shared_platform)
+    customer = await new_enrolled_customer(shared_platform)
     consent = await access_consent(shared_platform, client.client_id)
     pushed = await push(full_server, client, consent=consent)
     browser = full_server.http(cert=None)
@@ -154,7 +143,7 @@ async def test_a_wrong_choice_on_the_consent_page_shows_it_again_and_the_authori
     full_server: RunningAS, register_client: RegisterClient, shared_platform: Platform
 ) -> None:
     client = await register_client()
-    customer = await new_customer(shared_platform)
+    customer = await new_enrolled_customer(shared_platform)
     pushed = await push(full_server, client, consent=await payment_consent(shared_platform, client.client_id))
     browser = full_server.http(cert=None)
     page = await sign_in_to_consent(browser, authorize_path(client, pushed), customer)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
@@ -22,19 +20,11 @@ from tests.auth_server.oauth.flow import (
     approve,
     code_form,
     get_consent,
-    new_customer,
+    new_enrolled_customer,
     payment_consent,
     pkce,
     push,
-    start_full_server,
 )
-
-
-@pytest.fixture(scope="module")
-async def full_server(shared_platform: Platform, pki: Pki) -> AsyncIterator[RunningAS]:
-    running, stop = await start_full_server(shared_platform, pki)
-    yield running
-    await stop()
 
 
 async def _verify(running: RunningAS, token: str) -> dict[str, Any]:
@@ -46,7 +36,7 @@ async def test_happy_path_par_login_totp_consent_code_token_introspection_userin
     full_server: RunningAS, register_client: RegisterClient, shared_platform: Platform, pki: Pki
 ) -> None:
     client = await register_client(grant_types=("authorization_code", "refresh_token"))
-    customer = await new_customer(shared_platform)
+    customer = await new_enrolled_customer(shared_platform)
     consent = await payment_consent(shared_platform, client.client_id)
     pushed = await push(full_server, client, consent=consent)
 
@@ -95,7 +85,7 @@ async def test_a_token_used_with_another_certificate_is_refused_at_userinfo(
     full_server: RunningAS, register_client: RegisterClient, shared_platform: Platform
 ) -> None:
     client = await register_client()
-    customer = await new_customer(shared_platform)
+    customer = await new_enrolled_customer(shared_platform)
     pushed = await push(full_server, client, consent=await access_consent(shared_platform, client.client_id))
     _, _, params = await approve(full_server, client, pushed, customer)
     token = (
@@ -116,7 +106,7 @@ async def test_a_replayed_code_is_refused_and_revokes_every_token_issued_from_it
     full_server: RunningAS, register_client: RegisterClient, shared_platform: Platform
 ) -> None:
     client = await register_client(grant_types=("authorization_code", "refresh_token"))
-    customer = await new_customer(shared_platform)
+    customer = await new_enrolled_customer(shared_platform)
     pushed = await push(full_server, client, consent=await access_consent(shared_platform, client.client_id))
     _, _, params = await approve(full_server, client, pushed, customer)
     first = await full_server.http().post(
@@ -151,7 +141,7 @@ async def test_the_code_is_bound_to_client_redirect_uri_and_pkce_verifier(
 ) -> None:
     client = await register_client()
     thief = await register_client()
-    customer = await new_customer(shared_platform)
+    customer = await new_enrolled_customer(shared_platform)
     pushed = await push(full_server, client, consent=await access_consent(shared_platform, client.client_id))
     _, _, params = await approve(full_server, client, pushed, customer)
     code = params["code"]
@@ -180,7 +170,7 @@ async def test_the_first_party_public_client_uses_code_and_pkce_without_a_secret
     app = await register_client(
         method="none", grant_types=("authorization_code",), scope="openid accounts", first_party=True
     )
-    customer = await new_customer(shared_platform)
+    customer = await new_enrolled_customer(shared_platform)
     verifier, challenge = pkce()
     form = {
         "client_id": app.client_id,

@@ -26,7 +26,7 @@ from obank.outbox.models import OutboxEvent
 from obank.principal import PRINCIPAL_HEADER, InternalAssertions, Principal, PrincipalKind
 from obank.runtime import Platform
 from tests.auth_server.oauth.conftest import RegisterClient, RunningAS
-from tests.auth_server.oauth.flow import access_consent, new_customer
+from tests.auth_server.oauth.flow import access_consent, new_enrolled_customer
 
 CONSENTS = "/api/v1/consents"
 INTERACTION_ID = "3f2a1c9e-4b5d-4e6f-8a7b-1c2d3e4f5a6b"
@@ -59,7 +59,7 @@ def _as(
 
 
 async def _holder(platform: Platform, running: RunningAS, client_id: str) -> Holder:
-    customer = await new_customer(platform)
+    customer = await new_enrolled_customer(platform)
     consent = await access_consent(platform, client_id)
     async with unit_of_work(platform.sessions) as session:
         login = await identities.find_by_customer(session, customer.customer_id)

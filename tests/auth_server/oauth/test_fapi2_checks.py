@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -38,23 +37,15 @@ from tests.auth_server.oauth.flow import (
     code_form,
     complete_sign_in,
     decision_form,
-    new_customer,
+    new_enrolled_customer,
     pkce,
     push,
     redirect_params,
     sign_in_to_consent,
-    start_full_server,
 )
 
 # Claims a JWT carries whatever the request asked (RFC 7519 s4.1, RFC 9068 s2.2, OpenID Connect Core s2).
 REGISTERED_CLAIMS = {"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "azp", "at_hash"}
-
-
-@pytest.fixture(scope="module")
-async def full_server(shared_platform: Platform, pki: Pki) -> AsyncIterator[RunningAS]:
-    running, stop = await start_full_server(shared_platform, pki)
-    yield running
-    await stop()
 
 
 async def _claims(running: RunningAS, token: str) -> dict[str, Any]:
@@ -70,7 +61,7 @@ async def _approved(
     client = await register_client(grant_types=("authorization_code", "refresh_token"))
     consent = await access_consent(platform, client.client_id)
     pushed = await push(running, client, consent=consent, **push_extra)
-    _, _, params = await approve(running, client, pushed, await new_customer(platform))
+    _, _, params = await approve(running, client, pushed, await new_enrolled_customer(platform))
     return client, pushed, params, consent
 
 
@@ -228,7 +219,7 @@ async def _intent_id(
     if which == "another-clients":
         return (await access_consent(platform, other.client_id)).id
     consent = await access_consent(platform, client.client_id)
-    await approve(running, client, await push(running, client, consent=consent), await new_customer(platform))
+    await approve(running, client, await push(running, client, consent=consent), await new_enrolled_customer(platform))
     return consent.id
 
 
@@ -262,7 +253,7 @@ async def test_state_and_nonce_sent_only_outside_the_pushed_request_are_not_used
         {"client_id": client.client_id, "request_uri": pushed.request_uri, "state": "outside", "nonce": "outside"}
     )
     browser = full_server.http(cert=None)
-    page = await sign_in_to_consent(browser, start, await new_customer(shared_platform))
+    page = await sign_in_to_consent(browser, start, await new_enrolled_customer(shared_platform))
 
     params = redirect_params(await browser.post(DECISION_PATH, data=decision_form(page, "approve")))
     tokens = await _redeem(full_server, client, pushed, params["code"])
@@ -359,7 +350,7 @@ async def test_an_essential_sca_acr_claim_demands_sca_and_is_reported_in_the_tok
 
     unasked = await full_server.http(cert=None).get(authorize_path(client, plain))
     started = await browser.get(authorize_path(client, pushed))
-    page = await complete_sign_in(browser, started.headers["location"], await new_customer(shared_platform))
+    page = await complete_sign_in(browser, started.headers["location"], await new_enrolled_customer(shared_platform))
     params = redirect_params(await browser.post(DECISION_PATH, data=decision_form(page, "approve")))
     tokens = await _redeem(full_server, client, pushed, params["code"])
 

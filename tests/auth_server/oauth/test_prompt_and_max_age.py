@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +18,7 @@ from auth_server.sessions.models import BrowserSession
 from core_banking import facade as core_banking
 from obank.database import unit_of_work
 from obank.runtime import Platform
-from tests.auth_server.oauth.conftest import Pki, RegisterClient, RegisteredClient, RunningAS
+from tests.auth_server.oauth.conftest import RegisterClient, RegisteredClient, RunningAS
 from tests.auth_server.oauth.flow import (
     Customer,
     Pushed,
@@ -30,20 +29,12 @@ from tests.auth_server.oauth.flow import (
     complete_sign_in,
     decision_form,
     get_consent,
-    new_customer,
+    new_enrolled_customer,
     push,
     redirect_params,
-    start_full_server,
 )
 
 DECISION = "/oauth2/authorize/decision"
-
-
-@pytest.fixture(scope="module")
-async def full_server(shared_platform: Platform, pki: Pki) -> AsyncIterator[RunningAS]:
-    running, stop = await start_full_server(shared_platform, pki)
-    yield running
-    await stop()
 
 
 async def _signed_in(
@@ -51,7 +42,7 @@ async def _signed_in(
 ) -> tuple[RegisteredClient, Customer, httpx.AsyncClient, dict[str, Any]]:
     """A client, and a customer whose browser signed in (password + TOTP) approving a first request."""
     client = await register_client()
-    customer = await new_customer(platform)
+    customer = await new_enrolled_customer(platform)
     first = await push(running, client, consent=await access_consent(platform, client.client_id))
     browser, _, params = await approve(running, client, first, customer)
     return client, customer, browser, await _tokens(running, client, first, params["code"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
@@ -18,7 +17,6 @@ from obank.outbox.models import OutboxEvent
 from obank.runtime import Platform
 from tests.auth_server.oauth.conftest import (
     REDIRECT_URI,
-    Pki,
     RegisterClient,
     RegisteredClient,
     RunningAS,
@@ -29,25 +27,17 @@ from tests.auth_server.oauth.flow import (
     access_consent,
     approve,
     code_form,
-    new_customer,
+    new_enrolled_customer,
     pkce,
     push,
-    start_full_server,
 )
-
-
-@pytest.fixture(scope="module")
-async def full_server(shared_platform: Platform, pki: Pki) -> AsyncIterator[RunningAS]:
-    running, stop = await start_full_server(shared_platform, pki)
-    yield running
-    await stop()
 
 
 async def _tokens(
     running: RunningAS, register_client: RegisterClient, platform: Platform
 ) -> tuple[RegisteredClient, dict[str, str]]:
     client = await register_client(grant_types=("authorization_code", "refresh_token"))
-    customer = await new_customer(platform)
+    customer = await new_enrolled_customer(platform)
     pushed = await push(running, client, consent=await access_consent(platform, client.client_id))
     _, _, params = await approve(running, client, pushed, customer)
     response = await running.http().post(TOKEN_PATH, data=code_form(client, running, params["code"], pushed.verifier))
@@ -143,7 +133,7 @@ async def test_a_public_clients_refresh_token_rotates_with_a_grace_window_and_re
     app = await register_client(
         method="none", grant_types=("authorization_code", "refresh_token"), scope="openid accounts", first_party=True
     )
-    customer = await new_customer(shared_platform)
+    customer = await new_enrolled_customer(shared_platform)
     verifier, challenge = pkce()
     par = {
         "client_id": app.client_id,

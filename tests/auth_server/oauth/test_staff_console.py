@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +12,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from auth_server.identities import service as identities
-from auth_server.identities.schemas import IdentityKind, IdentityRecord, StaffRole
+from auth_server.identities.schemas import IdentityKind, IdentityRecord
 from auth_server.oauth.clients import service as clients_service
 from auth_server.oauth.clients.schemas import ClientMetadata
 from auth_server.oauth.config import JWKS_PATH, PAR_PATH, TOKEN_PATH
@@ -22,12 +21,12 @@ from auth_server.oauth.events import Actor
 from auth_server.sessions.service import ABSOLUTE_LIFETIME
 from obank.certs import certificate_thumbprint_s256
 from obank.database import unit_of_work
+from obank.roles import StaffRole
 from obank.runtime import Platform
 from tests.auth_server.helpers import PASSWORD, TEST_ACTOR, code_at, enrol, form_token, new_login
 from tests.auth_server.oauth.conftest import (
     REDIRECT_URI,
     TPP_SUBJECT,
-    Pki,
     RegisterClient,
     RegisteredClient,
     RunningAS,
@@ -38,23 +37,15 @@ from tests.auth_server.oauth.flow import (
     approve,
     authorize_path,
     hidden_fields,
-    new_customer,
+    new_enrolled_customer,
     pkce,
     push,
     redirect_params,
-    start_full_server,
 )
 
 SCA = "urn:openbanking:psd2:sca"
 ROLES = frozenset({StaffRole.SUPPORT, StaffRole.FRAUD_ANALYST})
 DEVICE = "other"  # a CA-issued client certificate standing for a managed staff device
-
-
-@pytest.fixture(scope="module")
-async def full_server(shared_platform: Platform, pki: Pki) -> AsyncIterator[RunningAS]:
-    running, stop = await start_full_server(shared_platform, pki)
-    yield running
-    await stop()
 
 
 @pytest.fixture
@@ -218,7 +209,7 @@ async def test_a_customer_cannot_obtain_a_staff_console_token(
     full_server: RunningAS, console: RegisteredClient, register_client: RegisterClient, shared_platform: Platform
 ) -> None:
     tpp = await register_client()
-    customer = await new_customer(shared_platform)
+    customer = await new_enrolled_customer(shared_platform)
     pushed = await push(full_server, tpp, consent=await access_consent(shared_platform, tpp.client_id))
     browser, _, _ = await approve(full_server, tpp, pushed, customer)  # a live, strong customer session
     console_request = await push_public(full_server, console)
