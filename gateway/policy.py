@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from gateway.ratelimit import RateClass
+from obank.roles import StaffRole
 
-ANY_STAFF = frozenset({"support", "fraud_analyst", "auditor", "admin"})
-SUPPORT = frozenset({"support", "admin"})
-FRAUD = frozenset({"fraud_analyst", "admin"})
-ADMIN = frozenset({"admin"})
+ANY_STAFF = frozenset(StaffRole)
+SUPPORT = frozenset({StaffRole.SUPPORT, StaffRole.ADMIN})
+FRAUD = frozenset({StaffRole.FRAUD_ANALYST, StaffRole.ADMIN})
+ADMIN = frozenset({StaffRole.ADMIN})
 
 
 class Family(StrEnum):

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-# Open Banking UK (Security Profile) `acr` values: strong customer authentication (two factors) or one.
-ACR_SCA = "urn:openbanking:psd2:sca"
-ACR_CA = "urn:openbanking:psd2:ca"
+from obank.claims import ACR_CA, ACR_SCA
+
+__all__ = ["ACR_CA", "ACR_SCA"]
+
 # RFC 8176 s2 authentication method reference values.
 AMR_PASSWORD = "pwd"  # noqa: S105 (a label, not a secret)
 AMR_OTP = "otp"

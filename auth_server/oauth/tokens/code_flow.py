@@ -31,6 +31,7 @@ from auth_server.oauth.tokens.models import SubjectKind, TokenKind
 from auth_server.oauth.tokens.schemas import TokenRecord, TokenResponse
 from auth_server.oauth.tokens.service import REFRESH_TOKEN_PREFIX, refresh_token_hash
 from auth_server.sessions.service import ABSOLUTE_LIFETIME
+from obank.claims import Claim
 from obank.database import unit_of_work
 
 AUTHORIZATION_CODE = "authorization_code"
@@ -144,7 +145,7 @@ async def _subject_kind(
     # The authorization endpoint signs staff in only for staff clients; checked again where tokens are made.
     if identity.kind is not IdentityKind.STAFF or identity.status is not IdentityStatus.ACTIVE:
         raise InvalidGrant("the grant's staff login is not active")
-    return SubjectKind.STAFF, {"roles": sorted(role.value for role in identity.roles)}
+    return SubjectKind.STAFF, {Claim.ROLES.value: sorted(role.value for role in identity.roles)}
 
 
 async def _issue_refresh_token(
@@ -235,7 +236,7 @@ async def _issue_tokens(
         raise InvalidRequest("staff tokens are bound to the device's TLS client certificate: present it")
     if subject_kind is SubjectKind.CUSTOMER and basis.grant is not None and basis.grant.customer_id is not None:
         # `sub` is the sign-in identity; the APIs behind the gateway know the customer by this id.
-        extra_claims = {**extra_claims, "customer_id": str(basis.grant.customer_id)}
+        extra_claims = {**extra_claims, Claim.CUSTOMER_ID.value: str(basis.grant.customer_id)}
     refresh_token: str | None = None
     if refresh:
         refresh_token = await _issue_refresh_token(

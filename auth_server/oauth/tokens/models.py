@@ -12,20 +12,15 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from auth_server.db import Base
+from obank.claims import SubjectKind
 from obank.database import enum_type
+
+__all__ = ["IssuedToken", "SubjectKind", "TokenKind"]
 
 
 class TokenKind(StrEnum):
     ACCESS = "ACCESS"
     REFRESH = "REFRESH"
-
-
-class SubjectKind(StrEnum):
-    """Whom a token speaks for: the client itself (client_credentials), a customer, or bank staff."""
-
-    CLIENT = "client"
-    CUSTOMER = "customer"
-    STAFF = "staff"
 
 
 class IssuedToken(Base):

@@ -21,6 +21,7 @@ from auth_server.oauth.tokens import repository
 from auth_server.oauth.tokens.group_commit import GroupCommit
 from auth_server.oauth.tokens.models import SubjectKind, TokenKind
 from auth_server.oauth.tokens.schemas import IssuedAccessToken, TokenRecord
+from obank.claims import PrivateClaims
 from obank.correlation import current_correlation_id
 from obank.crypto import KeyRing, lookup_hashes
 from obank.revocation import RevocationList, token_denial
@@ -176,23 +177,23 @@ class TokenService:
             "sub": subject,
             "aud": self.config.resource_audience,
             "client_id": client.client_id,
-            # Private claim: whom the token speaks for (the gateway maps it to the principal's kind).
-            "subject_kind": subject_kind.value,
             "iat": int(now.timestamp()),
             "nbf": int(now.timestamp()),
             "exp": int(expires_at.timestamp()),
             "jti": str(jti),
         }
+        # obank's private claims, as the gateway reads them (`obank.claims`).
+        private = PrivateClaims(
+            subject_kind=subject_kind,
+            first_party=client.first_party,
+            grant_id=None if grant_id is None else str(grant_id),
+            consent_id=consent_id,
+        )
+        claims |= private.to_claims()
         if scopes:
             claims["scope"] = " ".join(scopes)
-        if client.first_party:
-            claims["first_party"] = True  # private claim: the gateway admits first-party routes only to these
         if certificate_thumbprint is not None:
             claims["cnf"] = {"x5t#S256": certificate_thumbprint}  # RFC 8705 s3.1
-        if consent_id is not None:
-            claims["consent_id"] = consent_id
-        if grant_id is not None:
-            claims["grant_id"] = str(grant_id)  # private claim: the gateway refuses tokens of a revoked grant
         if authorization_details:
             claims["authorization_details"] = authorization_details  # RFC 9396 s9.1
         if acr is not None:
