@@ -237,7 +237,7 @@ async def in_process(settings: Settings, directory: Path, seconds: float, concur
     """Tokens/s and CPU ms per token calling the services directly: no HTTP, TLS or load generator in the way."""
     from cryptography import x509
 
-    from auth_server.oauth.tokens import grants
+    from auth_server.oauth.tokens import grant_types as grants
 
     key = ECKey.generate_key("P-256", private=True)
     client_id = await register_client(settings, key)

@@ -20,7 +20,7 @@ from auth_server.oauth.grants import router as grants_router
 from auth_server.oauth.keys import router as keys_router
 from auth_server.oauth.par import router as par_router
 from auth_server.oauth.server import OAuthServer
-from auth_server.oauth.tokens import code_flow, grants
+from auth_server.oauth.tokens import code_flow, grant_types
 from auth_server.oauth.tokens import router as tokens_router
 from auth_server.oauth.userinfo import router as userinfo_router
 from auth_server.sessions.schemas import ACR_CA, ACR_SCA
@@ -37,12 +37,12 @@ MOUNT_PREFIXES = ("/.well-known", "/oauth2", "/connect/register", "/admin/v1/oau
 def create_oauth_app(platform: Platform, server: OAuthServer | None = None) -> FastAPI:
     """The app over `platform`; `server.close()` releases its HTTP client and Redis connection."""
     server = server or OAuthServer.build(platform)
-    server.grants.setdefault(grants.CLIENT_CREDENTIALS, grants.client_credentials)
-    server.grants.setdefault(code_flow.AUTHORIZATION_CODE, code_flow.authorization_code)
-    server.grants.setdefault(code_flow.REFRESH_TOKEN, code_flow.refresh_token)
+    server.grant_handlers.setdefault(grant_types.CLIENT_CREDENTIALS, grant_types.client_credentials)
+    server.grant_handlers.setdefault(code_flow.AUTHORIZATION_CODE, code_flow.authorization_code)
+    server.grant_handlers.setdefault(code_flow.REFRESH_TOKEN, code_flow.refresh_token)
     server.capabilities = replace(
         server.capabilities,
-        grant_types=tuple(server.grants),
+        grant_types=tuple(server.grant_handlers),
         authorization_endpoint_path=authorize_router.AUTHORIZE_PATH,
         userinfo_endpoint_path=userinfo_router.USERINFO_PATH,
         acr_values=(ACR_SCA, ACR_CA),

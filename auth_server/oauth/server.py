@@ -39,7 +39,7 @@ class OAuthServer:
     clients: ClientCache
     http: httpx.AsyncClient
     capabilities: Capabilities
-    grants: dict[str, GrantHandler] = field(default_factory=dict)
+    grant_handlers: dict[str, GrantHandler] = field(default_factory=dict)
 
     @classmethod
     def build(

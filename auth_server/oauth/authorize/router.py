@@ -17,7 +17,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth_server.facade import BrowserAuthentication, IdentityKind, authentication_url, browser_authentication
+from auth_server.authentication import BrowserAuthentication, IdentityKind, authentication_url, browser_authentication
 from auth_server.oauth.authorize import service
 from auth_server.oauth.authorize.codes import CodeBinding, issue_code
 from auth_server.oauth.authorize.errors import AuthorizationFailed, AuthorizationRefused

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth_server.facade import ACR_SCA, BrowserAuthentication, IdentityKind, satisfies
+from auth_server.authentication import ACR_SCA, BrowserAuthentication, IdentityKind, satisfies
 from auth_server.oauth.authorize import repository
 from auth_server.oauth.authorize.errors import AuthorizationFailed, AuthorizationRefused
 from auth_server.oauth.authorize.models import AuthorizationSession

@@ -7,8 +7,8 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from auth_server.authentication import authentication_url, browser_authentication
 from auth_server.errors import AuthError
-from auth_server.facade import authentication_url, browser_authentication
 from auth_server.oauth.authorize.router import SCOPE_WORDS
 from auth_server.oauth.clients import service as clients_service
 from auth_server.oauth.errors import InvalidGrant

@@ -24,7 +24,7 @@ async def token(session: SessionDep, server: ServerDep, form: FormDep, certifica
     grant_type = form.get("grant_type")
     if grant_type is None:
         raise InvalidRequest("grant_type is required")
-    handler = server.grants.get(grant_type)
+    handler = server.grant_handlers.get(grant_type)
     if handler is None:
         raise UnsupportedGrantType(f"grant_type {grant_type} is not supported")
     response = await handler(session, server, caller, form)

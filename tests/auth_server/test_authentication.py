@@ -9,7 +9,7 @@ import httpx
 import pytest
 from starlette.requests import Request
 
-from auth_server import facade
+from auth_server import authentication
 from auth_server.identities.schemas import IdentityKind
 from obank.database import unit_of_work
 from obank.runtime import Platform
@@ -23,9 +23,9 @@ def _request_with(token: str | None) -> Request:
 
 async def _authentication(
     platform: Platform, token: str | None, kind: IdentityKind = IdentityKind.CUSTOMER
-) -> facade.BrowserAuthentication | None:
+) -> authentication.BrowserAuthentication | None:
     async with unit_of_work(platform.sessions) as session:
-        return await facade.browser_authentication(session, platform.keyring, _request_with(token), kind=kind)
+        return await authentication.browser_authentication(session, platform.keyring, _request_with(token), kind=kind)
 
 
 async def test_a_demand_for_fresh_strong_authentication_is_met_and_reported(
@@ -34,11 +34,11 @@ async def test_a_demand_for_fresh_strong_authentication_is_met_and_reported(
     identity = await new_login(platform, "payer")
     assert (await sign_in(client, "payer")).status_code == 303  # password only (no TOTP yet)
     weak = await _authentication(platform, client.cookies[SESSION_COOKIE])
-    assert weak is not None and weak.amr == ("pwd",) and weak.acr == facade.ACR_CA
-    assert not facade.satisfies(weak, require_sca=True)
+    assert weak is not None and weak.amr == ("pwd",) and weak.acr == authentication.ACR_CA
+    assert not authentication.satisfies(weak, require_sca=True)
 
     requested_at = datetime.now(UTC)
-    url = facade.authentication_url("/oauth2/authorize/resume?request=abc", require_sca=True, fresh=True)
+    url = authentication.authentication_url("/oauth2/authorize/resume?request=abc", require_sca=True, fresh=True)
     query = parse_qs(urlsplit(url).query)
     assert urlsplit(url).path == "/login" and query["sca"] == ["1"] and query["fresh"] == ["1"]
 
@@ -69,11 +69,13 @@ async def test_a_demand_for_fresh_strong_authentication_is_met_and_reported(
         identity.customer_id,
         IdentityKind.CUSTOMER,
     )
-    assert strong.amr == ("pwd", "otp") and strong.acr == facade.ACR_SCA
+    assert strong.amr == ("pwd", "otp") and strong.acr == authentication.ACR_SCA
     assert strong.session_id != weak.session_id  # signing in again started a new session
-    assert facade.satisfies(strong, require_sca=True, authenticated_after=requested_at)
-    assert not facade.satisfies(strong, require_sca=True, authenticated_after=strong.auth_time + timedelta(seconds=1))
-    assert not facade.satisfies(
+    assert authentication.satisfies(strong, require_sca=True, authenticated_after=requested_at)
+    assert not authentication.satisfies(
+        strong, require_sca=True, authenticated_after=strong.auth_time + timedelta(seconds=1)
+    )
+    assert not authentication.satisfies(
         strong, require_sca=False, max_age=timedelta(minutes=5), now=strong.auth_time + timedelta(minutes=6)
     )
     assert await _authentication(platform, client.cookies[SESSION_COOKIE], IdentityKind.STAFF) is None
@@ -89,7 +91,7 @@ async def test_pending_and_missing_sessions_hold_nothing(platform: Platform, cli
 
 
 def test_authentication_urls_resume_only_on_this_origin() -> None:
-    staff = facade.authentication_url("/admin/next", kind=IdentityKind.STAFF)
+    staff = authentication.authentication_url("/admin/next", kind=IdentityKind.STAFF)
     assert staff.startswith("/staff/login?")
     with pytest.raises(ValueError, match="this origin"):
-        facade.authentication_url("https://elsewhere.example/cb")
+        authentication.authentication_url("https://elsewhere.example/cb")
