@@ -107,11 +107,15 @@ def create(
     )
 
     async def work(session: AsyncSession, keyring: KeyRing) -> IdentityRecord:
+        from sqlalchemy.ext.asyncio import async_sessionmaker
+
         from auth_server.identities import service
         from auth_server.identities.errors import InvalidIdentity
-        from core_banking import facade as core_banking
+        from core_banking.facade import InProcessCoreBanking
 
-        if customer_id is not None and not await core_banking.customer_exists(session, customer_id):
+        # Core banking's facade in this process, on the connection pool this command already holds.
+        core_banking = InProcessCoreBanking(async_sessionmaker(session.bind), keyring)
+        if customer_id is not None and not await core_banking.customer_exists(customer_id):
             raise InvalidIdentity(f"No customer has the id {customer_id}; a customer login needs an existing customer.")
         return await service.create_identity(session, keyring, _operator(), new)
 

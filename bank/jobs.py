@@ -6,6 +6,7 @@ import asyncio
 from functools import partial
 
 from bank.health import BackgroundJob
+from core_banking.consents.consumers import consent_withdrawal_consumer
 from core_banking.scheduler import BankScheduler
 from obank.outbox.consumers import ConsumerRegistry, default_registry
 from obank.outbox.worker import run_worker
@@ -19,8 +20,10 @@ def scheduled_jobs(platform: Platform) -> list[BackgroundJob]:
 
 
 def consumer_registry(platform: Platform) -> ConsumerRegistry:
-    """Every context's event consumers (none yet: the deny-list follows its table, not events)."""
-    return default_registry()
+    """Every context's event consumers."""
+    registry = default_registry()
+    registry.register(consent_withdrawal_consumer(platform.keyring))  # core banking, on auth_server's grants
+    return registry
 
 
 def in_process_relay(platform: Platform) -> BackgroundJob:

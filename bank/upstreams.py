@@ -14,7 +14,7 @@ from gateway.routing import PrefixRouter, Route
 from obank.correlation import CorrelationMiddleware
 from obank.runtime import Platform
 
-CORE_BANKING_PREFIXES = ("/api/v1", "/admin/v1")
+CORE_BANKING_PREFIXES = ("/api/v1", "/admin/v1", "/internal/v1")  # the last for other services only
 
 
 def core_banking_upstream(platform: Platform) -> ASGIApp:

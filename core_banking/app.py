@@ -7,6 +7,7 @@ from fastapi import Depends, FastAPI
 from core_banking.accounts import router as accounts_router
 from core_banking.customers import router as customers_router
 from core_banking.history import router as history_router
+from core_banking.internal import router as internal_router
 from core_banking.ledger import router as ledger_router
 from core_banking.statements import router as statements_router
 from core_banking.transfers import router as transfers_router
@@ -32,6 +33,7 @@ def create_app(platform: Platform) -> FastAPI:
         transfers_router.router,
         history_router.router,
         statements_router.router,
+        internal_router.router,
     ):
         app.include_router(router)
     install_problem_handler(app)

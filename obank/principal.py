@@ -24,7 +24,8 @@ ASSERTION_LIFETIME_S = 60
 DEV_KEY_FILE = "internal-signing-key.json"
 ALGORITHM = "ES256"
 
-PrincipalKind = Literal["customer", "staff", "client"]
+# `service`: one of the platform's own processes calling another (never minted from an access token).
+PrincipalKind = Literal["customer", "staff", "client", "service"]
 
 
 class InvalidPrincipalAssertionError(Exception):
@@ -67,7 +68,7 @@ class Principal:
     @classmethod
     def from_claims(cls, claims: dict[str, Any]) -> Principal:
         kind = claims.get("kind")
-        if kind not in ("customer", "staff", "client") or not isinstance(claims.get("sub"), str):
+        if kind not in ("customer", "staff", "client", "service") or not isinstance(claims.get("sub"), str):
             raise InvalidPrincipalAssertionError("assertion lacks a subject or kind")
         return cls(
             subject=claims["sub"],

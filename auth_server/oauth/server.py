@@ -19,6 +19,8 @@ from auth_server.oauth.discovery.metadata import Capabilities
 from auth_server.oauth.keys.service import SigningKeys
 from auth_server.oauth.tokens.schemas import TokenResponse
 from auth_server.oauth.tokens.service import TokenService
+from core_banking.facade import CoreBanking
+from core_banking.facade import connect as connect_core_banking
 from obank.crypto import KeyRing
 from obank.runtime import Platform
 
@@ -39,6 +41,7 @@ class OAuthServer:
     clients: ClientCache
     http: httpx.AsyncClient
     capabilities: Capabilities
+    core_banking: CoreBanking  # consents and accounts, in this process or over internal HTTP
     grant_handlers: dict[str, GrantHandler] = field(default_factory=dict)
 
     @classmethod
@@ -50,6 +53,7 @@ class OAuthServer:
         http: httpx.AsyncClient | None = None,
         capabilities: Capabilities | None = None,
         jwks_uri_refetch_s: float = JWKS_URI_REFETCH_S,
+        core_banking: CoreBanking | None = None,
     ) -> OAuthServer:
         config = config or OAuthConfig.from_settings(platform.settings)
         http = http or httpx.AsyncClient()
@@ -68,6 +72,7 @@ class OAuthServer:
             clients=clients,
             http=http,
             capabilities=capabilities or Capabilities(),
+            core_banking=core_banking or connect_core_banking(platform),
         )
 
     async def close(self) -> None:
@@ -75,6 +80,7 @@ class OAuthServer:
         await self.clients.close()
         await self.replay_cache.close()
         await self.http.aclose()
+        await self.core_banking.close()
 
 
 async def _server(request: Request) -> OAuthServer:

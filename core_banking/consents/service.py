@@ -242,8 +242,19 @@ async def authorise_consent(
     account_ids: Sequence[uuid.UUID],
     now: datetime | None = None,
 ) -> ConsentRecord:
-    """The customer authorised the consent over the chosen accounts (a payment: exactly one debtor account)."""
+    """The customer authorised the consent over the chosen accounts (a payment: exactly one debtor account).
+
+    The same answer again (a caller retrying after a lost response) returns the first result.
+    """
     now = now or datetime.now(UTC)
+    decided = await repository.get(session, consent_id, for_update=True)
+    if (
+        decided is not None
+        and decided.status is ConsentStatus.AUTHORISED
+        and decided.customer_id == customer_id
+        and list(decided.account_ids) == list(account_ids)
+    ):
+        return ConsentRecord.from_model(decided)
     consent = await _awaiting(session, consent_id, now)
     before = ConsentRecord.from_model(consent)
     await _check_accounts(session, consent, customer_id, account_ids)
@@ -266,11 +277,16 @@ async def reject_consent(
     customer_id: uuid.UUID | None = None,
     now: datetime | None = None,
 ) -> ConsentRecord:
-    """The customer refused the consent (or authentication failed); it can never be authorised afterwards."""
+    """The customer refused the consent (or authentication failed); it can never be authorised afterwards.
+
+    Refusing it again (a retry) returns the first result.
+    """
     now = now or datetime.now(UTC)
     consent = await repository.get(session, consent_id, for_update=True)
     if consent is None:
         raise ConsentNotFound(consent_id)
+    if consent.status is ConsentStatus.REJECTED and consent.customer_id == customer_id:
+        return ConsentRecord.from_model(consent)
     if consent.status is not ConsentStatus.AWAITING_AUTHORISATION:
         raise ConsentNotAwaitingAuthorisation(consent_id, consent.status)
     before = ConsentRecord.from_model(consent)
@@ -286,11 +302,16 @@ async def reject_consent(
 async def revoke_consent(
     session: AsyncSession, keyring: KeyRing, actor: Actor, consent_id: str, *, now: datetime | None = None
 ) -> ConsentRecord:
-    """The customer (or the TPP) withdrew an authorised account access consent; its data access ends now."""
+    """The customer (or the TPP) withdrew an authorised account access consent; its data access ends now.
+
+    Withdrawing it again (a retry, or the event after the direct call) returns the first result.
+    """
     now = now or datetime.now(UTC)
     consent = await repository.get(session, consent_id, for_update=True)
     if consent is None:
         raise ConsentNotFound(consent_id)
+    if consent.kind is ConsentKind.ACCOUNT_ACCESS and consent.status is ConsentStatus.REVOKED:
+        return ConsentRecord.from_model(consent)
     if consent.kind is not ConsentKind.ACCOUNT_ACCESS or consent.status is not ConsentStatus.AUTHORISED:
         raise ConsentNotRevocable(consent_id, consent.status)
     before = ConsentRecord.from_model(consent)

@@ -39,16 +39,18 @@ def access(*permissions: Permission, **overrides: Any) -> AccountAccessDetails:
     return AccountAccessDetails(permissions=chosen, **overrides)
 
 
+def core(platform: Platform) -> facade.InProcessCoreBanking:
+    return facade.InProcessCoreBanking(platform.sessions, platform.keyring)
+
+
 async def _create(platform: Platform, details: DomesticPaymentDetails | AccountAccessDetails) -> facade.ConsentRecord:
-    async with unit_of_work(platform.sessions) as session:
-        if isinstance(details, DomesticPaymentDetails):
-            return await facade.create_domestic_payment_consent(session, platform.keyring, CLIENT, details)
-        return await facade.create_account_access_consent(session, platform.keyring, CLIENT, details)
+    if isinstance(details, DomesticPaymentDetails):
+        return await core(platform).create_domestic_payment_consent(CLIENT, details)
+    return await core(platform).create_account_access_consent(CLIENT, details)
 
 
 async def _get(platform: Platform, consent_id: str) -> facade.ConsentRecord:
-    async with unit_of_work(platform.sessions) as session:
-        return await facade.get_consent(session, consent_id)
+    return await core(platform).get_consent(consent_id)
 
 
 async def test_a_payment_consent_reads_back_with_its_details(platform: Platform) -> None:
@@ -109,10 +111,9 @@ async def test_authorising_records_the_customer_and_accounts_with_audit_and_even
     account = await new_account(platform.sessions, platform.keyring, customer.id, funded_minor=50_000)
     consent = await _create(platform, payment())
 
-    async with unit_of_work(platform.sessions) as session:
-        authorised = await facade.authorise_consent(
-            session, platform.keyring, consent.id, customer_id=customer.id, account_ids=[account.id], session_id="s-1"
-        )
+    authorised = await core(platform).authorise_consent(
+        consent.id, customer_id=customer.id, account_ids=[account.id], session_id="s-1"
+    )
 
     assert authorised.status is ConsentStatus.AUTHORISED
     assert (authorised.customer_id, authorised.account_ids) == (customer.id, (account.id,))
@@ -161,18 +162,14 @@ async def test_accounts_must_be_the_customers_and_fit_the_consent(platform: Plat
         ([gbp.id, gbp.id], "twice"),
         ([eur.id], "EUR"),
     ):
-        async with unit_of_work(platform.sessions) as session:
-            with pytest.raises(facade.InvalidConsentAccounts, match=fragment):
-                await facade.authorise_consent(
-                    session, platform.keyring, consent.id, customer_id=customer.id, account_ids=accounts
-                )
+        with pytest.raises(facade.InvalidConsentAccounts, match=fragment):
+            await core(platform).authorise_consent(consent.id, customer_id=customer.id, account_ids=accounts)
     assert (await _get(platform, consent.id)).status is ConsentStatus.AWAITING_AUTHORISATION
 
     access_consent = await _create(platform, access())
-    async with unit_of_work(platform.sessions) as session:
-        both = await facade.authorise_consent(
-            session, platform.keyring, access_consent.id, customer_id=customer.id, account_ids=[gbp.id, eur.id]
-        )
+    both = await core(platform).authorise_consent(
+        access_consent.id, customer_id=customer.id, account_ids=[gbp.id, eur.id]
+    )
     assert both.account_ids == (gbp.id, eur.id)
 
 
@@ -180,20 +177,14 @@ async def test_a_decided_consent_cannot_be_decided_again(platform: Platform) -> 
     customer = await new_customer(platform.sessions, platform.keyring)
     account = await new_account(platform.sessions, platform.keyring, customer.id)
     rejected = await _create(platform, payment())
-    async with unit_of_work(platform.sessions) as session:
-        await facade.reject_consent(session, platform.keyring, rejected.id, customer_id=customer.id)
+    await core(platform).reject_consent(rejected.id, customer_id=customer.id)
 
-    async with unit_of_work(platform.sessions) as session:
-        with pytest.raises(facade.ConsentNotAwaitingAuthorisation, match="Rejected"):
-            await facade.authorise_consent(
-                session, platform.keyring, rejected.id, customer_id=customer.id, account_ids=[account.id]
-            )
-    async with unit_of_work(platform.sessions) as session:
-        with pytest.raises(facade.ConsentNotAwaitingAuthorisation):
-            await facade.reject_consent(session, platform.keyring, rejected.id)
-    async with unit_of_work(platform.sessions) as session:
-        with pytest.raises(facade.ConsentNotFound):
-            await facade.get_consent(session, "pdc-missing")
+    with pytest.raises(facade.ConsentNotAwaitingAuthorisation, match="Rejected"):
+        await core(platform).authorise_consent(rejected.id, customer_id=customer.id, account_ids=[account.id])
+    with pytest.raises(facade.ConsentNotAwaitingAuthorisation):
+        await core(platform).reject_consent(rejected.id)
+    with pytest.raises(facade.ConsentNotFound):
+        await core(platform).get_consent("pdc-missing")
     assert (await _get(platform, rejected.id)).ob_status_code == "RJCT"
 
 
@@ -207,11 +198,8 @@ async def test_an_expired_consent_cannot_be_authorised(platform: Platform) -> No
             {"id": consent.id},
         )
 
-    async with unit_of_work(platform.sessions) as session:
-        with pytest.raises(facade.ConsentExpired):
-            await facade.authorise_consent(
-                session, platform.keyring, consent.id, customer_id=customer.id, account_ids=[account.id]
-            )
+    with pytest.raises(facade.ConsentExpired):
+        await core(platform).authorise_consent(consent.id, customer_id=customer.id, account_ids=[account.id])
 
 
 async def test_the_customer_revokes_an_authorised_account_access_consent(platform: Platform) -> None:
@@ -219,22 +207,41 @@ async def test_the_customer_revokes_an_authorised_account_access_consent(platfor
     stranger = await new_customer(platform.sessions, platform.keyring)
     account = await new_account(platform.sessions, platform.keyring, customer.id)
     consent = await _create(platform, access())
-    async with unit_of_work(platform.sessions) as session:
-        await facade.authorise_consent(
-            session, platform.keyring, consent.id, customer_id=customer.id, account_ids=[account.id]
-        )
+    await core(platform).authorise_consent(consent.id, customer_id=customer.id, account_ids=[account.id])
 
-    async with unit_of_work(platform.sessions) as session:
-        with pytest.raises(facade.ConsentNotFound):
-            await facade.revoke_consent(session, platform.keyring, consent.id, customer_id=stranger.id)
-    async with unit_of_work(platform.sessions) as session:
-        revoked = await facade.revoke_consent(session, platform.keyring, consent.id, customer_id=customer.id)
+    with pytest.raises(facade.ConsentNotFound):
+        await core(platform).revoke_consent(consent.id, customer_id=stranger.id)
+    revoked = await core(platform).revoke_consent(consent.id, customer_id=customer.id)
 
     assert revoked.status is ConsentStatus.REVOKED
     assert revoked.ob_status_code == "CANC"
-    async with unit_of_work(platform.sessions) as session:
-        with pytest.raises(facade.ConsentNotRevocable):
-            await facade.revoke_consent(session, platform.keyring, consent.id, customer_id=customer.id)
+    # Withdrawing it again (a retry, or the grant's event after the direct call) answers the first result.
+    assert await core(platform).revoke_consent(consent.id, customer_id=customer.id) == revoked
+    paid = await _create(platform, payment())
+    await core(platform).authorise_consent(paid.id, customer_id=customer.id, account_ids=[account.id])
+    with pytest.raises(facade.ConsentNotRevocable):
+        await core(platform).revoke_consent(paid.id, customer_id=customer.id)
+
+
+async def test_deciding_again_with_the_same_answer_returns_the_first_result(platform: Platform) -> None:
+    customer = await new_customer(platform.sessions, platform.keyring)
+    account = await new_account(platform.sessions, platform.keyring, customer.id)
+    consent, refused = await _create(platform, access()), await _create(platform, payment())
+
+    first = await core(platform).authorise_consent(consent.id, customer_id=customer.id, account_ids=[account.id])
+    again = await core(platform).authorise_consent(consent.id, customer_id=customer.id, account_ids=[account.id])
+    rejected = await core(platform).reject_consent(refused.id, customer_id=customer.id)
+
+    assert again == first
+    assert await core(platform).reject_consent(refused.id, customer_id=customer.id) == rejected
+    with pytest.raises(facade.ConsentNotAwaitingAuthorisation):  # another answer is no retry
+        await core(platform).authorise_consent(consent.id, customer_id=customer.id, account_ids=[])
+    async with platform.engine.connect() as connection:
+        audited = await connection.scalar(
+            text("SELECT count(*) FROM audit.audit_records WHERE entity_id = :id AND action = 'consent.authorised'"),
+            {"id": consent.id},
+        )
+    assert audited == 1
 
 
 async def test_the_database_refuses_an_authorised_consent_without_accounts(platform: Platform) -> None:

@@ -82,6 +82,15 @@ async def test_a_customer_moves_money_through_a_gateway_and_a_core_banking_proce
             )
             assert list(audited) and list(published)
 
+    # The authorization server in the gateway process asked core banking for the customer's accounts (the
+    # consent page) through the facade over internal HTTP, not through the database.
+    facade_calls = [
+        (line["method"], line["path"].rsplit("/", 1)[-1], line["status"])
+        for line in core_banking.log_lines()
+        if line.get("event") == "request" and str(line.get("path", "")).startswith("/internal/v1/customers/")
+    ]
+    assert ("GET", "accounts", 200) in facade_calls, facade_calls
+
     # core_banking goes away: the gateway answers 502 in its own words and keeps serving.
     async with _gateway_client(gateway, deployment) as client:
         token = await customer_login(client, demo, customer_index=1)  # a TOTP code is accepted only once

@@ -164,3 +164,11 @@ async def test_balances_at_a_far_moment_are_refused(
         f"/api/v1/accounts/{account}/balances", params={"as_of": moment}, headers=customer
     )
     _problem(response)
+
+
+async def test_the_internal_facade_is_not_reachable_through_the_gateway(
+    gateway: RunningGateway, demo: dict[str, Any], customer: dict[str, str]
+) -> None:
+    customer_id = demo["customers"][0]["customer_id"]
+    response = await gateway.http().get(f"/internal/v1/customers/{customer_id}/accounts", headers=customer)
+    assert response.status_code == 404

@@ -31,6 +31,7 @@ from auth_server.pages.dependencies import Browser, BrowserDep, CheckedBrowserDe
 from auth_server.pages.headers import CONTENT_SECURITY_POLICY
 from auth_server.pages.rendering import redirect, render
 from core_banking import facade as core_banking
+from core_banking.facade import CoreBanking
 from obank.crypto import KeyRing
 from obank.database import SessionDep
 from obank.runtime import KeyRingDep
@@ -110,11 +111,9 @@ async def _fail(
 
 
 async def _accounts(
-    session: AsyncSession, customer_id: uuid.UUID, consent: core_banking.ConsentRecord | None
+    facade: CoreBanking, customer_id: uuid.UUID, consent: core_banking.ConsentRecord | None
 ) -> list[core_banking.AccountRecord]:
-    accounts = [
-        a for a in await core_banking.list_customer_accounts(session, customer_id) if a.status.value == "ACTIVE"
-    ]
+    accounts = [a for a in await facade.list_customer_accounts(customer_id) if a.status.value == "ACTIVE"]
     if consent is not None and isinstance(consent.details, core_banking.DomesticPaymentDetails):
         currency = consent.details.amount.currency
         accounts = [a for a in accounts if a.currency == currency]
@@ -185,7 +184,7 @@ def _allow_return_to_client(response: HTMLResponse, pushed: PushedRequest) -> HT
 
 async def _question_page(
     request: Request,
-    session: AsyncSession,
+    facade: CoreBanking,
     browser: Browser,
     keyring: KeyRing,
     client: ClientRecord,
@@ -200,7 +199,7 @@ async def _question_page(
         template, context = "staff_continue.html", _staff_context(client, pending, authentication)
     else:
         assert authentication.customer_id is not None
-        accounts = await _accounts(session, authentication.customer_id, consent)
+        accounts = await _accounts(facade, authentication.customer_id, consent)
         template, context = "consent.html", _consent_context(client, pending, consent, accounts)
     context["error"] = error
     response = render(request, browser, keyring, template, context, status_code=200 if error is None else 400)
@@ -252,7 +251,7 @@ async def _authorize(
             session, keyring, server.config, client, request_uri, browser.csrf_cookie, start=True, now=now
         )
         service.check_client_still_allows(client, pending)
-        consent = await service.awaited_consent(session, pending, now)
+        consent = await service.awaited_consent(server.core_banking, pending, now)
         authentication = await browser_authentication(session, keyring, request, kind=client.identity_kind)
         prompt = pending.request.prompt
         if not service.authenticated_enough(authentication, client, pending, consent):
@@ -264,7 +263,9 @@ async def _authorize(
         if "none" in prompt:
             # Every authorization asks the person (consent, or a staff member's confirmation).
             raise AuthorizationFailed(pending, "consent_required", "the end-user must approve this request")
-        return await _question_page(request, session, browser, keyring, client, pending, consent, authentication)
+        return await _question_page(
+            request, server.core_banking, browser, keyring, client, pending, consent, authentication
+        )
     except AuthorizationFailed as failure:
         return await _fail(session, server.config.issuer, browser, failure, now)
 
@@ -291,7 +292,7 @@ async def decide(
             session, keyring, server.config, client, request_uri, browser.csrf_cookie, start=False, now=now
         )
         service.check_client_still_allows(client, pending)
-        consent = await service.awaited_consent(session, pending, now)
+        consent = await service.awaited_consent(server.core_banking, pending, now)
         authentication = await browser_authentication(session, keyring, request, kind=client.identity_kind)
         if not service.authenticated_enough(authentication, client, pending, consent):
             # Signed out or no longer strong or recent enough since the page was shown: sign in again.
@@ -300,7 +301,7 @@ async def decide(
         if decision not in ("approve", "deny"):
             return await _question_page(
                 request,
-                session,
+                server.core_banking,
                 browser,
                 keyring,
                 client,
@@ -310,32 +311,43 @@ async def decide(
                 error="Choose Allow or Do not allow.",
             )
         if decision == "deny":
-            return await _deny(session, server.config.issuer, keyring, browser, pending, authentication, now)
+            return await _deny(
+                session, server.core_banking, server.config.issuer, keyring, browser, pending, authentication, now
+            )
         if client.identity_kind is IdentityKind.STAFF:
             return await _approve_staff(session, server.config.issuer, keyring, browser, pending, authentication, now)
         form = await request.form()
         chosen = [value for value in form.getlist("account_id") if isinstance(value, str)]
         assert authentication.customer_id is not None
-        problem, account_ids = await _chosen_accounts(session, authentication.customer_id, consent, chosen)
+        problem, account_ids = await _chosen_accounts(server.core_banking, authentication.customer_id, consent, chosen)
         if problem is not None:
             return await _question_page(
-                request, session, browser, keyring, client, pending, consent, authentication, error=problem
+                request, server.core_banking, browser, keyring, client, pending, consent, authentication, error=problem
             )
         return await _approve(
-            session, server.config.issuer, keyring, browser, pending, consent, authentication, account_ids, now
+            session,
+            server.core_banking,
+            server.config.issuer,
+            keyring,
+            browser,
+            pending,
+            consent,
+            authentication,
+            account_ids,
+            now,
         )
     except AuthorizationFailed as failure:
         return await _fail(session, server.config.issuer, browser, failure, now)
 
 
 async def _chosen_accounts(
-    session: AsyncSession,
+    facade: CoreBanking,
     customer_id: uuid.UUID,
     consent: core_banking.ConsentRecord | None,
     chosen: list[str],
 ) -> tuple[str | None, list[uuid.UUID]]:
     """The accounts ticked, or what is wrong with the choice (shown on the consent page again)."""
-    eligible = {a.id for a in await _accounts(session, customer_id, consent)}
+    eligible = {a.id for a in await _accounts(facade, customer_id, consent)}
     try:
         ids = list(dict.fromkeys(uuid.UUID(value) for value in chosen))
     except ValueError:
@@ -351,6 +363,7 @@ async def _chosen_accounts(
 
 async def _deny(
     session: AsyncSession,
+    facade: CoreBanking,
     issuer: str,
     keyring: KeyRing,
     browser: Browser,
@@ -361,9 +374,8 @@ async def _deny(
     pushed = pending.request
     if authentication.kind is IdentityKind.CUSTOMER:
         if pushed.consent_id is not None:
-            await core_banking.reject_consent(
-                session,
-                keyring,
+            # Core banking commits the refusal in its own transaction; a retry gets the same answer.
+            await facade.reject_consent(
                 pushed.consent_id,
                 customer_id=authentication.customer_id,
                 session_id=str(authentication.session_id),
@@ -426,6 +438,7 @@ async def _approve_staff(
 
 async def _approve(
     session: AsyncSession,
+    facade: CoreBanking,
     issuer: str,
     keyring: KeyRing,
     browser: Browser,
@@ -440,6 +453,15 @@ async def _approve(
     expires_at = now + timedelta(seconds=GRANT_WITHOUT_CONSENT_S)
     if consent is not None and isinstance(consent.details, core_banking.AccountAccessDetails):
         expires_at = consent.details.expires_at or expires_at
+    if pushed.consent_id is not None:
+        # First in core banking, committed there: should this transaction fail, the customer's retry gets the
+        # same answer from the idempotent command, and the grant and code are recorded then.
+        await facade.authorise_consent(
+            pushed.consent_id,
+            customer_id=authentication.customer_id,
+            account_ids=account_ids,
+            session_id=str(authentication.session_id),
+        )
     grant = await grants_service.record_grant(
         session,
         keyring,
@@ -453,13 +475,4 @@ async def _approve(
         expires_at=expires_at,
         now=now,
     )
-    if pushed.consent_id is not None:
-        await core_banking.authorise_consent(
-            session,
-            keyring,
-            pushed.consent_id,
-            customer_id=authentication.customer_id,
-            account_ids=account_ids,
-            session_id=str(authentication.session_id),
-        )
     return await _issue(session, issuer, keyring, browser, pending, authentication, grant.id, now)

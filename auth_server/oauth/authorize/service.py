@@ -111,14 +111,14 @@ def check_client_still_allows(client: ClientRecord, pending: PendingAuthorizatio
 
 
 async def awaited_consent(
-    session: AsyncSession, pending: PendingAuthorization, now: datetime
+    facade: core_banking.CoreBanking, pending: PendingAuthorization, now: datetime
 ) -> core_banking.ConsentRecord | None:
     """The Open Banking consent the request carries, provided it still awaits the customer's answer."""
     consent_id = pending.request.consent_id
     if consent_id is None:
         return None
     try:
-        consent = await core_banking.get_consent(session, consent_id)
+        consent = await facade.get_consent(consent_id)
     except core_banking.ConsentNotFound:
         raise AuthorizationFailed(pending, "invalid_request", f"consent {consent_id} does not exist") from None
     if consent.client_id != pending.request.client_id:

@@ -79,8 +79,6 @@ async def revoke_consent(grant_id: uuid.UUID, session: SessionDep, server: Serve
     customer_id = _customer(principal)
     try:
         grant = await service.customer_grant(session, grant_id, customer_id)
-        await service.withdraw_grant(
-            session, server.tokens, grant_id=grant_id, subject=grant.subject, session_id=principal.session_id
-        )
+        await service.withdraw_grant(session, server.tokens, grant_id=grant_id, subject=grant.subject)
     except InvalidGrant as exc:
         raise ConsentNotFound(f"no consent {grant_id}") from exc

@@ -73,7 +73,6 @@ async def revoke(
             server.tokens,
             grant_id=grant_id,
             subject=authentication.subject,
-            session_id=str(authentication.session_id),
         )
     except InvalidGrant as exc:
         raise GrantNotFound() from exc

@@ -17,11 +17,11 @@ from auth_server.oauth.events import Actor, record_oauth_event
 from auth_server.oauth.grants import repository
 from auth_server.oauth.grants.models import GrantStatus, OAuthGrant
 from auth_server.oauth.tokens.service import TokenService
-from core_banking import facade as core_banking
+from obank import topics
 from obank.crypto import KeyRing
 from obank.revocation import consent_denial, grant_denial
 
-GRANTS_TOPIC = "auth_server.grants"
+GRANTS_TOPIC = topics.GRANTS_TOPIC
 
 
 def grant_denials(grant_id: uuid.UUID | str, consent_id: str | None) -> list[str]:
@@ -121,6 +121,7 @@ def _details(record: GrantRecord) -> dict[str, Any]:
         "grant_id": str(record.id),
         "client_id": record.client_id,
         "subject": str(record.subject),
+        "customer_id": None if record.customer_id is None else str(record.customer_id),
         "scope": " ".join(record.scopes),
         "consent_id": record.consent_id,
         "account_ids": [str(a) for a in record.account_ids],
@@ -183,7 +184,7 @@ async def revoke_grant(
             tokens.keyring,
             actor,
             topic=GRANTS_TOPIC,
-            action="grant.revoked",
+            action=topics.GRANT_REVOKED,
             entity_type="oauth_grant",
             entity_id=str(grant_id),
             details={**_details(record), "denied_until": denied_until.isoformat()},
@@ -197,22 +198,10 @@ async def withdraw_grant(
     *,
     grant_id: uuid.UUID,
     subject: uuid.UUID,
-    session_id: str | None = None,
     now: datetime | None = None,
 ) -> GrantRecord:
-    """Revoke the grant and, for an authorised account access consent behind it, the consent in core banking."""
-    grant = await revoke_grant(session, tokens, grant_id=grant_id, subject=subject, now=now)
-    if grant.consent_id is None or grant.customer_id is None:
-        return grant
-    consent = await core_banking.get_consent(session, grant.consent_id)
-    if (
-        consent.kind is core_banking.ConsentKind.ACCOUNT_ACCESS
-        and consent.status is core_banking.ConsentStatus.AUTHORISED
-    ):
-        await core_banking.revoke_consent(
-            session, tokens.keyring, grant.consent_id, customer_id=grant.customer_id, session_id=session_id
-        )
-    return grant
+    """The customer withdrew the grant: revoked here now; core banking revokes its consent from the event."""
+    return await revoke_grant(session, tokens, grant_id=grant_id, subject=subject, now=now)
 
 
 async def record_denial(

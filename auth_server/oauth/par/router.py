@@ -22,6 +22,8 @@ async def push_authorization_request(
 ) -> JSONResponse:
     """Authenticate the client, validate the whole authorization request, answer with its request_uri."""
     caller = await server.authenticator.authenticate(session, form, certificate)
-    request_uri, expires_in = await service.push_authorization_request(session, server.config, caller, form)
+    request_uri, expires_in = await service.push_authorization_request(
+        session, server.config, server.core_banking, caller, form
+    )
     body = PushedAuthorizationResponse(request_uri=request_uri, expires_in=expires_in)
     return JSONResponse(body.model_dump(), status_code=201, headers=NO_STORE)

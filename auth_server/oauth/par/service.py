@@ -28,7 +28,7 @@ from auth_server.oauth.errors import (
 from auth_server.oauth.par import repository
 from auth_server.oauth.par.models import PushedAuthorizationRequest
 from auth_server.oauth.par.schemas import PushedRequest
-from core_banking import facade as core_banking
+from core_banking.facade import ConsentNotFound, ConsentStatus, CoreBanking
 
 REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"  # RFC 9126 s2.2
 MAX_STATE_LENGTH = 2048
@@ -103,17 +103,22 @@ def _intent_id(claims: Any) -> str | None:
 
 
 async def _check_consent(
-    session: AsyncSession, client_id: str, consent_id: str, expected_kind: str | None, scopes: list[str], now: datetime
+    core_banking: CoreBanking,
+    client_id: str,
+    consent_id: str,
+    expected_kind: str | None,
+    scopes: list[str],
+    now: datetime,
 ) -> None:
     """Issue 5 item 7: the consent exists, is this client's, awaits authorisation, and fits the request."""
     try:
-        consent = await core_banking.get_consent(session, consent_id)
-    except core_banking.ConsentNotFound:
+        consent = await core_banking.get_consent(consent_id)
+    except ConsentNotFound:
         consent = None
     # Another client's consent reads exactly like a missing one.
     if consent is None or consent.client_id != client_id:
         raise InvalidRequest(f"consent {consent_id} does not exist")
-    if consent.status is not core_banking.ConsentStatus.AWAITING_AUTHORISATION:
+    if consent.status is not ConsentStatus.AWAITING_AUTHORISATION:
         raise InvalidRequest(f"consent {consent_id} is {consent.status.value}, not awaiting authorisation")
     if consent.is_expired(now):
         raise InvalidRequest(f"consent {consent_id} has expired")
@@ -127,6 +132,7 @@ async def _check_consent(
 async def push_authorization_request(
     session: AsyncSession,
     config: OAuthConfig,
+    core_banking: CoreBanking,
     caller: AuthenticatedClient,
     form: Mapping[str, str],
     *,
@@ -186,7 +192,7 @@ async def push_authorization_request(
         consent_id = consent_entry["consent_id"]
     if consent_id is not None:
         expected = None if consent_entry is None else CONSENT_TYPES[consent_entry["type"]]
-        await _check_consent(session, client.client_id, consent_id, expected, scopes, now)
+        await _check_consent(core_banking, client.client_id, consent_id, expected, scopes, now)
     parameters: dict[str, Any] = {
         "response_type": response_type,
         "redirect_uri": redirect_uri,

@@ -67,6 +67,11 @@ async def new_enrolled_customer(platform: Platform) -> Customer:
     return Customer(customer.id, f"carol-{tag}", secret, tuple(a.id for a in accounts))
 
 
+def in_process(platform: Platform) -> core_banking.InProcessCoreBanking:
+    """Core banking's facade in this process, as the tests' bank clerk uses it."""
+    return core_banking.InProcessCoreBanking(platform.sessions, platform.keyring)
+
+
 async def payment_consent(platform: Platform, client_id: str, amount_minor: int = 12_550) -> core_banking.ConsentRecord:
     details = core_banking.DomesticPaymentDetails(
         amount=Money(amount_minor, "GBP"),
@@ -75,21 +80,17 @@ async def payment_consent(platform: Platform, client_id: str, amount_minor: int 
         ),
         reference="INV-2026-77",
     )
-    async with unit_of_work(platform.sessions) as session:
-        return await core_banking.create_domestic_payment_consent(session, platform.keyring, client_id, details)
+    return await in_process(platform).create_domestic_payment_consent(client_id, details)
 
 
 async def access_consent(platform: Platform, client_id: str) -> core_banking.ConsentRecord:
     permissions = (core_banking.Permission.READ_ACCOUNTS_BASIC, core_banking.Permission.READ_BALANCES)
-    async with unit_of_work(platform.sessions) as session:
-        return await core_banking.create_account_access_consent(
-            session, platform.keyring, client_id, core_banking.AccountAccessDetails(permissions=permissions)
-        )
+    details = core_banking.AccountAccessDetails(permissions=permissions)
+    return await in_process(platform).create_account_access_consent(client_id, details)
 
 
 async def get_consent(platform: Platform, consent_id: str) -> core_banking.ConsentRecord:
-    async with unit_of_work(platform.sessions) as session:
-        return await core_banking.get_consent(session, consent_id)
+    return await in_process(platform).get_consent(consent_id)
 
 
 def pkce() -> tuple[str, str]:

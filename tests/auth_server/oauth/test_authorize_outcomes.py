@@ -22,6 +22,7 @@ from tests.auth_server.oauth.flow import (
     authorize_path,
     decision_form,
     get_consent,
+    in_process,
     new_enrolled_customer,
     payment_consent,
     push,
@@ -65,8 +66,7 @@ async def test_a_consent_answered_elsewhere_meanwhile_is_reported_to_the_client_
     client = await register_client()
     consent = await access_consent(shared_platform, client.client_id)
     pushed = await push(full_server, client, consent=consent)
-    async with unit_of_work(shared_platform.sessions) as session:
-        await core_banking.reject_consent(session, shared_platform.keyring, consent.id)
+    await in_process(shared_platform).reject_consent(consent.id)
     browser = full_server.http(cert=None)
 
     params = error_redirect(await browser.get(authorize_path(client, pushed)), full_server, pushed)
@@ -85,8 +85,7 @@ async def test_a_consent_withdrawn_while_the_customer_reads_the_page_fails_the_d
     pushed = await push(full_server, client, consent=consent)
     browser = full_server.http(cert=None)
     page = await sign_in_to_consent(browser, authorize_path(client, pushed), customer)
-    async with unit_of_work(shared_platform.sessions) as session:
-        await core_banking.reject_consent(session, shared_platform.keyring, consent.id)
+    await in_process(shared_platform).reject_consent(consent.id)
     answer = await browser.post("/oauth2/authorize/decision", data=decision_form(page, "approve"))
 
     params = error_redirect(answer, full_server, pushed)

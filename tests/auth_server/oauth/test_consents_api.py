@@ -21,12 +21,15 @@ from auth_server.oauth.grants.models import GrantStatus
 from auth_server.oauth.tokens import repository as tokens_repository
 from auth_server.oauth.tokens.models import SubjectKind
 from core_banking import facade as core_banking
+from core_banking.consents.consumers import consent_withdrawal_consumer
 from obank.database import unit_of_work
+from obank.outbox.consumers import apply_once
 from obank.outbox.models import OutboxEvent
+from obank.outbox.repository import to_event
 from obank.principal import PRINCIPAL_HEADER, InternalAssertions, Principal, PrincipalKind
 from obank.runtime import Platform
 from tests.auth_server.oauth.conftest import RegisterClient, RunningAS
-from tests.auth_server.oauth.flow import access_consent, new_enrolled_customer
+from tests.auth_server.oauth.flow import access_consent, in_process, new_enrolled_customer
 
 CONSENTS = "/api/v1/consents"
 INTERACTION_ID = "3f2a1c9e-4b5d-4e6f-8a7b-1c2d3e4f5a6b"
@@ -61,16 +64,12 @@ def _as(
 async def _holder(platform: Platform, running: RunningAS, client_id: str) -> Holder:
     customer = await new_enrolled_customer(platform)
     consent = await access_consent(platform, client_id)
+    await in_process(platform).authorise_consent(
+        consent.id, customer_id=customer.customer_id, account_ids=[customer.account_ids[0]]
+    )
     async with unit_of_work(platform.sessions) as session:
         login = await identities.find_by_customer(session, customer.customer_id)
         assert login is not None
-        await core_banking.authorise_consent(
-            session,
-            platform.keyring,
-            consent.id,
-            customer_id=customer.customer_id,
-            account_ids=[customer.account_ids[0]],
-        )
         grant = await grants_service.record_grant(
             session,
             platform.keyring,
@@ -167,7 +166,6 @@ async def test_revoking_a_consent_ends_its_tokens_and_bank_consent_and_tells_the
     async with unit_of_work(shared_platform.sessions) as session:
         grant = await grants_service.get_grant(session, holder.grant.id)
         token = await tokens_repository.get(session, holder.access_token_jti)
-        consent = await core_banking.get_consent(session, holder.consent_id)
         events = (await session.scalars(select(OutboxEvent).where(OutboxEvent.key == str(holder.grant.id)))).all()
         audits = (
             await session.scalars(
@@ -178,6 +176,11 @@ async def test_revoking_a_consent_ends_its_tokens_and_bank_consent_and_tells_the
         ).all()
     assert grant.status is GrantStatus.REVOKED
     assert token is not None and token.revocation_reason == "grant_revoked"
+    # Core banking revokes the consent when the relay hands it the `grant.revoked` event (twice: at least once).
+    withdrawal = consent_withdrawal_consumer(shared_platform.keyring)
+    for event in [*events, *events]:
+        await apply_once(shared_platform.sessions, withdrawal, to_event(event))
+    consent = await in_process(shared_platform).get_consent(holder.consent_id)
     assert consent.status is core_banking.ConsentStatus.REVOKED
     assert [e.event_type for e in events] == ["grant.approved", "grant.revoked"]
     assert len(audits) == 1 and audits[0].actor_id == str(holder.login_id)

@@ -20,6 +20,7 @@ from obank.database import unit_of_work
 from obank.money import Money
 from obank.runtime import Platform
 from tests.auth_server.oauth.conftest import REDIRECT_URI, RegisterClient, RegisteredClient, RunningAS, assertion_form
+from tests.auth_server.oauth.flow import in_process
 
 VERIFIER = secrets.token_urlsafe(48)
 CHALLENGE = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest()).rstrip(b"=").decode()
@@ -204,18 +205,17 @@ async def test_a_client_without_the_code_grant_cannot_push(
 
 
 async def _consent(platform: Platform, client_id: str, kind: str = "payment") -> core_banking.ConsentRecord:
-    async with unit_of_work(platform.sessions) as session:
-        if kind == "payment":
-            details = core_banking.DomesticPaymentDetails(
-                amount=Money(12_500, "GBP"),
-                creditor=core_banking.CreditorAccount(
-                    "ACME Ltd", core_banking.CreditorScheme.SORT_CODE_ACCOUNT_NUMBER, "20000012345678"
-                ),
-                reference="INV-42",
-            )
-            return await core_banking.create_domestic_payment_consent(session, platform.keyring, client_id, details)
-        access = core_banking.AccountAccessDetails(permissions=(core_banking.Permission.READ_BALANCES,))
-        return await core_banking.create_account_access_consent(session, platform.keyring, client_id, access)
+    if kind == "payment":
+        details = core_banking.DomesticPaymentDetails(
+            amount=Money(12_500, "GBP"),
+            creditor=core_banking.CreditorAccount(
+                "ACME Ltd", core_banking.CreditorScheme.SORT_CODE_ACCOUNT_NUMBER, "20000012345678"
+            ),
+            reference="INV-42",
+        )
+        return await in_process(platform).create_domestic_payment_consent(client_id, details)
+    access = core_banking.AccountAccessDetails(permissions=(core_banking.Permission.READ_BALANCES,))
+    return await in_process(platform).create_account_access_consent(client_id, access)
 
 
 def _details(kind: str, consent_id: str) -> str:
@@ -252,8 +252,7 @@ async def test_consents_that_cannot_be_authorised_here_fail_the_request(
     other = await register_client()
     others_consent = await _consent(shared_platform, other.client_id)
     rejected = await _consent(shared_platform, client.client_id)
-    async with unit_of_work(shared_platform.sessions) as session:
-        await core_banking.reject_consent(session, shared_platform.keyring, rejected.id)
+    await in_process(shared_platform).reject_consent(rejected.id)
     mine = await _consent(shared_platform, client.client_id)
     intent = json.dumps({"userinfo": {"openbanking_intent_id": {"value": "pdc-someone-elses"}}})
 

@@ -1,0 +1,1 @@
+"""core_banking's facade over internal HTTP: the routes other contexts' processes call, and their client."""
