@@ -33,13 +33,13 @@ import aiohttp
 import httpx
 import uvloop
 
+from bench.deployment import Deployment, ObankProcess, Spec, assertions_for, running
+from bench.sign_in import customer_login
 from obank.certs import init_development_certificates
 from obank.embedded_db import ensure_embedded_database, stop_embedded_database
 from obank.migrate import upgrade_to_head
 from obank.principal import PRINCIPAL_HEADER, InternalAssertions, Principal
 from obank.settings import PROJECT_ROOT
-from tests.gateway.processes import Deployment, ObankProcess, Spec, assertions_for, internal_signing_key, running
-from tests.gateway.scenarios import customer_login
 
 AIMS = {"in-process": 0.9, "proxied": 0.5}
 # Internal assertions live 60 s; the bench re-signs well before, as a gateway signs for every request.
@@ -220,7 +220,7 @@ def main() -> None:
         url = ensure_embedded_database(pgdata, database="bench")
         try:
             upgrade_to_head(url)
-            deployment = Deployment(home=home, database_url=url, signing_key=internal_signing_key())
+            deployment = Deployment(home=home, database_url=url)
             demo = seed_demo(deployment)
             with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
                 runner.run(measure(deployment, demo, args.seconds, args.concurrency, args.rounds))

@@ -11,7 +11,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from auth_server.errors import AuthError
 from auth_server.oauth.authorize import router as authorize_router
 from auth_server.oauth.authorize.pages import AuthorizePageHeaders, error_page
-from auth_server.oauth.clients import registration
 from auth_server.oauth.clients import router as clients_router
 from auth_server.oauth.discovery import router as discovery_router
 from auth_server.oauth.errors import OAuthError, handle_error
@@ -19,6 +18,7 @@ from auth_server.oauth.grants import api as consents_api
 from auth_server.oauth.grants import router as grants_router
 from auth_server.oauth.keys import router as keys_router
 from auth_server.oauth.par import router as par_router
+from auth_server.oauth.registration import router as registration_router
 from auth_server.oauth.server import OAuthServer
 from auth_server.oauth.tokens import code_flow, grant_types
 from auth_server.oauth.tokens import router as tokens_router
@@ -58,7 +58,7 @@ def create_oauth_app(platform: Platform, server: OAuthServer | None = None) -> F
     app.state.oauth = server
     app.state.internal_assertions = load_internal_assertions(platform.settings)
     app.state.service_name = SERVICE_NAME
-    routers = (discovery_router, keys_router, par_router, tokens_router, clients_router, registration)
+    routers = (discovery_router, keys_router, par_router, tokens_router, clients_router, registration_router)
     for module in (*routers, authorize_router, userinfo_router, grants_router, consents_api):
         app.include_router(module.router)
     handled = (OAuthError, InvalidPrincipalAssertionError, RequestValidationError, StarletteHTTPException, Exception)

@@ -77,6 +77,12 @@ class InvalidRequestObject(OAuthError):
     error = "invalid_request_object"
 
 
+class RequestNotSupported(OAuthError):
+    """OpenID Connect Core s3.1.2.6: request objects (`request`) are not accepted here."""
+
+    error = "request_not_supported"
+
+
 class InvalidAuthorizationDetails(OAuthError):
     """RFC 9396 s5."""
 
@@ -121,6 +127,13 @@ class Forbidden(OAuthError):
     status = 403
 
 
+class InvalidJWT(Exception):
+    """A JWT that is malformed, signed with a refused algorithm or an unknown key, or whose signature fails.
+
+    Not an OAuth error itself: each caller says what the JWT was (`invalid_client`, an inactive token).
+    """
+
+
 class OAuthErrorBody(BaseModel):
     """RFC 6749 s5.2 error response."""
 
@@ -154,9 +167,3 @@ async def handle_error(request: Request, exc: Exception) -> JSONResponse:
         return error_response(error, str(exc.detail), exc.status_code, headers)
     _log.exception("unhandled_error", path=request.url.path)
     return error_response("server_error", None, 500, NO_STORE)
-
-
-class RequestNotSupported(OAuthError):
-    """OpenID Connect Core s3.1.2.6: request objects (`request`) are not accepted here."""
-
-    error = "request_not_supported"

@@ -13,6 +13,8 @@ from joserfc import jwt
 from joserfc.errors import JoseError, SecurityWarning
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 
+from auth_server.oauth.errors import InvalidJWT
+
 # FAPI 2.0 Security Profile s5.4.1: PS256, ES256 or EdDSA (Ed25519) only; never RS256, HS256 or none.
 SIGNING_ALGORITHMS: tuple[str, ...] = ("PS256", "ES256", "EdDSA")
 # What this server signs its own tokens with (RFC 9068 access tokens, ID tokens).
@@ -26,10 +28,6 @@ _KEY_TYPES = {"PS256": "RSA", "ES256": "EC", "EdDSA": "OKP"}
 _CURVES = {"ES256": "P-256", "EdDSA": "Ed25519"}
 
 PublicKey = RSAKey | ECKey | OKPKey
-
-
-class InvalidJWT(Exception):
-    """A JWT that is malformed, signed with a refused algorithm or an unknown key, or whose signature fails."""
 
 
 def unverified_header(token: str) -> dict[str, Any]:

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth_server.oauth.authorize import repository
 from auth_server.oauth.authorize.models import AuthorizationCode
 from obank.crypto import KeyRing, lookup_hashes
 
@@ -43,27 +43,25 @@ async def issue_code(
     """A new single-use code (256 random bits), stored only as a keyed hash."""
     now = now or datetime.now(UTC)
     code = secrets.token_urlsafe(32)
-    session.add(
-        AuthorizationCode(
-            id=uuid.uuid4(),
-            code_hash=keyring.keyed_hash(CODE_PURPOSE, code.encode()),
-            client_id=binding.client_id,
-            grant_id=binding.grant_id,
-            subject=binding.subject,
-            redirect_uri=binding.redirect_uri,
-            code_challenge=binding.code_challenge,
-            scopes=list(binding.scopes),
-            authorization_details=binding.authorization_details,
-            consent_id=binding.consent_id,
-            nonce=binding.nonce,
-            acr=binding.acr,
-            amr=list(binding.amr),
-            auth_time=binding.auth_time,
-            created_at=now,
-            expires_at=now + timedelta(seconds=CODE_LIFETIME_S),
-        )
+    row = AuthorizationCode(
+        id=uuid.uuid4(),
+        code_hash=keyring.keyed_hash(CODE_PURPOSE, code.encode()),
+        client_id=binding.client_id,
+        grant_id=binding.grant_id,
+        subject=binding.subject,
+        redirect_uri=binding.redirect_uri,
+        code_challenge=binding.code_challenge,
+        scopes=list(binding.scopes),
+        authorization_details=binding.authorization_details,
+        consent_id=binding.consent_id,
+        nonce=binding.nonce,
+        acr=binding.acr,
+        amr=list(binding.amr),
+        auth_time=binding.auth_time,
+        created_at=now,
+        expires_at=now + timedelta(seconds=CODE_LIFETIME_S),
     )
-    await session.flush()
+    await repository.add_code(session, row)
     return code
 
 
@@ -71,10 +69,4 @@ async def find_code(session: AsyncSession, keyring: KeyRing, code: str) -> Autho
     """The code's row, locked until the transaction ends (two redemptions cannot both see it unused)."""
     if len(code) > 256:
         return None
-    row: AuthorizationCode | None = await session.scalar(
-        select(AuthorizationCode)
-        .where(AuthorizationCode.code_hash.in_(lookup_hashes(keyring, CODE_PURPOSE, code.encode())))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return row
+    return await repository.code_by_hash(session, lookup_hashes(keyring, CODE_PURPOSE, code.encode()))

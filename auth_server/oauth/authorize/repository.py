@@ -1,14 +1,15 @@
-"""Authorization session persistence."""
+"""Authorization session and authorization code persistence."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth_server.oauth.authorize.models import AuthorizationSession
+from auth_server.oauth.authorize.models import AuthorizationCode, AuthorizationSession
 
 
 async def add(session: AsyncSession, row: AuthorizationSession) -> None:
@@ -32,3 +33,19 @@ async def complete(session: AsyncSession, authorization_id: uuid.UUID, outcome: 
     if row is not None and row.completed_at is None:
         row.completed_at, row.outcome = now, outcome
         await session.flush()
+
+
+async def add_code(session: AsyncSession, code: AuthorizationCode) -> None:
+    session.add(code)
+    await session.flush()
+
+
+async def code_by_hash(session: AsyncSession, hashes: Sequence[bytes]) -> AuthorizationCode | None:
+    """The code's row, locked until the transaction ends (two redemptions cannot both see it unused)."""
+    row: AuthorizationCode | None = await session.scalar(
+        select(AuthorizationCode)
+        .where(AuthorizationCode.code_hash.in_(hashes))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return row

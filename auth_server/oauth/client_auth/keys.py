@@ -8,16 +8,13 @@ from datetime import datetime
 import httpx
 from joserfc.jwk import KeySet
 
+from auth_server.oauth.client_auth.errors import ClientKeysUnavailable
 from auth_server.oauth.clients.schemas import ClientRecord
 from auth_server.oauth.jose import import_public_key_set
 
 JWKS_URI_CACHE_S = 300.0
 JWKS_URI_REFETCH_S = 10.0  # an unknown kid refetches at most this often
 MAX_JWKS_BYTES = 64 * 1024
-
-
-class ClientKeysUnavailable(Exception):
-    """The client's jwks_uri could not be fetched or holds no valid JWK Set."""
 
 
 class ClientKeys:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Protocol, cast
+from typing import Protocol
 
 from redis.asyncio import Redis
-from sqlalchemy import Table, delete
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from auth_server.oauth.client_auth.models import UsedClientAssertion
+from auth_server.oauth.client_auth import repository
 from obank.database import async_url
 
 PURGE_EVERY = 1000
@@ -19,9 +17,6 @@ REDIS_PREFIX = "obank:oauth:jti:"
 # means a request holding a connection of the main pool never waits for a second one from it.
 CLAIM_POOL_SIZE = 8
 CLAIM_POOL_OVERFLOW = 8
-
-_USED = cast(Table, UsedClientAssertion.__table__)
-_CLAIM = insert(_USED).on_conflict_do_nothing().returning(_USED.c.jti)
 
 
 class ReplayCache(Protocol):
@@ -54,11 +49,10 @@ class DatabaseReplayCache:
 
     async def claim(self, client_id: str, jti: str, expires_at: datetime) -> bool:
         async with self._engine.connect() as connection:
-            result = await connection.execute(_CLAIM, {"client_id": client_id, "jti": jti, "expires_at": expires_at})
-            claimed = result.first() is not None
+            claimed = await repository.claim_assertion(connection, client_id, jti, expires_at)
             self._claims += 1
             if self._claims % PURGE_EVERY == 0:
-                await connection.execute(delete(_USED).where(_USED.c.expires_at < datetime.now(UTC)))
+                await repository.purge_expired_assertions(connection, datetime.now(UTC))
         return claimed
 
     async def close(self) -> None:

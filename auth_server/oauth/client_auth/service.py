@@ -14,7 +14,8 @@ from cryptography import x509
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_server.oauth.client_auth.certificates import certificate_registered, subject_matches
-from auth_server.oauth.client_auth.keys import ClientKeys, ClientKeysUnavailable
+from auth_server.oauth.client_auth.errors import ClientKeysUnavailable
+from auth_server.oauth.client_auth.keys import ClientKeys
 from auth_server.oauth.client_auth.replay import ReplayCache
 from auth_server.oauth.clients.cache import ClientCache
 from auth_server.oauth.clients.schemas import ClientRecord
@@ -24,8 +25,8 @@ from auth_server.oauth.config import (
     EXPIRY_LEEWAY_S,
     OAuthConfig,
 )
-from auth_server.oauth.errors import InvalidClient, InvalidRequest
-from auth_server.oauth.jose import SIGNING_ALGORITHMS, InvalidJWT, verify_jwt
+from auth_server.oauth.errors import InvalidClient, InvalidJWT, InvalidRequest
+from auth_server.oauth.jose import SIGNING_ALGORITHMS, verify_jwt
 from obank.certs import certificate_thumbprint_s256
 
 JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"

@@ -12,11 +12,9 @@ import contextlib
 import time
 
 import psycopg
-from psycopg import sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth_server.oauth.clients import service
-from auth_server.oauth.clients.repository import CHANGES_CHANNEL
+from auth_server.oauth.clients import repository, service
 from auth_server.oauth.clients.schemas import ClientRecord
 from obank.log import describe_error, get_logger
 
@@ -79,7 +77,7 @@ class ClientCache:
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(self._url, autocommit=True) as connection:
-                    await connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANGES_CHANNEL)))
+                    await repository.listen_for_changes(connection)
                     self._generation += 1
                     self._listening.set()
                     async for notification in connection.notifies():

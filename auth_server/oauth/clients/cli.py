@@ -126,8 +126,8 @@ def disable(client_id: str) -> None:
 @app.command("initial-token")
 def initial_token() -> None:
     """A single-use initial access token for dynamic client registration (RFC 7591 s3)."""
-    from auth_server.oauth.clients import service
     from auth_server.oauth.events import Actor
+    from auth_server.oauth.registration import service
 
     async def work(session: AsyncSession, keyring: Any) -> tuple[str, Any]:
         return await service.create_initial_access_token(session, keyring, Actor.system("obank clients initial-token"))

@@ -1,14 +1,13 @@
-"""OAuth client table, and the initial access tokens that admit dynamic registrations (RFC 7591 s3)."""
+"""The OAuth client table."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ARRAY, Boolean, CheckConstraint, DateTime, LargeBinary, String, Text
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from auth_server.db import Base
@@ -85,17 +84,3 @@ class OAuthClient(Base):
             name="keys_for_key_based_auth",
         ),
     )
-
-
-class InitialAccessToken(Base):
-    """A single-use bearer credential staff hand to a TPP so it can register itself (RFC 7591 s3)."""
-
-    __tablename__ = "initial_access_tokens"
-
-    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    token_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True, nullable=False)
-    created_by: Mapped[str] = mapped_column(String(128), nullable=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    client_id: Mapped[str | None] = mapped_column(String(64))

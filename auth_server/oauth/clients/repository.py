@@ -1,15 +1,16 @@
-"""Client and initial access token persistence."""
+"""Client persistence, and the notifications that tell every process a client changed."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, update
+import psycopg
+from psycopg import sql
+from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth_server.oauth.clients.models import InitialAccessToken, OAuthClient
+from auth_server.oauth.clients.models import OAuthClient
 
 # Every process's client cache listens here; a change is announced in its transaction (sent on commit).
 CHANGES_CHANNEL = "obank_oauth_clients"
@@ -39,6 +40,11 @@ async def announce_change(session: AsyncSession, client_id: str) -> None:
     await session.execute(select(func.pg_notify(CHANGES_CHANNEL, client_id)))
 
 
+async def listen_for_changes(connection: psycopg.AsyncConnection[Any]) -> None:
+    """Receive on `connection` (autocommit) every change announced from now on; each payload is a client id."""
+    await connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANGES_CHANNEL)))
+
+
 async def exists(session: AsyncSession, client_id: str) -> bool:
     found = await session.scalar(select(OAuthClient.client_id).where(OAuthClient.client_id == client_id))
     return found is not None
@@ -52,29 +58,3 @@ async def by_registration_token(session: AsyncSession, hashes: Sequence[bytes]) 
     statement = select(OAuthClient).where(OAuthClient.registration_access_token_hash.in_(hashes)).with_for_update()
     client: OAuthClient | None = await session.scalar(statement)
     return client
-
-
-async def add_initial_access_token(session: AsyncSession, token: InitialAccessToken) -> None:
-    session.add(token)
-    await session.flush()
-
-
-async def use_initial_access_token(session: AsyncSession, hashes: Sequence[bytes], now: datetime) -> bool:
-    """Mark an unexpired, unused initial access token used; False when there is none (single use, atomic)."""
-    statement = (
-        update(InitialAccessToken)
-        .where(
-            InitialAccessToken.token_hash.in_(hashes),
-            InitialAccessToken.used_at.is_(None),
-            InitialAccessToken.expires_at > now,
-        )
-        .values(used_at=now)
-        .returning(InitialAccessToken.id)
-    )
-    return (await session.execute(statement)).first() is not None
-
-
-async def record_initial_token_client(session: AsyncSession, hashes: Sequence[bytes], client_id: str) -> None:
-    await session.execute(
-        update(InitialAccessToken).where(InitialAccessToken.token_hash.in_(hashes)).values(client_id=client_id)
-    )

@@ -7,9 +7,7 @@ from typing import Any
 from authlib.oauth2.rfc7591 import ClientMetadataClaims  # type: ignore[import-untyped]
 from joserfc.errors import JoseError
 
-
-class MalformedClientMetadata(ValueError):
-    """A metadata value is not of the form RFC 7591 s2 gives it."""
+from auth_server.oauth.clients.errors import MalformedClientMetadata
 
 
 def check_metadata_form(metadata: dict[str, Any]) -> None:

@@ -8,10 +8,12 @@ from fastapi import APIRouter, Depends
 
 from auth_server.oauth.clients import service
 from auth_server.oauth.clients.models import ClientStatus
-from auth_server.oauth.clients.schemas import AdminClientCreate, ClientMetadata, ClientView, InitialAccessTokenView
+from auth_server.oauth.clients.schemas import AdminClientCreate, ClientMetadata, ClientView
 from auth_server.oauth.config import ADMIN_CLIENTS_PATH
 from auth_server.oauth.errors import Forbidden
 from auth_server.oauth.events import Actor
+from auth_server.oauth.registration import service as registration_service
+from auth_server.oauth.registration.schemas import InitialAccessTokenView
 from auth_server.oauth.server import ServerDep
 from obank.database import SessionDep
 from obank.principal import Principal, PrincipalDep
@@ -46,7 +48,9 @@ async def register_client(session: SessionDep, server: ServerDep, admin: Admin, 
 @router.post("/initial-access-tokens", status_code=201, response_model=InitialAccessTokenView)
 async def create_initial_access_token(session: SessionDep, server: ServerDep, admin: Admin) -> InitialAccessTokenView:
     """A single-use token a TPP presents to register itself at the registration endpoint (RFC 7591 s3)."""
-    token, expires_at = await service.create_initial_access_token(session, server.keyring, Actor.staff(admin))
+    token, expires_at = await registration_service.create_initial_access_token(
+        session, server.keyring, Actor.staff(admin)
+    )
     return InitialAccessTokenView(initial_access_token=token, expires_at=expires_at)
 
 

@@ -174,10 +174,3 @@ class ClientView(BaseModel):
             created_at=record.created_at,
             updated_at=record.updated_at,
         )
-
-
-class InitialAccessTokenView(BaseModel):
-    """A new initial access token: shown once, stored only as a keyed hash."""
-
-    initial_access_token: str
-    expires_at: datetime

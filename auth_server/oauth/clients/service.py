@@ -1,10 +1,10 @@
-"""Client registry: registration by staff or by the client itself (RFC 7591/7592), under FAPI 2.0 rules."""
+"""Client registry: clients registered by staff, the CLI or themselves (RFC 7591), under FAPI 2.0 rules."""
 
 from __future__ import annotations
 
 import secrets
-import uuid
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth_server.identities.schemas import IdentityKind
 from auth_server.oauth.client_auth.certificates import parse_distinguished_name
 from auth_server.oauth.clients import repository
-from auth_server.oauth.clients.models import ClientStatus, InitialAccessToken, OAuthClient, RegistrationSource
-from auth_server.oauth.clients.rfc7591 import MalformedClientMetadata, check_metadata_form
+from auth_server.oauth.clients.errors import ClientNotFound, MalformedClientMetadata
+from auth_server.oauth.clients.models import ClientStatus, OAuthClient, RegistrationSource
+from auth_server.oauth.clients.rfc7591 import check_metadata_form
 from auth_server.oauth.clients.schemas import (
     CONFIDENTIAL_METHODS,
     SUPPORTED_AUTHORIZATION_DETAILS_TYPES,
@@ -23,22 +24,12 @@ from auth_server.oauth.clients.schemas import (
     ClientMetadata,
     ClientRecord,
 )
-from auth_server.oauth.config import INITIAL_ACCESS_TOKEN_LIFETIME_S
-from auth_server.oauth.errors import InvalidClientMetadata, InvalidRedirectUri, InvalidToken, NotFound
+from auth_server.oauth.errors import InvalidClientMetadata, InvalidRedirectUri
 from auth_server.oauth.events import CLIENTS_TOPIC, Actor, record_oauth_event
 from auth_server.oauth.jose import import_public_key_set
-from obank.crypto import KeyRing, lookup_hashes
+from obank.crypto import KeyRing
 
-INITIAL_TOKEN_PREFIX = "obiat_"  # noqa: S105
-REGISTRATION_TOKEN_PREFIX = "obrat_"  # noqa: S105
-INITIAL_TOKEN_PURPOSE = "oauth-initial-access-token"  # noqa: S105
-REGISTRATION_TOKEN_PURPOSE = "oauth-registration-access-token"  # noqa: S105
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1"})
-
-
-class ClientNotFound(NotFound):
-    def __init__(self, client_id: str) -> None:
-        super().__init__(f"no client {client_id}")
 
 
 def _check_redirect_uri(uri: str, public: bool) -> None:
@@ -158,6 +149,12 @@ async def get_client(session: AsyncSession, client_id: str) -> ClientRecord:
     if found is None:
         raise ClientNotFound(client_id)
     return found
+
+
+async def find_client_by_registration_token(session: AsyncSession, hashes: Sequence[bytes]) -> ClientRecord | None:
+    """The client holding a registration access token with one of these keyed hashes (RFC 7592 s3), locked."""
+    client = await repository.by_registration_token(session, hashes)
+    return None if client is None else ClientRecord.from_model(client)
 
 
 async def list_clients(session: AsyncSession) -> list[ClientRecord]:
@@ -280,79 +277,3 @@ async def set_client_status(
         details={"client_id": client_id, "status": status.value},
     )
     return record
-
-
-async def create_initial_access_token(
-    session: AsyncSession,
-    keyring: KeyRing,
-    actor: Actor,
-    *,
-    lifetime: timedelta = timedelta(seconds=INITIAL_ACCESS_TOKEN_LIFETIME_S),
-    now: datetime | None = None,
-) -> tuple[str, datetime]:
-    """A single-use initial access token for dynamic registration (RFC 7591 s3); shown once."""
-    now = now or datetime.now(UTC)
-    token = INITIAL_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = InitialAccessToken(
-        id=uuid.uuid4(),
-        token_hash=keyring.keyed_hash(INITIAL_TOKEN_PURPOSE, token.encode()),
-        created_by=actor.id,
-        created_at=now,
-        expires_at=now + lifetime,
-    )
-    await repository.add_initial_access_token(session, row)
-    await record_oauth_event(
-        session,
-        keyring,
-        actor,
-        topic=CLIENTS_TOPIC,
-        action="initial_access_token.created",
-        entity_type="initial_access_token",
-        entity_id=str(row.id),
-        details={"expires_at": row.expires_at.isoformat()},
-    )
-    return token, row.expires_at
-
-
-async def register_dynamic_client(
-    session: AsyncSession,
-    keyring: KeyRing,
-    initial_access_token: str | None,
-    metadata: ClientMetadata,
-    *,
-    now: datetime | None = None,
-) -> tuple[ClientRecord, str]:
-    """RFC 7591 s3: a TPP registers itself with an initial access token; returns its registration token."""
-    now = now or datetime.now(UTC)
-    if not initial_access_token or not initial_access_token.startswith(INITIAL_TOKEN_PREFIX):
-        raise InvalidToken("an initial access token is required")
-    hashes = lookup_hashes(keyring, INITIAL_TOKEN_PURPOSE, initial_access_token.encode())
-    if not await repository.use_initial_access_token(session, hashes, now):
-        raise InvalidToken("the initial access token is unknown, expired or already used")
-    registration_token = REGISTRATION_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    client_id = secrets.token_urlsafe(18)
-    record = await register_client(
-        session,
-        keyring,
-        Actor.client(client_id),
-        metadata,
-        client_id=client_id,
-        registration=RegistrationSource.DYNAMIC,
-        registration_token_hash=keyring.keyed_hash(REGISTRATION_TOKEN_PURPOSE, registration_token.encode()),
-        now=now,
-    )
-    await repository.record_initial_token_client(session, hashes, client_id)
-    return record, registration_token
-
-
-async def client_for_registration_token(
-    session: AsyncSession, keyring: KeyRing, client_id: str, registration_access_token: str | None
-) -> ClientRecord:
-    """RFC 7592 s3: the client a registration access token belongs to; it must name the same client."""
-    if not registration_access_token or not registration_access_token.startswith(REGISTRATION_TOKEN_PREFIX):
-        raise InvalidToken("a registration access token is required")
-    hashes = lookup_hashes(keyring, REGISTRATION_TOKEN_PURPOSE, registration_access_token.encode())
-    client = await repository.by_registration_token(session, hashes)
-    if client is None or client.client_id != client_id or client.status is not ClientStatus.ACTIVE:
-        raise InvalidToken("the registration access token is not valid for this client")
-    return ClientRecord.from_model(client)

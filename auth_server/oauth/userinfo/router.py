@@ -4,31 +4,22 @@ from __future__ import annotations
 
 import hmac
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from auth_server.oauth.errors import NO_STORE, InvalidToken, OAuthError
+from auth_server.oauth.errors import NO_STORE, InvalidToken
 from auth_server.oauth.forms import CertificateDep
 from auth_server.oauth.server import ServerDep
 from auth_server.oauth.tokens.models import TokenKind
+from auth_server.oauth.userinfo.errors import InsufficientScope
 from obank.certs import certificate_thumbprint_s256
 from obank.database import SessionDep
 
 USERINFO_PATH = "/oauth2/userinfo"
 
 router = APIRouter(tags=["oauth"])
-
-
-class InsufficientScope(OAuthError):
-    """RFC 6750 s3.1."""
-
-    error: ClassVar[str] = "insufficient_scope"
-    status: ClassVar[int] = 403
-
-    def headers(self) -> dict[str, str]:
-        return {**NO_STORE, "WWW-Authenticate": f'Bearer error="{self.error}", scope="openid"'}
 
 
 def _bearer(request: Request) -> str:

@@ -16,15 +16,21 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pyotp
+from sqlalchemy import select
 
 from auth_server.identities import service as identities
 from auth_server.identities.schemas import IdentityKind, NewIdentity
 from auth_server.oauth.config import PAR_PATH
 from core_banking import facade as core_banking
 from core_banking.accounts.models import AccountType
+from core_banking.consents.consumers import consent_withdrawal_consumer
 from obank.database import unit_of_work
 from obank.money import Money
+from obank.outbox.consumers import apply_once
+from obank.outbox.models import OutboxEvent
+from obank.outbox.repository import to_event
 from obank.runtime import Platform
+from obank.topics import GRANTS_TOPIC
 from tests.auth_server.helpers import PASSWORD, TEST_ACTOR, enrol, form_token
 from tests.auth_server.oauth.conftest import REDIRECT_URI, RegisteredClient, RunningAS, assertion_form
 from tests.core_banking.helpers import new_account, new_customer
@@ -70,6 +76,15 @@ async def new_enrolled_customer(platform: Platform) -> Customer:
 def in_process(platform: Platform) -> core_banking.InProcessCoreBanking:
     """Core banking's facade in this process, as the tests' bank clerk uses it."""
     return core_banking.InProcessCoreBanking(platform.sessions, platform.keyring)
+
+
+async def relay_grant_events(platform: Platform) -> None:
+    """Hand every grant event to core banking's consumer, as the outbox relay does (each at most once)."""
+    withdrawal = consent_withdrawal_consumer(platform.keyring)
+    async with platform.sessions() as session:
+        rows = (await session.scalars(select(OutboxEvent).where(OutboxEvent.topic == GRANTS_TOPIC))).all()
+    for row in rows:
+        await apply_once(platform.sessions, withdrawal, to_event(row))
 
 
 async def payment_consent(platform: Platform, client_id: str, amount_minor: int = 12_550) -> core_banking.ConsentRecord:

@@ -16,6 +16,7 @@ from tests.auth_server.oauth.flow import (
     get_consent,
     new_enrolled_customer,
     push,
+    relay_grant_events,
 )
 
 
@@ -53,6 +54,7 @@ async def test_a_customer_withdraws_a_grant_and_its_refresh_token_and_consent_di
         },
     )
     assert refreshed.json()["error"] == "invalid_grant"
+    await relay_grant_events(shared_platform)  # core banking withdraws the consent on the `grant.revoked` event
     assert (await get_consent(shared_platform, consent.id)).status is core_banking.ConsentStatus.REVOKED
 
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
-from auth_server.oauth.clients import service
+from auth_server.oauth.clients import service as clients_service
 from auth_server.oauth.clients.models import ClientStatus
 from auth_server.oauth.clients.schemas import ClientMetadata, ClientRecord
 from auth_server.oauth.config import REGISTRATION_PATH
 from auth_server.oauth.errors import ERROR_RESPONSES, NO_STORE, InvalidClientMetadata
 from auth_server.oauth.events import Actor
+from auth_server.oauth.registration import service
+from auth_server.oauth.registration.schemas import client_information
 from auth_server.oauth.server import OAuthServer, ServerDep
 from obank.database import SessionDep
 
@@ -39,12 +39,9 @@ async def _metadata(request: Request) -> ClientMetadata:
         raise InvalidClientMetadata(problems) from exc
 
 
-def _registration_body(server: OAuthServer, record: ClientRecord, token: str | None) -> dict[str, Any]:
-    body = record.metadata()
-    body["registration_client_uri"] = server.config.url(f"{REGISTRATION_PATH}/{record.client_id}")
-    if token is not None:
-        body["registration_access_token"] = token
-    return body
+def _information(server: OAuthServer, record: ClientRecord, token: str | None, status: int = 200) -> JSONResponse:
+    client_uri = server.config.url(f"{REGISTRATION_PATH}/{record.client_id}")
+    return JSONResponse(client_information(record, client_uri, token), status_code=status, headers=NO_STORE)
 
 
 @router.post("", status_code=201, responses=ERROR_RESPONSES)
@@ -52,14 +49,14 @@ async def register(request: Request, session: SessionDep, server: ServerDep) -> 
     """RFC 7591 s3.1: confidential TPP clients only, admitted by a single-use initial access token."""
     metadata = await _metadata(request)
     record, token = await service.register_dynamic_client(session, server.keyring, _bearer(request), metadata)
-    return JSONResponse(_registration_body(server, record, token), status_code=201, headers=NO_STORE)
+    return _information(server, record, token, status=201)
 
 
 @router.get("/{client_id}", responses=ERROR_RESPONSES)
 async def read_registration(request: Request, session: SessionDep, server: ServerDep, client_id: str) -> JSONResponse:
     """RFC 7592 s2.1."""
     record = await service.client_for_registration_token(session, server.keyring, client_id, _bearer(request))
-    return JSONResponse(_registration_body(server, record, None), headers=NO_STORE)
+    return _information(server, record, None)
 
 
 @router.put("/{client_id}", responses=ERROR_RESPONSES)
@@ -71,8 +68,9 @@ async def update_registration(request: Request, session: SessionDep, server: Ser
         raise InvalidClientMetadata("the body must carry this client's client_id")
     metadata = await _metadata(request)
     server.clients.forget(client_id)
-    record = await service.update_client(session, server.keyring, Actor.client(client_id), client_id, metadata)
-    return JSONResponse(_registration_body(server, record, None), headers=NO_STORE)
+    actor = Actor.client(client_id)
+    record = await clients_service.update_client(session, server.keyring, actor, client_id, metadata)
+    return _information(server, record, None)
 
 
 @router.delete("/{client_id}", status_code=204, responses=ERROR_RESPONSES)
@@ -80,5 +78,6 @@ async def delete_registration(request: Request, session: SessionDep, server: Ser
     """RFC 7592 s2.3: the client is disabled and its registration access token stops working."""
     await service.client_for_registration_token(session, server.keyring, client_id, _bearer(request))
     server.clients.forget(client_id)
-    await service.set_client_status(session, server.keyring, Actor.client(client_id), client_id, ClientStatus.DISABLED)
+    actor = Actor.client(client_id)
+    await clients_service.set_client_status(session, server.keyring, actor, client_id, ClientStatus.DISABLED)
     return Response(status_code=204, headers=NO_STORE)
