@@ -8,14 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-
-class ActorKind(StrEnum):
-    """Who performed the audited action."""
-
-    CUSTOMER = "customer"
-    STAFF = "staff"
-    CLIENT = "client"
-    SYSTEM = "system"
+from obank.actor import ActorKind
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

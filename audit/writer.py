@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from audit import repository
 from audit.errors import ChainHeadMissing, InvalidAuditEntry
 from audit.models import AuditRecord
-from audit.schemas import ActorKind, AppendedRecord, AuditEntry, ChainHead, SealedRecord
+from audit.schemas import AppendedRecord, AuditEntry, ChainHead, SealedRecord
+from obank.actor import ActorKind
 from obank.correlation import current_correlation_id
 from obank.crypto import Envelope, KeyRing
 

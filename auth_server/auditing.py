@@ -8,25 +8,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audit.schemas import ActorKind, AuditEntry
+from audit.schemas import AuditEntry
 from audit.writer import append_audit_record, ip_address_hash
+from obank.actor import Actor
 from obank.crypto import KeyRing
 from obank.outbox import record_event
 
 TOPIC = "auth_server.security"
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who acted: the person signing in, a staff member, or the platform itself (CLI, demo seeding)."""
-
-    kind: ActorKind
-    id: str
-    session_id: str | None = None
-
-    @classmethod
-    def system(cls, job: str) -> Actor:
-        return cls(ActorKind.SYSTEM, job)
 
 
 @dataclass(frozen=True, slots=True)

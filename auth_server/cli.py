@@ -19,7 +19,7 @@ from obank.roles import StaffRole
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from auth_server.auditing import Actor
+    from obank.actor import Actor
     from obank.crypto import KeyRing
 
 app = typer.Typer(help="Login identities of customers and staff.", no_args_is_help=True)
@@ -41,8 +41,7 @@ def users() -> None:
 
 def _operator() -> Actor:
     """The audited actor: an operator at the machine (named by their OS account), not a staff login."""
-    from audit.schemas import ActorKind
-    from auth_server.auditing import Actor
+    from obank.actor import Actor, ActorKind
 
     return Actor(ActorKind.SYSTEM, f"obank users ({getpass.getuser()})")
 
@@ -107,14 +106,16 @@ def create(
     )
 
     async def work(session: AsyncSession, keyring: KeyRing) -> IdentityRecord:
-        from sqlalchemy.ext.asyncio import async_sessionmaker
+        from sqlalchemy.ext.asyncio import AsyncEngine
 
         from auth_server.identities import service
         from auth_server.identities.errors import InvalidIdentity
         from core_banking.facade import InProcessCoreBanking
+        from obank.database import create_sessionmaker
 
-        # Core banking's facade in this process, on the connection pool this command already holds.
-        core_banking = InProcessCoreBanking(async_sessionmaker(session.bind), keyring)
+        # Core banking's facade in this process, on the engine this command already holds.
+        assert isinstance(session.bind, AsyncEngine)
+        core_banking = InProcessCoreBanking(create_sessionmaker(session.bind), keyring)
         if customer_id is not None and not await core_banking.customer_exists(customer_id):
             raise InvalidIdentity(f"No customer has the id {customer_id}; a customer login needs an existing customer.")
         return await service.create_identity(session, keyring, _operator(), new)

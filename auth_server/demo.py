@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth_server.auditing import Actor
 from auth_server.identities import repository as identities_repository
 from auth_server.identities import service as identities_service
 from auth_server.identities.passwords import verify_password
 from auth_server.identities.schemas import IdentityKind, IdentityRecord, NewIdentity
 from auth_server.mfa import service as mfa_service
 from auth_server.mfa import totp
+from obank.actor import Actor
 from obank.crypto import KeyRing
 from obank.roles import StaffRole
 

@@ -23,9 +23,10 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from audit.schemas import ActorKind, AuditEntry
+from audit.schemas import AuditEntry
 from audit.verify import verify_chain
 from audit.writer import append_audit_record, append_audit_records
+from obank.actor import ActorKind
 from obank.crypto import KeyRing, generate_key
 from obank.database import create_engine, create_sessionmaker, unit_of_work
 from obank.embedded_db import ensure_embedded_database, stop_embedded_database

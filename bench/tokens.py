@@ -43,8 +43,8 @@ from auth_server.oauth.client_auth.service import JWT_BEARER_ASSERTION
 from auth_server.oauth.clients import service as clients_service
 from auth_server.oauth.clients.schemas import ClientMetadata
 from auth_server.oauth.config import JWKS_PATH, TOKEN_PATH, OAuthConfig
-from auth_server.oauth.events import Actor
 from auth_server.oauth.server import OAuthServer
+from obank.actor import Actor
 from obank.certs import (
     certificate_pem,
     create_certificate_authority,
@@ -459,11 +459,11 @@ async def flow_fixtures(settings: Settings, key: ECKey, customers: int) -> tuple
 
     import pyotp
 
-    from auth_server.auditing import Actor as IdentityActor
     from auth_server.identities import service as identities
     from auth_server.identities.schemas import IdentityKind, NewIdentity
     from auth_server.mfa import service as mfa
     from auth_server.mfa.replay import DatabaseOnlyGuard
+    from obank.actor import Actor as IdentityActor
 
     platform = build_platform(settings)
     logins: list[tuple[str, str]] = []

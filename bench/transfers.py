@@ -41,16 +41,16 @@ from core_banking.accounts import service as accounts_service
 from core_banking.accounts.models import AccountType
 from core_banking.accounts.schemas import AccountOpen
 from core_banking.app import create_app
-from core_banking.auditing import Actor, record_audit
+from core_banking.auditing import record_audit
 from core_banking.customers import service as customers_service
 from core_banking.customers.models import KycStatus
 from core_banking.customers.schemas import Address, CustomerCreate
 from core_banking.ledger import service as ledger_service
 from core_banking.transfers import service as transfers_service
 from core_banking.transfers.schemas import TransferCreate
-from core_banking.transfers.transactions import retried_unit_of_work
+from obank.actor import Actor
 from obank.crypto import generate_key
-from obank.database import async_url, create_sessionmaker, unit_of_work
+from obank.database import async_url, create_sessionmaker, retry_serializable, unit_of_work
 from obank.embedded_db import ensure_embedded_database, stop_embedded_database
 from obank.migrate import upgrade_to_head
 from obank.money import Money
@@ -223,7 +223,7 @@ def service_transfers(
             )
             assert outcome.status == 201, outcome.body
 
-        await retried_unit_of_work(sessions, work)
+        await retry_serializable(sessions, work)
 
     return transfer
 

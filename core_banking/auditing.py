@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audit.schemas import ActorKind, AuditEntry
+from audit.schemas import AuditEntry
 from audit.writer import append_audit_record
+from obank.actor import Actor
 from obank.crypto import KeyRing
-from obank.principal import Principal
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """The audited actor of an operation: a customer, a staff member, a TPP client, or the bank itself."""
-
-    kind: ActorKind
-    id: str
-    client_id: str | None = None
-    session_id: str | None = None
-
-    @classmethod
-    def from_principal(cls, principal: Principal) -> Actor:
-        return cls(ActorKind(principal.kind), principal.subject, principal.client_id, principal.session_id)
-
-    @classmethod
-    def system(cls, job: str) -> Actor:
-        return cls(ActorKind.SYSTEM, job)
 
 
 async def record_audit(

@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core_banking.accounts import service as accounts_service
 from core_banking.accounts.models import AccountType
 from core_banking.accounts.schemas import AccountOpen
-from core_banking.auditing import Actor
 from core_banking.customers import repository as customers_repository
 from core_banking.customers import service as customers_service
 from core_banking.customers.models import KycStatus
 from core_banking.customers.schemas import Address, CustomerCreate
 from core_banking.ledger import service as ledger_service
+from obank.actor import Actor
 from obank.crypto import KeyRing
 from obank.money import Money
 

@@ -10,8 +10,8 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from core_banking.auditing import Actor
 from core_banking.errors import Forbidden, InsufficientRole, InsufficientScope
+from obank.actor import Actor
 from obank.principal import Principal, PrincipalDep
 from obank.roles import StaffRole
 

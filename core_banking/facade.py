@@ -14,11 +14,9 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from audit.schemas import ActorKind
 from core_banking.accounts import service as accounts_service
 from core_banking.accounts.errors import AccountNotFound
 from core_banking.accounts.schemas import AccountRecord, Balances
-from core_banking.auditing import Actor
 from core_banking.consents import service as consents_service
 from core_banking.consents.errors import (
     ConsentExpired,
@@ -39,6 +37,7 @@ from core_banking.consents.schemas import (
 )
 from core_banking.customers import service as customers_service
 from core_banking.customers.schemas import CustomerRecord
+from obank.actor import Actor, ActorKind
 from obank.crypto import KeyRing
 from obank.database import unit_of_work
 from obank.runtime import Platform

@@ -17,8 +17,7 @@ from core_banking.ledger import service as ledger_service
 from core_banking.ledger.periods import Month, bank_day
 from core_banking.reconciliation import service as reconciliation_service
 from core_banking.reconciliation.schemas import ReconciliationReport
-from core_banking.transfers.transactions import retried_unit_of_work
-from obank.database import unit_of_work
+from obank.database import retry_serializable, unit_of_work
 from obank.log import get_logger
 from obank.runtime import Platform
 
@@ -60,7 +59,7 @@ async def accrue_interest_for_day(
     async def accrue(session: AsyncSession) -> AccrualRun:
         return await interest_service.accrue_for_day(session, platform.keyring, accrual_day, now=now)
 
-    return await retried_unit_of_work(platform.sessions, accrue)
+    return await retry_serializable(platform.sessions, accrue)
 
 
 async def post_monthly_interest(
@@ -104,7 +103,7 @@ async def _pay_interest(
             session, platform.keyring, candidate, month, expense_account_id, now=now
         )
 
-    return await retried_unit_of_work(platform.sessions, pay)
+    return await retry_serializable(platform.sessions, pay)
 
 
 async def expire_holds(platform: Platform, *, now: datetime | None = None) -> int:

@@ -11,8 +11,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audit.schemas import ActorKind
-from auth_server.auditing import Actor, SecurityEvent, record_security_events
+from auth_server.auditing import SecurityEvent, record_security_events
 from auth_server.identities import repository
 from auth_server.identities.errors import (
     CurrentPasswordIncorrect,
@@ -39,6 +38,7 @@ from auth_server.identities.schemas import (
 )
 from auth_server.sessions import service as sessions_service
 from auth_server.sessions.schemas import IssuedSession
+from obank.actor import Actor, ActorKind
 from obank.crypto import KeyRing, lookup_hashes, seal, unseal
 from obank.roles import StaffRole
 
@@ -309,7 +309,7 @@ async def change_password(
         session, identity.id, reason="password_changed", now=now, keep=browser_session_id
     )
     issued = await sessions_service.reissue_token(session, keyring, browser_session_id, now=now)
-    actor = Actor(ActorKind(identity.kind.value), str(identity.id), str(browser_session_id))
+    actor = Actor(ActorKind(identity.kind.value), str(identity.id), session_id=str(browser_session_id))
     details = {**_snapshot(identity), "other_sessions_ended": ended}
     await record_security_events(
         session,

@@ -8,8 +8,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audit.schemas import ActorKind
-from auth_server.auditing import Actor, SecurityEvent, record_security_events
+from auth_server.auditing import SecurityEvent, record_security_events
 from auth_server.identities import service as identities_service
 from auth_server.identities.passwords import HASHER
 from auth_server.identities.schemas import IdentityKind, IdentityRecord, normalise_username
@@ -19,13 +18,14 @@ from auth_server.mfa import service as mfa_service
 from auth_server.mfa.replay import ReplayGuard
 from auth_server.sessions import service as sessions_service
 from auth_server.sessions.schemas import ACR_CA, ACR_SCA, AMR_OTP, AMR_PASSWORD, SessionRecord, SessionStage
+from obank.actor import Actor, ActorKind
 from obank.crypto import KeyRing
 
 USERNAME_HASH_PURPOSE = "auth-attempted-username"
 
 
 def _actor(kind: IdentityKind, identity_id: str, session_id: str | None = None) -> Actor:
-    return Actor(ActorKind(kind.value), identity_id, session_id)
+    return Actor(ActorKind(kind.value), identity_id, session_id=session_id)
 
 
 def _attempted_login(keyring: KeyRing, kind: IdentityKind, username: str) -> str:

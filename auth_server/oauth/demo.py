@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth_server.identities.schemas import IdentityKind
 from auth_server.oauth.clients import service as clients_service
 from auth_server.oauth.clients.schemas import ACCOUNT_INFORMATION, PAYMENT_INITIATION, ClientMetadata
-from auth_server.oauth.events import Actor
+from obank.actor import Actor
 from obank.certs import DEMO_TPP, generate_private_key, load_private_key, private_key_pem, write_private_key
 from obank.crypto import KeyRing
 

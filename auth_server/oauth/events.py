@@ -8,36 +8,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audit.schemas import ActorKind, AuditEntry
+from audit.schemas import AuditEntry
 from audit.writer import append_audit_records
+from obank.actor import Actor
 from obank.crypto import KeyRing
 from obank.outbox.record import NewEvent, record_events
-from obank.principal import Principal
 
 CLIENTS_TOPIC = "auth_server.clients"
 KEYS_TOPIC = "auth_server.keys"
 TOKENS_TOPIC = "auth_server.tokens"
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who acted: a client (token requests), a staff member (admin API), or the platform (CLI, start-up)."""
-
-    kind: ActorKind
-    id: str
-    client_id: str | None = None
-
-    @classmethod
-    def client(cls, client_id: str) -> Actor:
-        return cls(ActorKind.CLIENT, client_id, client_id)
-
-    @classmethod
-    def staff(cls, principal: Principal) -> Actor:
-        return cls(ActorKind.STAFF, principal.subject)
-
-    @classmethod
-    def system(cls, job: str) -> Actor:
-        return cls(ActorKind.SYSTEM, job)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

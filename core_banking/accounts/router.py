@@ -8,9 +8,9 @@ from fastapi import APIRouter
 
 from core_banking.accounts import service
 from core_banking.accounts.schemas import AccountOpen, AccountRead, LimitsChange, StatusChange
-from core_banking.auditing import Actor
 from core_banking.dependencies import Admin, AnyStaff, FraudAnalystOrAdmin
 from core_banking.errors import PROBLEM_RESPONSES
+from obank.actor import Actor
 from obank.database import SessionDep
 from obank.runtime import KeyRingDep
 

@@ -21,10 +21,11 @@ from core_banking.accounts.errors import (
 )
 from core_banking.accounts.models import Account, AccountKind, AccountStatus, AccountType, InternalPurpose
 from core_banking.accounts.schemas import AccountOpen, AccountRecord, LimitsChange
-from core_banking.auditing import Actor, record_audit
+from core_banking.auditing import record_audit
 from core_banking.customers import service as customers_service
 from core_banking.customers.errors import CustomerNotVerified
 from core_banking.customers.models import KycStatus
+from obank.actor import Actor
 from obank.crypto import KeyRing
 from obank.money import currency_exponent
 from obank.outbox import record_event

@@ -6,10 +6,9 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audit.schemas import ActorKind
-from core_banking.auditing import Actor
 from core_banking.consents import repository, service
 from core_banking.consents.models import ConsentKind, ConsentStatus
+from obank.actor import Actor, ActorKind
 from obank.crypto import KeyRing
 from obank.log import get_logger
 from obank.outbox.consumers import Consumer

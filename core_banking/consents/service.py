@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core_banking.accounts import service as accounts_service
 from core_banking.accounts.errors import AccountNotFound
 from core_banking.accounts.models import AccountKind, AccountStatus
-from core_banking.auditing import Actor, record_audit
+from core_banking.auditing import record_audit
 from core_banking.consents import repository
 from core_banking.consents.errors import (
     ConsentExpired,
@@ -30,6 +30,7 @@ from core_banking.consents.schemas import (
     DomesticPaymentDetails,
     Permission,
 )
+from obank.actor import Actor
 from obank.crypto import KeyRing
 from obank.outbox import record_event
 

@@ -6,11 +6,11 @@ import uuid
 
 from fastapi import APIRouter
 
-from core_banking.auditing import Actor
 from core_banking.customers import service
 from core_banking.customers.schemas import CustomerCreate, CustomerRead, KycStatusChange
 from core_banking.dependencies import AnyStaff, SupportOrAdmin
 from core_banking.errors import PROBLEM_RESPONSES
+from obank.actor import Actor
 from obank.database import SessionDep
 from obank.runtime import KeyRingDep
 

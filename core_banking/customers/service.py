@@ -8,11 +8,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core_banking.auditing import Actor, record_audit
+from core_banking.auditing import record_audit
 from core_banking.customers import pii, repository
 from core_banking.customers.errors import CustomerEmailTaken, CustomerNotFound
 from core_banking.customers.models import Customer, KycStatus
 from core_banking.customers.schemas import Address, CustomerCreate, CustomerRecord
+from obank.actor import Actor
 from obank.crypto import KeyRing, seal, unseal
 from obank.outbox import record_event
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_banking.accounts import service as accounts_service
 from core_banking.accounts.models import InternalPurpose
-from core_banking.auditing import Actor, record_audit
+from core_banking.auditing import record_audit
 from core_banking.interest import repository
 from core_banking.interest.errors import DayNotOver, MonthNotOver
 from core_banking.interest.models import UNITS_PER_MINOR
@@ -24,6 +24,7 @@ from core_banking.interest.schemas import AccrualRun, InterestPostingRecord, Pos
 from core_banking.ledger import service as ledger_service
 from core_banking.ledger.models import EntryKind
 from core_banking.ledger.periods import Month, bank_day, day_start
+from obank.actor import Actor
 from obank.crypto import KeyRing
 from obank.money import Money
 from obank.outbox import record_event

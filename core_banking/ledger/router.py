@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 
-from core_banking.auditing import Actor
 from core_banking.dependencies import Admin
 from core_banking.errors import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES
 from core_banking.idempotency.service import IdempotentOutcome, execute_once, request_fingerprint
 from core_banking.ledger import service
 from core_banking.ledger.schemas import CashMovement, CashMovementRead
+from obank.actor import Actor
 from obank.database import SessionDep
 from obank.money import Money
 from obank.runtime import KeyRingDep

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core_banking.accounts import service as accounts_service
 from core_banking.accounts.errors import AccountClosed, AccountFrozen, AccountNotFound, NotACustomerAccount
 from core_banking.accounts.models import AccountKind, AccountStatus, InternalPurpose
-from core_banking.auditing import Actor, record_audit
+from core_banking.auditing import record_audit
 from core_banking.ledger import repository
 from core_banking.ledger.errors import (
     CaptureExceedsHold,
@@ -48,6 +48,7 @@ from core_banking.ledger.schemas import (
     PostedEntry,
     PostingLine,
 )
+from obank.actor import Actor
 from obank.crypto import KeyRing
 from obank.money import Money
 from obank.outbox import record_event

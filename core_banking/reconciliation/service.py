@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core_banking.auditing import Actor, record_audit
+from core_banking.auditing import record_audit
 from core_banking.reconciliation import repository
 from core_banking.reconciliation.models import ReconciliationRun
 from core_banking.reconciliation.schemas import Discrepancy, ReconciliationReport
+from obank.actor import Actor
 from obank.crypto import KeyRing
 from obank.outbox import record_event
 

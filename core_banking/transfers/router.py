@@ -14,8 +14,7 @@ from core_banking.idempotency.service import IdempotentOutcome
 from core_banking.ledger.router import REPLAYED_HEADER, IdempotencyKeyHeader
 from core_banking.transfers import service
 from core_banking.transfers.schemas import TransferCreate, TransferRead
-from core_banking.transfers.transactions import retried_unit_of_work
-from obank.database import SessionDep
+from obank.database import SessionDep, retry_serializable
 from obank.runtime import KeyRingDep
 
 router = APIRouter(prefix="/api/v1/transfers", tags=["transfers"], responses=PROBLEM_RESPONSES)
@@ -44,7 +43,7 @@ async def make_transfer(
         )
 
     # Its own transaction rather than SessionDep's, so a deadlock or serialization failure is retried whole.
-    return _response(await retried_unit_of_work(sessions, work))
+    return _response(await retry_serializable(sessions, work))
 
 
 @router.get("/{transfer_id}")

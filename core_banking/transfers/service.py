@@ -15,13 +15,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_banking.accounts.errors import AccountNotFound
-from core_banking.auditing import Actor, record_audit
+from core_banking.auditing import record_audit
 from core_banking.idempotency.service import IdempotentOutcome, execute_once, request_fingerprint
 from core_banking.ledger import service as ledger_service
 from core_banking.transfers import repository
 from core_banking.transfers.errors import TransferNotFound
 from core_banking.transfers.models import TransferStatus
 from core_banking.transfers.schemas import TransferCreate, TransferRead, TransferRecord
+from obank.actor import Actor
 from obank.crypto import KeyRing
 from obank.outbox import record_event
 

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pyotp
 
-from auth_server.auditing import Actor
 from auth_server.identities import service as identities
 from auth_server.identities.schemas import IdentityKind, IdentityRecord, NewIdentity
 from auth_server.mfa import service as mfa
 from auth_server.mfa.replay import DatabaseOnlyGuard
+from obank.actor import Actor
 from obank.database import unit_of_work
 from obank.roles import StaffRole
 from obank.runtime import Platform

@@ -9,15 +9,14 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from audit.schemas import ActorKind
 from core_banking.accounts import service as accounts_service
 from core_banking.accounts.models import AccountType
 from core_banking.accounts.schemas import AccountOpen, AccountRecord
-from core_banking.auditing import Actor
 from core_banking.customers import service as customers_service
 from core_banking.customers.models import KycStatus
 from core_banking.customers.schemas import Address, CustomerCreate, CustomerRecord
 from core_banking.ledger import service as ledger_service
+from obank.actor import Actor, ActorKind
 from obank.crypto import KeyRing
 from obank.database import unit_of_work
 from obank.money import Money

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core_banking.transfers.transactions import retried_unit_of_work
+from obank.database import retry_serializable
 from obank.runtime import Platform
 from tests.core_banking.helpers import count
 
@@ -34,7 +34,7 @@ async def test_transient_aborts_are_retried_from_scratch(platform: Platform, sql
             await session.execute(text(raise_sqlstate(sqlstate)))
         return "done"
 
-    assert await retried_unit_of_work(platform.sessions, work) == "done"
+    assert await retry_serializable(platform.sessions, work) == "done"
     assert attempts == 3
     async with platform.engine.connect() as connection:
         # Only the attempt that committed left its row.
@@ -51,7 +51,7 @@ async def test_other_errors_are_not_retried(platform: Platform) -> None:
         await session.execute(text(raise_sqlstate("23505")))
 
     with pytest.raises(DBAPIError):
-        await retried_unit_of_work(platform.sessions, work)
+        await retry_serializable(platform.sessions, work)
     assert attempts == 1
 
 
@@ -68,7 +68,7 @@ async def test_connections_the_server_dropped_are_replaced_and_the_work_retried(
         attempts += 1
         return int(await session.scalar(text("SELECT pg_backend_pid()")) or 0)
 
-    backend = await retried_unit_of_work(platform.sessions, work)
+    backend = await retry_serializable(platform.sessions, work)
 
     assert backend != first_backend
     assert attempts == 2

@@ -90,7 +90,7 @@ def register(
     """Register a client from a metadata file; prints its client id."""
     from auth_server.oauth.clients import service
     from auth_server.oauth.clients.schemas import ClientMetadata
-    from auth_server.oauth.events import Actor
+    from obank.actor import Actor
 
     try:
         metadata = ClientMetadata.model_validate(json.loads(metadata_file.read_text()))
@@ -113,7 +113,7 @@ def disable(client_id: str) -> None:
     """Disable a client: it can no longer authenticate."""
     from auth_server.oauth.clients import service
     from auth_server.oauth.clients.models import ClientStatus
-    from auth_server.oauth.events import Actor
+    from obank.actor import Actor
 
     async def work(session: AsyncSession, keyring: Any) -> ClientRecord:
         actor = Actor.system("obank clients disable")
@@ -126,8 +126,8 @@ def disable(client_id: str) -> None:
 @app.command("initial-token")
 def initial_token() -> None:
     """A single-use initial access token for dynamic client registration (RFC 7591 s3)."""
-    from auth_server.oauth.events import Actor
     from auth_server.oauth.registration import service
+    from obank.actor import Actor
 
     async def work(session: AsyncSession, keyring: Any) -> tuple[str, Any]:
         return await service.create_initial_access_token(session, keyring, Actor.system("obank clients initial-token"))

@@ -11,10 +11,10 @@ from auth_server.oauth.clients.models import ClientStatus
 from auth_server.oauth.clients.schemas import AdminClientCreate, ClientMetadata, ClientView
 from auth_server.oauth.config import ADMIN_CLIENTS_PATH
 from auth_server.oauth.errors import Forbidden
-from auth_server.oauth.events import Actor
 from auth_server.oauth.registration import service as registration_service
 from auth_server.oauth.registration.schemas import InitialAccessTokenView
 from auth_server.oauth.server import ServerDep
+from obank.actor import Actor
 from obank.database import SessionDep
 from obank.principal import Principal, PrincipalDep
 

@@ -25,8 +25,9 @@ from auth_server.oauth.clients.schemas import (
     ClientRecord,
 )
 from auth_server.oauth.errors import InvalidClientMetadata, InvalidRedirectUri
-from auth_server.oauth.events import CLIENTS_TOPIC, Actor, record_oauth_event
+from auth_server.oauth.events import CLIENTS_TOPIC, record_oauth_event
 from auth_server.oauth.jose import import_public_key_set
+from obank.actor import Actor
 from obank.crypto import KeyRing
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1"})

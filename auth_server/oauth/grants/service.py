@@ -10,14 +10,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audit.schemas import ActorKind
 from auth_server.oauth.config import CLOCK_SKEW_S
 from auth_server.oauth.errors import InvalidGrant
-from auth_server.oauth.events import Actor, record_oauth_event
+from auth_server.oauth.events import record_oauth_event
 from auth_server.oauth.grants import repository
 from auth_server.oauth.grants.models import GrantStatus, OAuthGrant
 from auth_server.oauth.tokens.service import TokenService
 from obank import topics
+from obank.actor import Actor, ActorKind
 from obank.crypto import KeyRing
 from obank.revocation import consent_denial, grant_denial
 

@@ -55,8 +55,8 @@ async def _list() -> list[KeyInfo]:
 
 async def _rotate() -> list[str]:
     from auth_server.oauth.config import OAuthConfig
-    from auth_server.oauth.events import Actor
     from auth_server.oauth.keys import service
+    from obank.actor import Actor
     from obank.log import configure_logging
     from obank.runtime import build_platform
     from obank.settings import get_settings

@@ -14,10 +14,11 @@ from joserfc.jwk import ECKey, KeySet, RSAKey
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from auth_server.oauth.config import SIGNING_KEY_CACHE_S, OAuthConfig
-from auth_server.oauth.events import KEYS_TOPIC, Actor, record_oauth_event
+from auth_server.oauth.events import KEYS_TOPIC, record_oauth_event
 from auth_server.oauth.jose import SERVER_SIGNING_ALGORITHMS
 from auth_server.oauth.keys import repository
 from auth_server.oauth.keys.models import SigningKey, SigningKeyStatus
+from obank.actor import Actor
 from obank.crypto import KeyRing, seal, unseal
 
 SEAL_PURPOSE = "oauth-signing-key"

@@ -11,10 +11,10 @@ from auth_server.oauth.clients.models import ClientStatus
 from auth_server.oauth.clients.schemas import ClientMetadata, ClientRecord
 from auth_server.oauth.config import REGISTRATION_PATH
 from auth_server.oauth.errors import ERROR_RESPONSES, NO_STORE, InvalidClientMetadata
-from auth_server.oauth.events import Actor
 from auth_server.oauth.registration import service
 from auth_server.oauth.registration.schemas import client_information
 from auth_server.oauth.server import OAuthServer, ServerDep
+from obank.actor import Actor
 from obank.database import SessionDep
 
 router = APIRouter(prefix=REGISTRATION_PATH, tags=["oauth: dynamic registration"])

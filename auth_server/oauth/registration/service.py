@@ -13,9 +13,10 @@ from auth_server.oauth.clients.models import ClientStatus, RegistrationSource
 from auth_server.oauth.clients.schemas import ClientMetadata, ClientRecord
 from auth_server.oauth.config import INITIAL_ACCESS_TOKEN_LIFETIME_S
 from auth_server.oauth.errors import InvalidToken
-from auth_server.oauth.events import CLIENTS_TOPIC, Actor, record_oauth_event
+from auth_server.oauth.events import CLIENTS_TOPIC, record_oauth_event
 from auth_server.oauth.registration import repository
 from auth_server.oauth.registration.models import InitialAccessToken
+from obank.actor import Actor
 from obank.crypto import KeyRing, lookup_hashes
 
 INITIAL_TOKEN_PREFIX = "obiat_"  # noqa: S105

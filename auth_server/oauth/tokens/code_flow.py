@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_server.identities import service as identities_service
 from auth_server.identities.errors import IdentityNotFound
@@ -22,7 +22,7 @@ from auth_server.oauth.authorize.codes import find_code
 from auth_server.oauth.client_auth.service import AuthenticatedClient
 from auth_server.oauth.clients.schemas import ClientRecord
 from auth_server.oauth.errors import InvalidGrant, InvalidRequest, InvalidScope, UnauthorizedClient
-from auth_server.oauth.events import TOKENS_TOPIC, Actor, record_oauth_event
+from auth_server.oauth.events import TOKENS_TOPIC, record_oauth_event
 from auth_server.oauth.grants import service as grants_service
 from auth_server.oauth.jose import SERVER_SIGNING_ALGORITHMS, sign_jwt
 from auth_server.oauth.server import OAuthServer
@@ -31,8 +31,9 @@ from auth_server.oauth.tokens.models import SubjectKind, TokenKind
 from auth_server.oauth.tokens.schemas import TokenRecord, TokenResponse
 from auth_server.oauth.tokens.service import REFRESH_TOKEN_PREFIX, refresh_token_hash
 from auth_server.sessions.service import ABSOLUTE_LIFETIME
+from obank.actor import Actor
 from obank.claims import Claim
-from obank.database import unit_of_work
+from obank.database import independent_unit_of_work
 
 AUTHORIZATION_CODE = "authorization_code"
 REFRESH_TOKEN = "refresh_token"  # noqa: S105
@@ -62,8 +63,7 @@ async def _revoke_replayed(
     session: AsyncSession, server: OAuthServer, code_id: uuid.UUID, grant_id: uuid.UUID | None, client_id: str
 ) -> None:
     """RFC 6749 s4.1.2: a code used twice revokes what it issued, in its own transaction (the request fails)."""
-    sessions = async_sessionmaker(session.bind, expire_on_commit=False)
-    async with unit_of_work(sessions) as own:
+    async with independent_unit_of_work(session) as own:
         await server.tokens.revoke_tokens(
             own,
             Actor.client(client_id),
@@ -412,8 +412,7 @@ async def _check_rotated(session: AsyncSession, server: OAuthServer, record: Tok
         raise InvalidGrant("the refresh token is revoked or expired")
     if now - record.revoked_at <= timedelta(seconds=server.config.refresh_token_rotation_grace_s):
         return True
-    sessions = async_sessionmaker(session.bind, expire_on_commit=False)
-    async with unit_of_work(sessions) as own:
+    async with independent_unit_of_work(session) as own:
         await server.tokens.revoke_tokens(
             own,
             Actor.client(record.client_id),

@@ -14,13 +14,14 @@ from auth_server.oauth.client_auth.service import AuthenticatedClient
 from auth_server.oauth.clients.schemas import ClientRecord
 from auth_server.oauth.config import CLOCK_SKEW_S, OAuthConfig
 from auth_server.oauth.errors import InvalidJWT, InvalidRequest, UnauthorizedClient
-from auth_server.oauth.events import TOKENS_TOPIC, Actor, OAuthChange, record_oauth_event, record_oauth_events
+from auth_server.oauth.events import TOKENS_TOPIC, OAuthChange, record_oauth_event, record_oauth_events
 from auth_server.oauth.jose import SERVER_SIGNING_ALGORITHMS, sign_jwt, unverified_header, verify_jwt
 from auth_server.oauth.keys.service import SigningKeys
 from auth_server.oauth.tokens import repository
 from auth_server.oauth.tokens.group_commit import GroupCommit
 from auth_server.oauth.tokens.models import SubjectKind, TokenKind
 from auth_server.oauth.tokens.schemas import IssuedAccessToken, TokenRecord
+from obank.actor import Actor
 from obank.claims import PrivateClaims
 from obank.correlation import current_correlation_id
 from obank.crypto import KeyRing, lookup_hashes

@@ -38,9 +38,9 @@ from auth_server.oauth.client_auth.service import JWT_BEARER_ASSERTION
 from auth_server.oauth.clients import service as clients_service
 from auth_server.oauth.clients.schemas import ClientMetadata
 from auth_server.oauth.config import OAuthConfig
-from auth_server.oauth.events import Actor
 from auth_server.oauth.server import OAuthServer
 from gateway.routing import PrefixRouter, Route
+from obank.actor import Actor
 from obank.certs import (
     certificate_pem,
     create_certificate_authority,

@@ -11,8 +11,8 @@ import httpx
 from auth_server.oauth.clients import service as clients_service
 from auth_server.oauth.clients.models import ClientStatus
 from auth_server.oauth.clients.schemas import ClientMetadata
-from auth_server.oauth.events import Actor
 from core_banking import facade as core_banking
+from obank.actor import Actor
 from obank.database import unit_of_work
 from obank.runtime import Platform
 from tests.auth_server.oauth.conftest import RegisterClient, RegisteredClient, RunningAS

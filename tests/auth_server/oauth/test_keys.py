@@ -11,9 +11,9 @@ from joserfc.jwk import KeySet
 from sqlalchemy import text
 
 from auth_server.oauth.config import JWKS_PATH, TOKEN_PATH
-from auth_server.oauth.events import Actor
 from auth_server.oauth.keys import cli as keys_cli
 from auth_server.oauth.keys import service as keys_service
+from obank.actor import Actor
 from obank.database import unit_of_work
 from obank.runtime import Platform
 from obank.settings import Settings

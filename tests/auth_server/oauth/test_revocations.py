@@ -13,12 +13,12 @@ from sqlalchemy import select
 
 from auth_server.oauth.clients import service as clients_service
 from auth_server.oauth.config import CLOCK_SKEW_S, OAuthConfig
-from auth_server.oauth.events import Actor
 from auth_server.oauth.grants import service as grants_service
 from auth_server.oauth.server import OAuthServer
 from auth_server.oauth.tokens import repository as tokens_repository
 from auth_server.oauth.tokens.models import SubjectKind
 from auth_server.oauth.tokens.service import TOKEN_REVOCATIONS_TOPIC
+from obank.actor import Actor
 from obank.database import unit_of_work
 from obank.outbox.models import OutboxEvent
 from obank.revocation import KEY_PREFIX, purge_expired, record_revocations

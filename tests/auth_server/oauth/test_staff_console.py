@@ -17,8 +17,8 @@ from auth_server.oauth.clients import service as clients_service
 from auth_server.oauth.clients.schemas import ClientMetadata
 from auth_server.oauth.config import JWKS_PATH, PAR_PATH, TOKEN_PATH
 from auth_server.oauth.errors import InvalidClientMetadata
-from auth_server.oauth.events import Actor
 from auth_server.sessions.service import ABSOLUTE_LIFETIME
+from obank.actor import Actor
 from obank.certs import certificate_thumbprint_s256
 from obank.database import unit_of_work
 from obank.roles import StaffRole

@@ -15,10 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from auth_server.oauth.clients import service as clients_service
 from auth_server.oauth.clients.models import ClientStatus
 from auth_server.oauth.config import TOKEN_PATH, OAuthConfig
-from auth_server.oauth.events import Actor
 from auth_server.oauth.server import OAuthServer
 from auth_server.oauth.tokens.models import SubjectKind
 from auth_server.oauth.tokens.service import PendingAccessToken, record_access_tokens
+from obank.actor import Actor
 from obank.database import unit_of_work
 from obank.runtime import Platform
 from tests.auth_server.oauth.conftest import RegisterClient, RegisteredClient, RunningAS, assertion_form
