@@ -309,7 +309,11 @@ async def change_password(
         session, identity.id, reason="password_changed", now=now, keep=browser_session_id
     )
     issued = await sessions_service.reissue_token(session, keyring, browser_session_id, now=now)
-    actor = Actor(ActorKind(identity.kind.value), str(identity.id), session_id=str(browser_session_id))
+    actor = Actor(
+        ActorKind(identity.kind.value),
+        str(identity.customer_id or identity.id),  # a customer by core banking's id, as every context knows them
+        session_id=str(browser_session_id),
+    )
     details = {**_snapshot(identity), "other_sessions_ended": ended}
     await record_security_events(
         session,

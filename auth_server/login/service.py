@@ -24,8 +24,9 @@ from obank.crypto import KeyRing
 USERNAME_HASH_PURPOSE = "auth-attempted-username"
 
 
-def _actor(kind: IdentityKind, identity_id: str, session_id: str | None = None) -> Actor:
-    return Actor(ActorKind(kind.value), identity_id, session_id=session_id)
+def _actor(identity: IdentityRecord, session_id: str | None = None) -> Actor:
+    """The person signing in: a customer by core banking's customer id (one id across every audit record)."""
+    return Actor(ActorKind(identity.kind.value), str(identity.customer_id or identity.id), session_id=session_id)
 
 
 def _attempted_login(keyring: KeyRing, kind: IdentityKind, username: str) -> str:
@@ -43,7 +44,7 @@ def _failure_events(
     ip_address: str | None,
     session_id: str | None = None,
 ) -> list[SecurityEvent]:
-    actor = _actor(kind, str(identity.id), session_id)
+    actor = _actor(identity, session_id)
     details: dict[str, Any] = {"kind": kind.value, "factor": factor, "reason": reason}
     events = [SecurityEvent("login.failed", actor, "identity", str(identity.id), details, ip_address)]
     if locked_until is not None:
@@ -58,7 +59,7 @@ def _failure_events(
 
 def _success_event(identity: IdentityRecord, record: SessionRecord, ip_address: str | None) -> SecurityEvent:
     details = {"kind": identity.kind.value, "amr": list(record.amr), "acr": record.acr, "session_id": str(record.id)}
-    actor = _actor(identity.kind, str(identity.id), str(record.id))
+    actor = _actor(identity, str(record.id))
     return SecurityEvent("login.succeeded", actor, "identity", str(identity.id), details, ip_address)
 
 
@@ -202,7 +203,7 @@ async def complete_with_totp(
         return await _refuse_locked(session, keyring, identity, pending, "otp", ip_address, now)
     if not await mfa_service.verify_totp(session, keyring, identity.id, code, guard, now=now):
         return await _second_factor_failed(session, keyring, identity, pending, "otp", ip_address, now)
-    actor = _actor(identity.kind, str(identity.id), str(pending.id))
+    actor = _actor(identity, str(pending.id))
     used = SecurityEvent(
         "mfa.totp_used", actor, "identity", str(identity.id), {"kind": identity.kind.value}, ip_address
     )
@@ -226,7 +227,7 @@ async def complete_with_recovery_code(
     remaining = await mfa_service.use_recovery_code(session, keyring, identity.id, code, now=now)
     if remaining is None:
         return await _second_factor_failed(session, keyring, identity, pending, "recovery_code", ip_address, now)
-    actor = _actor(identity.kind, str(identity.id), str(pending.id))
+    actor = _actor(identity, str(pending.id))
     details = {"kind": identity.kind.value, "recovery_codes_left": remaining}
     used = SecurityEvent("mfa.recovery_code_used", actor, "identity", str(identity.id), details, ip_address)
     outcome = await _elevate(session, keyring, identity, pending, used, ip_address, now)
@@ -251,7 +252,7 @@ async def complete_enrolment(
     now = now or datetime.now(UTC)
     identity = await identities_service.get_identity(session, browser.identity_id)
     recovery_codes = await mfa_service.confirm_enrolment(session, keyring, identity.id, code, guard, now=now)
-    actor = _actor(identity.kind, str(identity.id), str(browser.id))
+    actor = _actor(identity, str(browser.id))
     enrolled = SecurityEvent(
         "mfa.enrolled", actor, "identity", str(identity.id), {"kind": identity.kind.value, "method": "totp"}, ip_address
     )
@@ -278,7 +279,7 @@ async def sign_out(
     now = now or datetime.now(UTC)
     identity = await identities_service.get_identity(session, browser.identity_id)
     await sessions_service.end_session(session, browser.id, reason="logout", now=now)
-    actor = _actor(identity.kind, str(identity.id), str(browser.id))
+    actor = _actor(identity, str(browser.id))
     details = {"kind": identity.kind.value, "session_id": str(browser.id)}
     await record_security_events(
         session, keyring, SecurityEvent("logout", actor, "identity", str(identity.id), details, ip_address)

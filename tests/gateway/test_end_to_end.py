@@ -34,6 +34,18 @@ async def test_a_customer_signs_in_and_moves_money_through_the_gateway(
             actions, events = list(audited), list(published)
         assert actions and events, "the transfer's audit record and event carry the caller's interaction id"
 
+        # One person, one id: signing in, approving the app's grant and moving money are all audited under
+        # core banking's customer id (the login identity is only the entity of sign-in records).
+        async with running.platform.sessions() as session:
+            actors = await session.execute(
+                select(AuditRecord.action, AuditRecord.actor_id).where(AuditRecord.actor_kind == "customer")
+            )
+            by_action = {action: actor for action, actor in actors}
+        customer_id = demo["customers"][0]["customer_id"]
+        for action in ("login.succeeded", "grant.approved"):
+            assert by_action.get(action) == customer_id, by_action
+        assert any(action.startswith("transfer") and actor == customer_id for action, actor in by_action.items())
+
         # Another customer withdraws their app's grant: the very next request with its token is refused.
         other = running.http()
         token = await customer_login(other, demo, customer_index=1)

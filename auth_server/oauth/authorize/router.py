@@ -381,7 +381,12 @@ async def _deny(
                 session_id=str(authentication.session_id),
             )
         await grants_service.record_denial(
-            session, keyring, subject=authentication.subject, client_id=pushed.client_id, consent_id=pushed.consent_id
+            session,
+            keyring,
+            subject=authentication.subject,
+            customer_id=authentication.customer_id,
+            client_id=pushed.client_id,
+            consent_id=pushed.consent_id,
         )
     # RFC 6749 s4.1.2.1 access_denied, with state and iss like every response (RFC 9207 s2.4).
     failure = AuthorizationFailed(pending, "access_denied", "the end-user refused the request")

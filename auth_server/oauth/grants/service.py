@@ -67,9 +67,13 @@ class GrantRecord:
         )
 
 
-def customer_actor(subject: uuid.UUID, client_id: str) -> Actor:
-    """The customer acting (approving, denying, revoking) about `client_id`."""
-    return Actor(ActorKind.CUSTOMER, str(subject), client_id)
+def customer_actor(customer_id: uuid.UUID | None, subject: uuid.UUID, client_id: str) -> Actor:
+    """The customer acting (approving, denying, revoking) about `client_id`, by core banking's customer id.
+
+    Every context's audit records know a customer by that one id; `subject` (the sign-in identity) only
+    stands in for a login not linked to a customer.
+    """
+    return Actor(ActorKind.CUSTOMER, str(customer_id or subject), client_id)
 
 
 async def record_grant(
@@ -106,7 +110,7 @@ async def record_grant(
     await record_oauth_event(
         session,
         keyring,
-        customer_actor(subject, client_id),
+        customer_actor(customer_id, subject, client_id),
         topic=GRANTS_TOPIC,
         action="grant.approved",
         entity_type="oauth_grant",
@@ -168,7 +172,7 @@ async def revoke_grant(
     row = await repository.get(session, grant_id, for_update=True)
     if row is None or row.subject != subject:
         raise InvalidGrant("the grant does not exist")
-    actor = customer_actor(subject, row.client_id)
+    actor = customer_actor(row.customer_id, subject, row.client_id)
     if row.status is GrantStatus.ACTIVE:
         # Before the commit: a failed commit leaves an extra denial, never a missing one. Every access
         # token of the grant was issued by now, so it expires within a token lifetime (plus skew).
@@ -205,13 +209,19 @@ async def withdraw_grant(
 
 
 async def record_denial(
-    session: AsyncSession, keyring: KeyRing, *, subject: uuid.UUID, client_id: str, consent_id: str | None
+    session: AsyncSession,
+    keyring: KeyRing,
+    *,
+    subject: uuid.UUID,
+    customer_id: uuid.UUID | None,
+    client_id: str,
+    consent_id: str | None,
 ) -> None:
     """The customer refused: audit it and publish `grant.denied` (no grant is stored)."""
     await record_oauth_event(
         session,
         keyring,
-        customer_actor(subject, client_id),
+        customer_actor(customer_id, subject, client_id),
         topic=GRANTS_TOPIC,
         action="grant.denied",
         entity_type="oauth_client",

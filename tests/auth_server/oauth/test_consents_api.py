@@ -183,7 +183,8 @@ async def test_revoking_a_consent_ends_its_tokens_and_bank_consent_and_tells_the
     consent = await in_process(shared_platform).get_consent(holder.consent_id)
     assert consent.status is core_banking.ConsentStatus.REVOKED
     assert [e.event_type for e in events] == ["grant.approved", "grant.revoked"]
-    assert len(audits) == 1 and audits[0].actor_id == str(holder.login_id)
+    # The customer by core banking's id, as every other context's audit records know them (not the login id).
+    assert len(audits) == 1 and audits[0].actor_id == str(holder.customer_id)
     denials = shared_platform.revocations
     for identifier in (f"grant:{grant.id}", f"consent:{holder.consent_id}", f"jti:{holder.access_token_jti}"):
         assert await denials.first_revoked([identifier]) == identifier
