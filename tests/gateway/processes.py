@@ -1,194 +1,43 @@
-"""`obank serve` processes for tests: started with a role and env against the test's database, logs kept."""
+"""`obank serve` processes for tests: the local deployment launcher, with the test suite's keys."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import ssl
-import subprocess
-import sys
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import httpx
-from joserfc.jwk import ECKey
-
-from obank.principal import InternalAssertions
-from obank.settings import PROJECT_ROOT
+from bank.local_deployment import (
+    Deployment,
+    ObankProcess,
+    Spec,
+    assertions_for,
+    internal_signing_key,
+    running,
+    start_obank,
+    stop_obank,
+    wait_ready,
+)
 from tests.conftest import TEST_KEYS
-from tests.services import free_port
 
-START_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 10.0
-LOG_TAIL_CHARS = 6_000
-
-
-def internal_signing_key() -> str:
-    """A fresh ES256 private JWK, the one secret every process of a deployment shares."""
-    return json.dumps(ECKey.generate_key("P-256", private=True).as_dict(private=True))
-
-
-def assertions_for(signing_key: str) -> InternalAssertions:
-    """Signs and verifies internal assertions as the deployment holding `signing_key` does."""
-    return InternalAssertions(ECKey.import_key(json.loads(signing_key)))
+__all__ = [
+    "Deployment",
+    "ObankProcess",
+    "Spec",
+    "assertions_for",
+    "deployment_with_test_keys",
+    "internal_signing_key",
+    "running",
+    "start_obank",
+    "stop_obank",
+    "wait_ready",
+]
 
 
-@dataclass
-class Deployment:
-    """What the processes of one deployment share: a home for certificates, the database and the keys."""
-
-    home: Path
-    database_url: str
-    signing_key: str
-
-    @property
-    def ca_file(self) -> Path:
-        return self.home / "certs" / "ca.pem"
-
-    def environment(self, name: str, **overrides: str) -> dict[str, str]:
-        """The process environment: none of the caller's OBANK_* leaks in; each process has its own data dir."""
-        env = {key: value for key, value in os.environ.items() if not key.startswith("OBANK_")}
-        env.update(
-            OBANK_ENV="test",
-            OBANK_DATA_DIR=str(self.home / name / "var"),
-            OBANK_CERTS_DIR=str(self.home / "certs"),
-            OBANK_DATABASE_URL=self.database_url,
-            OBANK_ENCRYPTION_KEYS=json.dumps(TEST_KEYS),
-            OBANK_ACTIVE_ENCRYPTION_KEY_ID="test-1",
-            OBANK_INTERNAL_SIGNING_KEY=self.signing_key,
-            OBANK_LOG_LEVEL="INFO",
-            COLUMNS="200",
-        )
-        env.update(overrides)
-        return env
-
-
-@dataclass
-class ObankProcess:
-    """One running `obank serve --role ...`, its address and its log file."""
-
-    name: str
-    role: str
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
-    tls: bool
-
-    @property
-    def url(self) -> str:
-        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
-
-    @property
-    def data_dir(self) -> Path:
-        return self.log.parent / "var"
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def log_lines(self) -> list[dict[str, Any]]:
-        """The JSON log lines the process wrote (console lines are skipped)."""
-        lines = []
-        for line in self.output().splitlines():
-            if line.startswith("{"):
-                lines.append(json.loads(line))
-        return lines
-
-
-@dataclass(frozen=True)
-class Spec:
-    """One process to start: a name (its directory and log), its role, extra env and, if chosen, its port."""
-
-    name: str
-    role: str
-    env: dict[str, str] = field(default_factory=dict)
-    port: int = field(default_factory=free_port)
-
-    @property
-    def tls(self) -> bool:
-        """Every role but core_banking serves HTTPS; core_banking does when given certificate files."""
-        return self.role != "core_banking" or "OBANK_TLS_CERT_FILE" in self.env
-
-    @property
-    def url(self) -> str:
-        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
-
-
-def start_obank(deployment: Deployment, spec: Spec) -> ObankProcess:
-    """Start `obank serve --role ...` as `spec` says; wait for it with `wait_ready`."""
-    name, role, port = spec.name, spec.role, spec.port
-    directory = deployment.home / name
-    directory.mkdir(parents=True, exist_ok=True)
-    log = directory / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bank.cli", "serve", "--role", role, "--port", str(port)],
-            cwd=PROJECT_ROOT,
-            env=deployment.environment(name, **spec.env),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    return ObankProcess(name, role, process, port, log, tls=spec.tls)
-
-
-def wait_ready(served: ObankProcess, deployment: Deployment, timeout_s: float = START_TIMEOUT_S) -> None:
-    """Block until `/readyz` answers 200, or fail with the process's log."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if served.process.poll() is not None:
-            raise AssertionError(f"{served.name} exited with {served.process.returncode}:\n{_tail(served)}")
-        verify: ssl.SSLContext | bool = False
-        if served.tls:
-            if not deployment.ca_file.exists():
-                time.sleep(0.1)
-                continue
-            verify = ssl.create_default_context(cafile=deployment.ca_file)
-        try:
-            response = httpx.get(f"{served.url}/readyz", verify=verify, timeout=2.0)
-        except httpx.TransportError:
-            pass
-        else:
-            if response.status_code == 200:
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"{served.name} was not ready within {timeout_s}s:\n{_tail(served)}")
-
-
-def stop_obank(served: ObankProcess) -> None:
-    """SIGTERM, as an orchestrator stops it; killed if it does not stop in time."""
-    if served.process.poll() is not None:
-        return
-    served.process.send_signal(signal.SIGTERM)
-    try:
-        served.process.wait(STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        served.process.kill()
-        served.process.wait()
-
-
-def _tail(served: ObankProcess) -> str:
-    return served.output()[-LOG_TAIL_CHARS:]
-
-
-@contextmanager
-def running(deployment: Deployment, *specs: Spec) -> Iterator[Sequence[ObankProcess]]:
-    """Start every process at once, wait until all are ready, stop them all afterwards.
-
-    If anything fails while they run, each process's log tail is printed (pytest shows it with the failure).
-    """
-    processes = [start_obank(deployment, spec) for spec in specs]
-    try:
-        for served in processes:
-            wait_ready(served, deployment)
-        yield processes
-    except BaseException:
-        for served in processes:
-            print(f"----- {served.name} ({served.role}) log -----\n{_tail(served)}")
-        raise
-    finally:
-        for served in processes:
-            stop_obank(served)
+def deployment_with_test_keys(home: Path, database_url: str) -> Deployment:
+    """A deployment on the test's database whose processes hold the test suite's keys (tests read their data)."""
+    return Deployment(
+        home=home,
+        database_url=database_url,
+        signing_key=internal_signing_key(),
+        encryption_keys=dict(TEST_KEYS),
+        active_encryption_key_id="test-1",
+        env="test",
+    )

@@ -27,6 +27,7 @@ from tests.gateway.processes import (
     ObankProcess,
     Spec,
     assertions_for,
+    deployment_with_test_keys,
     internal_signing_key,
     running,
     stop_obank,
@@ -36,7 +37,7 @@ from tests.gateway.scenarios import customer_login, customer_moves_money
 
 @pytest.fixture
 def deployment(tmp_path: Path, database_url: str) -> Deployment:
-    return Deployment(home=tmp_path, database_url=database_url, signing_key=internal_signing_key())
+    return deployment_with_test_keys(tmp_path, database_url)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from redis import Redis
 
 from gateway.ratelimit import LOGIN_BUDGET
-from tests.gateway.processes import Deployment, Spec, internal_signing_key, running
+from tests.gateway.processes import Spec, deployment_with_test_keys, running
 
 # A Redis database of its own: the budgets this test spends must not refuse other tests' sign-ins.
 REDIS_DB = 9
@@ -30,7 +30,7 @@ def test_two_gateways_enforce_one_login_budget_between_them(
     tmp_path: Path, database_url: str, shared_redis: str
 ) -> None:
     budget = int(LOGIN_BUDGET.split(";")[0].split("/")[0])  # sign-in attempts per minute from one IP address
-    deployment = Deployment(home=tmp_path, database_url=database_url, signing_key=internal_signing_key())
+    deployment = deployment_with_test_keys(tmp_path, database_url)
     env = {"OBANK_REDIS_URL": shared_redis}
     # One after the other: each seeds the demo bank at start-up.
     with (

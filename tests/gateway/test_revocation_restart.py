@@ -17,7 +17,7 @@ from tests.gateway.processes import (
     Deployment,
     ObankProcess,
     Spec,
-    internal_signing_key,
+    deployment_with_test_keys,
     running,
     start_obank,
     wait_ready,
@@ -27,7 +27,7 @@ from tests.gateway.scenarios import authorize, redeem_code
 
 @pytest.fixture
 def deployment(tmp_path: Path, database_url: str) -> Deployment:
-    return Deployment(home=tmp_path, database_url=database_url, signing_key=internal_signing_key())
+    return deployment_with_test_keys(tmp_path, database_url)
 
 
 def _client(served: ObankProcess, deployment: Deployment) -> httpx.AsyncClient:

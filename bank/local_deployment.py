@@ -1,7 +1,6 @@
-"""A throw-away deployment for benches: `obank serve --role ...` processes sharing one database, keys and PKI.
+"""A deployment on this machine: `obank serve --role ...` processes sharing one database, keys and PKI.
 
-The same names as `tests/gateway/processes.py` (which adds the test suite's keys and log parsing), so that
-either can become the one shared launcher.
+What the distributed tests and the benches start; each process gets its own data directory and log file.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from joserfc.jwk import ECKey
@@ -30,7 +30,7 @@ from obank.settings import PROJECT_ROOT
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
 LOG_TAIL_CHARS = 6_000
-ENCRYPTION_KEY_ID = "bench-1"
+ENCRYPTION_KEY_ID = "local-1"
 
 
 def free_port() -> int:
@@ -57,7 +57,12 @@ class Deployment:
     home: Path
     database_url: str
     signing_key: str = field(default_factory=internal_signing_key)
-    encryption_key: str = field(default_factory=lambda: base64.b64encode(generate_key()).decode())
+    # The key ring every process opens (`OBANK_ENCRYPTION_KEYS`); a fresh one unless a caller shares its own.
+    encryption_keys: dict[str, str] = field(
+        default_factory=lambda: {ENCRYPTION_KEY_ID: base64.b64encode(generate_key()).decode()}
+    )
+    active_encryption_key_id: str = ENCRYPTION_KEY_ID
+    env: str = "development"
 
     @property
     def ca_file(self) -> Path:
@@ -67,12 +72,12 @@ class Deployment:
         """The process environment: none of the caller's OBANK_* leaks in; each process has its own data dir."""
         env = {key: value for key, value in os.environ.items() if not key.startswith("OBANK_")}
         env.update(
-            OBANK_ENV="development",
+            OBANK_ENV=self.env,
             OBANK_DATA_DIR=str(self.home / name / "var"),
             OBANK_CERTS_DIR=str(self.home / "certs"),
             OBANK_DATABASE_URL=self.database_url,
-            OBANK_ENCRYPTION_KEYS=json.dumps({ENCRYPTION_KEY_ID: self.encryption_key}),
-            OBANK_ACTIVE_ENCRYPTION_KEY_ID=ENCRYPTION_KEY_ID,
+            OBANK_ENCRYPTION_KEYS=json.dumps(self.encryption_keys),
+            OBANK_ACTIVE_ENCRYPTION_KEY_ID=self.active_encryption_key_id,
             OBANK_INTERNAL_SIGNING_KEY=self.signing_key,
             OBANK_LOG_LEVEL="INFO",
             COLUMNS="200",
@@ -96,8 +101,16 @@ class ObankProcess:
     def url(self) -> str:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
+    @property
+    def data_dir(self) -> Path:
+        return self.log.parent / "var"
+
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        """The JSON log lines the process wrote (console lines are skipped)."""
+        return [json.loads(line) for line in self.output().splitlines() if line.startswith("{")]
 
 
 @dataclass(frozen=True)
@@ -125,7 +138,7 @@ def start_obank(deployment: Deployment, spec: Spec) -> ObankProcess:
     directory.mkdir(parents=True, exist_ok=True)
     log = directory / "serve.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603 (our own interpreter and command, no shell)
             [sys.executable, "-m", "bank.cli", "serve", "--role", spec.role, "--port", str(spec.port)],
             cwd=PROJECT_ROOT,
             env=deployment.environment(spec.name, **spec.env),
