@@ -22,7 +22,7 @@ from core_banking.consents.errors import (
 )
 from core_banking.consents.schemas import ConsentRecord
 from core_banking.errors import DomainError
-from core_banking.internal.router import PREFIX
+from core_banking.internal import PREFIX
 from obank.correlation import HEADER as CORRELATION_HEADER
 from obank.correlation import current_correlation_id
 from obank.principal import PRINCIPAL_HEADER, InternalAssertions, Principal, load_internal_assertions

@@ -15,11 +15,10 @@ from core_banking.accounts.schemas import AccountRecord
 from core_banking.consents.schemas import ConsentRecord
 from core_banking.errors import PROBLEM_RESPONSES, Forbidden
 from core_banking.facade import InProcessCoreBanking
+from core_banking.internal import PREFIX
 from core_banking.internal.schemas import AuthoriseConsent, CustomerExists, RejectConsent, RevokeConsent
 from obank.principal import PrincipalDep
 from obank.runtime import Platform
-
-PREFIX = "/internal/v1"
 
 
 async def _facade(request: Request, principal: PrincipalDep) -> InProcessCoreBanking:
