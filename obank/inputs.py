@@ -35,8 +35,7 @@ _FORM = "application/x-www-form-urlencoded"
 
 
 def _within_calendar(value: date) -> date:
-    day = value.date() if isinstance(value, datetime) else value
-    if not EARLIEST_DATE <= day <= LATEST_DATE:
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
         raise ValueError(f"dates run from {EARLIEST_DATE} to {LATEST_DATE}")
     return value
 

@@ -21,6 +21,7 @@ import psycopg
 from redis.asyncio import Redis
 from sqlalchemy import DateTime, String, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -187,12 +188,16 @@ class RevocationList:
 
     async def first_revoked(self, identifiers: Sequence[str]) -> str | None:
         """The first of `identifiers` that is denied, or None."""
-        if self._listener is None:
-            await self.start()
-        found = await self._mirror.first_revoked(identifiers)
+        found = await self.first_revoked_here(identifiers)
         if found is None and self._shared is not None:
             found = await self._shared.first_revoked(identifiers)
         return found
+
+    async def first_revoked_here(self, identifiers: Sequence[str]) -> str | None:
+        """The same question of this process's mirror alone (complete, a notification behind at most)."""
+        if not self._loaded.is_set():  # never admit anything before the table is loaded
+            await self.start()
+        return await self._mirror.first_revoked(identifiers)
 
     async def start(self) -> None:
         """Load the table into the mirror and follow its notifications; returns once loaded."""
@@ -230,7 +235,7 @@ class RevocationList:
                     async for notification in connection.notifies():
                         identifier, _, until = notification.payload.rpartition(" ")
                         self._mirror.add((identifier,), float(until))
-            except (psycopg.Error, OSError) as exc:
+            except (psycopg.Error, SQLAlchemyError, OSError) as exc:
                 if first:
                     raise
                 _log.warning("revocation_listener_reconnecting", exception=type(exc).__name__)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,6 +30,7 @@ from obank.runtime import Platform, build_platform
 from obank.server import bind_socket, build_server
 from obank.settings import Settings
 from tests.auth_server.oauth.conftest import Pki, registrar
+from tests.conftest import TEST_KEYS
 
 
 @dataclass
@@ -134,3 +138,27 @@ async def start_gateway(
     # A second authorization server of the same issuer over the same database: it issues tokens for tests.
     issuer = OAuthServer.build(platform, config=OAuthConfig(issuer=configured.public_base_url()))
     return RunningGateway(app, platform, port, pki, issuer), task, server
+
+
+@asynccontextmanager
+async def serving_gateway(
+    directory: Path, database_url: str, pki: Pki, *, rate_limiter: RateLimiter | None = None, **settings: Any
+) -> AsyncIterator[RunningGateway]:
+    """The composed gateway over TLS on the test database, with the test keys and `settings`; stopped after."""
+    configured = Settings(
+        env="test",
+        data_dir=directory / "var",
+        certs_dir=directory / "certs",
+        database_url=database_url,
+        encryption_keys=json.dumps(TEST_KEYS),
+        active_encryption_key_id="test-1",
+        **settings,
+    )
+    running, task, server = await start_gateway(configured, database_url, pki, rate_limiter=rate_limiter)
+    try:
+        yield running
+    finally:
+        await running.aclose()
+        server.should_exit = True
+        await task
+        await running.platform.close()

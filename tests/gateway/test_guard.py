@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -16,10 +15,8 @@ from auth_server.oauth.jose import sign_jwt
 from auth_server.oauth.tokens.models import SubjectKind
 from obank.database import unit_of_work
 from obank.principal import PRINCIPAL_HEADER, InternalAssertions, Principal
-from obank.settings import Settings
 from tests.auth_server.oauth.conftest import Pki, hmac_token, pki, shared_database_url, unsigned_token
-from tests.conftest import TEST_KEYS
-from tests.gateway.harness import RunningGateway, start_gateway
+from tests.gateway.harness import RunningGateway, serving_gateway
 
 __all__ = ["pki", "shared_database_url"]
 
@@ -30,22 +27,10 @@ OB_ACCOUNTS = "/open-banking/v4.0/aisp/accounts"
 async def gateway(
     tmp_path_factory: pytest.TempPathFactory, shared_database_url: str, pki: Pki, redis_url: str
 ) -> AsyncIterator[RunningGateway]:
-    directory = tmp_path_factory.mktemp("gateway")
-    settings = Settings(
-        env="test",
-        data_dir=directory / "var",
-        certs_dir=directory / "certs",
-        database_url=shared_database_url,
-        encryption_keys=json.dumps(TEST_KEYS),
-        active_encryption_key_id="test-1",
-        redis_url=redis_url,
-    )
-    running, task, server = await start_gateway(settings, shared_database_url, pki)
-    yield running
-    await running.aclose()
-    server.should_exit = True
-    await task
-    await running.platform.close()
+    async with serving_gateway(
+        tmp_path_factory.mktemp("gateway"), shared_database_url, pki, redis_url=redis_url
+    ) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

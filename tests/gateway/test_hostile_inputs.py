@@ -11,10 +11,8 @@ import pytest
 
 from auth_server.oauth.tokens.models import SubjectKind
 from bank.demo import seed_and_write_demo
-from obank.settings import Settings
 from tests.auth_server.oauth.conftest import Pki, pki, shared_database_url
-from tests.conftest import TEST_KEYS
-from tests.gateway.harness import RunningGateway, start_gateway
+from tests.gateway.harness import RunningGateway, serving_gateway
 
 __all__ = ["pki", "shared_database_url"]
 
@@ -23,21 +21,8 @@ __all__ = ["pki", "shared_database_url"]
 async def gateway(
     tmp_path_factory: pytest.TempPathFactory, shared_database_url: str, pki: Pki
 ) -> AsyncIterator[RunningGateway]:
-    directory = tmp_path_factory.mktemp("gateway-hostile")
-    settings = Settings(
-        env="test",
-        data_dir=directory / "var",
-        certs_dir=directory / "certs",
-        database_url=shared_database_url,
-        encryption_keys=json.dumps(TEST_KEYS),
-        active_encryption_key_id="test-1",
-    )
-    running, task, server = await start_gateway(settings, shared_database_url, pki)
-    yield running
-    await running.aclose()
-    server.should_exit = True
-    await task
-    await running.platform.close()
+    async with serving_gateway(tmp_path_factory.mktemp("gateway-hostile"), shared_database_url, pki) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

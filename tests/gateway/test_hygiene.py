@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator
 
@@ -13,10 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from gateway.app import metrics_app
 from gateway.metrics import GatewayMetrics
 from gateway.ratelimit import RateClass, RateLimiter
-from obank.settings import Settings
 from tests.auth_server.oauth.conftest import Pki, pki, shared_database_url
-from tests.conftest import TEST_KEYS
-from tests.gateway.harness import RunningGateway, start_gateway
+from tests.gateway.harness import RunningGateway, serving_gateway
 
 __all__ = ["pki", "shared_database_url"]
 
@@ -27,23 +24,15 @@ WEB_APP = "https://app.bank.example"
 async def gateway(
     tmp_path_factory: pytest.TempPathFactory, shared_database_url: str, pki: Pki
 ) -> AsyncIterator[RunningGateway]:
-    directory = tmp_path_factory.mktemp("gateway-hygiene")
-    settings = Settings(
-        env="test",
-        data_dir=directory / "var",
-        certs_dir=directory / "certs",
-        database_url=shared_database_url,
-        encryption_keys=json.dumps(TEST_KEYS),
-        active_encryption_key_id="test-1",
-        cors_allowed_origins=[WEB_APP],
-    )
     limiter = RateLimiter("memory://", {RateClass.LOGIN: "2/minute", RateClass.READS: "3/minute"})
-    running, task, server = await start_gateway(settings, shared_database_url, pki, rate_limiter=limiter)
-    yield running
-    await running.aclose()
-    server.should_exit = True
-    await task
-    await running.platform.close()
+    async with serving_gateway(
+        tmp_path_factory.mktemp("gateway-hygiene"),
+        shared_database_url,
+        pki,
+        rate_limiter=limiter,
+        cors_allowed_origins=[WEB_APP],
+    ) as running:
+        yield running
 
 
 def samples(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:

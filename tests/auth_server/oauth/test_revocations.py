@@ -228,3 +228,15 @@ async def _eventually_denied(platform: Platform, identifier: str) -> bool:
             return True
         await asyncio.sleep(0.02)
     return False
+
+
+async def test_concurrent_first_questions_all_wait_for_the_table(platform: Platform) -> None:
+    async with unit_of_work(platform.sessions) as session:
+        await record_revocations(session, ["jti:early"], datetime.now(UTC) + timedelta(minutes=5))
+    fresh = build_platform(platform.settings.model_copy(update={"redis_url": None}), platform.database_url)
+    try:
+        # Neither request may be answered from a mirror that is still loading.
+        answers = await asyncio.gather(*(fresh.revocations.first_revoked(["jti:early"]) for _ in range(5)))
+        assert answers == ["jti:early"] * 5
+    finally:
+        await fresh.close()
