@@ -8,24 +8,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from obank.actor import ActorKind
+from obank.unit_of_work import AuditEntry
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AuditEntry:
-    """What a context reports about one state change; `before`/`after` are encrypted at rest."""
-
-    actor_kind: ActorKind
-    actor_id: str
-    action: str
-    entity_type: str
-    entity_id: str
-    before: dict[str, Any] | None = None
-    after: dict[str, Any] | None = None
-    client_id: str | None = None
-    session_id: str | None = None
-    ip_address: str | None = None
-    correlation_id: str | None = None
+__all__ = ["AppendedRecord", "AuditEntry", "ChainHead", "SealedRecord", "VerificationReport"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 
+from audit.trail import platform_units
 from core_banking.accounts import router as accounts_router
 from core_banking.customers import router as customers_router
 from core_banking.history import router as history_router
@@ -24,6 +25,7 @@ def create_app(platform: Platform) -> FastAPI:
     app = FastAPI(title="obank core banking", version="1", dependencies=[Depends(refuse_control_characters)])
     app.state.platform = platform
     app.state.sessions = platform.sessions
+    app.state.units = platform_units(platform)
     app.state.internal_assertions = load_internal_assertions(platform.settings)
     app.state.service_name = SERVICE_NAME
     for router in (

@@ -12,10 +12,12 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from audit.trail import platform_units
 from obank.embedded_db import ensure_embedded_database
 from obank.migrate import upgrade_to_head
 from obank.runtime import Platform, build_platform
 from obank.settings import Settings
+from obank.unit_of_work import UnitsOfWork
 from tests import services
 
 TEMPLATE_DB = "obank_template"
@@ -67,6 +69,12 @@ async def platform(settings: Settings) -> AsyncIterator[Platform]:
     built = build_platform(settings)
     yield built
     await built.close()
+
+
+@pytest.fixture
+def units(platform: Platform) -> UnitsOfWork:
+    """Units of work on the test platform, writing audit records to its trail."""
+    return platform_units(platform)
 
 
 @pytest.fixture(scope="session")
