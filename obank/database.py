@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from enum import Enum as PythonEnum
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import Enum, MetaData
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 # Constraint names are stable across environments so migrations can refer to them.
 NAMING_CONVENTION = {
@@ -63,7 +62,7 @@ def async_url(url: str) -> str:
 def create_engine(url: str, *, pool_size: int = POOL_SIZE) -> AsyncEngine:
     """An engine over psycopg 3 with pooled connections, recycled after half an hour."""
     # No pool_pre_ping (a round trip per checkout): a connection the server dropped fails its first
-    # statement, which invalidates the pool, and retried units of work (`retry_serializable`)
+    # statement, which invalidates the pool, and retried units of work (`UnitsOfWork.retry`)
     # run again on a fresh connection.
     return create_async_engine(
         async_url(url),
@@ -99,7 +98,6 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]
 
 
-T = TypeVar("T")
 ATTEMPTS = 4
 # SQLSTATE 40001 serialization_failure, 40P01 deadlock_detected: the transaction was rolled back
 # whole and may simply run again (PostgreSQL manual, "Serialization Failure Handling").
@@ -111,39 +109,3 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, DBAPIError) and (
         getattr(error.orig, "sqlstate", None) in TRANSIENT_SQLSTATES or error.connection_invalidated
     )
-
-
-async def retry_serializable(
-    sessions: async_sessionmaker[AsyncSession], work: Callable[[AsyncSession], Awaitable[T]]
-) -> T:
-    """Run `work` in one transaction (commit included), again from scratch after a transient abort.
-
-    Safe because nothing of an aborted attempt survives it, its idempotency-key claim included; a
-    connection lost during COMMIT may have committed, so `work` must be idempotent (a transfer's key
-    then replays the first answer; the interest jobs never pay a day or month twice).
-    """
-    retrying = AsyncRetrying(
-        retry=retry_if_exception(is_transient),
-        stop=stop_after_attempt(ATTEMPTS),
-        wait=wait_random_exponential(multiplier=0.005, max=0.1),
-        reraise=True,
-    )
-    async for attempt in retrying:
-        with attempt:
-            async with unit_of_work(sessions) as session:
-                result = await work(session)
-            return result
-    raise AssertionError("unreachable: tenacity re-raises the last failure")
-
-
-@asynccontextmanager
-async def independent_unit_of_work(beside: AsyncSession) -> AsyncIterator[AsyncSession]:
-    """A transaction of its own on `beside`'s engine, committed whatever becomes of the caller's.
-
-    For what must outlive a refusal the caller's transaction will roll back (revoking every token of a
-    replayed code or a reused refresh token).
-    """
-    engine = beside.bind
-    assert isinstance(engine, AsyncEngine), "a session bound to an engine"
-    async with unit_of_work(create_sessionmaker(engine)) as session:
-        yield session

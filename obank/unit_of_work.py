@@ -69,9 +69,16 @@ class UnitOfWork:
     _events: list[NewEvent] = field(default_factory=list)
     _entries: list[AuditEntry] = field(default_factory=list)
 
-    def publish(self, *, topic: str, event_type: str, key: str, payload: dict[str, Any]) -> None:
-        """An outbox event, written at commit; `key` orders the events of one aggregate for consumers."""
-        self._events.append(NewEvent(topic=topic, event_type=event_type, key=key, payload=payload))
+    def publish(
+        self, *, topic: str, event_type: str, key: str, payload: dict[str, Any], correlation_id: str | None = None
+    ) -> None:
+        """An outbox event, written at commit; `key` orders the events of one aggregate for consumers.
+
+        Without a correlation id it takes the current request's (one transaction may serve several).
+        """
+        self._events.append(
+            NewEvent(topic=topic, event_type=event_type, key=key, payload=payload, correlation_id=correlation_id)
+        )
 
     def audit(
         self,
@@ -83,6 +90,7 @@ class UnitOfWork:
         after: dict[str, Any] | None = None,
         actor: Actor | None = None,
         ip_address: str | None = None,
+        correlation_id: str | None = None,
     ) -> None:
         """The audit record of one change, chained at commit after every event of this transaction."""
         who = actor or self.actor
@@ -98,6 +106,7 @@ class UnitOfWork:
                 before=before,
                 after=after,
                 ip_address=ip_address,
+                correlation_id=correlation_id,
             )
         )
 
@@ -189,11 +198,18 @@ def request_unit_of_work(actor: Callable[..., Any]) -> Callable[..., AsyncIterat
     The app keeps its `UnitsOfWork` as `app.state.units`.
     """
 
-    async def dependency(request: Request, who: Annotated[Actor, Depends(actor)]) -> AsyncIterator[UnitOfWork]:
+    async def dependency(request: Request, who: Actor) -> AsyncIterator[UnitOfWork]:
         units: UnitsOfWork = request.app.state.units
         async with units.begin(who) as uow:
             yield uow
 
+    # Annotations here are strings (postponed evaluation) that FastAPI would resolve in this module's
+    # globals, where `actor` is not: hand it the evaluated ones.
+    dependency.__annotations__ = {
+        "request": Request,
+        "who": Annotated[Actor, Depends(actor)],
+        "return": AsyncIterator[UnitOfWork],
+    }
     return dependency
 
 
