@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from audit.trail import platform_units
 from auth_server.errors import AuthError
 from auth_server.identities import passwords
 from auth_server.identities import router as identities_router
@@ -69,7 +70,7 @@ def create_app(platform: Platform) -> FastAPI:
         dependencies=[Depends(refuse_control_characters)],
     )
     app.state.platform = platform
-    app.state.sessions = platform.sessions
+    app.state.units = platform_units(platform)
     app.state.service_name = SERVICE_NAME
     app.state.replay_guard = replay_guard(platform.settings.redis_url)
     passwords.prepare_unknown_user_hash()

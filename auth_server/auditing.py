@@ -1,4 +1,4 @@
-"""Security events of auth_server: an outbox event and an audit record each, written last in the transaction."""
+"""Security events of auth_server: each an outbox event and an audit record, reported on the unit of work."""
 
 from __future__ import annotations
 
@@ -6,13 +6,9 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from audit.schemas import AuditEntry
-from audit.writer import append_audit_record, ip_address_hash
+from audit.writer import ip_address_hash
 from obank.actor import Actor
-from obank.crypto import KeyRing
-from obank.outbox import record_event
+from obank.unit_of_work import UnitOfWork
 
 TOPIC = "auth_server.security"
 
@@ -39,8 +35,8 @@ def client_ip(value: str | None) -> str | None:
         return None
 
 
-async def record_security_events(session: AsyncSession, keyring: KeyRing, *events: SecurityEvent) -> None:
-    """Write each event's outbox row, then its audit record; call last, the audit chain head stays locked."""
+def report_security_events(uow: UnitOfWork, *events: SecurityEvent) -> None:
+    """Each event's outbox event (with the keyed hash of the IP, never the IP) and its audit record, by its actor."""
     for event in events:
         payload: dict[str, Any] = {
             "action": event.action,
@@ -48,23 +44,15 @@ async def record_security_events(session: AsyncSession, keyring: KeyRing, *event
             "actor_id": event.actor.id,
             "entity_type": event.entity_type,
             "entity_id": event.entity_id,
-            "ip_hash": None if event.ip_address is None else ip_address_hash(keyring, event.ip_address).hex(),
+            "ip_hash": None if event.ip_address is None else ip_address_hash(uow.keyring, event.ip_address).hex(),
             **event.details,
         }
-        await record_event(session, topic=TOPIC, event_type=event.action, key=event.entity_id, payload=payload)
-    for event in events:
-        await append_audit_record(
-            session,
-            keyring,
-            AuditEntry(
-                actor_kind=event.actor.kind,
-                actor_id=event.actor.id,
-                session_id=event.actor.session_id,
-                action=event.action,
-                entity_type=event.entity_type,
-                entity_id=event.entity_id,
-                before=None,
-                after=event.details or None,
-                ip_address=event.ip_address,
-            ),
+        uow.publish(topic=TOPIC, event_type=event.action, key=event.entity_id, payload=payload)
+        uow.audit(
+            action=event.action,
+            entity_type=event.entity_type,
+            entity_id=event.entity_id,
+            after=event.details or None,
+            actor=event.actor,
+            ip_address=event.ip_address,
         )

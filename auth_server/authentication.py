@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from fastapi import Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_server.identities import service as identities_service
 from auth_server.identities.schemas import IdentityKind, IdentityStatus
@@ -21,8 +20,8 @@ from auth_server.pages.dependencies import SESSION_COOKIE
 from auth_server.pages.rendering import login_path, safe_return_to
 from auth_server.sessions import service as sessions_service
 from auth_server.sessions.schemas import ACR_CA, ACR_SCA
-from obank.crypto import KeyRing
 from obank.roles import StaffRole
+from obank.unit_of_work import UnitOfWork
 
 __all__ = [
     "ACR_CA",
@@ -58,25 +57,24 @@ class BrowserAuthentication:
 
 
 async def browser_authentication(
-    session: AsyncSession,
-    keyring: KeyRing,
+    uow: UnitOfWork,
     request: Request,
     *,
     kind: IdentityKind = IdentityKind.CUSTOMER,
     now: datetime | None = None,
 ) -> BrowserAuthentication | None:
     """The request's signed-in session for a login of `kind`, or None (none, expired, pending, other kind)."""
-    record = await sessions_service.resolve_session(session, keyring, request.cookies.get(SESSION_COOKIE), now=now)
+    record = await sessions_service.resolve_session(uow, request.cookies.get(SESSION_COOKIE), now=now)
     if record is None or not record.is_authenticated or record.auth_time is None or record.acr is None:
         return None
-    identity = await identities_service.get_identity(session, record.identity_id)
+    identity = await identities_service.get_identity(uow.session, record.identity_id)
     if identity.kind is not kind or identity.status is not IdentityStatus.ACTIVE:
         return None
     return BrowserAuthentication(
         session_id=record.id,
         subject=identity.id,
         kind=identity.kind,
-        username=identities_service.username_of(keyring, identity),
+        username=identities_service.username_of(uow.keyring, identity),
         customer_id=identity.customer_id,
         roles=identity.roles,
         amr=record.amr,

@@ -17,10 +17,9 @@ from auth_server.identities.schemas import IdentityKind, IdentityRecord, NewIden
 from obank.roles import StaffRole
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
     from obank.actor import Actor
-    from obank.crypto import KeyRing
+    from obank.runtime import Platform
+    from obank.unit_of_work import UnitOfWork
 
 app = typer.Typer(help="Login identities of customers and staff.", no_args_is_help=True)
 console = Console()
@@ -53,9 +52,9 @@ def _password(from_stdin: bool) -> str:
     return password
 
 
-def _run(work: Callable[[AsyncSession, KeyRing], Awaitable[T]]) -> T:
-    """Run `work(session, keyring)` in one transaction; a refusal exits 1 with its message."""
-    from obank.database import unit_of_work
+def _run(work: Callable[[UnitOfWork, Platform], Awaitable[T]]) -> T:
+    """Run `work(uow, platform)` in one unit of work acting as the operator; a refusal exits 1 with its message."""
+    from audit.trail import platform_units
     from obank.log import configure_logging
     from obank.runtime import build_platform
     from obank.settings import get_settings
@@ -66,8 +65,8 @@ def _run(work: Callable[[AsyncSession, KeyRing], Awaitable[T]]) -> T:
     async def main() -> T:
         platform = build_platform(settings)
         try:
-            async with unit_of_work(platform.sessions) as session:
-                return await work(session, platform.keyring)
+            async with platform_units(platform).begin(_operator()) as uow:
+                return await work(uow, platform)
         finally:
             await platform.close()
 
@@ -78,11 +77,11 @@ def _run(work: Callable[[AsyncSession, KeyRing], Awaitable[T]]) -> T:
         raise typer.Exit(1) from refused
 
 
-async def _find(session: AsyncSession, keyring: KeyRing, kind: IdentityKind, username: str) -> IdentityRecord:
+async def _find(uow: UnitOfWork, kind: IdentityKind, username: str) -> IdentityRecord:
     from auth_server.identities import service
     from auth_server.identities.errors import IdentityNotFound
 
-    identity = await service.find_identity(session, keyring, kind, username)
+    identity = await service.find_identity(uow, kind, username)
     if identity is None:
         raise IdentityNotFound(f"There is no {kind.value} login named {username!r}.")
     return identity
@@ -105,20 +104,16 @@ def create(
         roles=frozenset(role or ()),
     )
 
-    async def work(session: AsyncSession, keyring: KeyRing) -> IdentityRecord:
-        from sqlalchemy.ext.asyncio import AsyncEngine
-
+    async def work(uow: UnitOfWork, platform: Platform) -> IdentityRecord:
         from auth_server.identities import service
         from auth_server.identities.errors import InvalidIdentity
         from core_banking.facade import InProcessCoreBanking
-        from obank.database import create_sessionmaker
 
-        # Core banking's facade in this process, on the engine this command already holds.
-        assert isinstance(session.bind, AsyncEngine)
-        core_banking = InProcessCoreBanking(create_sessionmaker(session.bind), keyring)
+        # Core banking's facade in this process, on the platform this command already holds.
+        core_banking = InProcessCoreBanking(platform.sessions, platform.keyring)
         if customer_id is not None and not await core_banking.customer_exists(customer_id):
             raise InvalidIdentity(f"No customer has the id {customer_id}; a customer login needs an existing customer.")
-        return await service.create_identity(session, keyring, _operator(), new)
+        return await service.create_identity(uow, new)
 
     created = _run(work)
     console.print(f"Created {created.kind.value} login {normalise_username(username)} ({created.id}).")
@@ -129,11 +124,11 @@ def reset_password(username: UsernameArgument, kind: KindOption, password_stdin:
     """Set a new password; every session of the login ends."""
     password = _password(password_stdin)
 
-    async def work(session: AsyncSession, keyring: KeyRing) -> IdentityRecord:
+    async def work(uow: UnitOfWork, _platform: Platform) -> IdentityRecord:
         from auth_server.identities import service
 
-        identity = await _find(session, keyring, kind, username)
-        return await service.reset_password(session, keyring, _operator(), identity.id, password)
+        identity = await _find(uow, kind, username)
+        return await service.reset_password(uow, identity.id, password)
 
     identity = _run(work)
     console.print(f"Password of {identity.kind.value} login {normalise_username(username)} reset; its sessions ended.")
@@ -143,11 +138,11 @@ def reset_password(username: UsernameArgument, kind: KindOption, password_stdin:
 def unlock(username: UsernameArgument, kind: KindOption) -> None:
     """Lift a lockout after repeated failed sign-ins (audited)."""
 
-    async def work(session: AsyncSession, keyring: KeyRing) -> IdentityRecord:
+    async def work(uow: UnitOfWork, _platform: Platform) -> IdentityRecord:
         from auth_server.identities import service
 
-        identity = await _find(session, keyring, kind, username)
-        return await service.unlock(session, keyring, _operator(), identity.id)
+        identity = await _find(uow, kind, username)
+        return await service.unlock(uow, identity.id)
 
     identity = _run(work)
     console.print(f"Unlocked {identity.kind.value} login {normalise_username(username)}.")
@@ -157,11 +152,11 @@ def unlock(username: UsernameArgument, kind: KindOption) -> None:
 def disable(username: UsernameArgument, kind: KindOption) -> None:
     """Disable a login: it can no longer sign in and its sessions end."""
 
-    async def work(session: AsyncSession, keyring: KeyRing) -> IdentityRecord:
+    async def work(uow: UnitOfWork, _platform: Platform) -> IdentityRecord:
         from auth_server.identities import service
 
-        identity = await _find(session, keyring, kind, username)
-        return await service.disable(session, keyring, _operator(), identity.id)
+        identity = await _find(uow, kind, username)
+        return await service.disable(uow, identity.id)
 
     identity = _run(work)
     console.print(f"Disabled {identity.kind.value} login {normalise_username(username)}.")

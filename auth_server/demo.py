@@ -11,8 +11,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from auth_server.identities import repository as identities_repository
 from auth_server.identities import service as identities_service
 from auth_server.identities.passwords import verify_password
@@ -22,6 +20,7 @@ from auth_server.mfa import totp
 from obank.actor import Actor
 from obank.crypto import KeyRing
 from obank.roles import StaffRole
+from obank.unit_of_work import UnitOfWork, UnitsOfWork
 
 DEMO_ACTOR = Actor.system("auth_server.demo")
 _PASSWORD_PURPOSE = "auth-demo-password"  # noqa: S105 (a label, not a secret)
@@ -65,31 +64,36 @@ def demo_password(keyring: KeyRing, kind: IdentityKind, username: str) -> str:
 
 
 async def _ensure_login(
-    session: AsyncSession, keyring: KeyRing, new: NewIdentity, existing: IdentityRecord | None, now: datetime
+    uow: UnitOfWork, new: NewIdentity, existing: IdentityRecord | None, now: datetime
 ) -> tuple[IdentityRecord, str]:
     """The login with its demo password and a confirmed TOTP secret, created or repaired as needed."""
     if existing is None:
-        identity = await identities_service.create_identity(session, keyring, DEMO_ACTOR, new, now=now)
+        identity = await identities_service.create_identity(uow, new, now=now)
     else:
         identity = existing
-        row = await identities_repository.get(session, identity.id)
+        row = await identities_repository.get(uow.session, identity.id)
         # The derived password changes when the active key rotates: reset it so var/demo.json stays true.
         if row is not None and not await verify_password(row.password_hash, new.password):
-            identity = await identities_service.reset_password(
-                session, keyring, DEMO_ACTOR, identity.id, new.password, now=now
-            )
-    secret = await mfa_service.confirmed_secret(session, keyring, identity.id)
+            identity = await identities_service.reset_password(uow, identity.id, new.password, now=now)
+    secret = await mfa_service.confirmed_secret(uow, identity.id)
     if secret is None:
         secret = totp.new_secret()
-        await mfa_service.discard_pending_enrolment(session, identity.id)
-        await mfa_service.enrol_with_secret(session, keyring, identity.id, secret, now=now)
+        await mfa_service.discard_pending_enrolment(uow, identity.id)
+        await mfa_service.enrol_with_secret(uow, identity.id, secret, now=now)
     return identity, secret
 
 
-async def seed_demo_identities(
-    session: AsyncSession, keyring: KeyRing, customers: list[tuple[uuid.UUID, str]]
-) -> DemoIdentities:
-    """Ensure a TOTP-enrolled login per `(customer_id, username)` and one staff login per role; idempotent."""
+async def seed_demo_identities(units: UnitsOfWork, customers: list[tuple[uuid.UUID, str]]) -> DemoIdentities:
+    """Ensure a TOTP-enrolled login per `(customer_id, username)` and one staff login per role; idempotent.
+
+    One transaction of its own, acting as the demo.
+    """
+    async with units.begin(DEMO_ACTOR) as uow:
+        return await _seed(uow, customers)
+
+
+async def _seed(uow: UnitOfWork, customers: list[tuple[uuid.UUID, str]]) -> DemoIdentities:
+    session, keyring = uow.session, uow.keyring
     await identities_repository.lock_provisioning(session, "auth_server.demo")
     now = datetime.now(UTC)
     customer_logins = []
@@ -97,15 +101,15 @@ async def seed_demo_identities(
         password = demo_password(keyring, IdentityKind.CUSTOMER, username)
         new = NewIdentity(kind=IdentityKind.CUSTOMER, username=username, password=password, customer_id=customer_id)
         existing = await identities_service.find_by_customer(session, customer_id)
-        identity, secret = await _ensure_login(session, keyring, new, existing, now)
+        identity, secret = await _ensure_login(uow, new, existing, now)
         shown = identities_service.username_of(keyring, identity)
         customer_logins.append(DemoCustomerLogin(customer_id, shown, password, secret))
     staff_logins = []
     for username, role in DEMO_STAFF:
         password = demo_password(keyring, IdentityKind.STAFF, username)
         new = NewIdentity(kind=IdentityKind.STAFF, username=username, password=password, roles=frozenset({role}))
-        existing = await identities_service.find_identity(session, keyring, IdentityKind.STAFF, username)
-        identity, secret = await _ensure_login(session, keyring, new, existing, now)
+        existing = await identities_service.find_identity(uow, IdentityKind.STAFF, username)
+        identity, secret = await _ensure_login(uow, new, existing, now)
         shown = identities_service.username_of(keyring, identity)
         staff_logins.append(DemoStaffLogin(shown, password, secret, tuple(sorted(identity.roles))))
     return DemoIdentities(tuple(customer_logins), tuple(staff_logins))

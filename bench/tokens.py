@@ -38,6 +38,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 from sqlalchemy import text
 
+from audit.trail import platform_units
 from auth_server.oauth.app import create_oauth_app
 from auth_server.oauth.client_auth.service import JWT_BEARER_ASSERTION
 from auth_server.oauth.clients import service as clients_service
@@ -149,8 +150,8 @@ async def register_client(settings: Settings, key: ECKey) -> str:
             token_endpoint_auth_method="private_key_jwt",
             jwks={"keys": [{**key.as_dict(private=False), "kid": key.kid}]},
         )
-        async with unit_of_work(platform.sessions) as session:
-            record = await clients_service.register_client(session, platform.keyring, Actor.system("bench"), metadata)
+        async with platform_units(platform).begin(Actor.system("bench")) as uow:
+            record = await clients_service.register_client(uow, metadata)
         return record.client_id
     finally:
         await platform.close()
@@ -253,11 +254,13 @@ async def in_process(settings: Settings, directory: Path, seconds: float, concur
         for _ in range(10**9)
     )
 
+    units = platform_units(platform)
+
     async def issue() -> None:
-        async with unit_of_work(platform.sessions) as session:
+        async with units.begin(Actor.system("bench")) as uow:
             form = next(forms)
-            caller = await server.authenticator.authenticate(session, form, certificate)
-            await grants.client_credentials(session, server, caller, form)
+            caller = await server.authenticator.authenticate(uow.session, form, certificate)
+            await grants.client_credentials(uow, server, caller, form)
 
     try:
         for _ in range(50):
@@ -463,7 +466,6 @@ async def flow_fixtures(settings: Settings, key: ECKey, customers: int) -> tuple
     from auth_server.identities.schemas import IdentityKind, NewIdentity
     from auth_server.mfa import service as mfa
     from auth_server.mfa.replay import DatabaseOnlyGuard
-    from obank.actor import Actor as IdentityActor
 
     platform = build_platform(settings)
     logins: list[tuple[str, str]] = []
@@ -477,8 +479,9 @@ async def flow_fixtures(settings: Settings, key: ECKey, customers: int) -> tuple
             token_endpoint_auth_method="private_key_jwt",
             jwks={"keys": [{**key.as_dict(private=False), "kid": key.kid}]},
         )
-        async with unit_of_work(platform.sessions) as session:
-            record = await clients_service.register_client(session, platform.keyring, Actor.system("bench"), metadata)
+        units = platform_units(platform)
+        async with units.begin(Actor.system("bench")) as uow:
+            record = await clients_service.register_client(uow, metadata)
         now = datetime.now(UTC)
         for _ in range(customers):
             username = f"bench-{uuid.uuid4().hex[:10]}"
@@ -488,15 +491,11 @@ async def flow_fixtures(settings: Settings, key: ECKey, customers: int) -> tuple
                 password=FLOW_PASSWORD,
                 customer_id=uuid.uuid4(),
             )
-            async with unit_of_work(platform.sessions) as session:
-                identity = await identities.create_identity(
-                    session, platform.keyring, IdentityActor.system("bench"), new
-                )
-                enrolment = await mfa.begin_enrolment(session, platform.keyring, identity.id, username)
+            async with units.begin(Actor.system("bench")) as uow:
+                identity = await identities.create_identity(uow, new)
+                enrolment = await mfa.begin_enrolment(uow, identity.id, username)
                 previous = pyotp.TOTP(enrolment.secret).at(now - timedelta(seconds=30))
-                await mfa.confirm_enrolment(
-                    session, platform.keyring, identity.id, previous, DatabaseOnlyGuard(), now=now
-                )
+                await mfa.confirm_enrolment(uow, identity.id, previous, DatabaseOnlyGuard(), now=now)
             logins.append((username, enrolment.secret))
         return record.client_id, logins
     finally:

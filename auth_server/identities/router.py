@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
+from auth_server.dependencies import UnitOfWorkDep
 from auth_server.errors import AuthError
 from auth_server.identities import service
 from auth_server.identities.errors import PasswordsDoNotMatch
@@ -18,8 +19,7 @@ from auth_server.pages.errors import SignInIncomplete, SignInRequired
 from auth_server.pages.rendering import DEFAULT_LANDING, redirect, render
 from auth_server.sessions.schemas import SessionRecord, SessionStage
 from obank.crypto import KeyRing
-from obank.database import SessionDep
-from obank.runtime import KeyRingDep
+from obank.unit_of_work import UnitOfWork
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,7 +27,7 @@ PASSWORD_PATH = "/account/password"  # noqa: S105 (a path, not a secret)
 FormField = Annotated[str, Form()]
 
 
-async def _signed_in(browser: Browser, db: SessionDep, path: str) -> tuple[SessionRecord, IdentityRecord]:
+async def _signed_in(browser: Browser, uow: UnitOfWork, path: str) -> tuple[SessionRecord, IdentityRecord]:
     record = browser.session
     if record is not None and record.stage is SessionStage.AWAITING_OTP:
         raise SignInIncomplete("/login/otp")
@@ -35,25 +35,25 @@ async def _signed_in(browser: Browser, db: SessionDep, path: str) -> tuple[Sessi
         raise SignInIncomplete("/mfa/enrol")
     if record is None or not record.is_authenticated:
         raise SignInRequired(path)
-    return record, await service.get_identity(db, record.identity_id)
+    return record, await service.get_identity(uow.session, record.identity_id)
 
 
 @router.get(DEFAULT_LANDING)
 async def account_page(
-    request: Request, browser: BrowserDep, db: SessionDep, keyring: KeyRingDep, password_changed: bool = False
+    request: Request, browser: BrowserDep, uow: UnitOfWorkDep, password_changed: bool = False
 ) -> Response:
     """Who the browser is signed in as, and how strongly."""
-    record, identity = await _signed_in(browser, db, DEFAULT_LANDING)
+    record, identity = await _signed_in(browser, uow, DEFAULT_LANDING)
     context = {
         "notice": "Your password has been changed. You were signed out everywhere else." if password_changed else None,
         "title": "Your sign-in",
         "staff": identity.kind is IdentityKind.STAFF,
         "identity": identity,
-        "username": service.username_of(keyring, identity),
+        "username": service.username_of(uow.keyring, identity),
         "browser_session": record,
-        "enrolled": await mfa_service.is_enrolled(db, identity.id),
+        "enrolled": await mfa_service.is_enrolled(uow.session, identity.id),
     }
-    return render(request, browser, keyring, "account.html", context)
+    return render(request, browser, uow.keyring, "account.html", context)
 
 
 def _password_page(
@@ -78,28 +78,26 @@ def _password_page(
 
 
 @router.get(PASSWORD_PATH)
-async def password_page(request: Request, browser: BrowserDep, db: SessionDep, keyring: KeyRingDep) -> Response:
-    _, identity = await _signed_in(browser, db, PASSWORD_PATH)
-    return _password_page(request, browser, keyring, identity)
+async def password_page(request: Request, browser: BrowserDep, uow: UnitOfWorkDep) -> Response:
+    _, identity = await _signed_in(browser, uow, PASSWORD_PATH)
+    return _password_page(request, browser, uow.keyring, identity)
 
 
 @router.post(PASSWORD_PATH)
 async def password_submit(
     request: Request,
     browser: CheckedBrowserDep,
-    db: SessionDep,
-    keyring: KeyRingDep,
+    uow: UnitOfWorkDep,
     current_password: FormField = "",
     new_password: FormField = "",
     confirm_password: FormField = "",
 ) -> Response:
-    record, identity = await _signed_in(browser, db, PASSWORD_PATH)
+    record, identity = await _signed_in(browser, uow, PASSWORD_PATH)
     try:
         if new_password != confirm_password:
             raise PasswordsDoNotMatch()
         issued = await service.change_password(
-            db,
-            keyring,
+            uow,
             identity_id=identity.id,
             browser_session_id=record.id,
             current_password=current_password[:1024],
@@ -107,5 +105,5 @@ async def password_submit(
             ip_address=browser.ip_address,
         )
     except AuthError as refused:
-        return _password_page(request, browser, keyring, identity, error=refused.detail, status_code=refused.status)
+        return _password_page(request, browser, uow.keyring, identity, error=refused.detail, status_code=refused.status)
     return redirect(DEFAULT_LANDING + "?password_changed=1", browser, issued=issued)

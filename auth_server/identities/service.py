@@ -11,7 +11,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth_server.auditing import SecurityEvent, record_security_events
+from auth_server.auditing import SecurityEvent, report_security_events
 from auth_server.identities import repository
 from auth_server.identities.errors import (
     CurrentPasswordIncorrect,
@@ -41,6 +41,7 @@ from auth_server.sessions.schemas import IssuedSession
 from obank.actor import Actor, ActorKind
 from obank.crypto import KeyRing, lookup_hashes, seal, unseal
 from obank.roles import StaffRole
+from obank.unit_of_work import UnitOfWork
 
 # After this many consecutive failures (password or second factor) sign-in pauses, for a delay that
 # doubles with each further failure, up to the maximum.
@@ -147,15 +148,10 @@ def _validate(new: NewIdentity) -> str:
 
 
 async def create_identity(
-    session: AsyncSession,
-    keyring: KeyRing,
-    actor: Actor,
-    new: NewIdentity,
-    *,
-    hasher: PasswordHasher = HASHER,
-    now: datetime | None = None,
+    uow: UnitOfWork, new: NewIdentity, *, hasher: PasswordHasher = HASHER, now: datetime | None = None
 ) -> IdentityRecord:
     """Create a login; the username is unique per kind, and a customer has at most one login."""
+    session, keyring = uow.session, uow.keyring
     username = _validate(new)
     if await repository.find(session, new.kind, _username_hashes(keyring, username)) is not None:
         raise UsernameTaken()
@@ -179,10 +175,8 @@ async def create_identity(
         updated_at=now,
     )
     await repository.add(session, identity)
-    await record_security_events(
-        session,
-        keyring,
-        SecurityEvent("identity.created", actor, "identity", str(identity.id), _snapshot(identity)),
+    report_security_events(
+        uow, SecurityEvent("identity.created", uow.actor, "identity", str(identity.id), _snapshot(identity))
     )
     return to_record(identity)
 
@@ -194,11 +188,9 @@ async def get_identity(session: AsyncSession, identity_id: uuid.UUID) -> Identit
     return to_record(identity)
 
 
-async def find_identity(
-    session: AsyncSession, keyring: KeyRing, kind: IdentityKind, username: str
-) -> IdentityRecord | None:
+async def find_identity(uow: UnitOfWork, kind: IdentityKind, username: str) -> IdentityRecord | None:
     """The identity of this kind and username (case-insensitive), if any."""
-    identity = await repository.find(session, kind, _username_hashes(keyring, username))
+    identity = await repository.find(uow.session, kind, _username_hashes(uow.keyring, username))
     return None if identity is None else to_record(identity)
 
 
@@ -208,8 +200,7 @@ async def find_by_customer(session: AsyncSession, customer_id: uuid.UUID) -> Ide
 
 
 async def check_password(
-    session: AsyncSession,
-    keyring: KeyRing,
+    uow: UnitOfWork,
     *,
     kind: IdentityKind,
     username: str,
@@ -223,7 +214,8 @@ async def check_password(
     and a locked or disabled login take the same time. Failures while locked are not counted: an
     attacker could otherwise keep a customer locked out indefinitely.
     """
-    identity = await repository.find(session, kind, _username_hashes(keyring, username), for_update=True)
+    session = uow.session
+    identity = await repository.find(session, kind, _username_hashes(uow.keyring, username), for_update=True)
     if identity is None:
         await verify_against_nobody(password, hasher)
         return PasswordCheck(PasswordVerdict.UNKNOWN_USER, None)
@@ -243,13 +235,13 @@ async def check_password(
     return PasswordCheck(PasswordVerdict.ACCEPTED, to_record(identity))
 
 
-async def record_failed_factor(session: AsyncSession, identity_id: uuid.UUID, *, now: datetime) -> datetime | None:
+async def record_failed_factor(uow: UnitOfWork, identity_id: uuid.UUID, *, now: datetime) -> datetime | None:
     """Count a wrong second factor towards lockout; returns the new `locked_until` when it locks."""
-    identity = await repository.get(session, identity_id, for_update=True)
+    identity = await repository.get(uow.session, identity_id, for_update=True)
     if identity is None:
         raise IdentityNotFound()
     locked_until = _register_failure(identity, now)
-    await session.flush()
+    await uow.session.flush()
     return locked_until
 
 
@@ -261,16 +253,16 @@ async def is_sign_in_allowed(session: AsyncSession, identity_id: uuid.UUID, *, n
     return identity.locked_until is None or identity.locked_until <= now
 
 
-async def record_successful_sign_in(session: AsyncSession, identity_id: uuid.UUID, *, now: datetime) -> None:
+async def record_successful_sign_in(uow: UnitOfWork, identity_id: uuid.UUID, *, now: datetime) -> None:
     """A completed sign-in clears the failure count and any expired lock."""
-    identity = await repository.get(session, identity_id, for_update=True)
+    identity = await repository.get(uow.session, identity_id, for_update=True)
     if identity is None:
         raise IdentityNotFound()
     identity.failed_login_attempts = 0
     identity.locked_until = None
     identity.last_login_at = now
     identity.updated_at = now
-    await session.flush()
+    await uow.session.flush()
 
 
 async def _set_password(
@@ -283,8 +275,7 @@ async def _set_password(
 
 
 async def change_password(
-    session: AsyncSession,
-    keyring: KeyRing,
+    uow: UnitOfWork,
     *,
     identity_id: uuid.UUID,
     browser_session_id: uuid.UUID,
@@ -296,29 +287,27 @@ async def change_password(
 ) -> IssuedSession:
     """Change one's own password: every other session ends, this one gets a new token, notifications follow."""
     now = now or datetime.now(UTC)
-    identity = await repository.get(session, identity_id, for_update=True)
+    identity = await repository.get(uow.session, identity_id, for_update=True)
     if identity is None:
         raise IdentityNotFound()
     if not await verify_password(identity.password_hash, current_password, hasher):
         raise CurrentPasswordIncorrect()
     if new_password == current_password:
         raise InvalidIdentity("The new password must differ from the current one.")
-    await _set_password(keyring, identity, new_password, hasher, now)
-    await session.flush()
+    await _set_password(uow.keyring, identity, new_password, hasher, now)
+    await uow.session.flush()
     ended = await sessions_service.end_identity_sessions(
-        session, identity.id, reason="password_changed", now=now, keep=browser_session_id
+        uow, identity.id, reason="password_changed", now=now, keep=browser_session_id
     )
-    issued = await sessions_service.reissue_token(session, keyring, browser_session_id, now=now)
+    issued = await sessions_service.reissue_token(uow, browser_session_id, now=now)
     actor = Actor(
         ActorKind(identity.kind.value),
         str(identity.customer_id or identity.id),  # a customer by core banking's id, as every context knows them
         session_id=str(browser_session_id),
     )
     details = {**_snapshot(identity), "other_sessions_ended": ended}
-    await record_security_events(
-        session,
-        keyring,
-        SecurityEvent("identity.password_changed", actor, "identity", str(identity.id), details, ip_address),
+    report_security_events(
+        uow, SecurityEvent("identity.password_changed", actor, "identity", str(identity.id), details, ip_address)
     )
     return issued
 
@@ -331,62 +320,52 @@ async def _locked_identity(session: AsyncSession, identity_id: uuid.UUID) -> Ide
 
 
 async def reset_password(
-    session: AsyncSession,
-    keyring: KeyRing,
-    actor: Actor,
+    uow: UnitOfWork,
     identity_id: uuid.UUID,
     new_password: str,
     *,
     hasher: PasswordHasher = HASHER,
     now: datetime | None = None,
 ) -> IdentityRecord:
-    """Set a new password for someone (operator or staff action); all their sessions end."""
+    """Set a new password for someone (the unit of work's operator or staff member); all their sessions end."""
     now = now or datetime.now(UTC)
-    identity = await _locked_identity(session, identity_id)
-    await _set_password(keyring, identity, new_password, hasher, now)
-    await session.flush()
-    ended = await sessions_service.end_identity_sessions(session, identity.id, reason="password_reset", now=now)
+    identity = await _locked_identity(uow.session, identity_id)
+    await _set_password(uow.keyring, identity, new_password, hasher, now)
+    await uow.session.flush()
+    ended = await sessions_service.end_identity_sessions(uow, identity.id, reason="password_reset", now=now)
     details = {**_snapshot(identity), "sessions_ended": ended}
-    await record_security_events(
-        session, keyring, SecurityEvent("identity.password_reset", actor, "identity", str(identity.id), details)
+    report_security_events(
+        uow, SecurityEvent("identity.password_reset", uow.actor, "identity", str(identity.id), details)
     )
     return to_record(identity)
 
 
-async def unlock(
-    session: AsyncSession, keyring: KeyRing, actor: Actor, identity_id: uuid.UUID, *, now: datetime | None = None
-) -> IdentityRecord:
-    """Lift a lockout and clear the failure count (a staff or operator decision, audited)."""
+async def unlock(uow: UnitOfWork, identity_id: uuid.UUID, *, now: datetime | None = None) -> IdentityRecord:
+    """Lift a lockout and clear the failure count (the unit of work's staff or operator decision, audited)."""
     now = now or datetime.now(UTC)
-    identity = await _locked_identity(session, identity_id)
+    identity = await _locked_identity(uow.session, identity_id)
     before = {"failed_login_attempts": identity.failed_login_attempts, "locked_until": _iso(identity.locked_until)}
     identity.failed_login_attempts = 0
     identity.locked_until = None
     identity.updated_at = now
-    await session.flush()
+    await uow.session.flush()
     details = {**_snapshot(identity), "before": before}
-    await record_security_events(
-        session, keyring, SecurityEvent("identity.unlocked", actor, "identity", str(identity.id), details)
-    )
+    report_security_events(uow, SecurityEvent("identity.unlocked", uow.actor, "identity", str(identity.id), details))
     return to_record(identity)
 
 
-async def disable(
-    session: AsyncSession, keyring: KeyRing, actor: Actor, identity_id: uuid.UUID, *, now: datetime | None = None
-) -> IdentityRecord:
-    """Disable a login: it can no longer sign in and its sessions end."""
+async def disable(uow: UnitOfWork, identity_id: uuid.UUID, *, now: datetime | None = None) -> IdentityRecord:
+    """Disable a login (the unit of work's staff or operator decision): it can no longer sign in, its sessions end."""
     now = now or datetime.now(UTC)
-    identity = await _locked_identity(session, identity_id)
+    identity = await _locked_identity(uow.session, identity_id)
     if identity.status is IdentityStatus.DISABLED:
         return to_record(identity)
     identity.status = IdentityStatus.DISABLED
     identity.updated_at = now
-    await session.flush()
-    ended = await sessions_service.end_identity_sessions(session, identity.id, reason="identity_disabled", now=now)
+    await uow.session.flush()
+    ended = await sessions_service.end_identity_sessions(uow, identity.id, reason="identity_disabled", now=now)
     details = {**_snapshot(identity), "sessions_ended": ended}
-    await record_security_events(
-        session, keyring, SecurityEvent("identity.disabled", actor, "identity", str(identity.id), details)
-    )
+    report_security_events(uow, SecurityEvent("identity.disabled", uow.actor, "identity", str(identity.id), details))
     return to_record(identity)
 
 

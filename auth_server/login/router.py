@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
+from auth_server.dependencies import UnitOfWorkDep
 from auth_server.identities import service as identities_service
 from auth_server.identities.schemas import IdentityKind
 from auth_server.login import service
@@ -22,8 +23,7 @@ from auth_server.pages.rendering import (
 )
 from auth_server.sessions.schemas import IssuedSession, SessionRecord, SessionStage
 from obank.crypto import KeyRing
-from obank.database import SessionDep
-from obank.runtime import KeyRingDep
+from obank.unit_of_work import UnitOfWork
 
 router = APIRouter(include_in_schema=False)
 
@@ -73,8 +73,7 @@ def _login_page(
 async def _show_login(
     request: Request,
     browser: Browser,
-    db: SessionDep,
-    keyring: KeyRing,
+    uow: UnitOfWork,
     kind: IdentityKind,
     return_to: str | None,
     sca: bool,
@@ -83,17 +82,16 @@ async def _show_login(
     resume_at = safe_return_to(return_to)
     current = browser.session
     if current is not None and current.is_authenticated and not fresh and (current.is_strong or not sca):
-        identity = await identities_service.get_identity(db, current.identity_id)
+        identity = await identities_service.get_identity(uow.session, current.identity_id)
         if identity.kind is kind:
             return redirect(resume_at or DEFAULT_LANDING, browser)
-    return _login_page(request, browser, keyring, kind, return_to=resume_at, sca=sca)
+    return _login_page(request, browser, uow.keyring, kind, return_to=resume_at, sca=sca)
 
 
 async def _submit_login(
     request: Request,
     browser: Browser,
-    db: SessionDep,
-    keyring: KeyRing,
+    uow: UnitOfWork,
     kind: IdentityKind,
     username: str,
     password: str,
@@ -103,8 +101,7 @@ async def _submit_login(
     resume_at = safe_return_to(return_to)
     require_sca = kind is IdentityKind.STAFF or sca == "1"
     outcome = await service.sign_in_with_password(
-        db,
-        keyring,
+        uow,
         kind=kind,
         username=username[:64],
         password=password[:1024],
@@ -117,7 +114,7 @@ async def _submit_login(
         return _login_page(
             request,
             browser,
-            keyring,
+            uow.keyring,
             kind,
             return_to=resume_at,
             sca=require_sca,
@@ -135,62 +132,58 @@ async def _submit_login(
 async def login_page(
     request: Request,
     browser: BrowserDep,
-    db: SessionDep,
-    keyring: KeyRingDep,
+    uow: UnitOfWorkDep,
     return_to: str | None = None,
     sca: bool = False,
     fresh: bool = False,
 ) -> Response:
     """Customer sign-in; `sca` demands password and TOTP, `fresh` asks again whatever the session holds."""
-    return await _show_login(request, browser, db, keyring, IdentityKind.CUSTOMER, return_to, sca, fresh)
+    return await _show_login(request, browser, uow, IdentityKind.CUSTOMER, return_to, sca, fresh)
 
 
 @router.post("/login")
 async def login_submit(
     request: Request,
     browser: CheckedBrowserDep,
-    db: SessionDep,
-    keyring: KeyRingDep,
+    uow: UnitOfWorkDep,
     username: FormField = "",
     password: FormField = "",
     return_to: FormField = "",
     sca: FormField = "",
 ) -> Response:
-    return await _submit_login(request, browser, db, keyring, IdentityKind.CUSTOMER, username, password, return_to, sca)
+    return await _submit_login(request, browser, uow, IdentityKind.CUSTOMER, username, password, return_to, sca)
 
 
 @router.get("/staff/login")
 async def staff_login_page(
     request: Request,
     browser: BrowserDep,
-    db: SessionDep,
-    keyring: KeyRingDep,
+    uow: UnitOfWorkDep,
     return_to: str | None = None,
     fresh: bool = False,
 ) -> Response:
     """Staff sign-in: staff identities only, always with TOTP."""
-    return await _show_login(request, browser, db, keyring, IdentityKind.STAFF, return_to, True, fresh)
+    return await _show_login(request, browser, uow, IdentityKind.STAFF, return_to, True, fresh)
 
 
 @router.post("/staff/login")
 async def staff_login_submit(
     request: Request,
     browser: CheckedBrowserDep,
-    db: SessionDep,
-    keyring: KeyRingDep,
+    uow: UnitOfWorkDep,
     username: FormField = "",
     password: FormField = "",
     return_to: FormField = "",
 ) -> Response:
-    return await _submit_login(request, browser, db, keyring, IdentityKind.STAFF, username, password, return_to, "1")
+    return await _submit_login(request, browser, uow, IdentityKind.STAFF, username, password, return_to, "1")
 
 
-async def _pending(browser: Browser, db: SessionDep) -> tuple[SessionRecord, IdentityKind] | None:
+async def _pending(browser: Browser, uow: UnitOfWork) -> tuple[SessionRecord, IdentityKind] | None:
     """The browser's session when it awaits a second factor, with the kind of login it is for."""
     record = browser.session
     if record is None or record.stage is not SessionStage.AWAITING_OTP:
         return None
-    identity = await identities_service.get_identity(db, record.identity_id)
+    identity = await identities_service.get_identity(uow.session, record.identity_id)
     return record, identity.kind
 
 
@@ -222,57 +215,52 @@ def _restart(
 
 
 @router.get("/login/otp")
-async def otp_page(request: Request, browser: BrowserDep, db: SessionDep, keyring: KeyRingDep) -> Response:
-    pending = await _pending(browser, db)
+async def otp_page(request: Request, browser: BrowserDep, uow: UnitOfWorkDep) -> Response:
+    pending = await _pending(browser, uow)
     if pending is None:
         return _restart(browser)
-    return _second_factor_page(request, browser, keyring, "otp.html", pending[1], pending[0])
+    return _second_factor_page(request, browser, uow.keyring, "otp.html", pending[1], pending[0])
 
 
 @router.post("/login/otp")
 async def otp_submit(
-    request: Request,
-    browser: CheckedBrowserDep,
-    db: SessionDep,
-    keyring: KeyRingDep,
-    guard: ReplayGuardDep,
-    otp: FormField = "",
+    request: Request, browser: CheckedBrowserDep, uow: UnitOfWorkDep, guard: ReplayGuardDep, otp: FormField = ""
 ) -> Response:
-    pending = await _pending(browser, db)
+    pending = await _pending(browser, uow)
     if pending is None:
         return _restart(browser)
     record, kind = pending
     outcome = await service.complete_with_totp(
-        db, keyring, pending=record, code=otp[:16], guard=guard, ip_address=browser.ip_address
+        uow, pending=record, code=otp[:16], guard=guard, ip_address=browser.ip_address
     )
     return _after_second_factor(
-        request, browser, keyring, "otp.html", kind, record, outcome.issued, outcome.session_ended, CODE_REFUSED
+        request, browser, uow.keyring, "otp.html", kind, record, outcome.issued, outcome.session_ended, CODE_REFUSED
     )
 
 
 @router.get("/login/recovery")
-async def recovery_page(request: Request, browser: BrowserDep, db: SessionDep, keyring: KeyRingDep) -> Response:
-    pending = await _pending(browser, db)
+async def recovery_page(request: Request, browser: BrowserDep, uow: UnitOfWorkDep) -> Response:
+    pending = await _pending(browser, uow)
     if pending is None:
         return _restart(browser)
-    return _second_factor_page(request, browser, keyring, "recovery.html", pending[1], pending[0])
+    return _second_factor_page(request, browser, uow.keyring, "recovery.html", pending[1], pending[0])
 
 
 @router.post("/login/recovery")
 async def recovery_submit(
-    request: Request, browser: CheckedBrowserDep, db: SessionDep, keyring: KeyRingDep, recovery_code: FormField = ""
+    request: Request, browser: CheckedBrowserDep, uow: UnitOfWorkDep, recovery_code: FormField = ""
 ) -> Response:
-    pending = await _pending(browser, db)
+    pending = await _pending(browser, uow)
     if pending is None:
         return _restart(browser)
     record, kind = pending
     outcome = await service.complete_with_recovery_code(
-        db, keyring, pending=record, code=recovery_code[:32], ip_address=browser.ip_address
+        uow, pending=record, code=recovery_code[:32], ip_address=browser.ip_address
     )
     return _after_second_factor(
         request,
         browser,
-        keyring,
+        uow.keyring,
         "recovery.html",
         kind,
         record,
@@ -315,7 +303,7 @@ def _after_second_factor(
 
 
 @router.get("/logout")
-async def logout_page(request: Request, browser: BrowserDep, keyring: KeyRingDep) -> Response:
+async def logout_page(request: Request, browser: BrowserDep, uow: UnitOfWorkDep) -> Response:
     """A sign-out button (signing out is a POST with a CSRF token, so no other site can sign anyone out)."""
     context = {
         "title": "Sign out",
@@ -323,13 +311,13 @@ async def logout_page(request: Request, browser: BrowserDep, keyring: KeyRingDep
         "message": "You are not signed in.",
         "login_url": "/login",
     }
-    return render(request, browser, keyring, "logout.html", context)
+    return render(request, browser, uow.keyring, "logout.html", context)
 
 
 @router.post("/logout")
-async def logout_submit(request: Request, browser: CheckedBrowserDep, db: SessionDep, keyring: KeyRingDep) -> Response:
+async def logout_submit(request: Request, browser: CheckedBrowserDep, uow: UnitOfWorkDep) -> Response:
     if browser.session is not None:
-        await service.sign_out(db, keyring, browser=browser.session, ip_address=browser.ip_address)
+        await service.sign_out(uow, browser=browser.session, ip_address=browser.ip_address)
     signed_out = Browser(None, browser.csrf_cookie, browser.csrf_cookie_is_new, browser.ip_address)
     context = {
         "title": "You have signed out",
@@ -337,6 +325,6 @@ async def logout_submit(request: Request, browser: CheckedBrowserDep, db: Sessio
         "message": "You have signed out of obank on this device.",
         "login_url": "/login",
     }
-    response = render(request, signed_out, keyring, "logout.html", context)
+    response = render(request, signed_out, uow.keyring, "logout.html", context)
     clear_session_cookie(response)
     return response

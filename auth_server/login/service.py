@@ -6,9 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from argon2 import PasswordHasher
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth_server.auditing import SecurityEvent, record_security_events
+from auth_server.auditing import SecurityEvent, report_security_events
 from auth_server.identities import service as identities_service
 from auth_server.identities.passwords import HASHER
 from auth_server.identities.schemas import IdentityKind, IdentityRecord, normalise_username
@@ -20,6 +19,7 @@ from auth_server.sessions import service as sessions_service
 from auth_server.sessions.schemas import ACR_CA, ACR_SCA, AMR_OTP, AMR_PASSWORD, SessionRecord, SessionStage
 from obank.actor import Actor, ActorKind
 from obank.crypto import KeyRing
+from obank.unit_of_work import UnitOfWork
 
 USERNAME_HASH_PURPOSE = "auth-attempted-username"
 
@@ -63,29 +63,23 @@ def _success_event(identity: IdentityRecord, record: SessionRecord, ip_address: 
     return SecurityEvent("login.succeeded", actor, "identity", str(identity.id), details, ip_address)
 
 
-async def _refuse_password(
-    session: AsyncSession,
-    keyring: KeyRing,
-    kind: IdentityKind,
-    username: str,
-    check: PasswordCheck,
-    ip_address: str | None,
+def _refuse_password(
+    uow: UnitOfWork, kind: IdentityKind, username: str, check: PasswordCheck, ip_address: str | None
 ) -> PasswordStepOutcome:
     identity = check.identity
     if identity is None:
-        entity = _attempted_login(keyring, kind, username)
+        entity = _attempted_login(uow.keyring, kind, username)
         details = {"kind": kind.value, "factor": "password", "reason": check.verdict.value}
         actor = Actor(ActorKind(kind.value), entity)
         events = [SecurityEvent("login.failed", actor, "login_attempt", entity, details, ip_address)]
     else:
         events = _failure_events(kind, identity, "password", check.verdict.value, check.newly_locked_until, ip_address)
-    await record_security_events(session, keyring, *events)
+    report_security_events(uow, *events)
     return PasswordStepOutcome(None)
 
 
 async def sign_in_with_password(
-    session: AsyncSession,
-    keyring: KeyRing,
+    uow: UnitOfWork,
     *,
     kind: IdentityKind,
     username: str,
@@ -104,14 +98,14 @@ async def sign_in_with_password(
     """
     now = now or datetime.now(UTC)
     check = await identities_service.check_password(
-        session, keyring, kind=kind, username=username, password=password, now=now, hasher=hasher
+        uow, kind=kind, username=username, password=password, now=now, hasher=hasher
     )
     if not check.accepted or check.identity is None:
-        return await _refuse_password(session, keyring, kind, username, check, ip_address)
+        return _refuse_password(uow, kind, username, check, ip_address)
     identity = check.identity
     if previous_session is not None:
-        await sessions_service.end_session(session, previous_session.id, reason="signed_in_again", now=now)
-    if await mfa_service.is_enrolled(session, identity.id):
+        await sessions_service.end_session(uow, previous_session.id, reason="signed_in_again", now=now)
+    if await mfa_service.is_enrolled(uow.session, identity.id):
         stage, next_step = SessionStage.AWAITING_OTP, NextStep.OTP
     elif kind is IdentityKind.STAFF or require_sca:
         stage, next_step = SessionStage.AWAITING_ENROLMENT, NextStep.ENROL
@@ -119,8 +113,7 @@ async def sign_in_with_password(
         stage, next_step = SessionStage.AUTHENTICATED, NextStep.DONE
     authenticated = stage is SessionStage.AUTHENTICATED
     issued = await sessions_service.start_session(
-        session,
-        keyring,
+        uow,
         identity_id=identity.id,
         stage=stage,
         amr=[AMR_PASSWORD] if authenticated else [],
@@ -129,32 +122,30 @@ async def sign_in_with_password(
         now=now,
     )
     if authenticated:
-        await identities_service.record_successful_sign_in(session, identity.id, now=now)
-        await record_security_events(session, keyring, _success_event(identity, issued.record, ip_address))
+        await identities_service.record_successful_sign_in(uow, identity.id, now=now)
+        report_security_events(uow, _success_event(identity, issued.record, ip_address))
     return PasswordStepOutcome(issued, next_step)
 
 
 async def _second_factor_failed(
-    session: AsyncSession,
-    keyring: KeyRing,
+    uow: UnitOfWork,
     identity: IdentityRecord,
     pending: SessionRecord,
     factor: str,
     ip_address: str | None,
     now: datetime,
 ) -> SecondFactorOutcome:
-    locked_until = await identities_service.record_failed_factor(session, identity.id, now=now)
+    locked_until = await identities_service.record_failed_factor(uow, identity.id, now=now)
     if locked_until is not None:
-        await sessions_service.end_session(session, pending.id, reason="locked", now=now)
-    refreshed = await identities_service.get_identity(session, identity.id)
+        await sessions_service.end_session(uow, pending.id, reason="locked", now=now)
+    refreshed = await identities_service.get_identity(uow.session, identity.id)
     events = _failure_events(identity.kind, refreshed, factor, "wrong_code", locked_until, ip_address, str(pending.id))
-    await record_security_events(session, keyring, *events)
+    report_security_events(uow, *events)
     return SecondFactorOutcome(None, session_ended=locked_until is not None)
 
 
 async def _refuse_locked(
-    session: AsyncSession,
-    keyring: KeyRing,
+    uow: UnitOfWork,
     identity: IdentityRecord,
     pending: SessionRecord,
     factor: str,
@@ -162,33 +153,24 @@ async def _refuse_locked(
     now: datetime,
 ) -> SecondFactorOutcome:
     """The login was locked or disabled since the password step: the pending session ends unheard."""
-    await sessions_service.end_session(session, pending.id, reason="locked", now=now)
+    await sessions_service.end_session(uow, pending.id, reason="locked", now=now)
     events = _failure_events(identity.kind, identity, factor, "locked", None, ip_address, str(pending.id))
-    await record_security_events(session, keyring, *events)
+    report_security_events(uow, *events)
     return SecondFactorOutcome(None, session_ended=True)
 
 
 async def _elevate(
-    session: AsyncSession,
-    keyring: KeyRing,
-    identity: IdentityRecord,
-    pending: SessionRecord,
-    factor_event: SecurityEvent,
-    ip_address: str | None,
-    now: datetime,
+    uow: UnitOfWork, identity: IdentityRecord, pending: SessionRecord, ip_address: str | None, now: datetime
 ) -> SecondFactorOutcome:
     """Both factors proven: the session becomes strongly authenticated under a new token."""
-    issued = await sessions_service.elevate_session(
-        session, keyring, pending.id, amr=[AMR_PASSWORD, AMR_OTP], acr=ACR_SCA, now=now
-    )
-    await identities_service.record_successful_sign_in(session, identity.id, now=now)
-    await record_security_events(session, keyring, factor_event, _success_event(identity, issued.record, ip_address))
+    issued = await sessions_service.elevate_session(uow, pending.id, amr=[AMR_PASSWORD, AMR_OTP], acr=ACR_SCA, now=now)
+    await identities_service.record_successful_sign_in(uow, identity.id, now=now)
+    report_security_events(uow, _success_event(identity, issued.record, ip_address))
     return SecondFactorOutcome(issued)
 
 
 async def complete_with_totp(
-    session: AsyncSession,
-    keyring: KeyRing,
+    uow: UnitOfWork,
     *,
     pending: SessionRecord,
     code: str,
@@ -198,21 +180,21 @@ async def complete_with_totp(
 ) -> SecondFactorOutcome:
     """Accept a fresh TOTP code for a session awaiting it; a wrong or replayed code counts towards lockout."""
     now = now or datetime.now(UTC)
-    identity = await identities_service.get_identity(session, pending.identity_id)
-    if not await identities_service.is_sign_in_allowed(session, identity.id, now=now):
-        return await _refuse_locked(session, keyring, identity, pending, "otp", ip_address, now)
-    if not await mfa_service.verify_totp(session, keyring, identity.id, code, guard, now=now):
-        return await _second_factor_failed(session, keyring, identity, pending, "otp", ip_address, now)
+    identity = await identities_service.get_identity(uow.session, pending.identity_id)
+    if not await identities_service.is_sign_in_allowed(uow.session, identity.id, now=now):
+        return await _refuse_locked(uow, identity, pending, "otp", ip_address, now)
+    if not await mfa_service.verify_totp(uow, identity.id, code, guard, now=now):
+        return await _second_factor_failed(uow, identity, pending, "otp", ip_address, now)
     actor = _actor(identity, str(pending.id))
-    used = SecurityEvent(
-        "mfa.totp_used", actor, "identity", str(identity.id), {"kind": identity.kind.value}, ip_address
+    details = {"kind": identity.kind.value}
+    report_security_events(
+        uow, SecurityEvent("mfa.totp_used", actor, "identity", str(identity.id), details, ip_address)
     )
-    return await _elevate(session, keyring, identity, pending, used, ip_address, now)
+    return await _elevate(uow, identity, pending, ip_address, now)
 
 
 async def complete_with_recovery_code(
-    session: AsyncSession,
-    keyring: KeyRing,
+    uow: UnitOfWork,
     *,
     pending: SessionRecord,
     code: str,
@@ -221,22 +203,22 @@ async def complete_with_recovery_code(
 ) -> SecondFactorOutcome:
     """Accept one unused recovery code instead of a TOTP code; it can never be used again."""
     now = now or datetime.now(UTC)
-    identity = await identities_service.get_identity(session, pending.identity_id)
-    if not await identities_service.is_sign_in_allowed(session, identity.id, now=now):
-        return await _refuse_locked(session, keyring, identity, pending, "recovery_code", ip_address, now)
-    remaining = await mfa_service.use_recovery_code(session, keyring, identity.id, code, now=now)
+    identity = await identities_service.get_identity(uow.session, pending.identity_id)
+    if not await identities_service.is_sign_in_allowed(uow.session, identity.id, now=now):
+        return await _refuse_locked(uow, identity, pending, "recovery_code", ip_address, now)
+    remaining = await mfa_service.use_recovery_code(uow, identity.id, code, now=now)
     if remaining is None:
-        return await _second_factor_failed(session, keyring, identity, pending, "recovery_code", ip_address, now)
+        return await _second_factor_failed(uow, identity, pending, "recovery_code", ip_address, now)
     actor = _actor(identity, str(pending.id))
     details = {"kind": identity.kind.value, "recovery_codes_left": remaining}
     used = SecurityEvent("mfa.recovery_code_used", actor, "identity", str(identity.id), details, ip_address)
-    outcome = await _elevate(session, keyring, identity, pending, used, ip_address, now)
+    report_security_events(uow, used)
+    outcome = await _elevate(uow, identity, pending, ip_address, now)
     return SecondFactorOutcome(outcome.issued, recovery_codes_left=remaining)
 
 
 async def complete_enrolment(
-    session: AsyncSession,
-    keyring: KeyRing,
+    uow: UnitOfWork,
     *,
     browser: SessionRecord,
     code: str,
@@ -250,26 +232,20 @@ async def complete_enrolment(
     secret was created for this session moments ago and guessing it gains nothing.
     """
     now = now or datetime.now(UTC)
-    identity = await identities_service.get_identity(session, browser.identity_id)
-    recovery_codes = await mfa_service.confirm_enrolment(session, keyring, identity.id, code, guard, now=now)
+    identity = await identities_service.get_identity(uow.session, browser.identity_id)
+    recovery_codes = await mfa_service.confirm_enrolment(uow, identity.id, code, guard, now=now)
     actor = _actor(identity, str(browser.id))
-    enrolled = SecurityEvent(
-        "mfa.enrolled", actor, "identity", str(identity.id), {"kind": identity.kind.value, "method": "totp"}, ip_address
-    )
-    issued = await sessions_service.elevate_session(
-        session, keyring, browser.id, amr=[AMR_PASSWORD, AMR_OTP], acr=ACR_SCA, now=now
-    )
-    events = [enrolled]
+    details = {"kind": identity.kind.value, "method": "totp"}
+    report_security_events(uow, SecurityEvent("mfa.enrolled", actor, "identity", str(identity.id), details, ip_address))
+    issued = await sessions_service.elevate_session(uow, browser.id, amr=[AMR_PASSWORD, AMR_OTP], acr=ACR_SCA, now=now)
     if not browser.is_authenticated:
-        await identities_service.record_successful_sign_in(session, identity.id, now=now)
-        events.append(_success_event(identity, issued.record, ip_address))
-    await record_security_events(session, keyring, *events)
+        await identities_service.record_successful_sign_in(uow, identity.id, now=now)
+        report_security_events(uow, _success_event(identity, issued.record, ip_address))
     return EnrolmentOutcome(issued, recovery_codes)
 
 
 async def sign_out(
-    session: AsyncSession,
-    keyring: KeyRing,
+    uow: UnitOfWork,
     *,
     browser: SessionRecord,
     ip_address: str | None,
@@ -277,10 +253,8 @@ async def sign_out(
 ) -> None:
     """End the browser's session (logout)."""
     now = now or datetime.now(UTC)
-    identity = await identities_service.get_identity(session, browser.identity_id)
-    await sessions_service.end_session(session, browser.id, reason="logout", now=now)
+    identity = await identities_service.get_identity(uow.session, browser.identity_id)
+    await sessions_service.end_session(uow, browser.id, reason="logout", now=now)
     actor = _actor(identity, str(browser.id))
     details = {"kind": identity.kind.value, "session_id": str(browser.id)}
-    await record_security_events(
-        session, keyring, SecurityEvent("logout", actor, "identity", str(identity.id), details, ip_address)
-    )
+    report_security_events(uow, SecurityEvent("logout", actor, "identity", str(identity.id), details, ip_address))

@@ -14,6 +14,7 @@ from auth_server.mfa.models import RecoveryCode, TotpCredential
 from auth_server.mfa.replay import ReplayGuard
 from auth_server.mfa.schemas import TotpEnrolment
 from obank.crypto import KeyRing, lookup_hashes, seal, unseal
+from obank.unit_of_work import UnitOfWork
 
 SECRET_PURPOSE = "totp-secret"  # noqa: S105 (a label, not a secret)
 RECOVERY_CODE_PURPOSE = "auth-recovery-code"
@@ -39,10 +40,11 @@ async def is_enrolled(session: AsyncSession, identity_id: uuid.UUID) -> bool:
 
 
 async def begin_enrolment(
-    session: AsyncSession, keyring: KeyRing, identity_id: uuid.UUID, account_name: str, *, now: datetime | None = None
+    uow: UnitOfWork, identity_id: uuid.UUID, account_name: str, *, now: datetime | None = None
 ) -> TotpEnrolment:
     """The pending secret to show (created once, so reloading the page keeps the QR code already scanned)."""
-    credential = await repository.get_totp(session, identity_id, for_update=True)
+    keyring = uow.keyring
+    credential = await repository.get_totp(uow.session, identity_id, for_update=True)
     if credential is not None and credential.confirmed_at is not None:
         raise AlreadyEnrolled()
     if credential is None:
@@ -52,7 +54,7 @@ async def begin_enrolment(
             secret_sealed=seal(keyring, identity_id, SECRET_PURPOSE, secret.encode()),
             created_at=now or datetime.now(UTC),
         )
-        await repository.add(session, credential)
+        await repository.add(uow.session, credential)
     return _enrolment(_secret(keyring, credential), account_name)
 
 
@@ -79,9 +81,8 @@ def _normalise_recovery_code(code: str) -> bytes:
     return "".join(ch for ch in code.lower() if ch.isalnum()).encode()
 
 
-async def _issue_recovery_codes(
-    session: AsyncSession, keyring: KeyRing, identity_id: uuid.UUID, now: datetime
-) -> list[str]:
+async def _issue_recovery_codes(uow: UnitOfWork, identity_id: uuid.UUID, now: datetime) -> list[str]:
+    keyring = uow.keyring
     codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
     rows = [
         RecoveryCode(
@@ -92,13 +93,12 @@ async def _issue_recovery_codes(
         )
         for code in codes
     ]
-    await repository.replace_recovery_codes(session, identity_id, rows)
+    await repository.replace_recovery_codes(uow.session, identity_id, rows)
     return codes
 
 
 async def confirm_enrolment(
-    session: AsyncSession,
-    keyring: KeyRing,
+    uow: UnitOfWork,
     identity_id: uuid.UUID,
     code: str,
     guard: ReplayGuard,
@@ -107,54 +107,53 @@ async def confirm_enrolment(
 ) -> list[str]:
     """Confirm the pending secret with a first code; returns ten recovery codes, shown once and stored hashed."""
     now = now or datetime.now(UTC)
-    credential = await repository.get_totp(session, identity_id, for_update=True)
+    credential = await repository.get_totp(uow.session, identity_id, for_update=True)
     if credential is None:
         raise NotEnrolled()
     if credential.confirmed_at is not None:
         raise AlreadyEnrolled()
-    if not await _accept_code(keyring, credential, code, guard, now):
+    if not await _accept_code(uow.keyring, credential, code, guard, now):
         raise EnrolmentCodeRejected()
     credential.confirmed_at = now
-    await session.flush()
-    return await _issue_recovery_codes(session, keyring, identity_id, now)
+    await uow.session.flush()
+    return await _issue_recovery_codes(uow, identity_id, now)
 
 
 async def enrol_with_secret(
-    session: AsyncSession, keyring: KeyRing, identity_id: uuid.UUID, secret: str, *, now: datetime | None = None
+    uow: UnitOfWork, identity_id: uuid.UUID, secret: str, *, now: datetime | None = None
 ) -> None:
     """Enrol a known secret without a confirming code (demo identities only)."""
     now = now or datetime.now(UTC)
-    if await repository.get_totp(session, identity_id) is not None:
+    if await repository.get_totp(uow.session, identity_id) is not None:
         raise AlreadyEnrolled()
     await repository.add(
-        session,
+        uow.session,
         TotpCredential(
             identity_id=identity_id,
-            secret_sealed=seal(keyring, identity_id, SECRET_PURPOSE, secret.encode()),
+            secret_sealed=seal(uow.keyring, identity_id, SECRET_PURPOSE, secret.encode()),
             confirmed_at=now,
             created_at=now,
         ),
     )
 
 
-async def discard_pending_enrolment(session: AsyncSession, identity_id: uuid.UUID) -> None:
+async def discard_pending_enrolment(uow: UnitOfWork, identity_id: uuid.UUID) -> None:
     """Forget a secret that was shown but never confirmed."""
-    credential = await repository.get_totp(session, identity_id, for_update=True)
+    credential = await repository.get_totp(uow.session, identity_id, for_update=True)
     if credential is not None and credential.confirmed_at is None:
-        await repository.delete_totp(session, credential)
+        await repository.delete_totp(uow.session, credential)
 
 
-async def confirmed_secret(session: AsyncSession, keyring: KeyRing, identity_id: uuid.UUID) -> str | None:
+async def confirmed_secret(uow: UnitOfWork, identity_id: uuid.UUID) -> str | None:
     """The confirmed TOTP secret in clear (demo seeding reports it); None when not enrolled."""
-    credential = await repository.get_totp(session, identity_id)
+    credential = await repository.get_totp(uow.session, identity_id)
     if credential is None or credential.confirmed_at is None:
         return None
-    return _secret(keyring, credential)
+    return _secret(uow.keyring, credential)
 
 
 async def verify_totp(
-    session: AsyncSession,
-    keyring: KeyRing,
+    uow: UnitOfWork,
     identity_id: uuid.UUID,
     code: str,
     guard: ReplayGuard,
@@ -162,23 +161,23 @@ async def verify_totp(
     now: datetime | None = None,
 ) -> bool:
     """Whether `code` is a valid, never-used code of the identity's confirmed secret; accepting it uses it up."""
-    credential = await repository.get_totp(session, identity_id, for_update=True)
+    credential = await repository.get_totp(uow.session, identity_id, for_update=True)
     if credential is None or credential.confirmed_at is None:
         raise NotEnrolled()
-    accepted = await _accept_code(keyring, credential, code, guard, now or datetime.now(UTC))
-    await session.flush()
+    accepted = await _accept_code(uow.keyring, credential, code, guard, now or datetime.now(UTC))
+    await uow.session.flush()
     return accepted
 
 
 async def use_recovery_code(
-    session: AsyncSession, keyring: KeyRing, identity_id: uuid.UUID, code: str, *, now: datetime | None = None
+    uow: UnitOfWork, identity_id: uuid.UUID, code: str, *, now: datetime | None = None
 ) -> int | None:
     """Spend one recovery code; returns how many remain, or None when the code is unknown or used."""
     value = identity_id.bytes + _normalise_recovery_code(code)
     row = await repository.find_unused_recovery_code(
-        session, identity_id, lookup_hashes(keyring, RECOVERY_CODE_PURPOSE, value)
+        uow.session, identity_id, lookup_hashes(uow.keyring, RECOVERY_CODE_PURPOSE, value)
     )
     if row is None:
         return None
-    await repository.mark_recovery_code_used(session, row, now or datetime.now(UTC))
-    return await repository.count_unused_recovery_codes(session, identity_id)
+    await repository.mark_recovery_code_used(uow.session, row, now or datetime.now(UTC))
+    return await repository.count_unused_recovery_codes(uow.session, identity_id)

@@ -8,13 +8,13 @@ from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from audit.trail import platform_units
 from auth_server.errors import AuthError
 from auth_server.oauth.authorize import router as authorize_router
 from auth_server.oauth.authorize.pages import AuthorizePageHeaders, error_page
 from auth_server.oauth.clients import router as clients_router
 from auth_server.oauth.discovery import router as discovery_router
 from auth_server.oauth.errors import OAuthError, handle_error
-from auth_server.oauth.grants import api as consents_api
 from auth_server.oauth.grants import router as grants_router
 from auth_server.oauth.keys import router as keys_router
 from auth_server.oauth.par import router as par_router
@@ -55,11 +55,12 @@ def create_oauth_app(platform: Platform, server: OAuthServer | None = None) -> F
     )
     app.state.platform = platform
     app.state.sessions = platform.sessions
+    app.state.units = platform_units(platform)
     app.state.oauth = server
     app.state.internal_assertions = load_internal_assertions(platform.settings)
     app.state.service_name = SERVICE_NAME
     routers = (discovery_router, keys_router, par_router, tokens_router, clients_router, registration_router)
-    for module in (*routers, authorize_router, userinfo_router, grants_router, consents_api):
+    for module in (*routers, authorize_router, userinfo_router, grants_router):
         app.include_router(module.router)
     handled = (OAuthError, InvalidPrincipalAssertionError, RequestValidationError, StarletteHTTPException, Exception)
     for error in handled:

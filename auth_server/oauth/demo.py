@@ -11,14 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from joserfc.jwk import ECKey
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_server.identities.schemas import IdentityKind
 from auth_server.oauth.clients import service as clients_service
 from auth_server.oauth.clients.schemas import ACCOUNT_INFORMATION, PAYMENT_INITIATION, ClientMetadata
 from obank.actor import Actor
 from obank.certs import DEMO_TPP, generate_private_key, load_private_key, private_key_pem, write_private_key
-from obank.crypto import KeyRing
+from obank.unit_of_work import UnitOfWork, UnitsOfWork
 
 DEMO_ACTOR = Actor.system("auth_server.demo")
 TPP_CLIENT_ID = "demo-tpp"
@@ -95,23 +94,30 @@ def _staff_console_metadata() -> ClientMetadata:
     )
 
 
-async def seed_demo_clients(session: AsyncSession, keyring: KeyRing, certs_dir: Path) -> DemoClients:
-    """Register (once) the demo TPP, bound to certs/tpp-demo.pem, and the first-party public clients."""
+async def seed_demo_clients(units: UnitsOfWork, certs_dir: Path) -> DemoClients:
+    """Register (once) the demo TPP, bound to certs/tpp-demo.pem, and the first-party public clients.
+
+    One transaction of its own, acting as the demo.
+    """
+    async with units.begin(DEMO_ACTOR) as uow:
+        return await _seed(uow, certs_dir)
+
+
+async def _seed(uow: UnitOfWork, certs_dir: Path) -> DemoClients:
+    session = uow.session
     key, created = _signing_key(certs_dir)
     existing = await clients_service.find_client(session, TPP_CLIENT_ID)
     if existing is None:
-        await clients_service.register_client(session, keyring, DEMO_ACTOR, _tpp_metadata(key), client_id=TPP_CLIENT_ID)
+        await clients_service.register_client(uow, _tpp_metadata(key), client_id=TPP_CLIENT_ID)
     elif created or existing.jwks is None or key.kid not in {k.get("kid") for k in existing.jwks.get("keys", [])}:
-        await clients_service.update_client(session, keyring, DEMO_ACTOR, TPP_CLIENT_ID, _tpp_metadata(key))
+        await clients_service.update_client(uow, TPP_CLIENT_ID, _tpp_metadata(key))
     if await clients_service.find_client(session, FIRST_PARTY_CLIENT_ID) is None:
         await clients_service.register_client(
-            session, keyring, DEMO_ACTOR, _first_party_metadata(), client_id=FIRST_PARTY_CLIENT_ID, first_party=True
+            uow, _first_party_metadata(), client_id=FIRST_PARTY_CLIENT_ID, first_party=True
         )
     if await clients_service.find_client(session, STAFF_CONSOLE_CLIENT_ID) is None:
         await clients_service.register_client(
-            session,
-            keyring,
-            DEMO_ACTOR,
+            uow,
             _staff_console_metadata(),
             client_id=STAFF_CONSOLE_CLIENT_ID,
             first_party=True,

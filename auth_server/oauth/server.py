@@ -8,8 +8,8 @@ from typing import Annotated
 
 import httpx
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from audit.trail import platform_units
 from auth_server.oauth.client_auth.keys import JWKS_URI_REFETCH_S, ClientKeys
 from auth_server.oauth.client_auth.replay import ReplayCache, build_replay_cache
 from auth_server.oauth.client_auth.service import AuthenticatedClient, ClientAuthenticator
@@ -23,9 +23,10 @@ from core_banking.facade import CoreBanking
 from core_banking.facade import connect as connect_core_banking
 from obank.crypto import KeyRing
 from obank.runtime import Platform
+from obank.unit_of_work import UnitOfWork
 
 # A grant type's handler at the token endpoint: the client is already authenticated.
-GrantHandler = Callable[[AsyncSession, "OAuthServer", AuthenticatedClient, dict[str, str]], Awaitable[TokenResponse]]
+GrantHandler = Callable[[UnitOfWork, "OAuthServer", AuthenticatedClient, dict[str, str]], Awaitable[TokenResponse]]
 
 
 @dataclass
@@ -57,7 +58,7 @@ class OAuthServer:
     ) -> OAuthServer:
         config = config or OAuthConfig.from_settings(platform.settings)
         http = http or httpx.AsyncClient()
-        keys = SigningKeys(platform.sessions, platform.keyring)
+        keys = SigningKeys(platform_units(platform))
         replay_cache = build_replay_cache(platform.settings.redis_url, platform.database_url)
         clients = ClientCache(platform.database_url)
         return cls(

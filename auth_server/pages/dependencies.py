@@ -8,13 +8,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from auth_server.auditing import client_ip
+from auth_server.dependencies import UnitOfWorkDep
 from auth_server.mfa.replay import ReplayGuard
 from auth_server.pages import csrf
 from auth_server.pages.errors import CsrfRejected
 from auth_server.sessions import service as sessions_service
 from auth_server.sessions.schemas import SessionRecord
-from obank.database import SessionDep
-from obank.runtime import KeyRingDep
 
 SESSION_COOKIE = "__Host-obank_session"
 
@@ -37,8 +36,9 @@ async def _replay_guard(request: Request) -> ReplayGuard:
 ReplayGuardDep = Annotated[ReplayGuard, Depends(_replay_guard)]
 
 
-async def _browser(request: Request, db: SessionDep, keyring: KeyRingDep) -> Browser:
-    session = await sessions_service.resolve_session(db, keyring, request.cookies.get(SESSION_COOKIE))
+async def _browser(request: Request, uow: UnitOfWorkDep) -> Browser:
+    # The request's own unit of work: resolving may end an expired session or note the browser's visit.
+    session = await sessions_service.resolve_session(uow, request.cookies.get(SESSION_COOKIE))
     existing = request.cookies.get(csrf.CSRF_COOKIE)
     return Browser(
         session=session,
@@ -49,14 +49,14 @@ async def _browser(request: Request, db: SessionDep, keyring: KeyRingDep) -> Bro
 
 
 async def _checked_browser(
-    request: Request, browser: Annotated[Browser, Depends(_browser)], keyring: KeyRingDep
+    request: Request, browser: Annotated[Browser, Depends(_browser)], uow: UnitOfWorkDep
 ) -> Browser:
     """The browser of a form POST whose CSRF token matches its cookie and session; else CsrfRejected."""
     form = await request.form()
     submitted = form.get(csrf.CSRF_FIELD)
     cookie = None if browser.csrf_cookie_is_new else browser.csrf_cookie
     session_id = browser.session.id if browser.session else None
-    if not isinstance(submitted, str) or not csrf.is_valid(keyring, cookie, session_id, submitted):
+    if not isinstance(submitted, str) or not csrf.is_valid(uow.keyring, cookie, session_id, submitted):
         raise CsrfRejected()
     return browser
 

@@ -14,6 +14,7 @@ from auth_server.sessions.errors import SessionNotFound
 from auth_server.sessions.models import BrowserSession
 from auth_server.sessions.schemas import IssuedSession, SessionRecord, SessionStage
 from obank.crypto import KeyRing, lookup_hashes
+from obank.unit_of_work import UnitOfWork
 
 TOKEN_HASH_PURPOSE = "auth-browser-session"  # noqa: S105 (a label, not a secret)
 TOKEN_PREFIX = "obs_"  # noqa: S105 (a label, not a secret)
@@ -45,8 +46,7 @@ def _new_token(keyring: KeyRing) -> tuple[str, bytes]:
 
 
 async def start_session(
-    session: AsyncSession,
-    keyring: KeyRing,
+    uow: UnitOfWork,
     *,
     identity_id: uuid.UUID,
     stage: SessionStage,
@@ -56,7 +56,7 @@ async def start_session(
     now: datetime,
 ) -> IssuedSession:
     """A new session under a new token (a sign-in never reuses the browser's previous session)."""
-    token, token_hash = _new_token(keyring)
+    token, token_hash = _new_token(uow.keyring)
     authenticated = stage is SessionStage.AUTHENTICATED
     row = BrowserSession(
         id=uuid.uuid4(),
@@ -71,29 +71,27 @@ async def start_session(
         last_seen_at=now,
         absolute_expires_at=now + (ABSOLUTE_LIFETIME if authenticated else PENDING_LIFETIME),
     )
-    await repository.add(session, row)
+    await repository.add(uow.session, row)
     return IssuedSession(_record(row), token)
 
 
-async def resolve_session(
-    session: AsyncSession, keyring: KeyRing, token: str | None, *, now: datetime | None = None
-) -> SessionRecord | None:
+async def resolve_session(uow: UnitOfWork, token: str | None, *, now: datetime | None = None) -> SessionRecord | None:
     """The live session a cookie token designates; one past its idle or absolute lifetime is ended instead."""
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
     now = now or datetime.now(UTC)
     row = await repository.find_live_by_token_hashes(
-        session, lookup_hashes(keyring, TOKEN_HASH_PURPOSE, token.encode())
+        uow.session, lookup_hashes(uow.keyring, TOKEN_HASH_PURPOSE, token.encode())
     )
     if row is None:
         return None
     if now >= row.absolute_expires_at or now >= row.last_seen_at + IDLE_TIMEOUT:
         row.ended_at, row.end_reason = now, "expired"
-        await session.flush()
+        await uow.session.flush()
         return None
     if now - row.last_seen_at >= TOUCH_INTERVAL:
         row.last_seen_at = now
-        await session.flush()
+        await uow.session.flush()
     return _record(row)
 
 
@@ -105,8 +103,7 @@ async def _live_row(session: AsyncSession, session_id: uuid.UUID) -> BrowserSess
 
 
 async def elevate_session(
-    session: AsyncSession,
-    keyring: KeyRing,
+    uow: UnitOfWork,
     session_id: uuid.UUID,
     *,
     amr: Sequence[str],
@@ -114,37 +111,35 @@ async def elevate_session(
     now: datetime,
 ) -> IssuedSession:
     """Mark the session authenticated now with `amr`/`acr`, under a new token (a privilege change)."""
-    row = await _live_row(session, session_id)
-    token, row.token_hash = _new_token(keyring)
+    row = await _live_row(uow.session, session_id)
+    token, row.token_hash = _new_token(uow.keyring)
     row.stage = SessionStage.AUTHENTICATED
     row.amr, row.acr, row.auth_time = list(amr), acr, now
     row.last_seen_at = now
     row.absolute_expires_at = now + ABSOLUTE_LIFETIME
-    await session.flush()
+    await uow.session.flush()
     return IssuedSession(_record(row), token)
 
 
-async def reissue_token(
-    session: AsyncSession, keyring: KeyRing, session_id: uuid.UUID, *, now: datetime
-) -> IssuedSession:
+async def reissue_token(uow: UnitOfWork, session_id: uuid.UUID, *, now: datetime) -> IssuedSession:
     """The same session under a new token; the old token stops working at once."""
-    row = await _live_row(session, session_id)
-    token, row.token_hash = _new_token(keyring)
+    row = await _live_row(uow.session, session_id)
+    token, row.token_hash = _new_token(uow.keyring)
     row.last_seen_at = now
-    await session.flush()
+    await uow.session.flush()
     return IssuedSession(_record(row), token)
 
 
-async def end_session(session: AsyncSession, session_id: uuid.UUID, *, reason: str, now: datetime) -> None:
+async def end_session(uow: UnitOfWork, session_id: uuid.UUID, *, reason: str, now: datetime) -> None:
     """End one session (logout, lockout mid-sign-in, a new sign-in from the same browser)."""
-    row = await repository.get(session, session_id, for_update=True)
+    row = await repository.get(uow.session, session_id, for_update=True)
     if row is not None and row.ended_at is None:
         row.ended_at, row.end_reason = now, reason
-        await session.flush()
+        await uow.session.flush()
 
 
 async def end_identity_sessions(
-    session: AsyncSession, identity_id: uuid.UUID, *, reason: str, now: datetime, keep: uuid.UUID | None = None
+    uow: UnitOfWork, identity_id: uuid.UUID, *, reason: str, now: datetime, keep: uuid.UUID | None = None
 ) -> int:
     """End every live session of an identity except `keep` (password change, reset, disabling)."""
-    return await repository.end_live_sessions(session, identity_id, reason=reason, now=now, keep=keep)
+    return await repository.end_live_sessions(uow.session, identity_id, reason=reason, now=now, keep=keep)

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pyotp
 
+from audit.trail import platform_units
 from auth_server.identities import service as identities
 from auth_server.identities.schemas import IdentityKind, IdentityRecord, NewIdentity
 from auth_server.mfa import service as mfa
 from auth_server.mfa.replay import DatabaseOnlyGuard
 from obank.actor import Actor
-from obank.database import unit_of_work
 from obank.roles import StaffRole
 from obank.runtime import Platform
 
@@ -40,8 +40,8 @@ async def new_login(
         customer_id=uuid.uuid4() if kind is IdentityKind.CUSTOMER else None,
         roles=roles if kind is IdentityKind.STAFF else frozenset(),
     )
-    async with unit_of_work(platform.sessions) as session:
-        return await identities.create_identity(session, platform.keyring, TEST_ACTOR, new)
+    async with platform_units(platform).begin(TEST_ACTOR) as uow:
+        return await identities.create_identity(uow, new)
 
 
 def code_at(secret: str, when: datetime) -> str:
@@ -52,12 +52,11 @@ async def enrol(platform: Platform, identity: IdentityRecord, *, at: datetime | 
     """Enrol TOTP through the service with the code of the step before `at` (inside the drift window), so
     the current step's code is still unused; returns the secret and the recovery codes."""
     at = at or datetime.now(UTC)
-    async with unit_of_work(platform.sessions) as session:
+    async with platform_units(platform).begin(TEST_ACTOR) as uow:
         username = identities.username_of(platform.keyring, identity)
-        enrolment = await mfa.begin_enrolment(session, platform.keyring, identity.id, username)
+        enrolment = await mfa.begin_enrolment(uow, identity.id, username)
         codes = await mfa.confirm_enrolment(
-            session,
-            platform.keyring,
+            uow,
             identity.id,
             code_at(enrolment.secret, at - timedelta(seconds=30)),
             DatabaseOnlyGuard(),

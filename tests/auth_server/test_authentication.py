@@ -9,11 +9,11 @@ import httpx
 import pytest
 from starlette.requests import Request
 
+from audit.trail import platform_units
 from auth_server import authentication
 from auth_server.identities.schemas import IdentityKind
-from obank.database import unit_of_work
 from obank.runtime import Platform
-from tests.auth_server.helpers import SESSION_COOKIE, code_at, enrol, form_token, new_login, sign_in
+from tests.auth_server.helpers import SESSION_COOKIE, TEST_ACTOR, code_at, enrol, form_token, new_login, sign_in
 
 
 def _request_with(token: str | None) -> Request:
@@ -24,8 +24,8 @@ def _request_with(token: str | None) -> Request:
 async def _authentication(
     platform: Platform, token: str | None, kind: IdentityKind = IdentityKind.CUSTOMER
 ) -> authentication.BrowserAuthentication | None:
-    async with unit_of_work(platform.sessions) as session:
-        return await authentication.browser_authentication(session, platform.keyring, _request_with(token), kind=kind)
+    async with platform_units(platform).begin(TEST_ACTOR) as uow:
+        return await authentication.browser_authentication(uow, _request_with(token), kind=kind)
 
 
 async def test_a_demand_for_fresh_strong_authentication_is_met_and_reported(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pyotp
 
+from audit.trail import platform_units
 from auth_server.demo import DemoIdentities, seed_demo_identities
 from auth_server.identities import service as identities
 from auth_server.identities.passwords import check_strength
@@ -20,11 +21,11 @@ from bank.demo import seed_and_write_demo
 from obank.database import unit_of_work
 from obank.roles import StaffRole
 from obank.runtime import Platform
+from tests.auth_server.helpers import TEST_ACTOR
 
 
 async def _seed(platform: Platform, customers: list[tuple[uuid.UUID, str]]) -> DemoIdentities:
-    async with unit_of_work(platform.sessions) as session:
-        return await seed_demo_identities(session, platform.keyring, customers)
+    return await seed_demo_identities(platform_units(platform), customers)
 
 
 async def test_demo_logins_work_and_reruns_return_the_same_credentials(platform: Platform) -> None:
@@ -40,15 +41,11 @@ async def test_demo_logins_work_and_reruns_return_the_same_credentials(platform:
     logins += [(IdentityKind.STAFF, s.username, s.password, s.totp_secret) for s in first.staff[:1]]
     for kind, username, password, secret in logins:
         check_strength(password, username=username)
-        async with unit_of_work(platform.sessions) as session:
-            check = await identities.check_password(
-                session, platform.keyring, kind=kind, username=username, password=password, now=now
-            )
+        async with platform_units(platform).begin(TEST_ACTOR) as uow:
+            check = await identities.check_password(uow, kind=kind, username=username, password=password, now=now)
             assert check.verdict is PasswordVerdict.ACCEPTED and check.identity is not None
             code = pyotp.TOTP(secret).at(now)
-            assert await mfa.verify_totp(
-                session, platform.keyring, check.identity.id, code, DatabaseOnlyGuard(), now=now
-            )
+            assert await mfa.verify_totp(uow, check.identity.id, code, DatabaseOnlyGuard(), now=now)
     async with unit_of_work(platform.sessions) as session:
         alice = await identities.find_by_customer(session, customers[0][0])
     assert alice is not None and alice.kind is IdentityKind.CUSTOMER

@@ -7,6 +7,7 @@ from itertools import pairwise
 
 import psycopg
 
+from audit.trail import platform_units
 from auth_server.identities import service as identities
 from auth_server.identities.schemas import IdentityKind, IdentityRecord
 from auth_server.identities.service import (
@@ -25,9 +26,9 @@ from tests.auth_server.helpers import PASSWORD, TEST_ACTOR, code_at, enrol, new_
 
 async def _check(platform: Platform, username: str, password: str, now: datetime) -> identities.PasswordCheck:
     """A bare password check (no sign-in, no events)."""
-    async with unit_of_work(platform.sessions) as session:
+    async with platform_units(platform).begin(TEST_ACTOR) as uow:
         return await identities.check_password(
-            session, platform.keyring, kind=IdentityKind.CUSTOMER, username=username, password=password, now=now
+            uow, kind=IdentityKind.CUSTOMER, username=username, password=password, now=now
         )
 
 
@@ -41,10 +42,9 @@ def test_the_delay_doubles_from_the_threshold_up_to_the_maximum() -> None:
 
 async def _attempt(platform: Platform, username: str, password: str, now: datetime) -> IdentityRecord | None:
     """One sign-in through the login service; returns the identity as it stands after a refusal."""
-    async with unit_of_work(platform.sessions) as session:
+    async with platform_units(platform).begin(TEST_ACTOR) as uow:
         outcome = await login.sign_in_with_password(
-            session,
-            platform.keyring,
+            uow,
             kind=IdentityKind.CUSTOMER,
             username=username,
             password=password,
@@ -56,7 +56,7 @@ async def _attempt(platform: Platform, username: str, password: str, now: dateti
         )
         if outcome.issued is not None:
             return None
-        return await identities.find_identity(session, platform.keyring, IdentityKind.CUSTOMER, username)
+        return await identities.find_identity(uow, IdentityKind.CUSTOMER, username)
 
 
 async def test_repeated_wrong_passwords_lock_with_a_growing_delay(platform: Platform, database_url: str) -> None:
@@ -97,10 +97,9 @@ async def test_wrong_totp_codes_count_towards_lockout_and_end_the_pending_sessio
     identity = await new_login(platform, "otp.guesser")
     secret, _ = await enrol(platform, identity)
     now = datetime.now(UTC)
-    async with unit_of_work(platform.sessions) as session:
+    async with platform_units(platform).begin(TEST_ACTOR) as uow:
         outcome = await login.sign_in_with_password(
-            session,
-            platform.keyring,
+            uow,
             kind=IdentityKind.CUSTOMER,
             username="otp.guesser",
             password=PASSWORD,
@@ -115,10 +114,9 @@ async def test_wrong_totp_codes_count_towards_lockout_and_end_the_pending_sessio
     right = code_at(secret, now)
     wrong = f"{(int(right) + 1) % 1_000_000:06d}"
     for attempt in range(1, LOCKOUT_THRESHOLD + 1):
-        async with unit_of_work(platform.sessions) as session:
+        async with platform_units(platform).begin(TEST_ACTOR) as uow:
             result = await login.complete_with_totp(
-                session,
-                platform.keyring,
+                uow,
                 pending=pending,
                 code=wrong,
                 guard=DatabaseOnlyGuard(),
@@ -140,8 +138,8 @@ async def test_unlocking_clears_the_lock_and_is_audited(platform: Platform, data
             "UPDATE auth_server.identities SET failed_login_attempts = 9, locked_until = %s", (now + LOCKOUT_MAX_DELAY,)
         )
     assert (await _check(platform, "unlock.me", PASSWORD, now)).verdict is PasswordVerdict.LOCKED
-    async with unit_of_work(platform.sessions) as session:
-        unlocked = await identities.unlock(session, platform.keyring, TEST_ACTOR, identity.id, now=now)
+    async with platform_units(platform).begin(TEST_ACTOR) as uow:
+        unlocked = await identities.unlock(uow, identity.id, now=now)
     assert not unlocked.is_locked(now) and unlocked.failed_login_attempts == 0
     assert (await _check(platform, "unlock.me", PASSWORD, now)).verdict is PasswordVerdict.ACCEPTED
     with psycopg.connect(database_url) as conn:

@@ -8,12 +8,12 @@ import psycopg
 import pytest
 from argon2 import PasswordHasher
 
+from audit.trail import platform_units
 from auth_server.identities import service as identities
 from auth_server.identities.errors import WeakPassword
 from auth_server.identities.passwords import HASHER, check_strength, common_passwords
 from auth_server.identities.schemas import IdentityKind, NewIdentity
 from auth_server.identities.service import PasswordVerdict
-from obank.database import unit_of_work
 from obank.roles import StaffRole
 from obank.runtime import Platform
 from tests.auth_server.helpers import PASSWORD, TEST_ACTOR
@@ -43,11 +43,9 @@ def test_the_blocklist_is_shipped_and_a_passphrase_passes() -> None:
 
 async def test_hashes_are_argon2id_and_rehashed_when_parameters_change(platform: Platform, database_url: str) -> None:
     weaker = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
-    async with unit_of_work(platform.sessions) as session:
+    async with platform_units(platform).begin(TEST_ACTOR) as uow:
         await identities.create_identity(
-            session,
-            platform.keyring,
-            TEST_ACTOR,
+            uow,
             NewIdentity(
                 kind=IdentityKind.STAFF, username="old.hash", password=PASSWORD, roles=frozenset({StaffRole.ADMIN})
             ),
@@ -61,10 +59,9 @@ async def test_hashes_are_argon2id_and_rehashed_when_parameters_change(platform:
         return str(row[0])
 
     assert stored().startswith("$argon2id$v=19$m=8192,t=1,p=1$")
-    async with unit_of_work(platform.sessions) as session:
+    async with platform_units(platform).begin(TEST_ACTOR) as uow:
         check = await identities.check_password(
-            session,
-            platform.keyring,
+            uow,
             kind=IdentityKind.STAFF,
             username="old.hash",
             password=PASSWORD,

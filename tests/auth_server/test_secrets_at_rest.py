@@ -11,12 +11,12 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from audit.trail import platform_units, units_of_work
 from auth_server.identities import service as identities
 from auth_server.identities.errors import UsernameTaken
 from auth_server.identities.schemas import IdentityKind, NewIdentity
 from auth_server.identities.service import PasswordVerdict
 from obank.crypto import KeyRing
-from obank.database import unit_of_work
 from obank.log import configure_logging
 from obank.runtime import Platform
 from obank.settings import parse_key_map
@@ -137,9 +137,9 @@ async def test_login_usernames_are_stored_only_as_keyed_hashes_and_sealed(
     assert (await sign_in(client, f"  {CUSTOMER_EMAIL.upper()} ")).status_code == 303  # trimmed, any case
     account = await client.get("/account")
     assert account.status_code == 200 and CUSTOMER_EMAIL.lower() in account.text  # unsealed to be shown
-    async with unit_of_work(platform.sessions) as session:
-        found = await identities.find_identity(session, platform.keyring, IdentityKind.STAFF, STAFF_EMAIL)
-        other_kind = await identities.find_identity(session, platform.keyring, IdentityKind.CUSTOMER, STAFF_EMAIL)
+    async with platform_units(platform).begin(TEST_ACTOR) as uow:
+        found = await identities.find_identity(uow, IdentityKind.STAFF, STAFF_EMAIL)
+        other_kind = await identities.find_identity(uow, IdentityKind.CUSTOMER, STAFF_EMAIL)
     assert found is not None and found.id == staff.id and other_kind is None
     assert identities.username_of(platform.keyring, found) == STAFF_EMAIL.lower()
 
@@ -148,10 +148,10 @@ async def test_logins_are_found_and_stay_unique_after_the_active_key_rotates(pla
     identity = await new_login(platform, CUSTOMER_EMAIL)  # hashed under test-1
     assert platform.settings.encryption_keys is not None
     rotated = KeyRing(parse_key_map(platform.settings.encryption_keys), "test-2")
-    async with unit_of_work(platform.sessions) as session:
+    under_rotated = units_of_work(platform.sessions, rotated)
+    async with under_rotated.begin(TEST_ACTOR) as uow:
         check = await identities.check_password(
-            session,
-            rotated,
+            uow,
             kind=IdentityKind.CUSTOMER,
             username=CUSTOMER_EMAIL,
             password=PASSWORD,
@@ -164,5 +164,5 @@ async def test_logins_are_found_and_stay_unique_after_the_active_key_rotates(pla
         kind=IdentityKind.CUSTOMER, username=CUSTOMER_EMAIL.upper(), password=PASSWORD, customer_id=uuid.uuid4()
     )
     with pytest.raises(UsernameTaken):
-        async with unit_of_work(platform.sessions) as session:
-            await identities.create_identity(session, rotated, TEST_ACTOR, again)
+        async with under_rotated.begin(TEST_ACTOR) as uow:
+            await identities.create_identity(uow, again)

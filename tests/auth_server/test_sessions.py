@@ -8,15 +8,16 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import psycopg
 
+from audit.trail import platform_units
 from auth_server.sessions import service as sessions
 from auth_server.sessions.schemas import SessionStage
 from auth_server.sessions.service import ABSOLUTE_LIFETIME, IDLE_TIMEOUT
-from obank.database import unit_of_work
 from obank.runtime import Platform
 from tests.auth_server.conftest import ClientFactory
 from tests.auth_server.helpers import (
     PASSWORD,
     SESSION_COOKIE,
+    TEST_ACTOR,
     assert_signed_out,
     code_at,
     enrol,
@@ -97,10 +98,10 @@ async def test_a_weak_or_mistyped_new_password_is_refused_on_the_page(
 async def test_idle_and_absolute_lifetimes_end_a_session(platform: Platform) -> None:
     identity = await new_login(platform)
     start = datetime.now(UTC)
-    async with unit_of_work(platform.sessions) as session:
+    units = platform_units(platform)
+    async with units.begin(TEST_ACTOR) as uow:
         issued = await sessions.start_session(
-            session,
-            platform.keyring,
+            uow,
             identity_id=identity.id,
             stage=SessionStage.AUTHENTICATED,
             amr=["pwd"],
@@ -110,18 +111,17 @@ async def test_idle_and_absolute_lifetimes_end_a_session(platform: Platform) -> 
         )
     token = issued.token
     moment = start
-    async with unit_of_work(platform.sessions) as session:
+    async with units.begin(TEST_ACTOR) as uow:
         # Kept alive by activity within the idle timeout...
         while moment + IDLE_TIMEOUT - timedelta(minutes=1) < start + ABSOLUTE_LIFETIME:
             moment += IDLE_TIMEOUT - timedelta(minutes=1)
-            assert await sessions.resolve_session(session, platform.keyring, token, now=moment) is not None
+            assert await sessions.resolve_session(uow, token, now=moment) is not None
         # ...but never past the absolute lifetime.
-        assert await sessions.resolve_session(session, platform.keyring, token, now=start + ABSOLUTE_LIFETIME) is None
+        assert await sessions.resolve_session(uow, token, now=start + ABSOLUTE_LIFETIME) is None
 
-    async with unit_of_work(platform.sessions) as session:
+    async with units.begin(TEST_ACTOR) as uow:
         idle = await sessions.start_session(
-            session,
-            platform.keyring,
+            uow,
             identity_id=identity.id,
             stage=SessionStage.AUTHENTICATED,
             amr=["pwd"],
@@ -129,10 +129,10 @@ async def test_idle_and_absolute_lifetimes_end_a_session(platform: Platform) -> 
             return_to=None,
             now=start,
         )
-        assert await sessions.resolve_session(session, platform.keyring, idle.token, now=start + IDLE_TIMEOUT) is None
+        assert await sessions.resolve_session(uow, idle.token, now=start + IDLE_TIMEOUT) is None
         # Ended for good: it does not come back at an earlier clock reading.
-        assert await sessions.resolve_session(session, platform.keyring, idle.token, now=start) is None
-        assert await sessions.resolve_session(session, platform.keyring, "obs_" + uuid.uuid4().hex, now=start) is None
+        assert await sessions.resolve_session(uow, idle.token, now=start) is None
+        assert await sessions.resolve_session(uow, "obs_" + uuid.uuid4().hex, now=start) is None
 
 
 async def test_sign_out_ends_the_session(platform: Platform, client: httpx.AsyncClient, database_url: str) -> None:

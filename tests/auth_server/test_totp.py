@@ -9,13 +9,13 @@ import psycopg
 import pytest
 from cryptography.exceptions import InvalidTag
 
+from audit.trail import platform_units
 from auth_server.mfa import service as mfa
 from auth_server.mfa.errors import EnrolmentCodeRejected
 from auth_server.mfa.replay import DatabaseOnlyGuard, RedisReplayGuard, ReplayGuard
 from obank.crypto import unseal
-from obank.database import unit_of_work
 from obank.runtime import Platform
-from tests.auth_server.helpers import code_at, enrol, new_login
+from tests.auth_server.helpers import TEST_ACTOR, code_at, enrol, new_login
 
 STEP = timedelta(seconds=30)
 
@@ -23,10 +23,8 @@ STEP = timedelta(seconds=30)
 async def _verify(
     platform: Platform, identity_id: uuid.UUID, code: str, now: datetime, guard: ReplayGuard | None = None
 ) -> bool:
-    async with unit_of_work(platform.sessions) as session:
-        return await mfa.verify_totp(
-            session, platform.keyring, identity_id, code, guard or DatabaseOnlyGuard(), now=now
-        )
+    async with platform_units(platform).begin(TEST_ACTOR) as uow:
+        return await mfa.verify_totp(uow, identity_id, code, guard or DatabaseOnlyGuard(), now=now)
 
 
 async def test_a_code_is_refused_the_second_time_even_inside_its_window(platform: Platform) -> None:
@@ -66,22 +64,23 @@ async def test_a_step_claimed_by_another_instance_through_redis_is_refused(platf
 async def test_enrolment_needs_a_valid_code_and_seals_the_secret(platform: Platform, database_url: str) -> None:
     identity = await new_login(platform, "totp.owner")
     now = datetime.now(UTC)
-    async with unit_of_work(platform.sessions) as session:
-        enrolment = await mfa.begin_enrolment(session, platform.keyring, identity.id, "totp.owner")
-        again = await mfa.begin_enrolment(session, platform.keyring, identity.id, "totp.owner")
+    units = platform_units(platform)
+    async with units.begin(TEST_ACTOR) as uow:
+        enrolment = await mfa.begin_enrolment(uow, identity.id, "totp.owner")
+        again = await mfa.begin_enrolment(uow, identity.id, "totp.owner")
     assert again.secret == enrolment.secret  # reloading the page keeps the QR code already scanned
     assert enrolment.provisioning_uri.startswith("otpauth://totp/obank:")
     assert enrolment.qr_svg.startswith("<svg") and "<script" not in enrolment.qr_svg
     wrong = f"{(int(code_at(enrolment.secret, now)) + 7) % 1_000_000:06d}"
-    async with unit_of_work(platform.sessions) as session:
+    async with units.begin(TEST_ACTOR) as uow:
         with pytest.raises(EnrolmentCodeRejected):
-            await mfa.confirm_enrolment(session, platform.keyring, identity.id, wrong, DatabaseOnlyGuard(), now=now)
-    async with unit_of_work(platform.sessions) as session:
-        assert not await mfa.is_enrolled(session, identity.id)
+            await mfa.confirm_enrolment(uow, identity.id, wrong, DatabaseOnlyGuard(), now=now)
+    async with units.begin(TEST_ACTOR) as uow:
+        assert not await mfa.is_enrolled(uow.session, identity.id)
         codes = await mfa.confirm_enrolment(
-            session, platform.keyring, identity.id, code_at(enrolment.secret, now), DatabaseOnlyGuard(), now=now
+            uow, identity.id, code_at(enrolment.secret, now), DatabaseOnlyGuard(), now=now
         )
-        assert await mfa.is_enrolled(session, identity.id)
+        assert await mfa.is_enrolled(uow.session, identity.id)
     assert len(codes) == len(set(codes)) == 10
     with psycopg.connect(database_url) as conn:
         sealed = conn.execute("SELECT secret_sealed FROM auth_server.totp_credentials").fetchone()

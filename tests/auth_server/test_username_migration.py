@@ -10,16 +10,16 @@ import psycopg
 import pytest
 from alembic import command
 
+from audit.trail import platform_units
 from auth_server.identities import service as identities
 from auth_server.identities.passwords import HASHER
 from auth_server.identities.schemas import IdentityKind
 from auth_server.identities.service import PasswordVerdict
 from obank.crypto import UnknownKeyError
-from obank.database import unit_of_work
 from obank.migrate import alembic_config, upgrade_to_head
 from obank.runtime import Platform
 from obank.settings import Settings, get_settings
-from tests.auth_server.helpers import PASSWORD
+from tests.auth_server.helpers import PASSWORD, TEST_ACTOR
 
 BEFORE = "20261205_0009"
 CUSTOMER_EMAIL = "grace.hopper@example.com"
@@ -80,12 +80,10 @@ async def test_the_migration_seals_existing_usernames_and_the_downgrade_restores
     assert str(customer_ref) in stored  # the rows were read
     for email in (CUSTOMER_EMAIL, STAFF_EMAIL):
         assert email not in stored.lower() and email.encode().hex() not in stored
-    async with unit_of_work(platform.sessions) as session:
-        customer = await identities.find_identity(
-            session, platform.keyring, IdentityKind.CUSTOMER, "Grace.Hopper@EXAMPLE.com"
-        )
+    async with platform_units(platform).begin(TEST_ACTOR) as uow:
+        customer = await identities.find_identity(uow, IdentityKind.CUSTOMER, "Grace.Hopper@EXAMPLE.com")
         check = await identities.check_password(
-            session, platform.keyring, kind=IdentityKind.STAFF, username=STAFF_EMAIL, password=PASSWORD, now=now
+            uow, kind=IdentityKind.STAFF, username=STAFF_EMAIL, password=PASSWORD, now=now
         )
     assert customer is not None and customer.customer_id == customer_ref
     assert identities.username_of(platform.keyring, customer) == CUSTOMER_EMAIL
@@ -98,8 +96,8 @@ async def test_the_migration_seals_existing_usernames_and_the_downgrade_restores
     with pytest.raises(UnknownKeyError):
         command.downgrade(alembic_config(database_url), BEFORE)
     # The failed downgrade changed nothing: the usernames are still sealed, and still found.
-    async with unit_of_work(platform.sessions) as session:
-        assert await identities.find_identity(session, platform.keyring, IdentityKind.CUSTOMER, CUSTOMER_EMAIL)
+    async with platform_units(platform).begin(TEST_ACTOR) as uow:
+        assert await identities.find_identity(uow, IdentityKind.CUSTOMER, CUSTOMER_EMAIL)
     config = alembic_config(database_url)  # a key ring handed to Alembic opens them
     config.attributes["keyring"] = platform.keyring
     command.downgrade(config, BEFORE)

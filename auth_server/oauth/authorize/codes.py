@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from auth_server.oauth.authorize import repository
 from auth_server.oauth.authorize.models import AuthorizationCode
-from obank.crypto import KeyRing, lookup_hashes
+from obank.crypto import lookup_hashes
+from obank.unit_of_work import UnitOfWork
 
 CODE_LIFETIME_S = 60  # FAPI 2.0 SP s5.3.2.1: authorization codes live at most 60 seconds
 CODE_PURPOSE = "oauth-authorization-code"
@@ -37,15 +36,13 @@ class CodeBinding:
     auth_time: datetime
 
 
-async def issue_code(
-    session: AsyncSession, keyring: KeyRing, binding: CodeBinding, *, now: datetime | None = None
-) -> str:
+async def issue_code(uow: UnitOfWork, binding: CodeBinding, *, now: datetime | None = None) -> str:
     """A new single-use code (256 random bits), stored only as a keyed hash."""
     now = now or datetime.now(UTC)
     code = secrets.token_urlsafe(32)
     row = AuthorizationCode(
         id=uuid.uuid4(),
-        code_hash=keyring.keyed_hash(CODE_PURPOSE, code.encode()),
+        code_hash=uow.keyring.keyed_hash(CODE_PURPOSE, code.encode()),
         client_id=binding.client_id,
         grant_id=binding.grant_id,
         subject=binding.subject,
@@ -61,12 +58,12 @@ async def issue_code(
         created_at=now,
         expires_at=now + timedelta(seconds=CODE_LIFETIME_S),
     )
-    await repository.add_code(session, row)
+    await repository.add_code(uow.session, row)
     return code
 
 
-async def find_code(session: AsyncSession, keyring: KeyRing, code: str) -> AuthorizationCode | None:
+async def find_code(uow: UnitOfWork, code: str) -> AuthorizationCode | None:
     """The code's row, locked until the transaction ends (two redemptions cannot both see it unused)."""
     if len(code) > 256:
         return None
-    return await repository.code_by_hash(session, lookup_hashes(keyring, CODE_PURPOSE, code.encode()))
+    return await repository.code_by_hash(uow.session, lookup_hashes(uow.keyring, CODE_PURPOSE, code.encode()))

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_server.authentication import BrowserAuthentication, IdentityKind, authentication_url, browser_authentication
+from auth_server.dependencies import UnitOfWorkDep
 from auth_server.oauth.authorize import service
 from auth_server.oauth.authorize.codes import CodeBinding, issue_code
 from auth_server.oauth.authorize.errors import AuthorizationFailed, AuthorizationRefused
@@ -33,8 +34,7 @@ from auth_server.pages.rendering import redirect, render
 from core_banking import facade as core_banking
 from core_banking.facade import CoreBanking
 from obank.crypto import KeyRing
-from obank.database import SessionDep
-from obank.runtime import KeyRingDep
+from obank.unit_of_work import UnitOfWork
 
 AUTHORIZE_PATH = "/oauth2/authorize"
 DECISION_PATH = "/oauth2/authorize/decision"
@@ -100,10 +100,10 @@ def _sign_in(
 
 
 async def _fail(
-    session: AsyncSession, issuer: str, browser: Browser, failure: AuthorizationFailed, now: datetime
+    uow: UnitOfWork, issuer: str, browser: Browser, failure: AuthorizationFailed, now: datetime
 ) -> Response:
     """End the authorization and tell the client (RFC 6749 s4.1.2.1, with `iss` per RFC 9207 s2.4)."""
-    await service.complete(session, failure.pending, failure.error, now)
+    await service.complete(uow, failure.pending, failure.error, now)
     location = _response_location(
         failure.pending.request, issuer, error=failure.error, error_description=failure.description
     )
@@ -209,50 +209,47 @@ async def _question_page(
 @router.get(AUTHORIZE_PATH)
 async def authorize(
     request: Request,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     server: ServerDep,
     browser: BrowserDep,
-    keyring: KeyRingDep,
     client_id: str | None = None,
     request_uri: str | None = None,
 ) -> Response:
     """RFC 9126 s4: act only on the pushed request; sign in (fresh where SCA demands), then ask."""
-    return await _authorize(request, session, server, browser, keyring, client_id, request_uri)
+    return await _authorize(request, uow, server, browser, client_id, request_uri)
 
 
 @router.post(AUTHORIZE_PATH)
 async def authorize_by_post(
     request: Request,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     server: ServerDep,
     browser: BrowserDep,
-    keyring: KeyRingDep,
     client_id: Annotated[str | None, Form()] = None,
     request_uri: Annotated[str | None, Form()] = None,
 ) -> Response:
     """OpenID Connect Core s3.1.2.1: the same request sent as a form."""
-    return await _authorize(request, session, server, browser, keyring, client_id, request_uri)
+    return await _authorize(request, uow, server, browser, client_id, request_uri)
 
 
 async def _authorize(
     request: Request,
-    session: AsyncSession,
+    uow: UnitOfWork,
     server: OAuthServer,
     browser: Browser,
-    keyring: KeyRing,
     client_id: str | None,
     request_uri: str | None,
 ) -> Response:
     now = datetime.now(UTC)
-    client = await _client(session, client_id, request_uri)
+    client = await _client(uow.session, client_id, request_uri)
     assert request_uri is not None
     try:
         pending = await service.open_authorization(
-            session, keyring, server.config, client, request_uri, browser.csrf_cookie, start=True, now=now
+            uow, server.config, client, request_uri, browser.csrf_cookie, start=True, now=now
         )
         service.check_client_still_allows(client, pending)
         consent = await service.awaited_consent(server.core_banking, pending, now)
-        authentication = await browser_authentication(session, keyring, request, kind=client.identity_kind)
+        authentication = await browser_authentication(uow, request, kind=client.identity_kind)
         prompt = pending.request.prompt
         if not service.authenticated_enough(authentication, client, pending, consent):
             if "none" in prompt:
@@ -264,10 +261,10 @@ async def _authorize(
             # Every authorization asks the person (consent, or a staff member's confirmation).
             raise AuthorizationFailed(pending, "consent_required", "the end-user must approve this request")
         return await _question_page(
-            request, server.core_banking, browser, keyring, client, pending, consent, authentication
+            request, server.core_banking, browser, uow.keyring, client, pending, consent, authentication
         )
     except AuthorizationFailed as failure:
-        return await _fail(session, server.config.issuer, browser, failure, now)
+        return await _fail(uow, server.config.issuer, browser, failure, now)
 
 
 FormField = Annotated[str, Form()]
@@ -276,24 +273,23 @@ FormField = Annotated[str, Form()]
 @router.post(DECISION_PATH)
 async def decide(
     request: Request,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     server: ServerDep,
     browser: CheckedBrowserDep,
-    keyring: KeyRingDep,
     client_id: FormField = "",
     request_uri: FormField = "",
     decision: FormField = "",
 ) -> Response:
     """The answer: approve (grant, consent authorised, code) or deny (`access_denied`); one per authorization."""
     now = datetime.now(UTC)
-    client = await _client(session, client_id, request_uri)
+    client = await _client(uow.session, client_id, request_uri)
     try:
         pending = await service.open_authorization(
-            session, keyring, server.config, client, request_uri, browser.csrf_cookie, start=False, now=now
+            uow, server.config, client, request_uri, browser.csrf_cookie, start=False, now=now
         )
         service.check_client_still_allows(client, pending)
         consent = await service.awaited_consent(server.core_banking, pending, now)
-        authentication = await browser_authentication(session, keyring, request, kind=client.identity_kind)
+        authentication = await browser_authentication(uow, request, kind=client.identity_kind)
         if not service.authenticated_enough(authentication, client, pending, consent):
             # Signed out or no longer strong or recent enough since the page was shown: sign in again.
             return _sign_in(client, pending, consent, browser, authentication)
@@ -303,7 +299,7 @@ async def decide(
                 request,
                 server.core_banking,
                 browser,
-                keyring,
+                uow.keyring,
                 client,
                 pending,
                 consent,
@@ -311,33 +307,30 @@ async def decide(
                 error="Choose Allow or Do not allow.",
             )
         if decision == "deny":
-            return await _deny(
-                session, server.core_banking, server.config.issuer, keyring, browser, pending, authentication, now
-            )
+            return await _deny(uow, server.core_banking, server.config.issuer, browser, pending, authentication, now)
         if client.identity_kind is IdentityKind.STAFF:
-            return await _approve_staff(session, server.config.issuer, keyring, browser, pending, authentication, now)
+            return await _approve_staff(uow, server.config.issuer, browser, pending, authentication, now)
         form = await request.form()
         chosen = [value for value in form.getlist("account_id") if isinstance(value, str)]
         assert authentication.customer_id is not None
         problem, account_ids = await _chosen_accounts(server.core_banking, authentication.customer_id, consent, chosen)
         if problem is not None:
             return await _question_page(
-                request, server.core_banking, browser, keyring, client, pending, consent, authentication, error=problem
+                request,
+                server.core_banking,
+                browser,
+                uow.keyring,
+                client,
+                pending,
+                consent,
+                authentication,
+                error=problem,
             )
         return await _approve(
-            session,
-            server.core_banking,
-            server.config.issuer,
-            keyring,
-            browser,
-            pending,
-            consent,
-            authentication,
-            account_ids,
-            now,
+            uow, server.core_banking, server.config.issuer, browser, pending, consent, authentication, account_ids, now
         )
     except AuthorizationFailed as failure:
-        return await _fail(session, server.config.issuer, browser, failure, now)
+        return await _fail(uow, server.config.issuer, browser, failure, now)
 
 
 async def _chosen_accounts(
@@ -362,10 +355,9 @@ async def _chosen_accounts(
 
 
 async def _deny(
-    session: AsyncSession,
+    uow: UnitOfWork,
     facade: CoreBanking,
     issuer: str,
-    keyring: KeyRing,
     browser: Browser,
     pending: PendingAuthorization,
     authentication: BrowserAuthentication,
@@ -380,9 +372,8 @@ async def _deny(
                 customer_id=authentication.customer_id,
                 session_id=str(authentication.session_id),
             )
-        await grants_service.record_denial(
-            session,
-            keyring,
+        grants_service.record_denial(
+            uow,
             subject=authentication.subject,
             customer_id=authentication.customer_id,
             client_id=pushed.client_id,
@@ -390,13 +381,12 @@ async def _deny(
         )
     # RFC 6749 s4.1.2.1 access_denied, with state and iss like every response (RFC 9207 s2.4).
     failure = AuthorizationFailed(pending, "access_denied", "the end-user refused the request")
-    return await _fail(session, issuer, browser, failure, now)
+    return await _fail(uow, issuer, browser, failure, now)
 
 
 async def _issue(
-    session: AsyncSession,
+    uow: UnitOfWork,
     issuer: str,
-    keyring: KeyRing,
     browser: Browser,
     pending: PendingAuthorization,
     authentication: BrowserAuthentication,
@@ -406,8 +396,7 @@ async def _issue(
     """The code (RFC 6749 s4.1.2), bound to what the tokens will carry; the authorization is then over."""
     pushed = pending.request
     code = await issue_code(
-        session,
-        keyring,
+        uow,
         CodeBinding(
             client_id=pushed.client_id,
             grant_id=grant_id,
@@ -424,28 +413,26 @@ async def _issue(
         ),
         now=now,
     )
-    await service.complete(session, pending, APPROVED, now)
+    await service.complete(uow, pending, APPROVED, now)
     return redirect(_response_location(pushed, issuer, code=code), browser)
 
 
 async def _approve_staff(
-    session: AsyncSession,
+    uow: UnitOfWork,
     issuer: str,
-    keyring: KeyRing,
     browser: Browser,
     pending: PendingAuthorization,
     authentication: BrowserAuthentication,
     now: datetime,
 ) -> Response:
     """A staff member continues to the staff console: no grant, their roles govern what the token allows."""
-    return await _issue(session, issuer, keyring, browser, pending, authentication, None, now)
+    return await _issue(uow, issuer, browser, pending, authentication, None, now)
 
 
 async def _approve(
-    session: AsyncSession,
+    uow: UnitOfWork,
     facade: CoreBanking,
     issuer: str,
-    keyring: KeyRing,
     browser: Browser,
     pending: PendingAuthorization,
     consent: core_banking.ConsentRecord | None,
@@ -468,8 +455,7 @@ async def _approve(
             session_id=str(authentication.session_id),
         )
     grant = await grants_service.record_grant(
-        session,
-        keyring,
+        uow,
         subject=authentication.subject,
         customer_id=authentication.customer_id,
         client_id=pushed.client_id,
@@ -480,4 +466,4 @@ async def _approve(
         expires_at=expires_at,
         now=now,
     )
-    return await _issue(session, issuer, keyring, browser, pending, authentication, grant.id, now)
+    return await _issue(uow, issuer, browser, pending, authentication, grant.id, now)

@@ -12,8 +12,6 @@ import hmac
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from auth_server.authentication import ACR_SCA, BrowserAuthentication, IdentityKind, satisfies
 from auth_server.oauth.authorize import repository
 from auth_server.oauth.authorize.errors import AuthorizationFailed, AuthorizationRefused
@@ -26,6 +24,7 @@ from auth_server.oauth.par import service as par_service
 from auth_server.oauth.par.schemas import PushedRequest
 from core_banking import facade as core_banking
 from obank.crypto import KeyRing, lookup_hashes
+from obank.unit_of_work import UnitOfWork
 
 BROWSER_BINDING_PURPOSE = "oauth-authorization-browser"
 USED_OR_EXPIRED = "This request has expired or was already used. Go back to the app or website and start again."
@@ -44,8 +43,7 @@ def _bound_to(keyring: KeyRing, row: AuthorizationSession, browser_cookie: str) 
 
 
 async def open_authorization(
-    session: AsyncSession,
-    keyring: KeyRing,
+    uow: UnitOfWork,
     config: OAuthConfig,
     client: ClientRecord,
     request_uri: str,
@@ -59,6 +57,7 @@ async def open_authorization(
     Refusals the client cannot safely hear raise AuthorizationRefused; an authorization that outlived its
     lifetime raises AuthorizationFailed (the client is known by then, so it is told).
     """
+    session, keyring = uow.session, uow.keyring
     try:
         pushed = await par_service.open_pushed_request(session, request_uri, client.client_id)
     except InvalidRequestUri as exc:
@@ -68,7 +67,7 @@ async def open_authorization(
     if pushed.consumed_at is None:
         if not start or pushed.expires_at <= now:
             raise AuthorizationRefused(USED_OR_EXPIRED)
-        await par_service.consume_pushed_request(session, request_uri, client.client_id, now=now)
+        await par_service.consume_pushed_request(uow, request_uri, client.client_id, now=now)
         row = AuthorizationSession(
             id=uuid.uuid4(),
             pushed_request_id=pushed.id,
@@ -90,9 +89,9 @@ async def open_authorization(
     return pending
 
 
-async def complete(session: AsyncSession, pending: PendingAuthorization, outcome: str, now: datetime) -> None:
+async def complete(uow: UnitOfWork, pending: PendingAuthorization, outcome: str, now: datetime) -> None:
     """The authorization's one outcome (`approved` or the error the client received): it cannot go on."""
-    await repository.complete(session, pending.id, outcome, now)
+    await repository.complete(uow.session, pending.id, outcome, now)
 
 
 def check_client_still_allows(client: ClientRecord, pending: PendingAuthorization) -> None:

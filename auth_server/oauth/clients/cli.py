@@ -6,15 +6,17 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_server.oauth.clients.schemas import ClientRecord
+
+if TYPE_CHECKING:
+    from obank.unit_of_work import UnitOfWork
 
 app = typer.Typer(help="OAuth clients of the authorization server.", no_args_is_help=True)
 console = Console()
@@ -27,17 +29,19 @@ def clients() -> None:
     """OAuth clients of the authorization server."""
 
 
-def _run(work: Callable[[AsyncSession, Any], Awaitable[T]]) -> T:
-    """Run `work(session, keyring)` in one transaction; OAuth errors exit 1 with their description."""
+def _run(command: str, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+    """Run `work(uow)` in one unit of work acting as `obank clients <command>`; OAuth errors exit 1."""
+    from audit.trail import platform_units
     from auth_server.oauth.errors import OAuthError
+    from obank.actor import Actor
     from obank.runtime import build_platform
     from obank.settings import get_settings
 
     async def main() -> T:
         platform = build_platform(get_settings())
         try:
-            async with platform.sessions() as session, session.begin():
-                return await work(session, platform.keyring)
+            async with platform_units(platform).begin(Actor.system(f"obank clients {command}")) as uow:
+                return await work(uow)
         finally:
             await platform.close()
 
@@ -53,11 +57,11 @@ def list_clients() -> None:
     """Every registered client."""
     from auth_server.oauth.clients import service
 
-    async def work(session: AsyncSession, _keyring: Any) -> list[ClientRecord]:
-        return await service.list_clients(session)
+    async def work(uow: UnitOfWork) -> list[ClientRecord]:
+        return await service.list_clients(uow.session)
 
     table = Table("client_id", "name", "auth method", "grants", "status", "first party")
-    for client in _run(work):
+    for client in _run("list", work):
         table.add_row(
             client.client_id,
             client.client_name,
@@ -74,10 +78,10 @@ def show(client_id: str) -> None:
     """One client's registered metadata, as JSON."""
     from auth_server.oauth.clients import service
 
-    async def work(session: AsyncSession, _keyring: Any) -> ClientRecord:
-        return await service.get_client(session, client_id)
+    async def work(uow: UnitOfWork) -> ClientRecord:
+        return await service.get_client(uow.session, client_id)
 
-    record = _run(work)
+    record = _run("show", work)
     console.print_json(json.dumps({**record.metadata(), "status": record.status.value}))
 
 
@@ -90,7 +94,6 @@ def register(
     """Register a client from a metadata file; prints its client id."""
     from auth_server.oauth.clients import service
     from auth_server.oauth.clients.schemas import ClientMetadata
-    from obank.actor import Actor
 
     try:
         metadata = ClientMetadata.model_validate(json.loads(metadata_file.read_text()))
@@ -98,13 +101,10 @@ def register(
         errors.print(f"[red]invalid client metadata[/red]: {exc}")
         raise typer.Exit(1) from exc
 
-    async def work(session: AsyncSession, keyring: Any) -> ClientRecord:
-        actor = Actor.system("obank clients register")
-        return await service.register_client(
-            session, keyring, actor, metadata, client_id=client_id, first_party=first_party
-        )
+    async def work(uow: UnitOfWork) -> ClientRecord:
+        return await service.register_client(uow, metadata, client_id=client_id, first_party=first_party)
 
-    record = _run(work)
+    record = _run("register", work)
     console.print(record.client_id)
 
 
@@ -113,13 +113,11 @@ def disable(client_id: str) -> None:
     """Disable a client: it can no longer authenticate."""
     from auth_server.oauth.clients import service
     from auth_server.oauth.clients.models import ClientStatus
-    from obank.actor import Actor
 
-    async def work(session: AsyncSession, keyring: Any) -> ClientRecord:
-        actor = Actor.system("obank clients disable")
-        return await service.set_client_status(session, keyring, actor, client_id, ClientStatus.DISABLED)
+    async def work(uow: UnitOfWork) -> ClientRecord:
+        return await service.set_client_status(uow, client_id, ClientStatus.DISABLED)
 
-    _run(work)
+    _run("disable", work)
     console.print(f"[yellow]{client_id} disabled[/yellow]")
 
 
@@ -127,11 +125,10 @@ def disable(client_id: str) -> None:
 def initial_token() -> None:
     """A single-use initial access token for dynamic client registration (RFC 7591 s3)."""
     from auth_server.oauth.registration import service
-    from obank.actor import Actor
 
-    async def work(session: AsyncSession, keyring: Any) -> tuple[str, Any]:
-        return await service.create_initial_access_token(session, keyring, Actor.system("obank clients initial-token"))
+    async def work(uow: UnitOfWork) -> tuple[str, Any]:
+        return await service.create_initial_access_token(uow)
 
-    token, expires_at = _run(work)
+    token, expires_at = _run("initial-token", work)
     console.print(token)
     errors.print(f"expires at {expires_at.isoformat(timespec='seconds')}; shown once")

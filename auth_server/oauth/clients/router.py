@@ -17,6 +17,7 @@ from auth_server.oauth.server import ServerDep
 from obank.actor import Actor
 from obank.database import SessionDep
 from obank.principal import Principal, PrincipalDep
+from obank.unit_of_work import UnitOfWork, request_unit_of_work
 
 ADMIN_ROLE = "admin"
 
@@ -28,6 +29,14 @@ async def _admin(principal: PrincipalDep) -> Principal:
 
 
 Admin = Annotated[Principal, Depends(_admin)]
+
+
+async def _admin_actor(admin: Admin) -> Actor:
+    return Actor.staff(admin)
+
+
+# The request's transaction, acting as the admin; committed before the response is sent.
+AdminUnitOfWork = Annotated[UnitOfWork, Depends(request_unit_of_work(_admin_actor), scope="function")]
 router = APIRouter(prefix=ADMIN_CLIENTS_PATH, tags=["admin: oauth clients"])
 
 
@@ -37,20 +46,16 @@ async def list_clients(session: SessionDep, _admin: Admin) -> list[ClientView]:
 
 
 @router.post("", status_code=201, response_model=ClientView)
-async def register_client(session: SessionDep, server: ServerDep, admin: Admin, body: AdminClientCreate) -> ClientView:
+async def register_client(uow: AdminUnitOfWork, body: AdminClientCreate) -> ClientView:
     metadata = ClientMetadata.model_validate(body.model_dump(exclude={"client_id", "first_party"}))
-    record = await service.register_client(
-        session, server.keyring, Actor.staff(admin), metadata, client_id=body.client_id, first_party=body.first_party
-    )
+    record = await service.register_client(uow, metadata, client_id=body.client_id, first_party=body.first_party)
     return ClientView.of(record)
 
 
 @router.post("/initial-access-tokens", status_code=201, response_model=InitialAccessTokenView)
-async def create_initial_access_token(session: SessionDep, server: ServerDep, admin: Admin) -> InitialAccessTokenView:
+async def create_initial_access_token(uow: AdminUnitOfWork) -> InitialAccessTokenView:
     """A single-use token a TPP presents to register itself at the registration endpoint (RFC 7591 s3)."""
-    token, expires_at = await registration_service.create_initial_access_token(
-        session, server.keyring, Actor.staff(admin)
-    )
+    token, expires_at = await registration_service.create_initial_access_token(uow)
     return InitialAccessTokenView(initial_access_token=token, expires_at=expires_at)
 
 
@@ -60,25 +65,18 @@ async def get_client(session: SessionDep, _admin: Admin, client_id: str) -> Clie
 
 
 @router.put("/{client_id}", response_model=ClientView)
-async def update_client(
-    session: SessionDep, server: ServerDep, admin: Admin, client_id: str, body: ClientMetadata
-) -> ClientView:
+async def update_client(uow: AdminUnitOfWork, server: ServerDep, client_id: str, body: ClientMetadata) -> ClientView:
     server.clients.forget(client_id)
-    return ClientView.of(await service.update_client(session, server.keyring, Actor.staff(admin), client_id, body))
+    return ClientView.of(await service.update_client(uow, client_id, body))
 
 
 @router.post("/{client_id}/disable", response_model=ClientView)
-async def disable_client(session: SessionDep, server: ServerDep, admin: Admin, client_id: str) -> ClientView:
+async def disable_client(uow: AdminUnitOfWork, server: ServerDep, client_id: str) -> ClientView:
     server.clients.forget(client_id)
-    record = await service.set_client_status(
-        session, server.keyring, Actor.staff(admin), client_id, ClientStatus.DISABLED
-    )
-    return ClientView.of(record)
+    return ClientView.of(await service.set_client_status(uow, client_id, ClientStatus.DISABLED))
 
 
 @router.post("/{client_id}/enable", response_model=ClientView)
-async def enable_client(session: SessionDep, server: ServerDep, admin: Admin, client_id: str) -> ClientView:
-    actor = Actor.staff(admin)
+async def enable_client(uow: AdminUnitOfWork, server: ServerDep, client_id: str) -> ClientView:
     server.clients.forget(client_id)
-    record = await service.set_client_status(session, server.keyring, actor, client_id, ClientStatus.ACTIVE)
-    return ClientView.of(record)
+    return ClientView.of(await service.set_client_status(uow, client_id, ClientStatus.ACTIVE))

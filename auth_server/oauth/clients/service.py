@@ -25,10 +25,10 @@ from auth_server.oauth.clients.schemas import (
     ClientRecord,
 )
 from auth_server.oauth.errors import InvalidClientMetadata, InvalidRedirectUri
-from auth_server.oauth.events import CLIENTS_TOPIC, record_oauth_event
+from auth_server.oauth.events import CLIENTS_TOPIC, report_oauth_change
 from auth_server.oauth.jose import import_public_key_set
 from obank.actor import Actor
-from obank.crypto import KeyRing
+from obank.unit_of_work import UnitOfWork
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1"})
 
@@ -163,9 +163,7 @@ async def list_clients(session: AsyncSession) -> list[ClientRecord]:
 
 
 async def register_client(
-    session: AsyncSession,
-    keyring: KeyRing,
-    actor: Actor,
+    uow: UnitOfWork,
     metadata: ClientMetadata,
     *,
     client_id: str | None = None,
@@ -173,10 +171,15 @@ async def register_client(
     identity_kind: IdentityKind = IdentityKind.CUSTOMER,
     registration: RegistrationSource = RegistrationSource.ADMIN,
     registration_token_hash: bytes | None = None,
+    registered_by: Actor | None = None,
     now: datetime | None = None,
 ) -> ClientRecord:
-    """Register a client; a chosen client id must be free."""
+    """Register a client; a chosen client id must be free.
+
+    The unit of work's actor registers it, unless `registered_by` names another (a client registering itself).
+    """
     now = now or datetime.now(UTC)
+    session = uow.session
     columns = validate_metadata(metadata, first_party=first_party)
     if identity_kind is IdentityKind.STAFF and not first_party:
         raise InvalidClientMetadata("only the bank's own apps may sign staff in")
@@ -196,30 +199,24 @@ async def register_client(
     )
     await repository.add(session, client)
     record = ClientRecord.from_model(client)
-    await record_oauth_event(
-        session,
-        keyring,
-        actor,
+    report_oauth_change(
+        uow,
         topic=CLIENTS_TOPIC,
         action="client.registered",
         entity_type="oauth_client",
         entity_id=client_id,
         details=_event_details(record),
+        actor=registered_by,
     )
     return record
 
 
 async def update_client(
-    session: AsyncSession,
-    keyring: KeyRing,
-    actor: Actor,
-    client_id: str,
-    metadata: ClientMetadata,
-    *,
-    now: datetime | None = None,
+    uow: UnitOfWork, client_id: str, metadata: ClientMetadata, *, now: datetime | None = None
 ) -> ClientRecord:
     """Replace a client's metadata (RFC 7592 s2.2 semantics: omitted values are reset to defaults)."""
     now = now or datetime.now(UTC)
+    session = uow.session
     client = await repository.get(session, client_id, for_update=True)
     if client is None:
         raise ClientNotFound(client_id)
@@ -230,10 +227,8 @@ async def update_client(
     await session.flush()
     await repository.announce_change(session, client_id)
     after = ClientRecord.from_model(client)
-    await record_oauth_event(
-        session,
-        keyring,
-        actor,
+    report_oauth_change(
+        uow,
         topic=CLIENTS_TOPIC,
         action="client.updated",
         entity_type="oauth_client",
@@ -245,16 +240,11 @@ async def update_client(
 
 
 async def set_client_status(
-    session: AsyncSession,
-    keyring: KeyRing,
-    actor: Actor,
-    client_id: str,
-    status: ClientStatus,
-    *,
-    now: datetime | None = None,
+    uow: UnitOfWork, client_id: str, status: ClientStatus, *, now: datetime | None = None
 ) -> ClientRecord:
     """Disable a client (it can no longer authenticate) or enable it again."""
     now = now or datetime.now(UTC)
+    session = uow.session
     client = await repository.get(session, client_id, for_update=True)
     if client is None:
         raise ClientNotFound(client_id)
@@ -267,10 +257,8 @@ async def set_client_status(
     await session.flush()
     await repository.announce_change(session, client_id)
     record = ClientRecord.from_model(client)
-    await record_oauth_event(
-        session,
-        keyring,
-        actor,
+    report_oauth_change(
+        uow,
         topic=CLIENTS_TOPIC,
         action="client.disabled" if status is ClientStatus.DISABLED else "client.enabled",
         entity_type="oauth_client",

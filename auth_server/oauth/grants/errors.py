@@ -1,4 +1,4 @@
-"""Errors of the consents API, every one rendered as RFC 9457 problem details by the API's route class."""
+"""Errors of a customer's grants: the page's, rendered as pages, and the consents API's, as RFC 9457 problem details."""
 
 from __future__ import annotations
 
@@ -8,7 +8,16 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
+from auth_server.errors import AuthError
 from obank.problems import ProblemError, problem_responses, render_error
+
+
+class GrantNotFound(AuthError):
+    """The grants page names a grant the customer does not hold."""
+
+    status = 404
+    code = "grant_not_found"
+    title = "There is no such permission on your account."
 
 
 class ConsentsError(ProblemError):

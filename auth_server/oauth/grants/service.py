@@ -12,14 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_server.oauth.config import CLOCK_SKEW_S
 from auth_server.oauth.errors import InvalidGrant
-from auth_server.oauth.events import record_oauth_event
+from auth_server.oauth.events import report_oauth_change
 from auth_server.oauth.grants import repository
 from auth_server.oauth.grants.models import GrantStatus, OAuthGrant
 from auth_server.oauth.tokens.service import TokenService
 from obank import topics
 from obank.actor import Actor, ActorKind
-from obank.crypto import KeyRing
 from obank.revocation import consent_denial, grant_denial
+from obank.unit_of_work import UnitOfWork
 
 GRANTS_TOPIC = topics.GRANTS_TOPIC
 
@@ -77,8 +77,7 @@ def customer_actor(customer_id: uuid.UUID | None, subject: uuid.UUID, client_id:
 
 
 async def record_grant(
-    session: AsyncSession,
-    keyring: KeyRing,
+    uow: UnitOfWork,
     *,
     subject: uuid.UUID,
     customer_id: uuid.UUID | None,
@@ -105,17 +104,16 @@ async def record_grant(
         created_at=now,
         expires_at=expires_at,
     )
-    await repository.add(session, row)
+    await repository.add(uow.session, row)
     record = GrantRecord.from_model(row)
-    await record_oauth_event(
-        session,
-        keyring,
-        customer_actor(customer_id, subject, client_id),
+    report_oauth_change(
+        uow,
         topic=GRANTS_TOPIC,
         action="grant.approved",
         entity_type="oauth_grant",
         entity_id=str(record.id),
         details=_details(record),
+        actor=customer_actor(customer_id, subject, client_id),
     )
     return record
 
@@ -160,7 +158,7 @@ async def customer_grant(session: AsyncSession, grant_id: uuid.UUID, customer_id
 
 
 async def revoke_grant(
-    session: AsyncSession,
+    uow: UnitOfWork,
     tokens: TokenService,
     *,
     grant_id: uuid.UUID,
@@ -169,6 +167,7 @@ async def revoke_grant(
 ) -> GrantRecord:
     """The customer withdrew the grant: its refresh tokens die now, the gateway refuses its access tokens."""
     now = now or datetime.now(UTC)
+    session = uow.session
     row = await repository.get(session, grant_id, for_update=True)
     if row is None or row.subject != subject:
         raise InvalidGrant("the grant does not exist")
@@ -181,23 +180,22 @@ async def revoke_grant(
         row.status = GrantStatus.REVOKED
         row.revoked_at = now
         await session.flush()
-        await tokens.revoke_tokens(session, actor, grant_id=grant_id, reason="grant_revoked", now=now)
+        await tokens.revoke_tokens(uow, actor, grant_id=grant_id, reason="grant_revoked", now=now)
         record = GrantRecord.from_model(row)
-        await record_oauth_event(
-            session,
-            tokens.keyring,
-            actor,
+        report_oauth_change(
+            uow,
             topic=GRANTS_TOPIC,
             action=topics.GRANT_REVOKED,
             entity_type="oauth_grant",
             entity_id=str(grant_id),
             details={**_details(record), "denied_until": denied_until.isoformat()},
+            actor=actor,
         )
     return GrantRecord.from_model(row)
 
 
 async def withdraw_grant(
-    session: AsyncSession,
+    uow: UnitOfWork,
     tokens: TokenService,
     *,
     grant_id: uuid.UUID,
@@ -205,26 +203,19 @@ async def withdraw_grant(
     now: datetime | None = None,
 ) -> GrantRecord:
     """The customer withdrew the grant: revoked here now; core banking revokes its consent from the event."""
-    return await revoke_grant(session, tokens, grant_id=grant_id, subject=subject, now=now)
+    return await revoke_grant(uow, tokens, grant_id=grant_id, subject=subject, now=now)
 
 
-async def record_denial(
-    session: AsyncSession,
-    keyring: KeyRing,
-    *,
-    subject: uuid.UUID,
-    customer_id: uuid.UUID | None,
-    client_id: str,
-    consent_id: str | None,
+def record_denial(
+    uow: UnitOfWork, *, subject: uuid.UUID, customer_id: uuid.UUID | None, client_id: str, consent_id: str | None
 ) -> None:
     """The customer refused: audit it and publish `grant.denied` (no grant is stored)."""
-    await record_oauth_event(
-        session,
-        keyring,
-        customer_actor(customer_id, subject, client_id),
+    report_oauth_change(
+        uow,
         topic=GRANTS_TOPIC,
         action="grant.denied",
         entity_type="oauth_client",
         entity_id=client_id,
         details={"client_id": client_id, "subject": str(subject), "consent_id": consent_id},
+        actor=customer_actor(customer_id, subject, client_id),
     )

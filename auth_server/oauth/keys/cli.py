@@ -54,6 +54,7 @@ async def _list() -> list[KeyInfo]:
 
 
 async def _rotate() -> list[str]:
+    from audit.trail import platform_units
     from auth_server.oauth.config import OAuthConfig
     from auth_server.oauth.keys import service
     from obank.actor import Actor
@@ -65,9 +66,7 @@ async def _rotate() -> list[str]:
     configure_logging(settings.log_level)
     platform = build_platform(settings)
     try:
-        async with platform.sessions() as session, session.begin():
-            return await service.rotate_signing_keys(
-                session, platform.keyring, OAuthConfig.from_settings(settings), Actor.system("obank keys rotate")
-            )
+        async with platform_units(platform).begin(Actor.system("obank keys rotate")) as uow:
+            return await service.rotate_signing_keys(uow, OAuthConfig.from_settings(settings))
     finally:
         await platform.close()

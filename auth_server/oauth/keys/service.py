@@ -11,20 +11,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from joserfc.jwk import ECKey, KeySet, RSAKey
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_server.oauth.config import SIGNING_KEY_CACHE_S, OAuthConfig
-from auth_server.oauth.events import KEYS_TOPIC, record_oauth_event
+from auth_server.oauth.events import KEYS_TOPIC, report_oauth_change
 from auth_server.oauth.jose import SERVER_SIGNING_ALGORITHMS
 from auth_server.oauth.keys import repository
 from auth_server.oauth.keys.models import SigningKey, SigningKeyStatus
 from obank.actor import Actor
 from obank.crypto import KeyRing, seal, unseal
+from obank.unit_of_work import UnitOfWork, UnitsOfWork
 
 SEAL_PURPOSE = "oauth-signing-key"
 RSA_BITS = 2048
 # A refresh for an unknown kid at most this often, so forged kids cannot hammer the database.
 UNKNOWN_KID_REFRESH_S = 1.0
+# Who creates the first keys when a process finds none.
+KEYS_ACTOR = Actor.system("auth_server")
 
 PrivateKey = ECKey | RSAKey
 
@@ -65,22 +68,21 @@ def _new_key(keyring: KeyRing, alg: str, now: datetime) -> SigningKey:
     )
 
 
-async def ensure_signing_keys(session: AsyncSession, keyring: KeyRing, *, now: datetime | None = None) -> list[str]:
+async def ensure_signing_keys(uow: UnitOfWork, *, now: datetime | None = None) -> list[str]:
     """Create the missing active key of each algorithm (first start); return the kids created."""
     now = now or datetime.now(UTC)
+    session = uow.session
     await repository.lock_keys(session)
     present = {key.alg for key in await repository.active(session)}
     created: list[str] = []
     for alg in SERVER_SIGNING_ALGORITHMS:
         if alg not in present:
-            key = _new_key(keyring, alg, now)
+            key = _new_key(uow.keyring, alg, now)
             await repository.add(session, key)
             created.append(key.kid)
     if created:
-        await record_oauth_event(
-            session,
-            keyring,
-            Actor.system("auth_server"),
+        report_oauth_change(
+            uow,
             topic=KEYS_TOPIC,
             action="signing_keys.created",
             entity_type="signing_keys",
@@ -90,11 +92,10 @@ async def ensure_signing_keys(session: AsyncSession, keyring: KeyRing, *, now: d
     return created
 
 
-async def rotate_signing_keys(
-    session: AsyncSession, keyring: KeyRing, config: OAuthConfig, actor: Actor, *, now: datetime | None = None
-) -> list[str]:
+async def rotate_signing_keys(uow: UnitOfWork, config: OAuthConfig, *, now: datetime | None = None) -> list[str]:
     """Retire every active key (still published until its tokens expire) and activate new ones."""
     now = now or datetime.now(UTC)
+    session = uow.session
     await repository.lock_keys(session)
     retired: list[str] = []
     for key in await repository.active(session):
@@ -105,13 +106,11 @@ async def rotate_signing_keys(
     await session.flush()
     created = []
     for alg in SERVER_SIGNING_ALGORITHMS:
-        key = _new_key(keyring, alg, now)
+        key = _new_key(uow.keyring, alg, now)
         await repository.add(session, key)
         created.append(key.kid)
-    await record_oauth_event(
-        session,
-        keyring,
-        actor,
+    report_oauth_change(
+        uow,
         topic=KEYS_TOPIC,
         action="signing_keys.rotated",
         entity_type="signing_keys",
@@ -131,9 +130,9 @@ async def list_keys(session: AsyncSession) -> list[KeyInfo]:
 class SigningKeys:
     """The process's view of the signing keys: cached, refreshed every few seconds and on an unknown kid."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], keyring: KeyRing) -> None:
-        self._sessions = sessions
-        self._keyring = keyring
+    def __init__(self, units: UnitsOfWork) -> None:
+        self._units = units
+        self._keyring = units.keyring
         self._lock = asyncio.Lock()
         self._active: dict[str, tuple[str, PrivateKey]] = {}
         self._published: list[dict[str, Any]] = []
@@ -141,12 +140,12 @@ class SigningKeys:
         self._loaded_at = float("-inf")
 
     async def _refresh(self) -> None:
-        async with self._sessions() as session, session.begin():
-            active = await repository.active(session)
+        async with self._units.begin(KEYS_ACTOR) as uow:
+            active = await repository.active(uow.session)
             if {k.alg for k in active} != set(SERVER_SIGNING_ALGORITHMS):
-                await ensure_signing_keys(session, self._keyring)
-                active = await repository.active(session)
-            published = await repository.published(session, datetime.now(UTC))
+                await ensure_signing_keys(uow)
+                active = await repository.active(uow.session)
+            published = await repository.published(uow.session, datetime.now(UTC))
         self._active = {key.alg: (key.kid, self._open(key)) for key in active}
         self._published = [dict(key.public_jwk) for key in published]
         self._verification = KeySet.import_key_set({"keys": self._published})

@@ -29,6 +29,7 @@ from auth_server.oauth.par import repository
 from auth_server.oauth.par.models import PushedAuthorizationRequest
 from auth_server.oauth.par.schemas import PushedRequest
 from core_banking.facade import ConsentNotFound, ConsentStatus, CoreBanking
+from obank.unit_of_work import UnitOfWork
 
 REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"  # RFC 9126 s2.2
 MAX_STATE_LENGTH = 2048
@@ -130,7 +131,7 @@ async def _check_consent(
 
 
 async def push_authorization_request(
-    session: AsyncSession,
+    uow: UnitOfWork,
     config: OAuthConfig,
     core_banking: CoreBanking,
     caller: AuthenticatedClient,
@@ -211,7 +212,7 @@ async def push_authorization_request(
     }
     request_uri = REQUEST_URI_PREFIX + secrets.token_urlsafe(32)
     await repository.add(
-        session,
+        uow.session,
         PushedAuthorizationRequest(
             id=uuid.uuid4(),
             request_uri_hash=request_uri_hash(request_uri),
@@ -260,11 +261,11 @@ async def get_pushed_request(
 
 
 async def consume_pushed_request(
-    session: AsyncSession, request_uri: str, client_id: str, *, now: datetime | None = None
+    uow: UnitOfWork, request_uri: str, client_id: str, *, now: datetime | None = None
 ) -> PushedRequest:
     """Use the pushed request once (row-locked): later attempts, expired or other clients' uris are refused."""
     now = now or datetime.now(UTC)
-    row = await _live(session, request_uri, client_id, now, for_update=True)
+    row = await _live(uow.session, request_uri, client_id, now, for_update=True)
     row.consumed_at = now
-    await session.flush()
+    await uow.session.flush()
     return PushedRequest.from_model(row)

@@ -6,18 +6,17 @@ import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from auth_server.oauth.clients import service as clients_service
 from auth_server.oauth.clients.models import ClientStatus, RegistrationSource
 from auth_server.oauth.clients.schemas import ClientMetadata, ClientRecord
 from auth_server.oauth.config import INITIAL_ACCESS_TOKEN_LIFETIME_S
 from auth_server.oauth.errors import InvalidToken
-from auth_server.oauth.events import CLIENTS_TOPIC, record_oauth_event
+from auth_server.oauth.events import CLIENTS_TOPIC, report_oauth_change
 from auth_server.oauth.registration import repository
 from auth_server.oauth.registration.models import InitialAccessToken
 from obank.actor import Actor
-from obank.crypto import KeyRing, lookup_hashes
+from obank.crypto import lookup_hashes
+from obank.unit_of_work import UnitOfWork
 
 INITIAL_TOKEN_PREFIX = "obiat_"  # noqa: S105
 REGISTRATION_TOKEN_PREFIX = "obrat_"  # noqa: S105
@@ -26,9 +25,7 @@ REGISTRATION_TOKEN_PURPOSE = "oauth-registration-access-token"  # noqa: S105
 
 
 async def create_initial_access_token(
-    session: AsyncSession,
-    keyring: KeyRing,
-    actor: Actor,
+    uow: UnitOfWork,
     *,
     lifetime: timedelta = timedelta(seconds=INITIAL_ACCESS_TOKEN_LIFETIME_S),
     now: datetime | None = None,
@@ -38,16 +35,14 @@ async def create_initial_access_token(
     token = INITIAL_TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = InitialAccessToken(
         id=uuid.uuid4(),
-        token_hash=keyring.keyed_hash(INITIAL_TOKEN_PURPOSE, token.encode()),
-        created_by=actor.id,
+        token_hash=uow.keyring.keyed_hash(INITIAL_TOKEN_PURPOSE, token.encode()),
+        created_by=uow.actor.id,
         created_at=now,
         expires_at=now + lifetime,
     )
-    await repository.add_initial_access_token(session, row)
-    await record_oauth_event(
-        session,
-        keyring,
-        actor,
+    await repository.add_initial_access_token(uow.session, row)
+    report_oauth_change(
+        uow,
         topic=CLIENTS_TOPIC,
         action="initial_access_token.created",
         entity_type="initial_access_token",
@@ -58,15 +53,11 @@ async def create_initial_access_token(
 
 
 async def register_dynamic_client(
-    session: AsyncSession,
-    keyring: KeyRing,
-    initial_access_token: str | None,
-    metadata: ClientMetadata,
-    *,
-    now: datetime | None = None,
+    uow: UnitOfWork, initial_access_token: str | None, metadata: ClientMetadata, *, now: datetime | None = None
 ) -> tuple[ClientRecord, str]:
     """RFC 7591 s3: a TPP registers itself with an initial access token; returns its registration token."""
     now = now or datetime.now(UTC)
+    session, keyring = uow.session, uow.keyring
     if not initial_access_token or not initial_access_token.startswith(INITIAL_TOKEN_PREFIX):
         raise InvalidToken("an initial access token is required")
     hashes = lookup_hashes(keyring, INITIAL_TOKEN_PURPOSE, initial_access_token.encode())
@@ -75,13 +66,12 @@ async def register_dynamic_client(
     registration_token = REGISTRATION_TOKEN_PREFIX + secrets.token_urlsafe(32)
     client_id = secrets.token_urlsafe(18)
     record = await clients_service.register_client(
-        session,
-        keyring,
-        Actor.client(client_id),
+        uow,
         metadata,
         client_id=client_id,
         registration=RegistrationSource.DYNAMIC,
         registration_token_hash=keyring.keyed_hash(REGISTRATION_TOKEN_PURPOSE, registration_token.encode()),
+        registered_by=Actor.client(client_id),
         now=now,
     )
     await repository.record_initial_token_client(session, hashes, client_id)
@@ -89,13 +79,13 @@ async def register_dynamic_client(
 
 
 async def client_for_registration_token(
-    session: AsyncSession, keyring: KeyRing, client_id: str, registration_access_token: str | None
+    uow: UnitOfWork, client_id: str, registration_access_token: str | None
 ) -> ClientRecord:
     """RFC 7592 s3: the client a registration access token belongs to; it must name the same client."""
     if not registration_access_token or not registration_access_token.startswith(REGISTRATION_TOKEN_PREFIX):
         raise InvalidToken("a registration access token is required")
-    hashes = lookup_hashes(keyring, REGISTRATION_TOKEN_PURPOSE, registration_access_token.encode())
-    client = await clients_service.find_client_by_registration_token(session, hashes)
+    hashes = lookup_hashes(uow.keyring, REGISTRATION_TOKEN_PURPOSE, registration_access_token.encode())
+    client = await clients_service.find_client_by_registration_token(uow.session, hashes)
     if client is None or client.client_id != client_id or client.status is not ClientStatus.ACTIVE:
         raise InvalidToken("the registration access token is not valid for this client")
     return client

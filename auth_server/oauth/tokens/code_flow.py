@@ -22,7 +22,7 @@ from auth_server.oauth.authorize.codes import find_code
 from auth_server.oauth.client_auth.service import AuthenticatedClient
 from auth_server.oauth.clients.schemas import ClientRecord
 from auth_server.oauth.errors import InvalidGrant, InvalidRequest, InvalidScope, UnauthorizedClient
-from auth_server.oauth.events import TOKENS_TOPIC, record_oauth_event
+from auth_server.oauth.events import TOKENS_TOPIC, report_oauth_change
 from auth_server.oauth.grants import service as grants_service
 from auth_server.oauth.jose import SERVER_SIGNING_ALGORITHMS, sign_jwt
 from auth_server.oauth.server import OAuthServer
@@ -33,7 +33,7 @@ from auth_server.oauth.tokens.service import REFRESH_TOKEN_PREFIX, refresh_token
 from auth_server.sessions.service import ABSOLUTE_LIFETIME
 from obank.actor import Actor
 from obank.claims import Claim
-from obank.database import independent_unit_of_work
+from obank.unit_of_work import UnitOfWork
 
 AUTHORIZATION_CODE = "authorization_code"
 REFRESH_TOKEN = "refresh_token"  # noqa: S105
@@ -60,10 +60,10 @@ def _thumbprint(caller: AuthenticatedClient) -> str | None:
 
 
 async def _revoke_replayed(
-    session: AsyncSession, server: OAuthServer, code_id: uuid.UUID, grant_id: uuid.UUID | None, client_id: str
+    uow: UnitOfWork, server: OAuthServer, code_id: uuid.UUID, grant_id: uuid.UUID | None, client_id: str
 ) -> None:
     """RFC 6749 s4.1.2: a code used twice revokes what it issued, in its own transaction (the request fails)."""
-    async with independent_unit_of_work(session) as own:
+    async with uow.independent() as own:
         await server.tokens.revoke_tokens(
             own,
             Actor.client(client_id),
@@ -149,7 +149,7 @@ async def _subject_kind(
 
 
 async def _issue_refresh_token(
-    session: AsyncSession,
+    uow: UnitOfWork,
     server: OAuthServer,
     client: ClientRecord,
     basis: TokenBasis,
@@ -170,7 +170,7 @@ async def _issue_refresh_token(
         expires_at = min(expires_at, parent.expires_at)  # rotation never extends the original lifetime
     grant_id = None if basis.grant is None else basis.grant.id
     await repository.insert(
-        session,
+        uow.session,
         id=token_id,
         kind=TokenKind.REFRESH,
         client_id=client.client_id,
@@ -189,10 +189,8 @@ async def _issue_refresh_token(
         issued_at=now,
         expires_at=expires_at,
     )
-    await record_oauth_event(
-        session,
-        server.keyring,
-        Actor.client(client.client_id),
+    report_oauth_change(
+        uow,
         topic=TOKENS_TOPIC,
         action="refresh_token.issued",
         entity_type="refresh_token",
@@ -206,12 +204,13 @@ async def _issue_refresh_token(
             "cnf_x5t_s256": thumbprint,
             "expires_at": expires_at.isoformat(),
         },
+        actor=Actor.client(client.client_id),
     )
     return token
 
 
 async def _issue_tokens(
-    session: AsyncSession,
+    uow: UnitOfWork,
     server: OAuthServer,
     caller: AuthenticatedClient,
     basis: TokenBasis,
@@ -229,7 +228,7 @@ async def _issue_tokens(
     """
     client = caller.client
     thumbprint = _thumbprint(caller)
-    subject_kind, extra_claims = await _subject_kind(session, client, basis.subject)
+    subject_kind, extra_claims = await _subject_kind(uow.session, client, basis.subject)
     if subject_kind is SubjectKind.STAFF and thumbprint is None:
         # The gateway admits only certificate-bound tokens to admin routes: staff consoles run on devices
         # holding a client certificate, and a public client may bind its tokens to one (RFC 8705 s4).
@@ -240,10 +239,10 @@ async def _issue_tokens(
     refresh_token: str | None = None
     if refresh:
         refresh_token = await _issue_refresh_token(
-            session, server, client, basis, subject_kind=subject_kind, thumbprint=thumbprint, now=now, parent=parent
+            uow, server, client, basis, subject_kind=subject_kind, thumbprint=thumbprint, now=now, parent=parent
         )
     issued = await server.tokens.issue_access_token(
-        session,
+        uow,
         client=client,
         grant_type=grant_type,
         subject=basis.subject,
@@ -298,7 +297,7 @@ async def _active_grant(
 
 
 async def authorization_code(
-    session: AsyncSession, server: OAuthServer, caller: AuthenticatedClient, form: dict[str, str]
+    uow: UnitOfWork, server: OAuthServer, caller: AuthenticatedClient, form: dict[str, str]
 ) -> TokenResponse:
     """RFC 6749 s4.1.3 with PKCE (RFC 7636 s4.6) and certificate-bound tokens (RFC 8705 s3)."""
     client = caller.client
@@ -310,12 +309,13 @@ async def authorization_code(
     if verifier is None:
         raise InvalidRequest("code_verifier is required (PKCE, RFC 7636 s4.5)")
     now = datetime.now(UTC)
-    row = await find_code(session, server.keyring, code)
+    session = uow.session
+    row = await find_code(uow, code)
     # A code issued to another client reads exactly like an unknown one (RFC 6749 s4.1.3).
     if row is None or row.client_id != client.client_id:
         raise InvalidGrant("the authorization code is invalid")
     if row.used_at is not None:
-        await _revoke_replayed(session, server, row.id, row.grant_id, client.client_id)
+        await _revoke_replayed(uow, server, row.id, row.grant_id, client.client_id)
         raise InvalidGrant("the authorization code was already used; the tokens it issued are revoked")
     if row.expires_at <= now:
         raise InvalidGrant("the authorization code has expired")
@@ -336,7 +336,7 @@ async def authorization_code(
         authorization_code_id=row.id,
     )
     return await _issue_tokens(
-        session,
+        uow,
         server,
         caller,
         basis,
@@ -348,7 +348,7 @@ async def authorization_code(
 
 
 async def refresh_token(
-    session: AsyncSession, server: OAuthServer, caller: AuthenticatedClient, form: dict[str, str]
+    uow: UnitOfWork, server: OAuthServer, caller: AuthenticatedClient, form: dict[str, str]
 ) -> TokenResponse:
     """RFC 6749 s6: not rotated for confidential clients (FAPI 2.0 SP s5.3.2.1), bound to client and certificate."""
     client = caller.client
@@ -358,6 +358,7 @@ async def refresh_token(
     if presented is None:
         raise InvalidRequest("refresh_token is required")
     now = datetime.now(UTC)
+    session = uow.session
     found = await server.tokens.find_token(session, presented)
     if found is None or found.kind is not TokenKind.REFRESH or found.client_id != client.client_id:
         raise InvalidGrant("the refresh token is invalid")
@@ -366,7 +367,7 @@ async def refresh_token(
     if not record.is_active(now):
         if client.is_confidential or record.revoked_at is None:
             raise InvalidGrant("the refresh token is revoked or expired")
-        rotated_within_grace = await _check_rotated(session, server, record, now)
+        rotated_within_grace = await _check_rotated(uow, server, record, now)
     thumbprint = _thumbprint(caller)
     if record.certificate_thumbprint is not None and thumbprint != record.certificate_thumbprint:
         raise InvalidGrant("the refresh token is bound to another certificate (RFC 8705 s4)")
@@ -379,9 +380,7 @@ async def refresh_token(
     if not client.is_confidential and not rotated_within_grace:
         # Public clients: a new refresh token each time (OAuth 2.0 Security BCP s4.14.2); the old one
         # stays usable for a short grace window (a lost response), and its reuse after that ends the grant.
-        await server.tokens.revoke_tokens(
-            session, Actor.client(client.client_id), ids=[record.id], reason=ROTATED, now=now
-        )
+        await server.tokens.revoke_tokens(uow, Actor.client(client.client_id), ids=[record.id], reason=ROTATED, now=now)
     basis = TokenBasis(
         subject=record.subject,
         scopes=record.scopes,
@@ -393,7 +392,7 @@ async def refresh_token(
         authorization_code_id=record.authorization_code_id,
     )
     return await _issue_tokens(
-        session,
+        uow,
         server,
         caller,
         basis,
@@ -405,14 +404,14 @@ async def refresh_token(
     )
 
 
-async def _check_rotated(session: AsyncSession, server: OAuthServer, record: TokenRecord, now: datetime) -> bool:
+async def _check_rotated(uow: UnitOfWork, server: OAuthServer, record: TokenRecord, now: datetime) -> bool:
     """A rotated public-client refresh token: fine inside the grace window; after it, a stolen copy ends the grant."""
-    row = await repository.get(session, record.id)
+    row = await repository.get(uow.session, record.id)
     if row is None or row.revocation_reason != ROTATED or record.revoked_at is None:
         raise InvalidGrant("the refresh token is revoked or expired")
     if now - record.revoked_at <= timedelta(seconds=server.config.refresh_token_rotation_grace_s):
         return True
-    async with independent_unit_of_work(session) as own:
+    async with uow.independent() as own:
         await server.tokens.revoke_tokens(
             own,
             Actor.client(record.client_id),

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from auth_server.oauth.client_auth.service import AuthenticatedClient, require_certificate
 from auth_server.oauth.errors import InvalidScope, UnauthorizedClient
 from auth_server.oauth.server import OAuthServer
 from auth_server.oauth.tokens.models import SubjectKind
 from auth_server.oauth.tokens.schemas import TokenResponse
+from obank.unit_of_work import UnitOfWork
 
 CLIENT_CREDENTIALS = "client_credentials"
 # Scopes that speak for a person, so never granted to a client acting for itself.
@@ -16,7 +15,7 @@ USER_ONLY_SCOPES = frozenset({"openid"})
 
 
 async def client_credentials(
-    session: AsyncSession, server: OAuthServer, caller: AuthenticatedClient, form: dict[str, str]
+    uow: UnitOfWork, server: OAuthServer, caller: AuthenticatedClient, form: dict[str, str]
 ) -> TokenResponse:
     """RFC 6749 s4.4: a confidential client's own token, bound to its certificate (RFC 8705 s3)."""
     client = caller.client

@@ -7,15 +7,21 @@ import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from obank.database import create_engine, create_sessionmaker, unit_of_work
+from audit.trail import units_of_work
+from obank.actor import Actor
+from obank.crypto import KeyRing
+from obank.database import create_engine, create_sessionmaker
 from obank.log import describe_error, get_logger
+from obank.unit_of_work import UnitOfWork
 
 WORKERS = 2  # one transaction fills while the other commits
 MAX_BATCH = 64
 
 _log = get_logger("auth_server.oauth.tokens.group_commit")
+# Each write's reports name their own actors; the group's transaction acts as the token endpoint.
+_ACTOR = Actor.system("auth_server")
 
 T = TypeVar("T")
 
@@ -31,13 +37,14 @@ class GroupCommit(Generic[T]):
     def __init__(
         self,
         engine: AsyncEngine,
-        write: Callable[[AsyncSession, Sequence[T]], Awaitable[None]],
+        keyring: KeyRing,
+        write: Callable[[UnitOfWork, Sequence[T]], Awaitable[None]],
         *,
         workers: int = WORKERS,
         max_batch: int = MAX_BATCH,
     ) -> None:
         self._engine = engine
-        self._sessions = create_sessionmaker(engine)
+        self._units = units_of_work(create_sessionmaker(engine), keyring)
         self._write = write
         self._worker_count = workers
         self._max_batch = max_batch
@@ -48,13 +55,15 @@ class GroupCommit(Generic[T]):
     def over(
         cls,
         database_url: str,
-        write: Callable[[AsyncSession, Sequence[T]], Awaitable[None]],
+        keyring: KeyRing,
+        write: Callable[[UnitOfWork, Sequence[T]], Awaitable[None]],
         *,
         workers: int = WORKERS,
         max_batch: int = MAX_BATCH,
     ) -> GroupCommit[T]:
         """A group commit with its own connections (one per worker) to `database_url`."""
-        return cls(create_engine(database_url, pool_size=workers), write, workers=workers, max_batch=max_batch)
+        engine = create_engine(database_url, pool_size=workers)
+        return cls(engine, keyring, write, workers=workers, max_batch=max_batch)
 
     async def submit(self, item: T) -> None:
         """Write `item` in the next group; returns once that group committed, raises if it could not."""
@@ -73,8 +82,8 @@ class GroupCommit(Generic[T]):
 
     async def _commit(self, group: list[tuple[T, asyncio.Future[None]]]) -> None:
         try:
-            async with unit_of_work(self._sessions) as session:
-                await self._write(session, [item for item, _ in group])
+            async with self._units.begin(_ACTOR) as uow:
+                await self._write(uow, [item for item, _ in group])
         except Exception as exc:
             if len(group) > 1:
                 _log.warning("group_commit_failed_retrying_singly", size=len(group), error=describe_error(exc))

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
+from auth_server.dependencies import UnitOfWorkDep
 from auth_server.oauth.config import INTROSPECTION_PATH, REVOCATION_PATH, TOKEN_PATH
 from auth_server.oauth.errors import ERROR_RESPONSES, NO_STORE, InvalidClient, InvalidRequest, UnsupportedGrantType
 from auth_server.oauth.forms import CertificateDep, FormDep
@@ -18,16 +19,16 @@ router = APIRouter(tags=["oauth"])
 
 
 @router.post(TOKEN_PATH, response_model=TokenResponse, responses=ERROR_RESPONSES)
-async def token(session: SessionDep, server: ServerDep, form: FormDep, certificate: CertificateDep) -> JSONResponse:
+async def token(uow: UnitOfWorkDep, server: ServerDep, form: FormDep, certificate: CertificateDep) -> JSONResponse:
     """Authenticate the client, then run its grant; the response is never cached (RFC 6749 s5.1)."""
-    caller = await server.authenticator.authenticate(session, form, certificate)
+    caller = await server.authenticator.authenticate(uow.session, form, certificate)
     grant_type = form.get("grant_type")
     if grant_type is None:
         raise InvalidRequest("grant_type is required")
     handler = server.grant_handlers.get(grant_type)
     if handler is None:
         raise UnsupportedGrantType(f"grant_type {grant_type} is not supported")
-    response = await handler(session, server, caller, form)
+    response = await handler(uow, server, caller, form)
     return JSONResponse(response.model_dump(exclude_none=True), headers=NO_STORE)
 
 
@@ -46,11 +47,11 @@ async def introspect(
 
 
 @router.post(REVOCATION_PATH, responses=ERROR_RESPONSES)
-async def revoke(session: SessionDep, server: ServerDep, form: FormDep, certificate: CertificateDep) -> Response:
+async def revoke(uow: UnitOfWorkDep, server: ServerDep, form: FormDep, certificate: CertificateDep) -> Response:
     """RFC 7009 s2: 200 whether or not the token was known; the gateway learns of revocations by event."""
-    caller = await server.authenticator.authenticate(session, form, certificate)
+    caller = await server.authenticator.authenticate(uow.session, form, certificate)
     token_value = form.get("token")
     if token_value is None:
         raise InvalidRequest("token is required")
-    await server.tokens.revoke(session, caller, token_value)
+    await server.tokens.revoke(uow, caller, token_value)
     return Response(status_code=200, headers=NO_STORE)

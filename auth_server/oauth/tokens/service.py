@@ -14,7 +14,7 @@ from auth_server.oauth.client_auth.service import AuthenticatedClient
 from auth_server.oauth.clients.schemas import ClientRecord
 from auth_server.oauth.config import CLOCK_SKEW_S, OAuthConfig
 from auth_server.oauth.errors import InvalidJWT, InvalidRequest, UnauthorizedClient
-from auth_server.oauth.events import TOKENS_TOPIC, OAuthChange, record_oauth_event, record_oauth_events
+from auth_server.oauth.events import TOKENS_TOPIC, report_oauth_change
 from auth_server.oauth.jose import SERVER_SIGNING_ALGORITHMS, sign_jwt, unverified_header, verify_jwt
 from auth_server.oauth.keys.service import SigningKeys
 from auth_server.oauth.tokens import repository
@@ -27,6 +27,7 @@ from obank.correlation import current_correlation_id
 from obank.crypto import KeyRing, lookup_hashes
 from obank.revocation import RevocationList, token_denial
 from obank.runtime import Platform
+from obank.unit_of_work import UnitOfWork
 
 ACCESS_TOKEN_TYP = "at+jwt"  # RFC 9068 s2.1  # noqa: S105
 REFRESH_TOKEN_PREFIX = "obrt_"  # noqa: S105
@@ -34,6 +35,7 @@ REFRESH_TOKEN_PURPOSE = "oauth-refresh-token"  # noqa: S105
 # Token revocations on a topic of their own: their consumers (notifications, investigations) need not read
 # every `token.issued` event of the tokens topic.
 TOKEN_REVOCATIONS_TOPIC = "auth_server.token_revocations"  # noqa: S105
+TOKEN_ISSUED = "token.issued"  # noqa: S105 (an action, not a secret)
 
 
 def jti_denial(jti: uuid.UUID | str) -> str:
@@ -78,29 +80,24 @@ class PendingAccessToken:
     correlation_id: str
 
 
-async def record_access_tokens(session: AsyncSession, keyring: KeyRing, tokens: Sequence[PendingAccessToken]) -> None:
-    """Store the tokens, their events and their audit records: as many statements for one token as for many.
-
-    A group commit writes many requests' tokens: each event and audit record keeps its request's
-    correlation id. The audit append locks a chain head until commit, so it comes last.
-    """
-    await repository.insert_many(session, [token.row for token in tokens])
-    await record_oauth_events(
-        session,
-        keyring,
-        [
-            OAuthChange(
-                actor=token.actor,
-                topic=TOKENS_TOPIC,
-                action="token.issued",
-                entity_type="access_token",
-                entity_id=token.event["jti"],
-                details=token.event,
-                correlation_id=token.correlation_id,
-            )
-            for token in tokens
-        ],
+def _report_issued(uow: UnitOfWork, token: PendingAccessToken) -> None:
+    report_oauth_change(
+        uow,
+        topic=TOKENS_TOPIC,
+        action=TOKEN_ISSUED,
+        entity_type="access_token",
+        entity_id=token.event["jti"],
+        details=token.event,
+        actor=token.actor,
+        correlation_id=token.correlation_id,
     )
+
+
+async def record_access_tokens(uow: UnitOfWork, tokens: Sequence[PendingAccessToken]) -> None:
+    """A group commit's write: many requests' tokens in one INSERT, each reported with its own request's id."""
+    await repository.insert_many(uow.session, [token.row for token in tokens])
+    for token in tokens:
+        _report_issued(uow, token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,19 +117,14 @@ class TokenService:
     @classmethod
     def build(cls, platform: Platform, config: OAuthConfig, keys: SigningKeys) -> TokenService:
         """The service over `platform`: its deny-list, and a group commit with connections of its own."""
-        keyring = platform.keyring
+        group_commit = GroupCommit.over(platform.database_url, platform.keyring, record_access_tokens)
+        return cls(config, keys, platform.keyring, platform.revocations, group_commit)
 
-        async def record(session: AsyncSession, tokens: Sequence[PendingAccessToken]) -> None:
-            await record_access_tokens(session, keyring, tokens)
-
-        return cls(config, keys, keyring, platform.revocations, GroupCommit.over(platform.database_url, record))
-
-    async def issue_access_token(
-        self, session: AsyncSession, **request: Unpack[AccessTokenRequest]
-    ) -> IssuedAccessToken:
-        """Sign an access token, store it, and write its audit record and event (call last in the transaction)."""
+    async def issue_access_token(self, uow: UnitOfWork, **request: Unpack[AccessTokenRequest]) -> IssuedAccessToken:
+        """Sign an access token, store it, and report its event and audit record."""
         pending = await self.sign_access_token(**request)
-        await record_access_tokens(session, self.keyring, [pending])
+        await repository.insert_many(uow.session, [pending.row])
+        _report_issued(uow, pending)
         return pending.issued
 
     async def issue_access_token_in_group(self, **request: Unpack[AccessTokenRequest]) -> IssuedAccessToken:
@@ -300,17 +292,17 @@ class TokenService:
         return body
 
     async def revoke(
-        self, session: AsyncSession, caller: AuthenticatedClient, token: str, *, now: datetime | None = None
+        self, uow: UnitOfWork, caller: AuthenticatedClient, token: str, *, now: datetime | None = None
     ) -> list[uuid.UUID]:
         """RFC 7009 s2.1: revoke the caller's token (a refresh token takes its access tokens along)."""
         now = now or datetime.now(UTC)
-        record = await self.find_token(session, token)
+        record = await self.find_token(uow.session, token)
         if record is None:
             return []  # RFC 7009 s2.2: an invalid or unknown token is not an error
         if record.client_id != caller.client_id:
             raise UnauthorizedClient("the token was not issued to this client")
         return await self.revoke_tokens(
-            session,
+            uow,
             Actor.client(caller.client_id),
             ids=[record.id],
             parent_token_ids=[record.id] if record.kind is TokenKind.REFRESH else (),
@@ -320,7 +312,7 @@ class TokenService:
 
     async def revoke_tokens(
         self,
-        session: AsyncSession,
+        uow: UnitOfWork,
         actor: Actor,
         *,
         ids: Sequence[uuid.UUID] = (),
@@ -333,7 +325,7 @@ class TokenService:
         """Revoke live tokens by id, grant, authorization code or parent; deny their jtis at the gateway."""
         now = now or datetime.now(UTC)
         revoked = await repository.revoke(
-            session,
+            uow.session,
             ids=ids,
             grant_id=grant_id,
             authorization_code_id=authorization_code_id,
@@ -351,11 +343,9 @@ class TokenService:
         if access:
             # Until the last of them expires, with clock skew to spare.
             denied_until = max(access.values()) + timedelta(seconds=CLOCK_SKEW_S)
-            await self.revocations.revoke(session, [jti_denial(jti) for jti in access], denied_until)
-        await record_oauth_event(
-            session,
-            self.keyring,
-            actor,
+            await self.revocations.revoke(uow.session, [jti_denial(jti) for jti in access], denied_until)
+        report_oauth_change(
+            uow,
             topic=TOKEN_REVOCATIONS_TOPIC,
             action="token.revoked",
             entity_type="tokens",
@@ -366,5 +356,6 @@ class TokenService:
                 "denied_until": None if denied_until is None else denied_until.isoformat(),
                 "reason": reason,
             },
+            actor=actor,
         )
         return [token.id for token in revoked]

@@ -31,6 +31,7 @@ from psycopg import sql
 from starlette.types import ASGIApp
 from typer.testing import CliRunner, Result
 
+from audit.trail import platform_units
 from auth_server.app import PAGE_PREFIXES
 from auth_server.app import create_app as create_pages_app
 from auth_server.oauth.app import MOUNT_PREFIXES, create_oauth_app
@@ -48,7 +49,6 @@ from obank.certs import (
     issue_server_certificate,
     private_key_pem,
 )
-from obank.database import unit_of_work
 from obank.principal import PRINCIPAL_HEADER, Principal, PrincipalKind
 from obank.runtime import Platform, build_platform
 from obank.server import TLSFiles, bind_socket, build_server
@@ -298,10 +298,8 @@ def registrar(platform: Platform) -> RegisterClient:
         if method == "tls_client_auth":
             values["tls_client_auth_subject_dn"] = TPP_SUBJECT
         values.update(metadata)
-        async with unit_of_work(platform.sessions) as session:
-            record = await clients_service.register_client(
-                session, platform.keyring, Actor.system("test"), ClientMetadata(**values), first_party=first_party
-            )
+        async with platform_units(platform).begin(Actor.system("test")) as uow:
+            record = await clients_service.register_client(uow, ClientMetadata(**values), first_party=first_party)
         return RegisteredClient(record.client_id, key, alg)
 
     return register

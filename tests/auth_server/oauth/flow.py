@@ -18,13 +18,13 @@ import httpx
 import pyotp
 from sqlalchemy import select
 
+from audit.trail import platform_units
 from auth_server.identities import service as identities
 from auth_server.identities.schemas import IdentityKind, NewIdentity
 from auth_server.oauth.config import PAR_PATH
 from core_banking import facade as core_banking
 from core_banking.accounts.models import AccountType
 from core_banking.consents.consumers import consent_withdrawal_consumer
-from obank.database import unit_of_work
 from obank.money import Money
 from obank.outbox.consumers import apply_once
 from obank.outbox.models import OutboxEvent
@@ -60,11 +60,9 @@ async def new_enrolled_customer(platform: Platform) -> Customer:
         await new_account(platform.sessions, platform.keyring, customer.id, account_type=kind)
         for kind in (AccountType.CHECKING, AccountType.SAVINGS)
     ]
-    async with unit_of_work(platform.sessions) as session:
+    async with platform_units(platform).begin(TEST_ACTOR) as uow:
         identity = await identities.create_identity(
-            session,
-            platform.keyring,
-            TEST_ACTOR,
+            uow,
             NewIdentity(
                 kind=IdentityKind.CUSTOMER, username=f"carol-{tag}", password=PASSWORD, customer_id=customer.id
             ),

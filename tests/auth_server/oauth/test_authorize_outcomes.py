@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import httpx
 
+from audit.trail import platform_units
 from auth_server.oauth.clients import service as clients_service
 from auth_server.oauth.clients.models import ClientStatus
 from auth_server.oauth.clients.schemas import ClientMetadata
 from core_banking import facade as core_banking
 from obank.actor import Actor
-from obank.database import unit_of_work
 from obank.runtime import Platform
 from tests.auth_server.oauth.conftest import RegisterClient, RegisteredClient, RunningAS
 from tests.auth_server.oauth.flow import (
@@ -47,17 +47,15 @@ def error_page(response: httpx.Response) -> None:
 
 async def _change_client(platform: Platform, client: RegisteredClient, **metadata: object) -> None:
     """Staff change the client's registration after it pushed its request."""
-    async with unit_of_work(platform.sessions) as session:
-        record = await clients_service.get_client(session, client.client_id)
+    async with platform_units(platform).begin(Actor.system("test")) as uow:
+        record = await clients_service.get_client(uow.session, client.client_id)
         changed = ClientMetadata.model_validate({**record.metadata(), **metadata})
-        await clients_service.update_client(session, platform.keyring, Actor.system("test"), client.client_id, changed)
+        await clients_service.update_client(uow, client.client_id, changed)
 
 
 async def _disable_client(platform: Platform, client: RegisteredClient) -> None:
-    async with unit_of_work(platform.sessions) as session:
-        await clients_service.set_client_status(
-            session, platform.keyring, Actor.system("test"), client.client_id, ClientStatus.DISABLED
-        )
+    async with platform_units(platform).begin(Actor.system("test")) as uow:
+        await clients_service.set_client_status(uow, client.client_id, ClientStatus.DISABLED)
 
 
 async def test_a_consent_answered_elsewhere_meanwhile_is_reported_to_the_client_and_ends_the_authorization(

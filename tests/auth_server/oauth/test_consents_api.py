@@ -14,6 +14,7 @@ from joserfc.jwk import ECKey
 from sqlalchemy import select
 
 from audit.models import AuditRecord
+from audit.trail import platform_units
 from auth_server.identities import service as identities
 from auth_server.oauth.clients import service as clients_service
 from auth_server.oauth.grants import service as grants_service
@@ -28,6 +29,7 @@ from obank.outbox.models import OutboxEvent
 from obank.outbox.repository import to_event
 from obank.principal import PRINCIPAL_HEADER, InternalAssertions, Principal, PrincipalKind
 from obank.runtime import Platform
+from tests.auth_server.helpers import TEST_ACTOR
 from tests.auth_server.oauth.conftest import RegisterClient, RunningAS
 from tests.auth_server.oauth.flow import access_consent, in_process, new_enrolled_customer
 
@@ -67,12 +69,11 @@ async def _holder(platform: Platform, running: RunningAS, client_id: str) -> Hol
     await in_process(platform).authorise_consent(
         consent.id, customer_id=customer.customer_id, account_ids=[customer.account_ids[0]]
     )
-    async with unit_of_work(platform.sessions) as session:
-        login = await identities.find_by_customer(session, customer.customer_id)
+    async with platform_units(platform).begin(TEST_ACTOR) as uow:
+        login = await identities.find_by_customer(uow.session, customer.customer_id)
         assert login is not None
         grant = await grants_service.record_grant(
-            session,
-            platform.keyring,
+            uow,
             subject=login.id,
             customer_id=customer.customer_id,
             client_id=client_id,
@@ -82,10 +83,10 @@ async def _holder(platform: Platform, running: RunningAS, client_id: str) -> Hol
             account_ids=[customer.account_ids[0]],
             expires_at=datetime.now(UTC) + timedelta(days=90),
         )
-    async with unit_of_work(platform.sessions) as session:
+    async with platform_units(platform).begin(TEST_ACTOR) as uow:
         issued = await running.server.tokens.issue_access_token(
-            session,
-            client=await clients_service.get_client(session, client_id),
+            uow,
+            client=await clients_service.get_client(uow.session, client_id),
             grant_type="authorization_code",
             subject=str(login.id),
             subject_kind=SubjectKind.CUSTOMER,
@@ -112,10 +113,9 @@ async def test_a_customer_lists_their_own_consents_newest_first(
     client = await register_client(client_name="Budget Buddy")
     holder = await _holder(shared_platform, auth_server, client.client_id)
     earlier = datetime.now(UTC) - timedelta(days=30)
-    async with unit_of_work(shared_platform.sessions) as session:
+    async with platform_units(shared_platform).begin(TEST_ACTOR) as uow:
         lapsed = await grants_service.record_grant(
-            session,
-            shared_platform.keyring,
+            uow,
             subject=holder.login_id,
             customer_id=holder.customer_id,
             client_id=client.client_id,

@@ -9,14 +9,14 @@ from auth_server.oauth.clients import service as clients_service
 from auth_server.oauth.demo import seed_demo_clients
 from obank.database import unit_of_work
 from obank.runtime import Platform
+from obank.unit_of_work import UnitsOfWork
 
 
-async def test_demo_clients_are_registered_once_and_keep_their_key(platform: Platform) -> None:
+async def test_demo_clients_are_registered_once_and_keep_their_key(platform: Platform, units: UnitsOfWork) -> None:
     certs_dir = platform.settings.certs_dir
+    first = await seed_demo_clients(units, certs_dir)
+    again = await seed_demo_clients(units, certs_dir)
     async with unit_of_work(platform.sessions) as session:
-        first = await seed_demo_clients(session, platform.keyring, certs_dir)
-    async with unit_of_work(platform.sessions) as session:
-        again = await seed_demo_clients(session, platform.keyring, certs_dir)
         tpp = await clients_service.get_client(session, first.tpp.client_id)
         app = await clients_service.get_client(session, first.first_party_client_id)
 
@@ -36,8 +36,8 @@ async def test_demo_clients_are_registered_once_and_keep_their_key(platform: Pla
     assert console.grant_types == ("authorization_code", "refresh_token") and console.scopes == ("openid",)
 
     first.tpp.private_key.unlink()  # a lost key is replaced, and the registration follows it
+    replaced = await seed_demo_clients(units, certs_dir)
     async with unit_of_work(platform.sessions) as session:
-        replaced = await seed_demo_clients(session, platform.keyring, certs_dir)
         tpp = await clients_service.get_client(session, first.tpp.client_id)
     assert replaced.tpp.key_id != first.tpp.key_id
     assert tpp.jwks is not None and [k["kid"] for k in tpp.jwks["keys"]] == [replaced.tpp.key_id]

@@ -10,9 +10,11 @@ import pytest
 from sqlalchemy import event, text
 
 from audit import verify_chain
+from audit.trail import platform_units
 from auth_server.oauth.clients import service as clients_service
 from auth_server.oauth.tokens.models import SubjectKind
 from auth_server.oauth.tokens.service import PendingAccessToken, TokenService, record_access_tokens
+from obank.actor import Actor
 from obank.correlation import bind_correlation_id
 from obank.database import unit_of_work
 from obank.runtime import Platform
@@ -83,12 +85,12 @@ async def test_a_group_costs_the_statements_of_one_token_and_writes_every_event_
     many = await sign(tokens, shared_platform, client.client_id, GROUP, "many")
 
     statements.clear()
-    async with unit_of_work(shared_platform.sessions) as session:
-        await record_access_tokens(session, shared_platform.keyring, one)
+    async with platform_units(shared_platform).begin(Actor.system("test")) as uow:
+        await record_access_tokens(uow, one)
     for_one = list(statements)
     statements.clear()
-    async with unit_of_work(shared_platform.sessions) as session:
-        await record_access_tokens(session, shared_platform.keyring, many)
+    async with platform_units(shared_platform).begin(Actor.system("test")) as uow:
+        await record_access_tokens(uow, many)
     for_many = list(statements)
 
     assert len(for_many) == len(for_one) == 4, for_many  # tokens, events, the chain head's lock, the audit insert

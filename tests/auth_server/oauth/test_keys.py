@@ -10,6 +10,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import text
 
+from audit.trail import platform_units
 from auth_server.oauth.config import JWKS_PATH, TOKEN_PATH
 from auth_server.oauth.keys import cli as keys_cli
 from auth_server.oauth.keys import service as keys_service
@@ -79,10 +80,8 @@ async def test_rotation_keeps_old_tokens_verifiable_until_they_expire(
         return value
 
     old_token = await token()
-    async with unit_of_work(platform.sessions) as session:
-        await keys_service.rotate_signing_keys(
-            session, platform.keyring, isolated_server.server.config, Actor.system("test")
-        )
+    async with platform_units(platform).begin(Actor.system("test")) as uow:
+        await keys_service.rotate_signing_keys(uow, isolated_server.server.config)
     isolated_server.server.keys.invalidate()  # as this process would after its cache period
     new_token = await token()
 

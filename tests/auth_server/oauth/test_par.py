@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from audit.trail import platform_units
 from auth_server.oauth.config import PAR_PATH, TOKEN_PATH
 from auth_server.oauth.errors import InvalidRequestUri
 from auth_server.oauth.par.service import consume_pushed_request, get_pushed_request
@@ -19,6 +20,7 @@ from core_banking import facade as core_banking
 from obank.database import unit_of_work
 from obank.money import Money
 from obank.runtime import Platform
+from tests.auth_server.helpers import TEST_ACTOR
 from tests.auth_server.oauth.conftest import REDIRECT_URI, RegisterClient, RegisteredClient, RunningAS, assertion_form
 from tests.auth_server.oauth.flow import in_process
 
@@ -83,19 +85,20 @@ async def test_a_request_uri_is_used_once_by_the_client_that_pushed_it(
     other = await register_client()
     request_uri = (await _push(auth_server, client)).json()["request_uri"]
 
-    async with unit_of_work(shared_platform.sessions) as session:
+    units = platform_units(shared_platform)
+    async with units.begin(TEST_ACTOR) as uow:
         with pytest.raises(InvalidRequestUri, match="another client"):
-            await consume_pushed_request(session, request_uri, other.client_id)
-    async with unit_of_work(shared_platform.sessions) as session:
+            await consume_pushed_request(uow, request_uri, other.client_id)
+    async with units.begin(TEST_ACTOR) as uow:
         # Reading it again before the login completes (a reload) is fine.
-        await get_pushed_request(session, request_uri, client.client_id)
-        await get_pushed_request(session, request_uri, client.client_id)
-        consumed = await consume_pushed_request(session, request_uri, client.client_id)
-    async with unit_of_work(shared_platform.sessions) as session:
+        await get_pushed_request(uow.session, request_uri, client.client_id)
+        await get_pushed_request(uow.session, request_uri, client.client_id)
+        consumed = await consume_pushed_request(uow, request_uri, client.client_id)
+    async with units.begin(TEST_ACTOR) as uow:
         with pytest.raises(InvalidRequestUri, match="already used"):
-            await consume_pushed_request(session, request_uri, client.client_id)
+            await consume_pushed_request(uow, request_uri, client.client_id)
         with pytest.raises(InvalidRequestUri, match="already used"):
-            await get_pushed_request(session, request_uri, client.client_id)
+            await get_pushed_request(uow.session, request_uri, client.client_id)
     assert consumed.client_id == client.client_id
 
 
@@ -106,9 +109,9 @@ async def test_an_expired_request_uri_is_refused(
     body = (await _push(auth_server, client)).json()
     later = datetime.now(UTC) + timedelta(seconds=body["expires_in"] + 1)
 
-    async with unit_of_work(shared_platform.sessions) as session:
+    async with platform_units(shared_platform).begin(TEST_ACTOR) as uow:
         with pytest.raises(InvalidRequestUri, match="expired"):
-            await consume_pushed_request(session, body["request_uri"], client.client_id, now=later)
+            await consume_pushed_request(uow, body["request_uri"], client.client_id, now=later)
 
 
 async def test_pushing_needs_client_authentication(auth_server: RunningAS, register_client: RegisterClient) -> None:

@@ -11,13 +11,14 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import update
 
+from audit.trail import platform_units
 from auth_server.identities import service as identities
 from auth_server.identities.schemas import IdentityKind
 from auth_server.oauth.config import JWKS_PATH, TOKEN_PATH
 from auth_server.sessions.models import BrowserSession
 from core_banking import facade as core_banking
-from obank.database import unit_of_work
 from obank.runtime import Platform
+from tests.auth_server.helpers import TEST_ACTOR
 from tests.auth_server.oauth.conftest import RegisterClient, RegisteredClient, RunningAS
 from tests.auth_server.oauth.flow import (
     Customer,
@@ -61,10 +62,10 @@ async def _tokens(running: RunningAS, client: RegisteredClient, pushed: Pushed, 
 
 
 async def _sign_in_was_ten_minutes_ago(platform: Platform, customer: Customer) -> None:
-    async with unit_of_work(platform.sessions) as session:
-        identity = await identities.find_identity(session, platform.keyring, IdentityKind.CUSTOMER, customer.username)
+    async with platform_units(platform).begin(TEST_ACTOR) as uow:
+        identity = await identities.find_identity(uow, IdentityKind.CUSTOMER, customer.username)
         assert identity is not None
-        await session.execute(
+        await uow.session.execute(
             update(BrowserSession)
             .where(BrowserSession.identity_id == identity.id, BrowserSession.auth_time.is_not(None))
             .values(auth_time=BrowserSession.auth_time - timedelta(minutes=10))

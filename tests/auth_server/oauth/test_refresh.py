@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import select
 
+from audit.trail import platform_units
 from auth_server.oauth.config import INTROSPECTION_PATH, PAR_PATH, TOKEN_PATH
 from auth_server.oauth.errors import InvalidGrant
 from auth_server.oauth.grants import service as grants_service
@@ -15,6 +16,7 @@ from auth_server.oauth.grants.models import GrantStatus
 from obank.database import unit_of_work
 from obank.outbox.models import OutboxEvent
 from obank.runtime import Platform
+from tests.auth_server.helpers import TEST_ACTOR
 from tests.auth_server.oauth.conftest import (
     REDIRECT_URI,
     RegisterClient,
@@ -95,12 +97,12 @@ async def test_revoking_the_grant_kills_its_refresh_and_access_tokens_denies_the
         INTROSPECTION_PATH, data={"token": tokens["refresh_token"], **assertion_form(client, full_server.issuer)}
     )
     assert introspected.json()["active"] is True
-    async with unit_of_work(shared_platform.sessions) as session:
-        record = await full_server.server.tokens.find_token(session, tokens["refresh_token"])
+    async with platform_units(shared_platform).begin(TEST_ACTOR) as uow:
+        record = await full_server.server.tokens.find_token(uow.session, tokens["refresh_token"])
         assert record is not None and record.grant_id is not None
-        grant = await grants_service.get_grant(session, record.grant_id)
+        grant = await grants_service.get_grant(uow.session, record.grant_id)
         revoked = await grants_service.revoke_grant(
-            session, full_server.server.tokens, grant_id=grant.id, subject=grant.subject
+            uow, full_server.server.tokens, grant_id=grant.id, subject=grant.subject
         )
 
     refreshed = await full_server.http().post(TOKEN_PATH, data=_refresh(client, full_server, tokens["refresh_token"]))
@@ -121,10 +123,8 @@ async def test_revoking_the_grant_kills_its_refresh_and_access_tokens_denies_the
         events = (await session.scalars(select(OutboxEvent).where(OutboxEvent.key == str(grant.id)))).all()
     assert [e.event_type for e in events] == ["grant.approved", "grant.revoked"]
     with pytest.raises(InvalidGrant, match="does not exist"):
-        async with unit_of_work(shared_platform.sessions) as session:
-            await grants_service.revoke_grant(
-                session, full_server.server.tokens, grant_id=grant.id, subject=uuid.uuid4()
-            )
+        async with platform_units(shared_platform).begin(TEST_ACTOR) as uow:
+            await grants_service.revoke_grant(uow, full_server.server.tokens, grant_id=grant.id, subject=uuid.uuid4())
 
 
 async def test_a_public_clients_refresh_token_rotates_with_a_grace_window_and_reuse_after_it_ends_the_grant(

@@ -11,6 +11,7 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import select
 
+from audit.trail import platform_units
 from auth_server.oauth.clients import service as clients_service
 from auth_server.oauth.config import CLOCK_SKEW_S, OAuthConfig
 from auth_server.oauth.grants import service as grants_service
@@ -27,6 +28,7 @@ from obank.settings import Settings
 from tests.auth_server.oauth.conftest import registrar
 
 THUMBPRINT = "q" * 43
+TEST_ACTOR = Actor.system("test")
 ISSUER = "https://as.test"
 
 
@@ -50,10 +52,10 @@ async def oauth(deny_platform: Platform) -> AsyncIterator[OAuthServer]:
 async def _issue(
     platform: Platform, server: OAuthServer, client_id: str, *, grant_id: uuid.UUID | None = None
 ) -> tuple[uuid.UUID, datetime]:
-    async with unit_of_work(platform.sessions) as session:
-        client = await clients_service.get_client(session, client_id)
+    async with platform_units(platform).begin(TEST_ACTOR) as uow:
+        client = await clients_service.get_client(uow.session, client_id)
         issued = await server.tokens.issue_access_token(
-            session,
+            uow,
             client=client,
             grant_type="authorization_code" if grant_id else "client_credentials",
             subject=client_id,
@@ -66,10 +68,9 @@ async def _issue(
 
 
 async def _grant(platform: Platform, client_id: str, consent_id: str | None) -> grants_service.GrantRecord:
-    async with unit_of_work(platform.sessions) as session:
+    async with platform_units(platform).begin(TEST_ACTOR) as uow:
         return await grants_service.record_grant(
-            session,
-            platform.keyring,
+            uow,
             subject=uuid.uuid4(),
             customer_id=uuid.uuid4(),
             client_id=client_id,
@@ -98,9 +99,9 @@ async def test_revoked_access_tokens_are_denied_until_they_expire_and_published(
     revoked_jti, expires_at = await _issue(deny_platform, oauth, client.client_id)
     kept_jti, _ = await _issue(deny_platform, oauth, client.client_id)
 
-    async with unit_of_work(deny_platform.sessions) as session:
+    async with platform_units(deny_platform).begin(TEST_ACTOR) as uow:
         revoked = await oauth.tokens.revoke_tokens(
-            session, Actor.client(client.client_id), ids=[revoked_jti], reason="revoked_by_client"
+            uow, Actor.client(client.client_id), ids=[revoked_jti], reason="revoked_by_client"
         )
 
     assert revoked == [revoked_jti]
@@ -124,8 +125,8 @@ async def test_the_denial_is_written_before_the_commit_so_a_failed_commit_leaves
     jti, _ = await _issue(deny_platform, oauth, client.client_id)
 
     async def revoke_then_fail() -> None:
-        async with unit_of_work(deny_platform.sessions) as session:
-            await oauth.tokens.revoke_tokens(session, Actor.client(client.client_id), ids=[jti], reason="test")
+        async with platform_units(deny_platform).begin(TEST_ACTOR) as uow:
+            await oauth.tokens.revoke_tokens(uow, Actor.client(client.client_id), ids=[jti], reason="test")
             raise RuntimeError("commit failed")
 
     with pytest.raises(RuntimeError, match="commit failed"):
@@ -149,8 +150,8 @@ async def test_revoking_a_grant_denies_the_grant_its_consent_and_its_access_toke
     jti, _ = await _issue(deny_platform, oauth, client.client_id, grant_id=grant.id)
     before = datetime.now(UTC)
 
-    async with unit_of_work(deny_platform.sessions) as session:
-        await grants_service.revoke_grant(session, oauth.tokens, grant_id=grant.id, subject=grant.subject)
+    async with platform_units(deny_platform).begin(TEST_ACTOR) as uow:
+        await grants_service.revoke_grant(uow, oauth.tokens, grant_id=grant.id, subject=grant.subject)
 
     denials = deny_platform.revocations
     for identifier in (f"grant:{grant.id}", f"consent:{consent_id}", f"jti:{jti}"):
@@ -176,9 +177,9 @@ async def test_another_process_learns_the_denials_from_the_table(platform: Platf
         grant_jti, _ = await _issue(platform, oauth, client.client_id, grant_id=grant.id)
         client_jti, _ = await _issue(platform, oauth, client.client_id)
         kept_jti, _ = await _issue(platform, oauth, client.client_id)
-        async with unit_of_work(platform.sessions) as session:
-            await grants_service.revoke_grant(session, oauth.tokens, grant_id=grant.id, subject=grant.subject)
-            await oauth.tokens.revoke_tokens(session, Actor.client(client.client_id), ids=[client_jti], reason="t")
+        async with platform_units(platform).begin(TEST_ACTOR) as uow:
+            await grants_service.revoke_grant(uow, oauth.tokens, grant_id=grant.id, subject=grant.subject)
+            await oauth.tokens.revoke_tokens(uow, Actor.client(client.client_id), ids=[client_jti], reason="t")
         identifiers = [f"grant:{grant.id}", f"consent:{consent_id}", f"jti:{grant_jti}", f"jti:{client_jti}"]
         if started == "after":
             await gateway.start()  # learns by loading the table
@@ -196,8 +197,8 @@ async def test_a_flushed_redis_forgets_nothing(settings: Settings, redis_url: st
     try:
         client = await registrar(platform)()
         jti, _ = await _issue(platform, oauth, client.client_id)
-        async with unit_of_work(platform.sessions) as session:
-            await oauth.tokens.revoke_tokens(session, Actor.client(client.client_id), ids=[jti], reason="t")
+        async with platform_units(platform).begin(TEST_ACTOR) as uow:
+            await oauth.tokens.revoke_tokens(uow, Actor.client(client.client_id), ids=[jti], reason="t")
         redis = Redis.from_url(redis_url)
         await redis.flushall()
         await redis.aclose()

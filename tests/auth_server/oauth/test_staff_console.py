@@ -11,6 +11,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
+from audit.trail import platform_units
 from auth_server.identities import service as identities
 from auth_server.identities.schemas import IdentityKind, IdentityRecord
 from auth_server.oauth.clients import service as clients_service
@@ -58,11 +59,9 @@ async def console(shared_platform: Platform) -> RegisteredClient:
         scope="openid",
         token_endpoint_auth_method="none",
     )
-    async with unit_of_work(shared_platform.sessions) as session:
+    async with platform_units(shared_platform).begin(Actor.system("test")) as uow:
         record = await clients_service.register_client(
-            session,
-            shared_platform.keyring,
-            Actor.system("test"),
+            uow,
             metadata,
             first_party=True,
             identity_kind=IdentityKind.STAFF,
@@ -250,8 +249,8 @@ async def test_a_disabled_staff_login_can_no_longer_redeem_or_refresh(
 ) -> None:
     staff = await new_staff(shared_platform)
     _, tokens = await _console_tokens(full_server, console, staff)
-    async with unit_of_work(shared_platform.sessions) as session:
-        await identities.disable(session, shared_platform.keyring, TEST_ACTOR, staff.identity.id)
+    async with platform_units(shared_platform).begin(TEST_ACTOR) as uow:
+        await identities.disable(uow, staff.identity.id)
 
     refreshed = await full_server.http(DEVICE).post(
         TOKEN_PATH,
@@ -271,10 +270,8 @@ async def test_only_first_party_clients_may_sign_staff_in(shared_platform: Platf
     )
 
     with pytest.raises(InvalidClientMetadata, match="staff"):
-        async with unit_of_work(shared_platform.sessions) as session:
-            await clients_service.register_client(
-                session, shared_platform.keyring, Actor.system("test"), metadata, identity_kind=IdentityKind.STAFF
-            )
+        async with platform_units(shared_platform).begin(Actor.system("test")) as uow:
+            await clients_service.register_client(uow, metadata, identity_kind=IdentityKind.STAFF)
 
 
 async def test_a_staff_console_without_a_device_certificate_gets_no_tokens(

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 
+from audit.trail import platform_units
 from auth_server.oauth.clients import service as clients_service
 from auth_server.oauth.clients.models import ClientStatus
 from auth_server.oauth.config import TOKEN_PATH, OAuthConfig
@@ -97,8 +98,8 @@ async def test_a_write_failing_inside_a_group_fails_only_its_own_caller(
 
     good = [await signed() for _ in range(6)]
     # The same jti twice: its second write breaks the primary key, in whatever group it lands.
-    async with unit_of_work(shared_platform.sessions) as session:
-        await record_access_tokens(session, shared_platform.keyring, [good[0]])
+    async with platform_units(shared_platform).begin(Actor.system("test")) as uow:
+        await record_access_tokens(uow, [good[0]])
     duplicate = replace(await signed(), row={**good[0].row, "id": good[0].issued.jti})
 
     results = await asyncio.gather(
@@ -127,10 +128,8 @@ async def test_a_cached_client_is_not_read_again_yet_a_change_elsewhere_reaches_
     second = await _token(auth_server, client)
     reads_after_second = len(client_reads)
     # Disabled by another process (here: the service, as `obank clients disable` runs it), not this server.
-    async with unit_of_work(shared_platform.sessions) as session:
-        await clients_service.set_client_status(
-            session, shared_platform.keyring, Actor.system("test"), client.client_id, ClientStatus.DISABLED
-        )
+    async with platform_units(shared_platform).begin(Actor.system("test")) as uow:
+        await clients_service.set_client_status(uow, client.client_id, ClientStatus.DISABLED)
     refused = await _eventually_refused(auth_server, client)
 
     assert first.status_code == 200 and second.status_code == 200, (first.text, second.text)
