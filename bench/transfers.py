@@ -37,11 +37,11 @@ import uvloop
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
+from audit.trail import platform_units, units_of_work
 from core_banking.accounts import service as accounts_service
 from core_banking.accounts.models import AccountType
 from core_banking.accounts.schemas import AccountOpen
 from core_banking.app import create_app
-from core_banking.auditing import record_audit
 from core_banking.customers import service as customers_service
 from core_banking.customers.models import KycStatus
 from core_banking.customers.schemas import Address, CustomerCreate
@@ -50,13 +50,14 @@ from core_banking.transfers import service as transfers_service
 from core_banking.transfers.schemas import TransferCreate
 from obank.actor import Actor
 from obank.crypto import generate_key
-from obank.database import async_url, create_sessionmaker, retry_serializable, unit_of_work
+from obank.database import async_url, create_sessionmaker
 from obank.embedded_db import ensure_embedded_database, stop_embedded_database
 from obank.migrate import upgrade_to_head
 from obank.money import Money
 from obank.principal import PRINCIPAL_HEADER, Principal
 from obank.runtime import Platform, build_platform
 from obank.settings import Settings
+from obank.unit_of_work import UnitOfWork
 
 Pair = tuple[uuid.UUID, uuid.UUID]
 Transfer = Callable[[Pair], Awaitable[object]]
@@ -105,11 +106,9 @@ async def run(name: str, transfer: Transfer, pairs: Callable[[], Pair], workers:
 
 async def open_accounts(platform: Platform, count: int) -> tuple[uuid.UUID, list[uuid.UUID]]:
     """One verified customer with `count` richly funded accounts and limits out of the way."""
-    async with unit_of_work(platform.sessions) as session:
+    async with platform_units(platform).begin(BENCH_ACTOR) as uow:
         customer = await customers_service.create_customer(
-            session,
-            platform.keyring,
-            BENCH_ACTOR,
+            uow,
             CustomerCreate(
                 full_name="Bench Mark",
                 email=f"bench.{uuid.uuid4().hex[:8]}@example.com",
@@ -119,13 +118,11 @@ async def open_accounts(platform: Platform, count: int) -> tuple[uuid.UUID, list
                 national_id="QQ000000B",
             ),
         )
-        await customers_service.set_kyc_status(session, platform.keyring, BENCH_ACTOR, customer.id, KycStatus.VERIFIED)
+        await customers_service.set_kyc_status(uow, customer.id, KycStatus.VERIFIED)
         ids = []
         for _ in range(count):
             account = await accounts_service.open_account(
-                session,
-                platform.keyring,
-                BENCH_ACTOR,
+                uow,
                 customer.id,
                 AccountOpen(
                     account_type=AccountType.BUSINESS,
@@ -134,9 +131,7 @@ async def open_accounts(platform: Platform, count: int) -> tuple[uuid.UUID, list
                     monthly_limit_minor=10**15,
                 ),
             )
-            await ledger_service.deposit(
-                session, platform.keyring, BENCH_ACTOR, account.id, Money(FUNDING_MINOR, "GBP"), description="Bench"
-            )
+            await ledger_service.deposit(uow, account.id, Money(FUNDING_MINOR, "GBP"), description="Bench")
             ids.append(account.id)
     return customer.id, ids
 
@@ -207,6 +202,7 @@ def service_transfers(
     sessions: async_sessionmaker[AsyncSession], platform: Platform, customer_id: uuid.UUID
 ) -> Transfer:
     actor = Actor.from_principal(Principal(subject=str(customer_id), kind="customer", interaction_id="bench"))
+    units = units_of_work(sessions, platform.keyring)
 
     async def transfer(pair: Pair) -> None:
         request = TransferCreate(
@@ -217,32 +213,31 @@ def service_transfers(
             description="Bench",
         )
 
-        async def work(session: AsyncSession) -> None:
+        async def work(uow: UnitOfWork) -> None:
             outcome = await transfers_service.make_transfer(
-                session, platform.keyring, actor, customer_id, request, idempotency_key=str(uuid.uuid4())
+                uow, customer_id, request, idempotency_key=str(uuid.uuid4())
             )
             assert outcome.status == 201, outcome.body
 
-        await retry_serializable(sessions, work)
+        await units.retry(actor, work)
 
     return transfer
 
 
 def ledger_transfers(platform: Platform, *, audited: bool) -> Transfer:
     """The ledger primitive alone, or with an audit record appended in its transaction."""
+    units = platform_units(platform)
 
     async def transfer(pair: Pair) -> None:
-        async with unit_of_work(platform.sessions) as session:
-            entry = await ledger_service.post_transfer(session, pair[0], pair[1], Money(1, "GBP"), description="Bench")
+        async with units.begin(BENCH_ACTOR) as uow:
+            entry = await ledger_service.post_transfer(
+                uow.session, pair[0], pair[1], Money(1, "GBP"), description="Bench"
+            )
             if audited:
-                await record_audit(
-                    session,
-                    platform.keyring,
-                    BENCH_ACTOR,
+                uow.audit(
                     action="transfer.completed",
                     entity_type="transfer",
                     entity_id=str(entry.id),
-                    before=None,
                     after={"amount_minor": 1},
                 )
 

@@ -19,6 +19,7 @@ MODEL_MODULES = (
     "core_banking.interest.models",
     "core_banking.reconciliation.models",
     "core_banking.consents.models",
+    "core_banking.funds_confirmations.models",
 )
 
 

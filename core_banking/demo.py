@@ -6,8 +6,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core_banking.accounts import service as accounts_service
 from core_banking.accounts.models import AccountType
 from core_banking.accounts.schemas import AccountOpen
@@ -17,8 +15,8 @@ from core_banking.customers.models import KycStatus
 from core_banking.customers.schemas import Address, CustomerCreate
 from core_banking.ledger import service as ledger_service
 from obank.actor import Actor
-from obank.crypto import KeyRing
 from obank.money import Money
+from obank.unit_of_work import UnitOfWork, UnitsOfWork
 
 DEMO_ACTOR = Actor.system("core_banking.demo")
 
@@ -86,15 +84,13 @@ DEMO_CUSTOMERS = (
 )
 
 
-async def _onboard(session: AsyncSession, keyring: KeyRing, spec: _CustomerSpec) -> uuid.UUID:
+async def _onboard(uow: UnitOfWork, spec: _CustomerSpec) -> uuid.UUID:
     """Create the customer, verify them, open and fund their accounts through the ledger."""
-    customer = await customers_service.create_customer(session, keyring, DEMO_ACTOR, spec.customer)
-    await customers_service.set_kyc_status(session, keyring, DEMO_ACTOR, customer.id, KycStatus.VERIFIED)
+    customer = await customers_service.create_customer(uow, spec.customer)
+    await customers_service.set_kyc_status(uow, customer.id, KycStatus.VERIFIED)
     for account_spec in spec.accounts:
         account = await accounts_service.open_account(
-            session,
-            keyring,
-            DEMO_ACTOR,
+            uow,
             customer.id,
             AccountOpen(
                 account_type=account_spec.account_type,
@@ -102,19 +98,26 @@ async def _onboard(session: AsyncSession, keyring: KeyRing, spec: _CustomerSpec)
                 overdraft_limit_minor=account_spec.overdraft_limit_minor,
             ),
         )
-        await ledger_service.deposit(
-            session, keyring, DEMO_ACTOR, account.id, account_spec.opening_deposit, description="Opening deposit"
-        )
+        await ledger_service.deposit(uow, account.id, account_spec.opening_deposit, description="Opening deposit")
     return customer.id
 
 
-async def seed_demo_bank(session: AsyncSession, keyring: KeyRing) -> list[DemoCustomer]:
-    """Ensure the demo customers exist with funded accounts (found by email); returns them with their accounts."""
+async def seed_demo_bank(units: UnitsOfWork) -> list[DemoCustomer]:
+    """Ensure the demo customers exist with funded accounts (found by email); returns them with their accounts.
+
+    One transaction of its own, acting as the demo.
+    """
+    async with units.begin(DEMO_ACTOR) as uow:
+        return await _seed(uow)
+
+
+async def _seed(uow: UnitOfWork) -> list[DemoCustomer]:
+    session = uow.session
     await customers_repository.lock_onboarding(session, "core_banking.demo")
     seeded = []
     for spec in DEMO_CUSTOMERS:
-        existing = await customers_service.find_by_email(session, keyring, spec.customer.email)
-        customer_id = existing.id if existing is not None else await _onboard(session, keyring, spec)
+        existing = await customers_service.find_by_email(session, uow.keyring, spec.customer.email)
+        customer_id = existing.id if existing is not None else await _onboard(uow, spec)
         accounts = await accounts_service.list_customer_accounts(session, customer_id)
         seeded.append(
             DemoCustomer(

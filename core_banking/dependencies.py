@@ -1,9 +1,9 @@
-"""Typed request dependencies of the core_banking app: staff by role, customers by scope."""
+"""Typed request dependencies of the core_banking app: staff by role, customers by scope, the unit of work."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
@@ -14,6 +14,7 @@ from core_banking.errors import Forbidden, InsufficientRole, InsufficientScope
 from obank.actor import Actor
 from obank.principal import Principal, PrincipalDep
 from obank.roles import StaffRole
+from obank.unit_of_work import UnitOfWork, UnitsDep
 
 
 def staff_with_role(*roles: StaffRole) -> Callable[[Principal], Awaitable[Principal]]:
@@ -88,3 +89,15 @@ def customer_with_scope(scope: CustomerScope) -> Callable[[Principal], Awaitable
 # money out of them with `payments`; another customer's account does not exist for them (404).
 AccountsReader = Annotated[CustomerCaller, Depends(customer_with_scope(CustomerScope.ACCOUNTS))]
 PaymentsInitiator = Annotated[CustomerCaller, Depends(customer_with_scope(CustomerScope.PAYMENTS))]
+
+
+async def _request_unit_of_work(units: UnitsDep, principal: PrincipalDep) -> AsyncIterator[UnitOfWork]:
+    # Not obank's `request_unit_of_work`: its inner dependency's postponed annotation names a closure
+    # variable, which FastAPI cannot resolve (it asks for a query parameter `who` instead).
+    async with units.begin(Actor.from_principal(principal)) as uow:
+        yield uow
+
+
+# The request's transaction, acting as the verified caller; scope="function" commits it before the
+# response is sent, so a failed commit is answered as an error.
+UnitOfWorkDep = Annotated[UnitOfWork, Depends(_request_unit_of_work, scope="function")]

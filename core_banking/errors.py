@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 from obank.problems import PROBLEM_MEDIA_TYPE, ProblemError, problem_responses
 
-__all__ = ["PROBLEM_MEDIA_TYPE", "PROBLEM_RESPONSES", "DomainError"]
+__all__ = ["PROBLEM_MEDIA_TYPE", "PROBLEM_RESPONSES", "DomainError", "FieldError"]
 
 
 class DomainError(ProblemError):
     """A refused operation, meaningful to the caller; subclasses fix the status, code and title."""
+
+
+class FieldError(DomainError):
+    """A request refused for one of its fields; `field` names it as the caller's request spells it.
+
+    The detail reads `<field>: <reason>`, so `revive` restores the field where the error arrives over HTTP.
+    """
+
+    status = 422
+
+    def __init__(self, detail: str, *, field: str) -> None:
+        super().__init__(f"{field}: {detail}")
+        self.field: str | None = field
+
+    @classmethod
+    def revive(cls, detail: str) -> Self:
+        error = cls.__new__(cls)
+        DomainError.__init__(error, detail)
+        field, separator, _ = detail.partition(": ")
+        error.field = field if separator else None
+        return error
 
 
 class Forbidden(DomainError):

@@ -4,51 +4,80 @@
 process; `core_banking.internal.client.HttpCoreBanking` makes the same calls over internal HTTP to a
 core_banking process. `connect(platform)` picks one by `OBANK_UPSTREAM_CORE_BANKING_URL`. Each side commits
 its own work; the commands are idempotent, so a caller that retries after a failure gets the first result.
+
+Open Banking (`open_banking`) creates and deletes its TPPs' consents here, confirms funds, and reads account
+information through a consent: every read checks that the consent is the TPP's, in force and covering the
+account and the data asked for. Core banking stays the owner of consents and accounts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from audit.trail import units_of_work
+from core_banking.account_information import service as information_service
+from core_banking.account_information.schemas import AccountBalances, PartyRecord, StatementRecord
 from core_banking.accounts import service as accounts_service
 from core_banking.accounts.errors import AccountNotFound
 from core_banking.accounts.schemas import AccountRecord, Balances
 from core_banking.consents import service as consents_service
 from core_banking.consents.errors import (
+    AccountNotInConsent,
     ConsentExpired,
+    ConsentNotAuthorised,
     ConsentNotAwaitingAuthorisation,
     ConsentNotFound,
     ConsentNotRevocable,
     InvalidConsent,
     InvalidConsentAccounts,
+    PermissionNotGranted,
 )
-from core_banking.consents.models import ConsentKind, ConsentStatus
+from core_banking.consents.models import ConsentKind, ConsentStatus, RevokedBy
 from core_banking.consents.schemas import (
     AccountAccessDetails,
     ConsentRecord,
     CreditorAccount,
     CreditorScheme,
+    DebtorAccount,
+    DebtorScheme,
     DomesticPaymentDetails,
+    FundsConfirmationDetails,
     Permission,
 )
 from core_banking.customers import service as customers_service
-from core_banking.customers.schemas import CustomerRecord
+from core_banking.customers.schemas import Address, CustomerRecord
+from core_banking.funds_confirmations import service as funds_service
+from core_banking.funds_confirmations.errors import InvalidFundsConfirmation
+from core_banking.funds_confirmations.schemas import FundsConfirmationRecord
+from core_banking.history.errors import InvalidCursor, InvalidFilter
+from core_banking.history.schemas import Direction, TransactionLine, TransactionPage
+from core_banking.idempotency.errors import IdempotencyKeyReused
+from core_banking.statements.errors import StatementNotFound
+from core_banking.statements.pdf_statement import render_pdf
 from obank.actor import Actor, ActorKind
 from obank.crypto import KeyRing
 from obank.database import unit_of_work
+from obank.money import Money
+from obank.revocation import RevocationList
 from obank.runtime import Platform
 
 __all__ = [
     "AccountAccessDetails",
+    "AccountBalances",
     "AccountNotFound",
+    "AccountNotInConsent",
     "AccountRecord",
+    "Address",
     "Balances",
     "ConsentExpired",
     "ConsentKind",
+    "ConsentNotAuthorised",
     "ConsentNotAwaitingAuthorisation",
     "ConsentNotFound",
     "ConsentNotRevocable",
@@ -58,17 +87,35 @@ __all__ = [
     "CreditorAccount",
     "CreditorScheme",
     "CustomerRecord",
+    "DebtorAccount",
+    "DebtorScheme",
+    "Direction",
     "DomesticPaymentDetails",
+    "FundsConfirmationDetails",
+    "FundsConfirmationRecord",
+    "IdempotencyKeyReused",
     "InProcessCoreBanking",
     "InvalidConsent",
     "InvalidConsentAccounts",
+    "InvalidCursor",
+    "InvalidFilter",
+    "InvalidFundsConfirmation",
+    "Money",
+    "PartyRecord",
     "Permission",
+    "PermissionNotGranted",
+    "RevokedBy",
+    "StatementNotFound",
+    "StatementRecord",
+    "TransactionLine",
+    "TransactionPage",
     "connect",
 ]
 
 
 class CoreBanking(Protocol):
-    """What other contexts ask of core banking: consents to show and decide, a customer's accounts."""
+    """What other contexts ask of core banking: consents to create, show, decide and end, a customer's
+    accounts, funds confirmations, and account information through a consent."""
 
     async def customer_exists(self, customer_id: uuid.UUID) -> bool:
         """Whether `customer_id` names a customer, without opening any personal data."""
@@ -76,8 +123,21 @@ class CoreBanking(Protocol):
     async def list_customer_accounts(self, customer_id: uuid.UUID) -> list[AccountRecord]:
         """Every account of the customer, oldest first, closed ones included."""
 
+    async def create_account_access_consent(
+        self, client_id: str, details: AccountAccessDetails, *, idempotency_key: str | None = None
+    ) -> ConsentRecord:
+        """An account access consent the TPP asks for, awaiting the customer; raises InvalidConsent (its
+        `field` names the OB field at fault). With a key: the same request within 24 hours gets the same
+        consent (as it is now), another request under the key IdempotencyKeyReused."""
+
+    async def create_funds_confirmation_consent(
+        self, client_id: str, details: FundsConfirmationDetails, *, idempotency_key: str | None = None
+    ) -> ConsentRecord:
+        """A funds confirmation consent the TPP asks for, awaiting the customer; as account access consents."""
+
     async def get_consent(self, consent_id: str) -> ConsentRecord:
-        """A consent's kind, owning client, status and details; raises ConsentNotFound."""
+        """A consent's kind, owning client, details and effective status: Expired from its expiry on, Rejected
+        once unanswered for `AUTHORISATION_WINDOW` (an hour); raises ConsentNotFound."""
 
     async def authorise_consent(
         self,
@@ -87,7 +147,11 @@ class CoreBanking(Protocol):
         account_ids: Sequence[uuid.UUID],
         session_id: str | None = None,
     ) -> ConsentRecord:
-        """The customer authorised the consent over the chosen accounts; again with the same answer: the same."""
+        """The customer authorised the consent over the chosen accounts; again with the same answer: the same.
+
+        A funds confirmation consent takes exactly the customer's account its DebtorAccount names
+        (`FundsConfirmationDetails.debtor_account.names(account)` says which one).
+        """
 
     async def reject_consent(
         self, consent_id: str, *, customer_id: uuid.UUID | None = None, session_id: str | None = None
@@ -97,7 +161,68 @@ class CoreBanking(Protocol):
     async def revoke_consent(
         self, consent_id: str, *, customer_id: uuid.UUID, session_id: str | None = None
     ) -> ConsentRecord:
-        """The customer withdrew an authorised account access consent; idempotent."""
+        """The customer withdrew an authorised account access or funds confirmation consent; idempotent."""
+
+    async def withdraw_consent(self, consent_id: str, *, client_id: str) -> ConsentRecord:
+        """The TPP deleted its consent (awaiting or authorised → Revoked, `revoked_by` client); idempotent.
+
+        Another client's consent raises ConsentNotFound; an ended one ConsentNotRevocable.
+        """
+
+    async def confirm_funds(
+        self, consent_id: str, *, client_id: str, amount: Money, reference: str
+    ) -> FundsConfirmationRecord:
+        """Whether the account of the client's authorised funds confirmation consent has `amount` available
+        now (holds and overdraft counted); each answer is stored and audited, no money moves."""
+
+    async def consent_accounts(
+        self, consent_id: str, client_id: str, account_id: uuid.UUID | None = None
+    ) -> list[AccountRecord]:
+        """The consent's accounts (or the one asked for), with their identifiers (ReadAccountsBasic/Detail)."""
+
+    async def consent_account_balances(
+        self, consent_id: str, client_id: str, account_id: uuid.UUID | None = None
+    ) -> list[AccountBalances]:
+        """Balances now of the consent's accounts (or of the one asked for) (ReadBalances)."""
+
+    async def consent_account_transactions(
+        self,
+        consent_id: str,
+        client_id: str,
+        account_id: uuid.UUID | None = None,
+        *,
+        booked_from: datetime | None = None,
+        booked_to: datetime | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> TransactionPage:
+        """A page of booked lines newest first, of one account of the consent or (None) all of them, within the
+        consent's transaction window and [booked_from, booked_to] (inclusive), credits and/or debits as the
+        consent grants (ReadTransactionsBasic/Detail); signed cursors bound to the consent and account."""
+
+    async def consent_party(self, consent_id: str, client_id: str, account_id: uuid.UUID | None = None) -> PartyRecord:
+        """The PSU who authorised the consent (ReadPartyPSU), or an account's holder (ReadParty)."""
+
+    async def consent_statements(
+        self,
+        consent_id: str,
+        client_id: str,
+        account_id: uuid.UUID,
+        *,
+        statements_from: datetime | None = None,
+        statements_to: datetime | None = None,
+    ) -> list[StatementRecord]:
+        """The account's monthly statements within the consent's window (ReadStatementsBasic/Detail)."""
+
+    async def consent_statement(
+        self, consent_id: str, client_id: str, account_id: uuid.UUID, statement_id: str
+    ) -> StatementRecord:
+        """One monthly statement (`YYYY-MM`) of the account; raises StatementNotFound."""
+
+    async def consent_statement_file(
+        self, consent_id: str, client_id: str, account_id: uuid.UUID, statement_id: str
+    ) -> bytes:
+        """The statement as a PDF (ReadStatementsDetail); raises StatementNotFound."""
 
     async def close(self) -> None:
         """Release connections."""
@@ -108,11 +233,28 @@ def _customer_actor(consent: ConsentRecord, customer_id: uuid.UUID, session_id: 
 
 
 class InProcessCoreBanking:
-    """`CoreBanking` in this process: each call is a transaction of its own, committed before it returns."""
+    """`CoreBanking` in this process: each call is a transaction of its own, committed before it returns.
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], keyring: KeyRing) -> None:
+    A decision on a consent reads the consent first, in a transaction of its own, to know who acts (the
+    TPP client the customer acts through); the decision itself locks the consent and checks it again.
+    With `revocations`, a consent that ends is denied in this process (and Redis) before its transaction
+    commits, as every revoking process does; the table entry reaches the others at commit.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        keyring: KeyRing,
+        revocations: RevocationList | None = None,
+    ) -> None:
         self._sessions = sessions
         self._keyring = keyring
+        self._units = units_of_work(sessions, keyring)
+        self._revocations = revocations
+
+    async def _denied_if_ended(self, consent: ConsentRecord) -> None:
+        if self._revocations is not None and consent.status in (ConsentStatus.REVOKED, ConsentStatus.EXPIRED):
+            await self._revocations.remember(*consents_service.denial(consent))
 
     async def customer_exists(self, customer_id: uuid.UUID) -> bool:
         async with unit_of_work(self._sessions) as session:
@@ -149,21 +291,26 @@ class InProcessCoreBanking:
             return False
         return account.customer_id == customer_id
 
-    async def create_account_access_consent(self, client_id: str, details: AccountAccessDetails) -> ConsentRecord:
-        """An account access consent the TPP `client_id` asks for, awaiting the customer."""
-        actor = Actor(ActorKind.CLIENT, client_id, client_id)
-        async with unit_of_work(self._sessions) as session:
+    async def create_account_access_consent(
+        self, client_id: str, details: AccountAccessDetails, *, idempotency_key: str | None = None
+    ) -> ConsentRecord:
+        async with self._units.begin(Actor.client(client_id)) as uow:
             return await consents_service.create_account_access_consent(
-                session, self._keyring, actor, client_id, details
+                uow, client_id, details, idempotency_key=idempotency_key
+            )
+
+    async def create_funds_confirmation_consent(
+        self, client_id: str, details: FundsConfirmationDetails, *, idempotency_key: str | None = None
+    ) -> ConsentRecord:
+        async with self._units.begin(Actor.client(client_id)) as uow:
+            return await consents_service.create_funds_confirmation_consent(
+                uow, client_id, details, idempotency_key=idempotency_key
             )
 
     async def create_domestic_payment_consent(self, client_id: str, details: DomesticPaymentDetails) -> ConsentRecord:
         """A domestic payment consent the TPP `client_id` asks for, awaiting the customer."""
-        actor = Actor(ActorKind.CLIENT, client_id, client_id)
-        async with unit_of_work(self._sessions) as session:
-            return await consents_service.create_domestic_payment_consent(
-                session, self._keyring, actor, client_id, details
-            )
+        async with self._units.begin(Actor.client(client_id)) as uow:
+            return await consents_service.create_domestic_payment_consent(uow, client_id, details)
 
     async def get_consent(self, consent_id: str) -> ConsentRecord:
         async with unit_of_work(self._sessions) as session:
@@ -177,40 +324,136 @@ class InProcessCoreBanking:
         account_ids: Sequence[uuid.UUID],
         session_id: str | None = None,
     ) -> ConsentRecord:
-        async with unit_of_work(self._sessions) as session:
-            consent = await consents_service.get_consent(session, consent_id)
+        consent = await self.get_consent(consent_id)
+        async with self._units.begin(_customer_actor(consent, customer_id, session_id)) as uow:
             return await consents_service.authorise_consent(
-                session,
-                self._keyring,
-                _customer_actor(consent, customer_id, session_id),
-                consent_id,
-                customer_id=customer_id,
-                account_ids=account_ids,
+                uow, consent_id, customer_id=customer_id, account_ids=account_ids
             )
 
     async def reject_consent(
         self, consent_id: str, *, customer_id: uuid.UUID | None = None, session_id: str | None = None
     ) -> ConsentRecord:
-        async with unit_of_work(self._sessions) as session:
-            consent = await consents_service.get_consent(session, consent_id)
-            actor = (
-                _customer_actor(consent, customer_id, session_id)
-                if customer_id is not None
-                else Actor(ActorKind.SYSTEM, "auth_server", consent.client_id)
-            )
-            return await consents_service.reject_consent(
-                session, self._keyring, actor, consent_id, customer_id=customer_id
-            )
+        consent = await self.get_consent(consent_id)
+        actor = (
+            _customer_actor(consent, customer_id, session_id)
+            if customer_id is not None
+            else Actor(ActorKind.SYSTEM, "auth_server", consent.client_id)
+        )
+        async with self._units.begin(actor) as uow:
+            rejected = await consents_service.reject_consent(uow, consent_id, customer_id=customer_id)
+            await self._denied_if_ended(rejected)
+            return rejected
 
     async def revoke_consent(
         self, consent_id: str, *, customer_id: uuid.UUID, session_id: str | None = None
     ) -> ConsentRecord:
+        consent = await self.get_consent(consent_id)
+        # Whose it is never changes once decided, so the check needs no lock.
+        if consent.customer_id != customer_id:
+            raise ConsentNotFound(consent_id)
+        async with self._units.begin(_customer_actor(consent, customer_id, session_id)) as uow:
+            revoked = await consents_service.revoke_consent(uow, consent_id)
+            await self._denied_if_ended(revoked)
+            return revoked
+
+    async def withdraw_consent(self, consent_id: str, *, client_id: str) -> ConsentRecord:
+        async with self._units.begin(Actor.client(client_id)) as uow:
+            withdrawn = await consents_service.withdraw_consent(uow, consent_id, client_id=client_id)
+            await self._denied_if_ended(withdrawn)
+            return withdrawn
+
+    async def confirm_funds(
+        self, consent_id: str, *, client_id: str, amount: Money, reference: str
+    ) -> FundsConfirmationRecord:
+        async with self._units.begin(Actor.client(client_id)) as uow:
+            return await funds_service.confirm_funds(
+                uow, consent_id, client_id=client_id, amount=amount, reference=reference
+            )
+
+    async def consent_accounts(
+        self, consent_id: str, client_id: str, account_id: uuid.UUID | None = None
+    ) -> list[AccountRecord]:
         async with unit_of_work(self._sessions) as session:
-            consent = await consents_service.get_consent(session, consent_id)
-            if consent.customer_id != customer_id:
-                raise ConsentNotFound(consent_id)
-            actor = _customer_actor(consent, customer_id, session_id)
-            return await consents_service.revoke_consent(session, self._keyring, actor, consent_id)
+            return await information_service.consent_accounts(
+                session, consent_id, client_id, datetime.now(UTC), account_id
+            )
+
+    async def consent_account_balances(
+        self, consent_id: str, client_id: str, account_id: uuid.UUID | None = None
+    ) -> list[AccountBalances]:
+        async with unit_of_work(self._sessions) as session:
+            return await information_service.consent_balances(
+                session, consent_id, client_id, datetime.now(UTC), account_id
+            )
+
+    async def consent_account_transactions(
+        self,
+        consent_id: str,
+        client_id: str,
+        account_id: uuid.UUID | None = None,
+        *,
+        booked_from: datetime | None = None,
+        booked_to: datetime | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> TransactionPage:
+        async with unit_of_work(self._sessions) as session:
+            return await information_service.consent_transactions(
+                session,
+                self._keyring,
+                consent_id,
+                client_id,
+                datetime.now(UTC),
+                account_id,
+                booked_from=booked_from,
+                booked_to=booked_to,
+                cursor=cursor,
+                limit=limit,
+            )
+
+    async def consent_party(self, consent_id: str, client_id: str, account_id: uuid.UUID | None = None) -> PartyRecord:
+        async with unit_of_work(self._sessions) as session:
+            return await information_service.consent_party(
+                session, self._keyring, consent_id, client_id, datetime.now(UTC), account_id
+            )
+
+    async def consent_statements(
+        self,
+        consent_id: str,
+        client_id: str,
+        account_id: uuid.UUID,
+        *,
+        statements_from: datetime | None = None,
+        statements_to: datetime | None = None,
+    ) -> list[StatementRecord]:
+        async with unit_of_work(self._sessions) as session:
+            return await information_service.consent_statements(
+                session,
+                consent_id,
+                client_id,
+                account_id,
+                datetime.now(UTC),
+                statements_from=statements_from,
+                statements_to=statements_to,
+            )
+
+    async def consent_statement(
+        self, consent_id: str, client_id: str, account_id: uuid.UUID, statement_id: str
+    ) -> StatementRecord:
+        async with unit_of_work(self._sessions) as session:
+            return await information_service.consent_statement(
+                session, consent_id, client_id, account_id, statement_id, datetime.now(UTC)
+            )
+
+    async def consent_statement_file(
+        self, consent_id: str, client_id: str, account_id: uuid.UUID, statement_id: str
+    ) -> bytes:
+        async with unit_of_work(self._sessions) as session:
+            statement = await information_service.consent_statement_lines(
+                session, self._keyring, consent_id, client_id, account_id, statement_id, datetime.now(UTC)
+            )
+        # Laying out a long statement takes a while: off the event loop, after the transaction.
+        return await asyncio.to_thread(render_pdf, statement)
 
     async def close(self) -> None:
         return None
@@ -223,4 +466,4 @@ def connect(platform: Platform) -> CoreBanking:
         from core_banking.internal.client import HttpCoreBanking
 
         return HttpCoreBanking.from_settings(settings)
-    return InProcessCoreBanking(platform.sessions, platform.keyring)
+    return InProcessCoreBanking(platform.sessions, platform.keyring, platform.revocations)

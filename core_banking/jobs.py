@@ -1,7 +1,7 @@
 """core_banking's periodic jobs, for `obank serve` and `obank worker` to schedule (and the CLI to run).
 
 Each takes the platform and runs its own units of work, so a crash part-way loses nothing that was
-committed and a rerun carries on: accruals, postings and expiries are idempotent by construction.
+committed and a rerun carries on: accruals, postings, expiries and lapses are idempotent by construction.
 """
 
 from __future__ import annotations
@@ -9,19 +9,22 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from audit.trail import platform_units
+from core_banking.consents import service as consents_service
+from core_banking.consents.models import ConsentStatus
 from core_banking.interest import service as interest_service
 from core_banking.interest.schemas import AccrualRun, InterestPostingRecord, PostingCandidate
 from core_banking.ledger import service as ledger_service
 from core_banking.ledger.periods import Month, bank_day
 from core_banking.reconciliation import service as reconciliation_service
 from core_banking.reconciliation.schemas import ReconciliationReport
-from obank.database import retry_serializable, unit_of_work
+from obank.database import unit_of_work
 from obank.log import get_logger
 from obank.runtime import Platform
+from obank.unit_of_work import UnitOfWork, UnitsOfWork
 
 HOLD_EXPIRY_BATCH = 500
+CONSENT_LAPSE_BATCH = 200
 _log = get_logger("core_banking.jobs")
 
 
@@ -31,8 +34,8 @@ async def run_daily_reconciliation(platform: Platform, *, trigger: str = "schedu
         # One snapshot for every check (read-only, so REPEATABLE READ never fails to serialize).
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         report = await reconciliation_service.reconcile(session, trigger=trigger)
-    async with unit_of_work(platform.sessions) as session:
-        await reconciliation_service.record_run(session, platform.keyring, report)
+    async with platform_units(platform).begin(reconciliation_service.RECONCILIATION_ACTOR) as uow:
+        await reconciliation_service.record_run(uow, report)
     if report.clean:
         _log.info("reconciliation_clean", run_id=str(report.id), accounts=report.accounts_checked)
     else:
@@ -56,10 +59,10 @@ async def accrue_interest_for_day(
     now = now or datetime.now(UTC)
     accrual_day = day or _yesterday(now)
 
-    async def accrue(session: AsyncSession) -> AccrualRun:
-        return await interest_service.accrue_for_day(session, platform.keyring, accrual_day, now=now)
+    async def accrue(uow: UnitOfWork) -> AccrualRun:
+        return await interest_service.accrue_for_day(uow, accrual_day, now=now)
 
-    return await retry_serializable(platform.sessions, accrue)
+    return await platform_units(platform).retry(interest_service.INTEREST_ACTOR, accrue)
 
 
 async def post_monthly_interest(
@@ -73,6 +76,7 @@ async def post_monthly_interest(
     now = now or datetime.now(UTC)
     month = month or Month.of(bank_day(now)).previous()
     interest_service.require_month_over(month, now)
+    units = platform_units(platform)
     for day in month.days():
         await accrue_interest_for_day(platform, day, now=now)
     async with unit_of_work(platform.sessions) as session:
@@ -83,12 +87,12 @@ async def post_monthly_interest(
             candidates = await interest_service.posting_candidates(session, pending)
         expense_accounts = {}
         for currency in sorted({candidate.currency for candidate in candidates}):
-            async with unit_of_work(platform.sessions) as session:
+            async with units.begin(interest_service.INTEREST_ACTOR) as uow:
                 expense_accounts[currency] = await interest_service.ensure_interest_expense_account(
-                    session, platform.keyring, currency, now=now
+                    uow, currency, now=now
                 )
         for candidate in candidates:
-            record = await _pay_interest(platform, candidate, pending, expense_accounts[candidate.currency], now)
+            record = await _pay_interest(units, candidate, pending, expense_accounts[candidate.currency], now)
             if record is not None:
                 posted.append(record)
         pending = pending.next()
@@ -96,23 +100,44 @@ async def post_monthly_interest(
 
 
 async def _pay_interest(
-    platform: Platform, candidate: PostingCandidate, month: Month, expense_account_id: uuid.UUID, now: datetime
+    units: UnitsOfWork, candidate: PostingCandidate, month: Month, expense_account_id: uuid.UUID, now: datetime
 ) -> InterestPostingRecord | None:
-    async def pay(session: AsyncSession) -> InterestPostingRecord | None:
-        return await interest_service.post_interest(
-            session, platform.keyring, candidate, month, expense_account_id, now=now
-        )
+    async def pay(uow: UnitOfWork) -> InterestPostingRecord | None:
+        return await interest_service.post_interest(uow, candidate, month, expense_account_id, now=now)
 
-    return await retry_serializable(platform.sessions, pay)
+    return await units.retry(interest_service.INTEREST_ACTOR, pay)
 
 
 async def expire_holds(platform: Platform, *, now: datetime | None = None) -> int:
     """Release every open hold past its expiry, a batch per transaction; returns how many."""
     now = now or datetime.now(UTC)
+    units = platform_units(platform)
     expired = 0
     while True:
-        async with unit_of_work(platform.sessions) as session:
-            batch = await ledger_service.expire_holds(session, platform.keyring, now, batch_size=HOLD_EXPIRY_BATCH)
+        async with units.begin(ledger_service.HOLD_EXPIRY_ACTOR) as uow:
+            batch = await ledger_service.expire_holds(uow, now, batch_size=HOLD_EXPIRY_BATCH)
         expired += len(batch)
         if len(batch) < HOLD_EXPIRY_BATCH:
             return expired
+
+
+async def lapse_consents(platform: Platform, *, now: datetime | None = None) -> int:
+    """Write the end of every consent whose time ran out (Expired, or unanswered and Rejected), a batch per
+    transaction: its event, its audit record and, for an expired one, its deny-list entry; returns how many.
+
+    Readers already saw each as ended from the instant it lapsed; this makes it durable and tells the others.
+    """
+    now = now or datetime.now(UTC)
+    units = platform_units(platform)
+    lapsed = 0
+    while True:
+        async with units.begin(consents_service.LAPSE_ACTOR) as uow:
+            batch = await consents_service.lapse_consents(uow, now, batch_size=CONSENT_LAPSE_BATCH)
+            for consent in batch:
+                if consent.status is ConsentStatus.EXPIRED:  # before the commit, as every revoking process does
+                    await platform.revocations.remember(*consents_service.denial(consent))
+        lapsed += len(batch)
+        if batch:
+            _log.info("consents_lapsed", count=len(batch))
+        if len(batch) < CONSENT_LAPSE_BATCH:
+            return lapsed

@@ -1,4 +1,5 @@
-"""Core banking's periodic jobs (hold expiry, interest, reconciliation), run by `obank serve` or `obank worker`."""
+"""Core banking's periodic jobs (hold expiry, consent lapses, interest, reconciliation), run by `obank serve` or
+`obank worker`."""
 
 from __future__ import annotations
 
@@ -26,9 +27,10 @@ class BankScheduler:
     _months_done: set[Month] = field(default_factory=set)
 
     async def tick(self, now: datetime | None = None) -> None:
-        """One round: expire holds; daily interest and reconciliation; monthly posting."""
+        """One round: expire holds and lapsed consents; daily interest and reconciliation; monthly posting."""
         now = now or datetime.now(UTC)
         await jobs.expire_holds(self.platform, now=now)
+        await jobs.lapse_consents(self.platform, now=now)
         today = bank_day(now)
         if today not in self._days_done:
             await jobs.accrue_interest_for_day(self.platform, now=now)

@@ -8,21 +8,17 @@ from fastapi import APIRouter
 
 from core_banking.accounts import service
 from core_banking.accounts.schemas import AccountOpen, AccountRead, LimitsChange, StatusChange
-from core_banking.dependencies import Admin, AnyStaff, FraudAnalystOrAdmin
+from core_banking.dependencies import Admin, AnyStaff, FraudAnalystOrAdmin, UnitOfWorkDep
 from core_banking.errors import PROBLEM_RESPONSES
-from obank.actor import Actor
 from obank.database import SessionDep
-from obank.runtime import KeyRingDep
 
 router = APIRouter(prefix="/admin/v1", tags=["admin: accounts"], responses=PROBLEM_RESPONSES)
 
 
 @router.post("/customers/{customer_id}/accounts", status_code=201)
-async def open_account(
-    customer_id: uuid.UUID, body: AccountOpen, staff: Admin, session: SessionDep, keyring: KeyRingDep
-) -> AccountRead:
+async def open_account(customer_id: uuid.UUID, body: AccountOpen, staff: Admin, uow: UnitOfWorkDep) -> AccountRead:
     """Open an account for a KYC-verified customer."""
-    record = await service.open_account(session, keyring, Actor.from_principal(staff), customer_id, body)
+    record = await service.open_account(uow, customer_id, body)
     return AccountRead.from_record(record)
 
 
@@ -40,35 +36,31 @@ async def get_account(account_id: uuid.UUID, staff: AnyStaff, session: SessionDe
 
 @router.post("/accounts/{account_id}/freeze")
 async def freeze_account(
-    account_id: uuid.UUID, body: StatusChange, staff: FraudAnalystOrAdmin, session: SessionDep, keyring: KeyRingDep
+    account_id: uuid.UUID, body: StatusChange, staff: FraudAnalystOrAdmin, uow: UnitOfWorkDep
 ) -> AccountRead:
     """Stop debits on an account (credits still arrive)."""
-    record = await service.freeze_account(session, keyring, Actor.from_principal(staff), account_id, body.reason)
+    record = await service.freeze_account(uow, account_id, body.reason)
     return AccountRead.from_record(record)
 
 
 @router.post("/accounts/{account_id}/unfreeze")
 async def unfreeze_account(
-    account_id: uuid.UUID, body: StatusChange, staff: FraudAnalystOrAdmin, session: SessionDep, keyring: KeyRingDep
+    account_id: uuid.UUID, body: StatusChange, staff: FraudAnalystOrAdmin, uow: UnitOfWorkDep
 ) -> AccountRead:
     """Return a frozen account to normal use."""
-    record = await service.unfreeze_account(session, keyring, Actor.from_principal(staff), account_id, body.reason)
+    record = await service.unfreeze_account(uow, account_id, body.reason)
     return AccountRead.from_record(record)
 
 
 @router.post("/accounts/{account_id}/close")
-async def close_account(
-    account_id: uuid.UUID, body: StatusChange, staff: Admin, session: SessionDep, keyring: KeyRingDep
-) -> AccountRead:
+async def close_account(account_id: uuid.UUID, body: StatusChange, staff: Admin, uow: UnitOfWorkDep) -> AccountRead:
     """Close an empty account with no open holds."""
-    record = await service.close_account(session, keyring, Actor.from_principal(staff), account_id, body.reason)
+    record = await service.close_account(uow, account_id, body.reason)
     return AccountRead.from_record(record)
 
 
 @router.patch("/accounts/{account_id}/limits")
-async def change_limits(
-    account_id: uuid.UUID, body: LimitsChange, staff: Admin, session: SessionDep, keyring: KeyRingDep
-) -> AccountRead:
+async def change_limits(account_id: uuid.UUID, body: LimitsChange, staff: Admin, uow: UnitOfWorkDep) -> AccountRead:
     """Change the overdraft limit and the daily and monthly outgoing limits."""
-    record = await service.change_limits(session, keyring, Actor.from_principal(staff), account_id, body)
+    record = await service.change_limits(uow, account_id, body)
     return AccountRead.from_record(record)

@@ -21,14 +21,12 @@ from core_banking.accounts.errors import (
 )
 from core_banking.accounts.models import Account, AccountKind, AccountStatus, AccountType, InternalPurpose
 from core_banking.accounts.schemas import AccountOpen, AccountRecord, LimitsChange
-from core_banking.auditing import record_audit
 from core_banking.customers import service as customers_service
 from core_banking.customers.errors import CustomerNotVerified
 from core_banking.customers.models import KycStatus
 from obank.actor import Actor
-from obank.crypto import KeyRing
 from obank.money import currency_exponent
-from obank.outbox import record_event
+from obank.unit_of_work import UnitOfWork
 
 TOPIC = "core_banking.accounts"
 SYSTEM_ACTOR = Actor.system("core_banking")
@@ -54,27 +52,25 @@ DEFAULT_NAMES = {
 }
 
 
-async def _publish(
-    session: AsyncSession,
-    keyring: KeyRing,
-    actor: Actor,
+def _report(
+    uow: UnitOfWork,
     event_type: str,
     before: AccountRecord | None,
     after: AccountRecord,
     detail: dict[str, object] | None = None,
+    *,
+    actor: Actor | None = None,
 ) -> None:
-    """The outbox event and the audit record of one account change, in the caller's transaction."""
+    """The outbox event and the audit record of one account change (`actor`: when not the unit of work's)."""
     payload = {**after.snapshot(), **(detail or {})}
-    await record_event(session, topic=TOPIC, event_type=event_type, key=str(after.id), payload=payload)
-    await record_audit(
-        session,
-        keyring,
-        actor,
+    uow.publish(topic=TOPIC, event_type=event_type, key=str(after.id), payload=payload)
+    uow.audit(
         action=event_type,
         entity_type="account",
         entity_id=str(after.id),
         before=None if before is None else before.snapshot(),
         after=payload,
+        actor=actor,
     )
 
 
@@ -84,15 +80,10 @@ async def _new_identifiers(session: AsyncSession) -> tuple[str, str]:
 
 
 async def open_account(
-    session: AsyncSession,
-    keyring: KeyRing,
-    actor: Actor,
-    customer_id: uuid.UUID,
-    request: AccountOpen,
-    *,
-    now: datetime | None = None,
+    uow: UnitOfWork, customer_id: uuid.UUID, request: AccountOpen, *, now: datetime | None = None
 ) -> AccountRecord:
     """Open an account for a KYC-verified customer."""
+    session = uow.session
     if await customers_service.kyc_status(session, customer_id) is not KycStatus.VERIFIED:
         raise CustomerNotVerified(customer_id)
     scale = 10 ** currency_exponent(request.currency)
@@ -132,19 +123,18 @@ async def open_account(
     )
     await repository.add(session, account)
     record = AccountRecord.from_model(account)
-    await _publish(session, keyring, actor, "account.opened", None, record)
+    _report(uow, "account.opened", None, record)
     return record
 
 
 async def ensure_internal_account(
-    session: AsyncSession,
-    keyring: KeyRing,
-    purpose: InternalPurpose,
-    currency: str,
-    *,
-    now: datetime | None = None,
+    uow: UnitOfWork, purpose: InternalPurpose, currency: str, *, now: datetime | None = None
 ) -> AccountRecord:
-    """The bank's own account for `purpose` in `currency`, opened on first use (safe under concurrency)."""
+    """The bank's own account for `purpose` in `currency`, opened on first use (safe under concurrency).
+
+    The bank opens it, whoever's operation needed it first.
+    """
+    session = uow.session
     existing = await repository.get_internal(session, purpose.value, currency)
     if existing is not None:
         return AccountRecord.from_model(existing)
@@ -177,7 +167,7 @@ async def ensure_internal_account(
     assert account is not None
     record = AccountRecord.from_model(account)
     if inserted:
-        await _publish(session, keyring, SYSTEM_ACTOR, "account.opened", None, record)
+        _report(uow, "account.opened", None, record, actor=SYSTEM_ACTOR)
     return record
 
 
@@ -205,16 +195,14 @@ async def _lock_customer_account(session: AsyncSession, account_id: uuid.UUID) -
 
 
 async def _transition(
-    session: AsyncSession,
-    keyring: KeyRing,
-    actor: Actor,
+    uow: UnitOfWork,
     account_id: uuid.UUID,
     target: AccountStatus,
     event_type: str,
     reason: str,
     now: datetime | None,
 ) -> AccountRecord:
-    account = await _lock_customer_account(session, account_id)
+    account = await _lock_customer_account(uow.session, account_id)
     if target not in TRANSITIONS[account.status]:
         raise InvalidStatusTransition(account_id, account.status, target)
     if target is AccountStatus.CLOSED and (account.booked_balance_minor != 0 or account.held_minor != 0):
@@ -225,61 +213,37 @@ async def _transition(
     account.updated_at = now
     if target is AccountStatus.CLOSED:
         account.closed_at = now
-    await session.flush()
-    await _publish(session, keyring, actor, event_type, before, AccountRecord.from_model(account), {"reason": reason})
+    await uow.session.flush()
+    _report(uow, event_type, before, AccountRecord.from_model(account), {"reason": reason})
     return AccountRecord.from_model(account)
 
 
 async def freeze_account(
-    session: AsyncSession,
-    keyring: KeyRing,
-    actor: Actor,
-    account_id: uuid.UUID,
-    reason: str,
-    *,
-    now: datetime | None = None,
+    uow: UnitOfWork, account_id: uuid.UUID, reason: str, *, now: datetime | None = None
 ) -> AccountRecord:
     """Stop all debits (credits still arrive) until unfrozen."""
-    return await _transition(session, keyring, actor, account_id, AccountStatus.FROZEN, "account.frozen", reason, now)
+    return await _transition(uow, account_id, AccountStatus.FROZEN, "account.frozen", reason, now)
 
 
 async def unfreeze_account(
-    session: AsyncSession,
-    keyring: KeyRing,
-    actor: Actor,
-    account_id: uuid.UUID,
-    reason: str,
-    *,
-    now: datetime | None = None,
+    uow: UnitOfWork, account_id: uuid.UUID, reason: str, *, now: datetime | None = None
 ) -> AccountRecord:
     """Return a frozen account to normal use."""
-    return await _transition(session, keyring, actor, account_id, AccountStatus.ACTIVE, "account.unfrozen", reason, now)
+    return await _transition(uow, account_id, AccountStatus.ACTIVE, "account.unfrozen", reason, now)
 
 
 async def close_account(
-    session: AsyncSession,
-    keyring: KeyRing,
-    actor: Actor,
-    account_id: uuid.UUID,
-    reason: str,
-    *,
-    now: datetime | None = None,
+    uow: UnitOfWork, account_id: uuid.UUID, reason: str, *, now: datetime | None = None
 ) -> AccountRecord:
     """Close an account whose balance is zero and which has no open holds; final."""
-    return await _transition(session, keyring, actor, account_id, AccountStatus.CLOSED, "account.closed", reason, now)
+    return await _transition(uow, account_id, AccountStatus.CLOSED, "account.closed", reason, now)
 
 
 async def change_limits(
-    session: AsyncSession,
-    keyring: KeyRing,
-    actor: Actor,
-    account_id: uuid.UUID,
-    change: LimitsChange,
-    *,
-    now: datetime | None = None,
+    uow: UnitOfWork, account_id: uuid.UUID, change: LimitsChange, *, now: datetime | None = None
 ) -> AccountRecord:
     """Set the overdraft and outgoing limits; an overdraft cannot shrink below what is in use."""
-    account = await _lock_customer_account(session, account_id)
+    account = await _lock_customer_account(uow.session, account_id)
     before = AccountRecord.from_model(account)
     if account.status is AccountStatus.CLOSED:
         raise AccountClosed(account_id)
@@ -295,7 +259,7 @@ async def change_limits(
     account.daily_limit_minor = daily
     account.monthly_limit_minor = monthly
     account.updated_at = now or datetime.now(UTC)
-    await session.flush()
+    await uow.session.flush()
     after = AccountRecord.from_model(account)
-    await _publish(session, keyring, actor, "account.details_updated", before, after)
+    _report(uow, "account.details_updated", before, after)
     return after

@@ -1,1 +1,1 @@
-"""Open Banking consent resources: account access and domestic payment consents awaiting the customer."""
+"""Open Banking consent resources: account access, funds confirmation and domestic payment consents."""

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ARRAY, BigInteger, CheckConstraint, DateTime, Index, String
+from sqlalchemy import ARRAY, BigInteger, CheckConstraint, DateTime, Index, String, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -17,16 +17,25 @@ from obank.database import enum_type
 class ConsentKind(StrEnum):
     ACCOUNT_ACCESS = "ACCOUNT_ACCESS"
     DOMESTIC_PAYMENT = "DOMESTIC_PAYMENT"
+    FUNDS_CONFIRMATION = "FUNDS_CONFIRMATION"
 
 
 class ConsentStatus(StrEnum):
-    """The life of a consent; UK Open Banking v4.0 codes: AWAU, AUTH, RJCT, COND (consumed), CANC (revoked)."""
+    """The life of a consent; UK Open Banking v4.0 codes: AWAU, AUTH, RJCT, COND (consumed), CANC (revoked), EXPD."""
 
     AWAITING_AUTHORISATION = "AwaitingAuthorisation"
     AUTHORISED = "Authorised"
     REJECTED = "Rejected"
     CONSUMED = "Consumed"
     REVOKED = "Revoked"
+    EXPIRED = "Expired"
+
+
+class RevokedBy(StrEnum):
+    """Who ended a consent before its time: the TPP (its DELETE) or the customer (the bank's grants page)."""
+
+    CLIENT = "client"
+    CUSTOMER = "customer"
 
 
 class Consent(Base):
@@ -43,11 +52,13 @@ class Consent(Base):
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     status_updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    revoked_by: Mapped[RevokedBy | None] = mapped_column(enum_type(RevokedBy, "consent_revoked_by"))
     customer_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     account_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID(as_uuid=True)), nullable=False)
-    # Account access: OB permissions, ExpirationDateTime and the transaction window.
-    permissions: Mapped[list[str] | None] = mapped_column(ARRAY(String(40)))
+    # Account access and funds confirmation: ExpirationDateTime.
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Account access: OB permissions and the transaction window.
+    permissions: Mapped[list[str] | None] = mapped_column(ARRAY(String(40)))
     transactions_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     transactions_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Domestic payment: instructed amount, creditor account and the reference the payee sees.
@@ -57,17 +68,37 @@ class Consent(Base):
     creditor_scheme: Mapped[str | None] = mapped_column(String(40))
     creditor_identification: Mapped[str | None] = mapped_column(String(256))
     reference: Mapped[str | None] = mapped_column(String(35))
+    # Funds confirmation: the DebtorAccount whose funds the TPP may check, as the TPP named it.
+    debtor_scheme: Mapped[str | None] = mapped_column(String(40))
+    debtor_identification: Mapped[str | None] = mapped_column(String(256))
+    debtor_name: Mapped[str | None] = mapped_column(String(350))
 
     __table_args__ = (
         Index("ix_consents_client_id", "client_id"),
         Index("ix_consents_customer_id", "customer_id"),
+        # What the lapse job looks for: live consents past their expiry, unanswered ones past their window.
+        Index(
+            "ix_consents_live_expires_at",
+            "expires_at",
+            postgresql_where=text("status IN ('AwaitingAuthorisation', 'Authorised')"),
+        ),
+        Index(
+            "ix_consents_awaiting_created_at", "created_at", postgresql_where=text("status = 'AwaitingAuthorisation'")
+        ),
         CheckConstraint(
             "(kind = 'ACCOUNT_ACCESS' AND permissions IS NOT NULL AND cardinality(permissions) > 0"
             " AND amount_minor IS NULL AND currency IS NULL AND creditor_name IS NULL"
-            " AND creditor_identification IS NULL AND reference IS NULL)"
+            " AND creditor_identification IS NULL AND reference IS NULL"
+            " AND debtor_scheme IS NULL AND debtor_identification IS NULL AND debtor_name IS NULL)"
             " OR (kind = 'DOMESTIC_PAYMENT' AND permissions IS NULL AND expires_at IS NULL"
             " AND amount_minor IS NOT NULL AND currency IS NOT NULL AND creditor_name IS NOT NULL"
-            " AND creditor_scheme IS NOT NULL AND creditor_identification IS NOT NULL)",
+            " AND creditor_scheme IS NOT NULL AND creditor_identification IS NOT NULL"
+            " AND debtor_scheme IS NULL AND debtor_identification IS NULL AND debtor_name IS NULL)"
+            " OR (kind = 'FUNDS_CONFIRMATION' AND permissions IS NULL"
+            " AND transactions_from IS NULL AND transactions_to IS NULL"
+            " AND amount_minor IS NULL AND currency IS NULL AND creditor_name IS NULL AND creditor_scheme IS NULL"
+            " AND creditor_identification IS NULL AND reference IS NULL"
+            " AND debtor_scheme IS NOT NULL AND debtor_identification IS NOT NULL)",
             name="kind_details",
         ),
         CheckConstraint("amount_minor IS NULL OR amount_minor > 0", name="amount_positive"),
@@ -77,5 +108,7 @@ class Consent(Base):
             "status NOT IN ('Authorised', 'Consumed') OR (customer_id IS NOT NULL AND cardinality(account_ids) > 0)",
             name="authorised_has_accounts",
         ),
-        CheckConstraint("kind <> 'DOMESTIC_PAYMENT' OR cardinality(account_ids) <= 1", name="one_debtor_account"),
+        # A payment is made from, and funds are confirmed on, exactly one account.
+        CheckConstraint("kind = 'ACCOUNT_ACCESS' OR cardinality(account_ids) <= 1", name="one_debtor_account"),
+        CheckConstraint("(status = 'Revoked') = (revoked_by IS NOT NULL)", name="revoked_by_whom"),
     )

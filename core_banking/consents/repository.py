@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core_banking.consents.models import Consent
+from core_banking.consents.models import Consent, ConsentStatus
 
 
 async def add(session: AsyncSession, consent: Consent) -> None:
@@ -19,3 +22,28 @@ async def get(session: AsyncSession, consent_id: str, *, for_update: bool = Fals
         statement = statement.with_for_update()
     consent: Consent | None = await session.scalar(statement)
     return consent
+
+
+async def lock_lapsed(
+    session: AsyncSession, now: datetime, authorisation_window: timedelta, limit: int
+) -> Sequence[Consent]:
+    """Up to `limit` consents whose time ran out by `now`, locked in id order; rows another transaction holds
+    are skipped (a revocation in flight decides them, or the next run does)."""
+    live = Consent.status.in_((ConsentStatus.AWAITING_AUTHORISATION, ConsentStatus.AUTHORISED))
+    statement = (
+        select(Consent)
+        .where(
+            or_(
+                and_(live, Consent.expires_at <= now),
+                and_(
+                    Consent.status == ConsentStatus.AWAITING_AUTHORISATION,
+                    Consent.created_at <= now - authorisation_window,
+                ),
+            )
+        )
+        .order_by(Consent.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(statement)).all()

@@ -1,15 +1,23 @@
-"""Shapes of consents: what a TPP asks for, and the record the authorization server reads."""
+"""Shapes of consents: what a TPP asks for, and the record the authorization server and open banking read."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from core_banking.consents.models import Consent, ConsentKind, ConsentStatus
+from core_banking.accounts.schemas import AccountRecord
+from core_banking.consents.models import Consent, ConsentKind, ConsentStatus, RevokedBy
 from obank.money import Money
+
+# How long a consent may await the customer's answer. UK OB leaves it to the ASPSP; the authorization
+# that answers it lives minutes (PAR 90 s, then a 10-minute sign-in), so an hour covers a TPP that creates
+# the consent a little ahead. Past it the consent reads as Rejected: the customer never completed the
+# authorisation (Read/Write Data API Profile, "Changes to an Intent's Authorized State": RJCT).
+AUTHORISATION_WINDOW = timedelta(hours=1)
 
 
 class Permission(StrEnum):
@@ -54,6 +62,7 @@ OB_STATUS_CODES: dict[ConsentStatus, str] = {
     ConsentStatus.REJECTED: "RJCT",
     ConsentStatus.CONSUMED: "COND",
     ConsentStatus.REVOKED: "CANC",
+    ConsentStatus.EXPIRED: "EXPD",
 }
 
 
@@ -68,7 +77,7 @@ class AccountAccessDetails:
 
     def snapshot(self) -> dict[str, Any]:
         return {
-            "permissions": [p.value for p in self.permissions],
+            "permissions": [str(p) for p in self.permissions],
             "expires_at": _iso(self.expires_at),
             "transactions_from": _iso(self.transactions_from),
             "transactions_to": _iso(self.transactions_to),
@@ -103,7 +112,45 @@ class DomesticPaymentDetails:
         }
 
 
-ConsentDetails = AccountAccessDetails | DomesticPaymentDetails
+class DebtorScheme(StrEnum):
+    """The schemes a funds confirmation consent's DebtorAccount may be named by: the ones our accounts carry."""
+
+    SORT_CODE_ACCOUNT_NUMBER = "UK.OBIE.SortCodeAccountNumber"
+    IBAN = "UK.OBIE.IBAN"
+
+
+@dataclass(frozen=True, slots=True)
+class DebtorAccount:
+    """The account whose funds a CBPII may check, as the TPP names it (OB `DebtorAccount`)."""
+
+    scheme: DebtorScheme
+    identification: str
+    name: str | None = None
+
+    def names(self, account: AccountRecord) -> bool:
+        """Whether this is `account`: its sort code and number (14 digits), or its IBAN (spaces and case aside)."""
+        if self.scheme is DebtorScheme.SORT_CODE_ACCOUNT_NUMBER:
+            return self.identification == account.sort_code + account.account_number
+        return self.identification.replace(" ", "").upper() == account.iban
+
+
+@dataclass(frozen=True, slots=True)
+class FundsConfirmationDetails:
+    """Which account a CBPII may ask about, and until when (OB `OBFundsConfirmationConsent1`)."""
+
+    debtor_account: DebtorAccount
+    expires_at: datetime | None = None
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "debtor_scheme": str(self.debtor_account.scheme),
+            "debtor_identification": self.debtor_account.identification,
+            "debtor_name": self.debtor_account.name,
+            "expires_at": _iso(self.expires_at),
+        }
+
+
+ConsentDetails = AccountAccessDetails | DomesticPaymentDetails | FundsConfirmationDetails
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,18 +166,43 @@ class ConsentRecord:
     account_ids: tuple[uuid.UUID, ...]
     created_at: datetime
     status_updated_at: datetime
+    revoked_by: RevokedBy | None = None
 
     @property
     def ob_status_code(self) -> str:
         return OB_STATUS_CODES[self.status]
 
+    @property
+    def expires_at(self) -> datetime | None:
+        """The consent's ExpirationDateTime (account access and funds confirmation), if it has one."""
+        if isinstance(self.details, AccountAccessDetails | FundsConfirmationDetails):
+            return self.details.expires_at
+        return None
+
     def is_expired(self, now: datetime) -> bool:
-        """Whether an account access consent has passed its ExpirationDateTime."""
-        return (
-            isinstance(self.details, AccountAccessDetails)
-            and self.details.expires_at is not None
-            and self.details.expires_at <= now
-        )
+        """Whether the consent has passed its ExpirationDateTime."""
+        return self.expires_at is not None and self.expires_at <= now
+
+    def lapse(self) -> tuple[datetime, ConsentStatus] | None:
+        """When and into what the consent ends by time alone: Expired at its expiry, if it is still in force
+        or awaiting; Rejected at the end of its authorisation window, if unanswered; whichever comes first."""
+        if self.status not in (ConsentStatus.AWAITING_AUTHORISATION, ConsentStatus.AUTHORISED):
+            return None
+        ends: list[tuple[datetime, ConsentStatus]] = []
+        if self.expires_at is not None:
+            ends.append((self.expires_at, ConsentStatus.EXPIRED))
+        if self.status is ConsentStatus.AWAITING_AUTHORISATION:
+            ends.append((self.created_at + AUTHORISATION_WINDOW, ConsentStatus.REJECTED))
+        return min(ends) if ends else None
+
+    def effective(self, now: datetime) -> ConsentRecord:
+        """The consent as every reader sees it at `now`: ended from the very instant its time ran out,
+        whether or not the lapse job has written the change yet."""
+        lapse = self.lapse()
+        if lapse is None or lapse[0] > now:
+            return self
+        at, status = lapse
+        return dataclasses.replace(self, status=status, status_updated_at=at)
 
     @classmethod
     def from_model(cls, consent: Consent) -> ConsentRecord:
@@ -141,6 +213,14 @@ class ConsentRecord:
                 expires_at=consent.expires_at,
                 transactions_from=consent.transactions_from,
                 transactions_to=consent.transactions_to,
+            )
+        elif consent.kind is ConsentKind.FUNDS_CONFIRMATION:
+            assert consent.debtor_scheme is not None and consent.debtor_identification is not None
+            details = FundsConfirmationDetails(
+                debtor_account=DebtorAccount(
+                    DebtorScheme(consent.debtor_scheme), consent.debtor_identification, consent.debtor_name
+                ),
+                expires_at=consent.expires_at,
             )
         else:
             assert consent.amount_minor is not None and consent.currency is not None
@@ -163,6 +243,7 @@ class ConsentRecord:
             account_ids=tuple(consent.account_ids),
             created_at=consent.created_at,
             status_updated_at=consent.status_updated_at,
+            revoked_by=consent.revoked_by,
         )
 
     def snapshot(self) -> dict[str, Any]:
@@ -174,6 +255,7 @@ class ConsentRecord:
             "status": self.status.value,
             "customer_id": None if self.customer_id is None else str(self.customer_id),
             "account_ids": [str(a) for a in self.account_ids],
+            "revoked_by": None if self.revoked_by is None else self.revoked_by.value,
             **self.details.snapshot(),
         }
 

@@ -1,124 +1,100 @@
-"""Consents: created for a TPP client, then authorised (with accounts) or rejected by the customer, or revoked."""
+"""Consents: created for a TPP client, authorised (with accounts) or rejected by the customer, then ended by
+the TPP, the customer or time.
+
+A consent ends by time alone (`ConsentRecord.lapse`): every read computes its effective status, so it is
+Expired (or, unanswered, Rejected) from the very instant its time runs out; the lapse job then writes the
+change, its event and its audit record. When a consent that may have tokens ends (revoked or expired), its
+deny-list entry is written in the same transaction, so the gateway refuses its tokens from the next request.
+"""
 
 from __future__ import annotations
 
-import re
 import uuid
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_banking.accounts import service as accounts_service
 from core_banking.accounts.errors import AccountNotFound
 from core_banking.accounts.models import AccountKind, AccountStatus
-from core_banking.auditing import record_audit
-from core_banking.consents import repository
+from core_banking.consents import repository, rules
 from core_banking.consents.errors import (
+    AccountNotInConsent,
     ConsentExpired,
+    ConsentNotAuthorised,
     ConsentNotAwaitingAuthorisation,
     ConsentNotFound,
     ConsentNotRevocable,
     InvalidConsent,
     InvalidConsentAccounts,
+    PermissionNotGranted,
 )
-from core_banking.consents.models import Consent, ConsentKind, ConsentStatus
+from core_banking.consents.models import Consent, ConsentKind, ConsentStatus, RevokedBy
 from core_banking.consents.schemas import (
+    AUTHORISATION_WINDOW,
     AccountAccessDetails,
     ConsentRecord,
-    CreditorScheme,
     DomesticPaymentDetails,
+    FundsConfirmationDetails,
     Permission,
 )
+from core_banking.idempotency.service import execute_once, request_fingerprint
 from obank.actor import Actor
-from obank.crypto import KeyRing
-from obank.outbox import record_event
+from obank.revocation import consent_denial, record_revocations
+from obank.unit_of_work import UnitOfWork
 
 TOPIC = "core_banking.consents"
-ID_PREFIXES = {ConsentKind.ACCOUNT_ACCESS: "aac-", ConsentKind.DOMESTIC_PAYMENT: "pdc-"}
-MAX_CLIENT_ID = 128
-MAX_CREDITOR_NAME = 140
-MAX_IDENTIFICATION = 256
-MAX_REFERENCE = 35  # OB Reference: max 35 characters, as Faster Payments carries it
-
-_TRANSACTION_DETAIL = {Permission.READ_TRANSACTIONS_BASIC, Permission.READ_TRANSACTIONS_DETAIL}
-_TRANSACTION_DIRECTION = {Permission.READ_TRANSACTIONS_CREDITS, Permission.READ_TRANSACTIONS_DEBITS}
-_IDENTIFICATION_PATTERNS = {
-    CreditorScheme.SORT_CODE_ACCOUNT_NUMBER: re.compile(r"^\d{14}$"),
-    CreditorScheme.IBAN: re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$"),
+ID_PREFIXES = {
+    ConsentKind.ACCOUNT_ACCESS: "aac-",
+    ConsentKind.DOMESTIC_PAYMENT: "pdc-",
+    ConsentKind.FUNDS_CONFIRMATION: "fcc-",
 }
+# Long-lived consents, which the TPP (DELETE) or the customer may end while in force.
+REVOCABLE_KINDS = frozenset({ConsentKind.ACCOUNT_ACCESS, ConsentKind.FUNDS_CONFIRMATION})
+# A consent's deny-list entry outlives every token bound to it: a refresh token lives at most 90 days
+# (auth_server), and an access token it mints a few minutes more.
+DENIAL_LIFETIME = timedelta(days=91)
+LAPSE_ACTOR = Actor.system("core_banking.consent-lapse")
+_LAPSE_EVENTS = {ConsentStatus.EXPIRED: "consent.expired", ConsentStatus.REJECTED: "consent.rejected"}
 
 
-async def _publish(
-    session: AsyncSession,
-    keyring: KeyRing,
-    actor: Actor,
+def _report(
+    uow: UnitOfWork,
     event_type: str,
     before: ConsentRecord | None,
     after: ConsentRecord,
+    *,
+    actor: Actor | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> None:
-    """The outbox event and the audit record of one consent change, in the caller's transaction."""
-    payload = after.snapshot()
-    await record_event(session, topic=TOPIC, event_type=event_type, key=after.id, payload=payload)
-    await record_audit(
-        session,
-        keyring,
-        actor,
+    """The outbox event and the audit record of one consent change (`actor`: when not the unit of work's)."""
+    payload = {**after.snapshot(), **(detail or {})}
+    uow.publish(topic=TOPIC, event_type=event_type, key=after.id, payload=payload)
+    uow.audit(
         action=event_type,
         entity_type="consent",
         entity_id=after.id,
         before=None if before is None else before.snapshot(),
         after=payload,
+        actor=actor,
     )
 
 
-def _check_client(client_id: str) -> None:
-    if not 0 < len(client_id) <= MAX_CLIENT_ID:
-        raise InvalidConsent(f"client id must be 1 to {MAX_CLIENT_ID} characters")
+def denial(consent: ConsentRecord) -> tuple[list[str], datetime]:
+    """The deny-list entries that refuse an ended consent's tokens, and until when."""
+    return [consent_denial(consent.id)], consent.status_updated_at + DENIAL_LIFETIME
 
 
-def _aware(value: datetime | None, name: str) -> None:
-    if value is not None and value.tzinfo is None:
-        raise InvalidConsent(f"{name} must carry a time zone")
+async def _deny_tokens(uow: UnitOfWork, consent: ConsentRecord) -> None:
+    identifiers, until = denial(consent)
+    await record_revocations(uow.session, identifiers, until)
 
 
-def _check_account_access(details: AccountAccessDetails, now: datetime) -> None:
-    permissions = set(details.permissions)
-    if not permissions:
-        raise InvalidConsent("at least one permission is required")
-    if len(permissions) != len(details.permissions):
-        raise InvalidConsent("permissions must not repeat")
-    # UK Open Banking account access consents: transaction detail and direction permissions go together.
-    if bool(permissions & _TRANSACTION_DETAIL) != bool(permissions & _TRANSACTION_DIRECTION):
-        raise InvalidConsent(
-            "ReadTransactionsBasic or ReadTransactionsDetail requires ReadTransactionsCredits and/or"
-            " ReadTransactionsDebits, and the other way round"
-        )
-    for name in ("expires_at", "transactions_from", "transactions_to"):
-        _aware(getattr(details, name), name)
-    if details.expires_at is not None and details.expires_at <= now:
-        raise InvalidConsent("the expiration date must be in the future")
-    if (
-        details.transactions_from is not None
-        and details.transactions_to is not None
-        and details.transactions_from > details.transactions_to
-    ):
-        raise InvalidConsent("the transaction window ends before it starts")
-
-
-def _check_domestic_payment(details: DomesticPaymentDetails) -> None:
-    if not details.amount.is_positive():
-        raise InvalidConsent("the instructed amount must be positive")
-    creditor = details.creditor
-    if not 0 < len(creditor.name.strip()) <= MAX_CREDITOR_NAME:
-        raise InvalidConsent(f"the creditor name must be 1 to {MAX_CREDITOR_NAME} characters")
-    if not 0 < len(creditor.identification) <= MAX_IDENTIFICATION:
-        raise InvalidConsent(f"the creditor identification must be 1 to {MAX_IDENTIFICATION} characters")
-    pattern = _IDENTIFICATION_PATTERNS.get(creditor.scheme)
-    if pattern is not None and not pattern.match(creditor.identification):
-        raise InvalidConsent(f"{creditor.identification!r} is not a valid {creditor.scheme.value} identification")
-    if details.reference is not None and not 0 < len(details.reference) <= MAX_REFERENCE:
-        raise InvalidConsent(f"the reference must be 1 to {MAX_REFERENCE} characters")
+def idempotency_scope(client_id: str) -> str:
+    """Idempotency keys belong to the TPP client that used them (UK OB: "from the same TPP")."""
+    return f"client:{client_id}"
 
 
 def _new_consent(kind: ConsentKind, client_id: str, now: datetime) -> Consent:
@@ -133,38 +109,100 @@ def _new_consent(kind: ConsentKind, client_id: str, now: datetime) -> Consent:
     )
 
 
-async def _created(session: AsyncSession, keyring: KeyRing, actor: Actor, consent: Consent) -> ConsentRecord:
-    await repository.add(session, consent)
+async def _created(uow: UnitOfWork, consent: Consent) -> ConsentRecord:
+    await repository.add(uow.session, consent)
     record = ConsentRecord.from_model(consent)
-    await _publish(session, keyring, actor, "consent.created", None, record)
+    _report(uow, "consent.created", None, record)
     return record
 
 
+async def _create_once(
+    uow: UnitOfWork,
+    client_id: str,
+    request: tuple[str, dict[str, Any]],
+    create: Callable[[], Awaitable[ConsentRecord]],
+    idempotency_key: str | None,
+    now: datetime,
+) -> ConsentRecord:
+    """Create the consent, once per (client, key) for 24 hours: the same request again gets the same consent
+    (as it is now); another request under the key is refused (IdempotencyKeyReused)."""
+    if idempotency_key is None:
+        return await create()
+    rules.check_idempotency_key(idempotency_key)
+    created: list[ConsentRecord] = []
+
+    async def run() -> tuple[int, dict[str, Any]]:
+        created.append(await create())
+        return 201, {"consent_id": created[0].id}
+
+    outcome = await execute_once(
+        uow,
+        scope=idempotency_scope(client_id),
+        key=idempotency_key,
+        fingerprint=request_fingerprint(*request),
+        operation=run,
+        now=now,
+    )
+    if outcome.status != 201:
+        # A refusal: raising it rolls the key's claim back with everything else, so the key stays free.
+        raise InvalidConsent.revive(str(outcome.body.get("detail")))
+    if created:
+        return created[0]
+    return await get_consent(uow.session, str(outcome.body["consent_id"]), now=now)
+
+
 async def create_account_access_consent(
-    session: AsyncSession,
-    keyring: KeyRing,
-    actor: Actor,
+    uow: UnitOfWork,
     client_id: str,
     details: AccountAccessDetails,
     *,
+    idempotency_key: str | None = None,
     now: datetime | None = None,
 ) -> ConsentRecord:
     """Record an account access consent awaiting the customer's authorisation."""
     now = now or datetime.now(UTC)
-    _check_client(client_id)
-    _check_account_access(details, now)
-    consent = _new_consent(ConsentKind.ACCOUNT_ACCESS, client_id, now)
-    consent.permissions = [p.value for p in details.permissions]
-    consent.expires_at = details.expires_at
-    consent.transactions_from = details.transactions_from
-    consent.transactions_to = details.transactions_to
-    return await _created(session, keyring, actor, consent)
+    rules.check_client(client_id)
+
+    async def create() -> ConsentRecord:
+        rules.check_account_access(details, now)
+        consent = _new_consent(ConsentKind.ACCOUNT_ACCESS, client_id, now)
+        consent.permissions = [str(p) for p in details.permissions]
+        consent.expires_at = details.expires_at
+        consent.transactions_from = details.transactions_from
+        consent.transactions_to = details.transactions_to
+        return await _created(uow, consent)
+
+    request = ("account_access_consent", details.snapshot())
+    return await _create_once(uow, client_id, request, create, idempotency_key, now)
+
+
+async def create_funds_confirmation_consent(
+    uow: UnitOfWork,
+    client_id: str,
+    details: FundsConfirmationDetails,
+    *,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> ConsentRecord:
+    """Record a funds confirmation consent awaiting the customer's authorisation (the account is checked then)."""
+    now = now or datetime.now(UTC)
+    rules.check_client(client_id)
+
+    async def create() -> ConsentRecord:
+        rules.check_funds_confirmation(details, now)
+        consent = _new_consent(ConsentKind.FUNDS_CONFIRMATION, client_id, now)
+        consent.debtor_scheme = str(details.debtor_account.scheme)
+        consent.debtor_identification = details.debtor_account.identification
+        consent.debtor_name = details.debtor_account.name
+        consent.expires_at = details.expires_at
+        return await _created(uow, consent)
+
+    request = ("funds_confirmation_consent", details.snapshot())
+    return await _create_once(uow, client_id, request, create, idempotency_key, now)
 
 
 async def create_domestic_payment_consent(
-    session: AsyncSession,
-    keyring: KeyRing,
-    actor: Actor,
+    uow: UnitOfWork,
     client_id: str,
     details: DomesticPaymentDetails,
     *,
@@ -172,8 +210,8 @@ async def create_domestic_payment_consent(
 ) -> ConsentRecord:
     """Record a domestic payment consent awaiting the customer's authorisation."""
     now = now or datetime.now(UTC)
-    _check_client(client_id)
-    _check_domestic_payment(details)
+    rules.check_client(client_id)
+    rules.check_domestic_payment(details)
     consent = _new_consent(ConsentKind.DOMESTIC_PAYMENT, client_id, now)
     consent.amount_minor = details.amount.minor
     consent.currency = details.amount.currency
@@ -181,26 +219,29 @@ async def create_domestic_payment_consent(
     consent.creditor_scheme = details.creditor.scheme.value
     consent.creditor_identification = details.creditor.identification
     consent.reference = details.reference
-    return await _created(session, keyring, actor, consent)
+    return await _created(uow, consent)
 
 
-async def get_consent(session: AsyncSession, consent_id: str) -> ConsentRecord:
-    """One consent; raises ConsentNotFound."""
+async def get_consent(session: AsyncSession, consent_id: str, *, now: datetime | None = None) -> ConsentRecord:
+    """One consent with its effective status at `now`; raises ConsentNotFound."""
     consent = await repository.get(session, consent_id)
     if consent is None:
         raise ConsentNotFound(consent_id)
-    return ConsentRecord.from_model(consent)
+    return ConsentRecord.from_model(consent).effective(now or datetime.now(UTC))
 
 
 async def _awaiting(session: AsyncSession, consent_id: str, now: datetime) -> Consent:
-    """The consent, locked, provided it still awaits authorisation and has not expired."""
+    """The consent, locked, provided it still awaits authorisation and its time has not run out."""
     consent = await repository.get(session, consent_id, for_update=True)
     if consent is None:
         raise ConsentNotFound(consent_id)
     if consent.status is not ConsentStatus.AWAITING_AUTHORISATION:
         raise ConsentNotAwaitingAuthorisation(consent_id, consent.status)
-    if ConsentRecord.from_model(consent).is_expired(now):
+    effective = ConsentRecord.from_model(consent).effective(now)
+    if effective.status is ConsentStatus.EXPIRED:
         raise ConsentExpired(consent_id)
+    if effective.status is not ConsentStatus.AWAITING_AUTHORISATION:
+        raise ConsentNotAwaitingAuthorisation(consent_id, effective.status)
     return consent
 
 
@@ -214,6 +255,9 @@ async def _check_accounts(
         raise InvalidConsentAccounts("an account is chosen twice", chosen)
     if consent.kind is ConsentKind.DOMESTIC_PAYMENT and len(chosen) != 1:
         raise InvalidConsentAccounts("a payment is made from exactly one account", chosen)
+    if consent.kind is ConsentKind.FUNDS_CONFIRMATION and len(chosen) != 1:
+        raise InvalidConsentAccounts("funds are confirmed on exactly one account, the one the TPP named", chosen)
+    details = ConsentRecord.from_model(consent).details
     for account_id in chosen:
         try:
             account = await accounts_service.get_account(session, account_id)
@@ -223,6 +267,10 @@ async def _check_accounts(
             raise InvalidConsentAccounts(f"account {account_id} is not the customer's", (account_id,))
         if account.status is AccountStatus.CLOSED:
             raise InvalidConsentAccounts(f"account {account_id} is closed", (account_id,))
+        if isinstance(details, FundsConfirmationDetails) and not details.debtor_account.names(account):
+            raise InvalidConsentAccounts(
+                f"account {account_id} is not the DebtorAccount the consent names", (account_id,)
+            )
         if consent.kind is ConsentKind.DOMESTIC_PAYMENT:
             if account.status is not AccountStatus.ACTIVE:
                 raise InvalidConsentAccounts(f"account {account_id} cannot make payments", (account_id,))
@@ -234,19 +282,19 @@ async def _check_accounts(
 
 
 async def authorise_consent(
-    session: AsyncSession,
-    keyring: KeyRing,
-    actor: Actor,
+    uow: UnitOfWork,
     consent_id: str,
     *,
     customer_id: uuid.UUID,
     account_ids: Sequence[uuid.UUID],
     now: datetime | None = None,
 ) -> ConsentRecord:
-    """The customer authorised the consent over the chosen accounts (a payment: exactly one debtor account).
+    """The customer authorised the consent over the chosen accounts (a payment: exactly one debtor account;
+    a funds confirmation: exactly the customer's account its DebtorAccount names).
 
     The same answer again (a caller retrying after a lost response) returns the first result.
     """
+    session = uow.session
     now = now or datetime.now(UTC)
     decided = await repository.get(session, consent_id, for_update=True)
     if (
@@ -255,7 +303,7 @@ async def authorise_consent(
         and decided.customer_id == customer_id
         and list(decided.account_ids) == list(account_ids)
     ):
-        return ConsentRecord.from_model(decided)
+        return ConsentRecord.from_model(decided).effective(now)
     consent = await _awaiting(session, consent_id, now)
     before = ConsentRecord.from_model(consent)
     await _check_accounts(session, consent, customer_id, account_ids)
@@ -265,14 +313,28 @@ async def authorise_consent(
     consent.account_ids = list(account_ids)
     await session.flush()
     after = ConsentRecord.from_model(consent)
-    await _publish(session, keyring, actor, "consent.authorised", before, after)
+    _report(uow, "consent.authorised", before, after)
+    return after
+
+
+async def _lapse(uow: UnitOfWork, consent: Consent, lapsed: ConsentRecord) -> ConsentRecord:
+    """Write what time already did to a locked consent: Expired (its tokens denied) or, unanswered, Rejected."""
+    before = ConsentRecord.from_model(consent)
+    consent.status = lapsed.status
+    consent.status_updated_at = lapsed.status_updated_at
+    await uow.session.flush()
+    after = ConsentRecord.from_model(consent)
+    if after.status is ConsentStatus.EXPIRED:
+        await _deny_tokens(uow, after)
+        detail = {"reason": "expiration_date_passed"}
+    else:
+        detail = {"reason": "authorisation_window_passed"}
+    _report(uow, _LAPSE_EVENTS[after.status], before, after, actor=LAPSE_ACTOR, detail=detail)
     return after
 
 
 async def reject_consent(
-    session: AsyncSession,
-    keyring: KeyRing,
-    actor: Actor,
+    uow: UnitOfWork,
     consent_id: str,
     *,
     customer_id: uuid.UUID | None = None,
@@ -280,8 +342,10 @@ async def reject_consent(
 ) -> ConsentRecord:
     """The customer refused the consent (or authentication failed); it can never be authorised afterwards.
 
-    Refusing it again (a retry) returns the first result.
+    Refusing it again (a retry) returns the first result; refusing one whose time has run out meanwhile
+    records that it lapsed, and returns it so.
     """
+    session = uow.session
     now = now or datetime.now(UTC)
     consent = await repository.get(session, consent_id, for_update=True)
     if consent is None:
@@ -291,34 +355,104 @@ async def reject_consent(
     if consent.status is not ConsentStatus.AWAITING_AUTHORISATION:
         raise ConsentNotAwaitingAuthorisation(consent_id, consent.status)
     before = ConsentRecord.from_model(consent)
+    lapsed = before.effective(now)
+    if lapsed.status is not ConsentStatus.AWAITING_AUTHORISATION:
+        return await _lapse(uow, consent, lapsed)
     consent.status = ConsentStatus.REJECTED
     consent.status_updated_at = now
     consent.customer_id = customer_id
     await session.flush()
     after = ConsentRecord.from_model(consent)
-    await _publish(session, keyring, actor, "consent.rejected", before, after)
+    _report(uow, "consent.rejected", before, after)
     return after
 
 
-async def revoke_consent(
-    session: AsyncSession, keyring: KeyRing, actor: Actor, consent_id: str, *, now: datetime | None = None
+async def _revoke(
+    uow: UnitOfWork, consent: Consent, revoked_by: RevokedBy, live: frozenset[ConsentStatus], now: datetime
 ) -> ConsentRecord:
-    """The customer (or the TPP) withdrew an authorised account access consent; its data access ends now.
+    """Revoke a locked consent in one of the `live` statuses (at `now`); revoked already: the first result."""
+    before = ConsentRecord.from_model(consent)
+    if consent.kind not in REVOCABLE_KINDS:
+        raise ConsentNotRevocable(consent.id, consent.status)
+    if consent.status is ConsentStatus.REVOKED:
+        return before
+    effective = before.effective(now)
+    if effective.status not in live:
+        raise ConsentNotRevocable(consent.id, effective.status)
+    consent.status = ConsentStatus.REVOKED
+    consent.status_updated_at = now
+    consent.revoked_by = revoked_by
+    await uow.session.flush()
+    after = ConsentRecord.from_model(consent)
+    await _deny_tokens(uow, after)
+    _report(uow, "consent.revoked", before, after)
+    return after
+
+
+async def revoke_consent(uow: UnitOfWork, consent_id: str, *, now: datetime | None = None) -> ConsentRecord:
+    """The customer withdrew an authorised account access or funds confirmation consent; access ends now.
 
     Withdrawing it again (a retry, or the event after the direct call) returns the first result.
     """
-    now = now or datetime.now(UTC)
-    consent = await repository.get(session, consent_id, for_update=True)
+    consent = await repository.get(uow.session, consent_id, for_update=True)
     if consent is None:
         raise ConsentNotFound(consent_id)
-    if consent.kind is ConsentKind.ACCOUNT_ACCESS and consent.status is ConsentStatus.REVOKED:
-        return ConsentRecord.from_model(consent)
-    if consent.kind is not ConsentKind.ACCOUNT_ACCESS or consent.status is not ConsentStatus.AUTHORISED:
-        raise ConsentNotRevocable(consent_id, consent.status)
-    before = ConsentRecord.from_model(consent)
-    consent.status = ConsentStatus.REVOKED
-    consent.status_updated_at = now
-    await session.flush()
-    after = ConsentRecord.from_model(consent)
-    await _publish(session, keyring, actor, "consent.revoked", before, after)
-    return after
+    live = frozenset({ConsentStatus.AUTHORISED})
+    return await _revoke(uow, consent, RevokedBy.CUSTOMER, live, now or datetime.now(UTC))
+
+
+async def withdraw_consent(
+    uow: UnitOfWork, consent_id: str, *, client_id: str, now: datetime | None = None
+) -> ConsentRecord:
+    """The TPP deleted its consent (UK OB DELETE): awaiting or authorised, it is Revoked (CANC) from now.
+
+    Another client's consent reads as unknown, never as someone else's. Deleting it again returns the
+    first result; an ended consent (rejected, expired) stays as it is.
+    """
+    consent = await repository.get(uow.session, consent_id, for_update=True)
+    if consent is None or consent.client_id != client_id:
+        raise ConsentNotFound(consent_id)
+    live = frozenset({ConsentStatus.AWAITING_AUTHORISATION, ConsentStatus.AUTHORISED})
+    return await _revoke(uow, consent, RevokedBy.CLIENT, live, now or datetime.now(UTC))
+
+
+async def lapse_consents(uow: UnitOfWork, now: datetime | None = None, *, batch_size: int = 200) -> list[ConsentRecord]:
+    """Write the lapse of up to `batch_size` consents whose time ran out (a periodic job; run it again while
+    it returns a full batch)."""
+    now = now or datetime.now(UTC)
+    lapsed = []
+    for consent in await repository.lock_lapsed(uow.session, now, AUTHORISATION_WINDOW, batch_size):
+        effective = ConsentRecord.from_model(consent).effective(now)
+        if effective.status is not consent.status:  # re-checked on the locked row
+            lapsed.append(await _lapse(uow, consent, effective))
+    return lapsed
+
+
+async def authorised_consent(
+    session: AsyncSession, consent_id: str, *, client_id: str, kind: ConsentKind, now: datetime
+) -> ConsentRecord:
+    """The client's consent of `kind`, provided it is in force at `now`.
+
+    Another client's consent, or one of another kind, reads as unknown (ConsentNotFound); one that
+    grants nothing now (awaiting, rejected, revoked, expired) is ConsentNotAuthorised.
+    """
+    consent = await repository.get(session, consent_id)
+    if consent is None or consent.client_id != client_id or consent.kind is not kind:
+        raise ConsentNotFound(consent_id)
+    record = ConsentRecord.from_model(consent).effective(now)
+    if record.status is not ConsentStatus.AUTHORISED:
+        raise ConsentNotAuthorised(consent_id, record.status)
+    return record
+
+
+def require_permission(consent: ConsentRecord, *any_of: Permission) -> None:
+    """The consent grants at least one of `any_of` (a Detail permission includes its Basic one)."""
+    details = consent.details
+    if not isinstance(details, AccountAccessDetails) or not set(any_of) & set(details.permissions):
+        raise PermissionNotGranted(f"this needs one of: {', '.join(p.value for p in any_of)}")
+
+
+def require_account(consent: ConsentRecord, account_id: uuid.UUID) -> None:
+    """The account is one the customer chose for the consent."""
+    if account_id not in consent.account_ids:
+        raise AccountNotInConsent(account_id)

@@ -8,9 +8,8 @@ from fastapi import APIRouter
 
 from core_banking.customers import service
 from core_banking.customers.schemas import CustomerCreate, CustomerRead, KycStatusChange
-from core_banking.dependencies import AnyStaff, SupportOrAdmin
+from core_banking.dependencies import AnyStaff, SupportOrAdmin, UnitOfWorkDep
 from core_banking.errors import PROBLEM_RESPONSES
-from obank.actor import Actor
 from obank.database import SessionDep
 from obank.runtime import KeyRingDep
 
@@ -18,11 +17,9 @@ router = APIRouter(prefix="/admin/v1/customers", tags=["admin: customers"], resp
 
 
 @router.post("", status_code=201)
-async def create_customer(
-    body: CustomerCreate, staff: SupportOrAdmin, session: SessionDep, keyring: KeyRingDep
-) -> CustomerRead:
+async def create_customer(body: CustomerCreate, staff: SupportOrAdmin, uow: UnitOfWorkDep) -> CustomerRead:
     """Onboard a customer; KYC starts PENDING."""
-    record = await service.create_customer(session, keyring, Actor.from_principal(staff), body)
+    record = await service.create_customer(uow, body)
     return CustomerRead.from_record(record)
 
 
@@ -36,8 +33,8 @@ async def get_customer(
 
 @router.put("/{customer_id}/kyc-status")
 async def set_kyc_status(
-    customer_id: uuid.UUID, body: KycStatusChange, staff: SupportOrAdmin, session: SessionDep, keyring: KeyRingDep
+    customer_id: uuid.UUID, body: KycStatusChange, staff: SupportOrAdmin, uow: UnitOfWorkDep
 ) -> CustomerRead:
     """Record the KYC decision for a customer."""
-    record = await service.set_kyc_status(session, keyring, Actor.from_principal(staff), customer_id, body.status)
+    record = await service.set_kyc_status(uow, customer_id, body.status)
     return CustomerRead.from_record(record)

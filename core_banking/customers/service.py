@@ -8,14 +8,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core_banking.auditing import record_audit
 from core_banking.customers import pii, repository
 from core_banking.customers.errors import CustomerEmailTaken, CustomerNotFound
 from core_banking.customers.models import Customer, KycStatus
 from core_banking.customers.schemas import Address, CustomerCreate, CustomerRecord
-from obank.actor import Actor
 from obank.crypto import KeyRing, seal, unseal
-from obank.outbox import record_event
+from obank.unit_of_work import UnitOfWork
 
 TOPIC = "core_banking.customers"
 
@@ -44,10 +42,9 @@ def _record(keyring: KeyRing, customer: Customer) -> CustomerRecord:
     )
 
 
-async def create_customer(
-    session: AsyncSession, keyring: KeyRing, actor: Actor, data: CustomerCreate, *, now: datetime | None = None
-) -> CustomerRecord:
+async def create_customer(uow: UnitOfWork, data: CustomerCreate, *, now: datetime | None = None) -> CustomerRecord:
     """Onboard a customer (KYC pending); refused when the email already belongs to a customer."""
+    session, keyring = uow.session, uow.keyring
     if await repository.find_by_email_hashes(session, pii.email_hashes(keyring, data.email)) is not None:
         raise CustomerEmailTaken()
     now = now or datetime.now(UTC)
@@ -70,17 +67,8 @@ async def create_customer(
     )
     await repository.add(session, customer)
     snapshot = _snapshot(customer)
-    await record_event(session, topic=TOPIC, event_type="customer.created", key=str(customer_id), payload=snapshot)
-    await record_audit(
-        session,
-        keyring,
-        actor,
-        action="customer.created",
-        entity_type="customer",
-        entity_id=str(customer_id),
-        before=None,
-        after=snapshot,
-    )
+    uow.publish(topic=TOPIC, event_type="customer.created", key=str(customer_id), payload=snapshot)
+    uow.audit(action="customer.created", entity_type="customer", entity_id=str(customer_id), after=snapshot)
     return _record(keyring, customer)
 
 
@@ -112,15 +100,10 @@ async def kyc_status(session: AsyncSession, customer_id: uuid.UUID) -> KycStatus
 
 
 async def set_kyc_status(
-    session: AsyncSession,
-    keyring: KeyRing,
-    actor: Actor,
-    customer_id: uuid.UUID,
-    status: KycStatus,
-    *,
-    now: datetime | None = None,
+    uow: UnitOfWork, customer_id: uuid.UUID, status: KycStatus, *, now: datetime | None = None
 ) -> CustomerRecord:
     """Record a KYC decision; setting the status it already has changes nothing."""
+    session, keyring = uow.session, uow.keyring
     customer = await repository.get(session, customer_id, for_update=True)
     if customer is None:
         raise CustomerNotFound(customer_id)
@@ -131,13 +114,8 @@ async def set_kyc_status(
     customer.updated_at = now or datetime.now(UTC)
     await session.flush()
     after = _snapshot(customer)
-    await record_event(
-        session, topic=TOPIC, event_type="customer.kyc_status_changed", key=str(customer_id), payload=after
-    )
-    await record_audit(
-        session,
-        keyring,
-        actor,
+    uow.publish(topic=TOPIC, event_type="customer.kyc_status_changed", key=str(customer_id), payload=after)
+    uow.audit(
         action="customer.kyc_status_changed",
         entity_type="customer",
         entity_id=str(customer_id),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -18,6 +19,7 @@ _holds = cast(Table, Hold.__table__)
 
 _LINES = select(
     _postings.c.id,
+    _postings.c.account_id,
     _postings.c.entry_id,
     _entries.c.kind,
     _entries.c.description,
@@ -43,11 +45,15 @@ def _line(row: Row[Any]) -> TransactionLine:
         amount_minor=row.amount_minor,
         balance_after_minor=row.balance_after_minor,
         booked_at=row.booked_at,
+        account_id=row.account_id,
     )
 
 
-def _filtered(statement: Select[Any], account_id: uuid.UUID, lines: TransactionFilter) -> Select[Any]:
-    statement = statement.where(_postings.c.account_id == account_id)
+def _filtered(statement: Select[Any], account_ids: Sequence[uuid.UUID], lines: TransactionFilter) -> Select[Any]:
+    if len(account_ids) == 1:
+        statement = statement.where(_postings.c.account_id == account_ids[0])
+    else:
+        statement = statement.where(_postings.c.account_id.in_(account_ids))
     if lines.booked_from is not None:
         statement = statement.where(_postings.c.booked_at >= lines.booked_from)
     if lines.booked_before is not None:
@@ -65,19 +71,34 @@ def _filtered(statement: Select[Any], account_id: uuid.UUID, lines: TransactionF
 
 async def lines_before(
     session: AsyncSession,
-    account_id: uuid.UUID,
+    account_ids: Sequence[uuid.UUID],
     lines: TransactionFilter,
     position: tuple[datetime, int] | None,
     limit: int,
 ) -> list[TransactionLine]:
-    """Up to `limit` lines newest first, strictly older than `position` (booked_at, posting id) when given.
+    """Up to `limit` lines of the accounts newest first, strictly older than `position` (booked_at, posting id).
 
-    Lines booked later land before the first page, never between pages.
+    Lines booked later land before the first page, never between pages. Posting ids are unique across
+    accounts, so (booked_at, id) orders the lines of several accounts as totally as those of one.
     """
-    statement = _filtered(_LINES, account_id, lines)
+    statement = _filtered(_LINES, account_ids, lines)
     if position is not None:
         statement = statement.where(tuple_(_postings.c.booked_at, _postings.c.id) < tuple_(*position))
     rows = (await session.execute(statement.order_by(*_NEWEST_FIRST).limit(limit))).all()
+    return [_line(row) for row in rows]
+
+
+async def lines_after(
+    session: AsyncSession,
+    account_ids: Sequence[uuid.UUID],
+    lines: TransactionFilter,
+    position: tuple[datetime, int],
+    limit: int,
+) -> list[TransactionLine]:
+    """Up to `limit` lines of the accounts strictly newer than `position`, the nearest first (oldest first)."""
+    statement = _filtered(_LINES, account_ids, lines)
+    statement = statement.where(tuple_(_postings.c.booked_at, _postings.c.id) > tuple_(*position))
+    rows = (await session.execute(statement.order_by(*_OLDEST_FIRST).limit(limit))).all()
     return [_line(row) for row in rows]
 
 
@@ -85,7 +106,7 @@ async def lines_between(
     session: AsyncSession, account_id: uuid.UUID, start: datetime, end: datetime
 ) -> list[TransactionLine]:
     """Every line booked in [start, end), oldest first."""
-    statement = _filtered(_LINES, account_id, TransactionFilter(booked_from=start, booked_before=end))
+    statement = _filtered(_LINES, [account_id], TransactionFilter(booked_from=start, booked_before=end))
     return [_line(row) for row in (await session.execute(statement.order_by(*_OLDEST_FIRST))).all()]
 
 
@@ -111,3 +132,16 @@ async def held_at(session: AsyncSession, account_id: uuid.UUID, moment: datetime
     )
     held: int = await session.scalar(statement) or 0
     return int(held)
+
+
+async def totals_between(
+    session: AsyncSession, account_id: uuid.UUID, start: datetime, end: datetime
+) -> tuple[int, int]:
+    """(paid in, paid out) of the account's lines booked in [start, end), both positive minor units."""
+    amount = _postings.c.amount_minor
+    statement = select(
+        func.coalesce(func.sum(amount).filter(amount > 0), 0),
+        func.coalesce(-func.sum(amount).filter(amount < 0), 0),
+    ).where(_postings.c.account_id == account_id, _postings.c.booked_at >= start, _postings.c.booked_at < end)
+    paid_in, paid_out = (await session.execute(statement)).one()
+    return int(paid_in), int(paid_out)

@@ -32,6 +32,7 @@ class TransactionLine:
     amount_minor: int
     balance_after_minor: int
     booked_at: datetime
+    account_id: uuid.UUID
 
     @property
     def direction(self) -> Direction:
@@ -51,10 +52,12 @@ class TransactionFilter:
 
 @dataclass(frozen=True, slots=True)
 class TransactionPage:
-    """Lines newest first; `next_cursor` continues after the last one, None at the end."""
+    """Lines newest first; `next_cursor` continues with older lines, None at the end; `prev_cursor` goes back
+    to newer ones, None on the first page."""
 
     lines: list[TransactionLine]
     next_cursor: str | None
+    prev_cursor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,9 +12,9 @@ from core_banking.accounts import service as accounts_service
 from core_banking.accounts.errors import AccountNotFound
 from core_banking.accounts.schemas import AccountRecord, Balances
 from core_banking.history import repository
-from core_banking.history.cursor import decode_cursor, encode_cursor
+from core_banking.history.cursor import Position, decode_cursor, encode_cursor
 from core_banking.history.errors import InvalidFilter, MomentInFuture
-from core_banking.history.schemas import BalancesAt, TransactionFilter, TransactionPage
+from core_banking.history.schemas import BalancesAt, TransactionFilter, TransactionLine, TransactionPage
 from core_banking.ledger.periods import Month, day_start
 from obank.crypto import KeyRing
 from obank.money import Money
@@ -96,9 +97,42 @@ async def transactions(
         and lines.min_amount_minor > lines.max_amount_minor
     ):
         raise InvalidFilter("min_amount_minor exceeds max_amount_minor")
-    position = None if cursor is None else decode_cursor(keyring, account_id, cursor)
-    found = await repository.lines_before(session, account_id, lines, position, limit + 1)
-    page, more = found[:limit], len(found) > limit
-    last = page[-1] if page else None
-    next_cursor = encode_cursor(keyring, account_id, last.booked_at, last.posting_id) if more and last else None
-    return TransactionPage(lines=page, next_cursor=next_cursor)
+    page = await page_of_lines(session, keyring, str(account_id), [account_id], lines, cursor=cursor, limit=limit)
+    return TransactionPage(lines=page.lines, next_cursor=page.next_cursor)
+
+
+def _at(line: TransactionLine, *, newer: bool = False) -> Position:
+    return Position(line.booked_at, line.posting_id, newer=newer)
+
+
+async def page_of_lines(
+    session: AsyncSession,
+    keyring: KeyRing,
+    scope: str,
+    account_ids: Sequence[uuid.UUID],
+    lines: TransactionFilter,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> TransactionPage:
+    """One page of the accounts' lines, newest first, with cursors to the older and the newer pages.
+
+    `scope` names the history the cursors belong to: a cursor issued for another scope is refused.
+    """
+    position = None if cursor is None else decode_cursor(keyring, scope, cursor)
+    if position is not None and position.newer:
+        found = await repository.lines_after(
+            session, account_ids, lines, (position.booked_at, position.posting_id), limit + 1
+        )
+        page, newer_exist = list(reversed(found[:limit])), len(found) > limit
+        older_exist = True  # the line the cursor points at is older than every line of this page
+    else:
+        at = None if position is None else (position.booked_at, position.posting_id)
+        found = await repository.lines_before(session, account_ids, lines, at, limit + 1)
+        page, older_exist = found[:limit], len(found) > limit
+        newer_exist = position is not None
+    if not page:
+        return TransactionPage(lines=[], next_cursor=None, prev_cursor=None)
+    next_cursor = encode_cursor(keyring, scope, _at(page[-1])) if older_exist else None
+    prev_cursor = encode_cursor(keyring, scope, _at(page[0], newer=True)) if newer_exist else None
+    return TransactionPage(lines=page, next_cursor=next_cursor, prev_cursor=prev_cursor)

@@ -21,6 +21,7 @@ from core_banking.errors import DomainError
 from core_banking.idempotency import repository
 from core_banking.idempotency.errors import IdempotencyKeyReused
 from obank.problems import error_problem
+from obank.unit_of_work import UnitOfWork
 
 RETENTION = timedelta(hours=24)
 _CLAIM_ATTEMPTS = 3
@@ -44,7 +45,7 @@ def request_fingerprint(*parts: Any) -> bytes:
 
 
 async def execute_once(
-    session: AsyncSession,
+    uow: UnitOfWork,
     *,
     scope: str,
     key: str,
@@ -54,6 +55,7 @@ async def execute_once(
 ) -> IdempotentOutcome:
     """Run `operation` unless `key` already answered in `scope`; a different request under the key is refused."""
     now = now or datetime.now(UTC)
+    session = uow.session
     for _ in range(_CLAIM_ATTEMPTS):
         if await repository.claim(session, scope, key, fingerprint, now, now + RETENTION):
             break
@@ -68,7 +70,7 @@ async def execute_once(
         # Only a claim made earlier in this very transaction stays unanswered: a bug in the caller.
         raise RuntimeError(f"idempotency key {key!r} is claimed but unanswered in this transaction")
     try:
-        async with session.begin_nested():
+        async with uow.savepoint():
             status, body = await operation()
     except DomainError as error:
         status, body = error.status, error_problem(error)

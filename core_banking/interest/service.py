@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_banking.accounts import service as accounts_service
 from core_banking.accounts.models import InternalPurpose
-from core_banking.auditing import record_audit
 from core_banking.interest import repository
 from core_banking.interest.errors import DayNotOver, MonthNotOver
 from core_banking.interest.models import UNITS_PER_MINOR
@@ -25,9 +24,8 @@ from core_banking.ledger import service as ledger_service
 from core_banking.ledger.models import EntryKind
 from core_banking.ledger.periods import Month, bank_day, day_start
 from obank.actor import Actor
-from obank.crypto import KeyRing
 from obank.money import Money
-from obank.outbox import record_event
+from obank.unit_of_work import UnitOfWork
 
 TOPIC = "core_banking.interest"
 INTEREST_ACTOR = Actor.system("core_banking.interest")
@@ -38,27 +36,18 @@ def split_units(total_units: int) -> tuple[int, int]:
     return divmod(total_units, UNITS_PER_MINOR)
 
 
-async def accrue_for_day(
-    session: AsyncSession, keyring: KeyRing, day: date, *, now: datetime | None = None
-) -> AccrualRun:
+async def accrue_for_day(uow: UnitOfWork, day: date, *, now: datetime | None = None) -> AccrualRun:
     """Accrue one finished bank day for every earning savings account not yet accrued for it."""
     now = now or datetime.now(UTC)
     if day >= bank_day(now):
         raise DayNotOver(day)
-    units = await repository.accrue_day(session, day, day_start(day + timedelta(days=1)), now)
+    units = await repository.accrue_day(uow.session, day, day_start(day + timedelta(days=1)), now)
     run = AccrualRun(day=day, accounts=len(units), interest_units=sum(units))
     if run.accounts:
         payload = {"day": day.isoformat(), "accounts": run.accounts, "interest_units": str(run.interest_units)}
-        await record_event(session, topic=TOPIC, event_type="interest.accrued", key=day.isoformat(), payload=payload)
-        await record_audit(
-            session,
-            keyring,
-            INTEREST_ACTOR,
-            action="interest.accrued",
-            entity_type="interest_accrual_day",
-            entity_id=day.isoformat(),
-            before=None,
-            after=payload,
+        uow.publish(topic=TOPIC, event_type="interest.accrued", key=day.isoformat(), payload=payload)
+        uow.audit(
+            action="interest.accrued", entity_type="interest_accrual_day", entity_id=day.isoformat(), after=payload
         )
     return run
 
@@ -79,19 +68,14 @@ async def posting_candidates(session: AsyncSession, month: Month) -> list[Postin
     return await repository.posting_candidates(session, month.first_day, month.next().first_day)
 
 
-async def ensure_interest_expense_account(
-    session: AsyncSession, keyring: KeyRing, currency: str, *, now: datetime | None = None
-) -> uuid.UUID:
+async def ensure_interest_expense_account(uow: UnitOfWork, currency: str, *, now: datetime | None = None) -> uuid.UUID:
     """The bank's interest expense account in `currency`, opened on first use; run it in its own transaction."""
-    account = await accounts_service.ensure_internal_account(
-        session, keyring, InternalPurpose.INTEREST_EXPENSE, currency, now=now
-    )
+    account = await accounts_service.ensure_internal_account(uow, InternalPurpose.INTEREST_EXPENSE, currency, now=now)
     return account.id
 
 
 async def post_interest(
-    session: AsyncSession,
-    keyring: KeyRing,
+    uow: UnitOfWork,
     candidate: PostingCandidate,
     month: Month,
     expense_account_id: uuid.UUID,
@@ -99,6 +83,7 @@ async def post_interest(
     now: datetime | None = None,
 ) -> InterestPostingRecord | None:
     """Pay one account's interest for a finished month; None when it was paid already."""
+    session = uow.session
     now = now or datetime.now(UTC)
     require_month_over(month, now)
     paid, carried_out = split_units(candidate.accrued_units + candidate.carried_in_units)
@@ -147,15 +132,6 @@ async def post_interest(
         "entry_id": None if entry_id is None else str(entry_id),
         "carried_out_units": str(carried_out),
     }
-    await record_event(session, topic=TOPIC, event_type="interest.posted", key=str(record.account_id), payload=payload)
-    await record_audit(
-        session,
-        keyring,
-        INTEREST_ACTOR,
-        action="interest.posted",
-        entity_type="account",
-        entity_id=str(record.account_id),
-        before=None,
-        after=payload,
-    )
+    uow.publish(topic=TOPIC, event_type="interest.posted", key=str(record.account_id), payload=payload)
+    uow.audit(action="interest.posted", entity_type="account", entity_id=str(record.account_id), after=payload)
     return record

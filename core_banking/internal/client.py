@@ -3,51 +3,102 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 from pydantic import TypeAdapter
 
+from core_banking.account_information.schemas import AccountBalances, PartyRecord, StatementRecord
 from core_banking.accounts.errors import AccountNotFound
 from core_banking.accounts.schemas import AccountRecord
 from core_banking.consents.errors import (
+    AccountNotInConsent,
     ConsentExpired,
+    ConsentNotAuthorised,
     ConsentNotAwaitingAuthorisation,
     ConsentNotFound,
     ConsentNotRevocable,
     InvalidConsent,
     InvalidConsentAccounts,
+    PermissionNotGranted,
 )
-from core_banking.consents.schemas import ConsentRecord
+from core_banking.consents.schemas import AccountAccessDetails, ConsentRecord, FundsConfirmationDetails
 from core_banking.errors import DomainError
+from core_banking.funds_confirmations.errors import InvalidFundsConfirmation
+from core_banking.funds_confirmations.schemas import FundsConfirmationRecord
+from core_banking.history.errors import InvalidCursor, InvalidFilter
+from core_banking.history.schemas import TransactionPage
+from core_banking.idempotency.errors import IdempotencyKeyReused
 from core_banking.internal import PREFIX
+from core_banking.statements.errors import StatementNotFound
 from obank.correlation import HEADER as CORRELATION_HEADER
 from obank.correlation import current_correlation_id
+from obank.money import Money
 from obank.principal import PRINCIPAL_HEADER, InternalAssertions, Principal, load_internal_assertions
 from obank.settings import Settings
 
 SERVICE_AUDIENCE = "core_banking"
+MAX_CONSENT_ID = 128
+MAX_STATEMENT_ID = 40  # OB StatementId
 _CONSENT = TypeAdapter(ConsentRecord)
 _ACCOUNTS = TypeAdapter(list[AccountRecord])
+_BALANCES = TypeAdapter(list[AccountBalances])
+_PAGE = TypeAdapter(TransactionPage)
+_PARTY = TypeAdapter(PartyRecord)
+_STATEMENT = TypeAdapter(StatementRecord)
+_STATEMENTS = TypeAdapter(list[StatementRecord])
+_FUNDS_CONFIRMATION = TypeAdapter(FundsConfirmationRecord)
+_ACCESS_DETAILS = TypeAdapter(AccountAccessDetails)
+_FUNDS_DETAILS = TypeAdapter(FundsConfirmationDetails)
+_MONEY = TypeAdapter(Money)
 # The facade's errors travel as problem details; their stable `code` names the error to raise again here.
 _ERRORS: dict[str, type[DomainError]] = {
     error.code: error
     for error in (
         AccountNotFound,
+        AccountNotInConsent,
         ConsentExpired,
+        ConsentNotAuthorised,
         ConsentNotAwaitingAuthorisation,
         ConsentNotFound,
         ConsentNotRevocable,
+        IdempotencyKeyReused,
         InvalidConsent,
         InvalidConsentAccounts,
+        InvalidCursor,
+        InvalidFilter,
+        InvalidFundsConfirmation,
+        PermissionNotGranted,
+        StatementNotFound,
     )
 }
 
 
 class CoreBankingUnavailable(Exception):
     """Core banking did not answer, or answered what the facade does not define."""
+
+
+def _revived(error: type[DomainError], detail: str) -> DomainError:
+    """The error as core banking raised it: with what its detail carries (a status, a field) when it says so."""
+    revive = getattr(error, "revive", None)
+    if revive is not None:
+        revived: DomainError = revive(detail)
+        return revived
+    raised = error.__new__(error)
+    DomainError.__init__(raised, detail)
+    return raised
+
+
+def _query(**values: object) -> dict[str, str]:
+    """Query parameters of the given values, left out when None."""
+    return {
+        name: value.isoformat() if isinstance(value, datetime) else str(value)
+        for name, value in values.items()
+        if value is not None
+    }
 
 
 class HttpCoreBanking:
@@ -64,7 +115,13 @@ class HttpCoreBanking:
         http = httpx.AsyncClient(base_url=settings.upstream_core_banking_url, timeout=settings.upstream_timeout_s)
         return cls(http, load_internal_assertions(settings), service)
 
-    async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
         interaction_id = current_correlation_id()
         principal = Principal(subject=self._service, kind="service", interaction_id=interaction_id)
         headers = {
@@ -72,11 +129,11 @@ class HttpCoreBanking:
             CORRELATION_HEADER: interaction_id,
         }
         try:
-            response = await self._http.request(method, PREFIX + path, json=body, headers=headers)
+            response = await self._http.request(method, PREFIX + path, json=body, params=params, headers=headers)
         except httpx.HTTPError as exc:
             raise CoreBankingUnavailable(f"core banking unreachable: {type(exc).__name__}") from exc
         if response.is_success:
-            return response.json()
+            return response
         try:
             problem = response.json()
         except ValueError:
@@ -84,15 +141,42 @@ class HttpCoreBanking:
         error = _ERRORS.get(str(problem.get("code")))
         if error is None:
             raise CoreBankingUnavailable(f"core banking answered {response.status_code}")
-        raised = error.__new__(error)
-        DomainError.__init__(raised, str(problem.get("detail") or error.title))
-        raise raised
+        raise _revived(error, str(problem.get("detail") or error.title))
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> Any:
+        return (await self._request(method, path, body, params)).json()
 
     async def customer_exists(self, customer_id: uuid.UUID) -> bool:
         return bool((await self._call("GET", f"/customers/{customer_id}"))["exists"])
 
     async def list_customer_accounts(self, customer_id: uuid.UUID) -> list[AccountRecord]:
         return _ACCOUNTS.validate_python(await self._call("GET", f"/customers/{customer_id}/accounts"))
+
+    async def create_account_access_consent(
+        self, client_id: str, details: AccountAccessDetails, *, idempotency_key: str | None = None
+    ) -> ConsentRecord:
+        body = {
+            "client_id": client_id,
+            "details": _ACCESS_DETAILS.dump_python(details, mode="json"),
+            "idempotency_key": idempotency_key,
+        }
+        return _CONSENT.validate_python(await self._call("POST", "/account-access-consents", body))
+
+    async def create_funds_confirmation_consent(
+        self, client_id: str, details: FundsConfirmationDetails, *, idempotency_key: str | None = None
+    ) -> ConsentRecord:
+        body = {
+            "client_id": client_id,
+            "details": _FUNDS_DETAILS.dump_python(details, mode="json"),
+            "idempotency_key": idempotency_key,
+        }
+        return _CONSENT.validate_python(await self._call("POST", "/funds-confirmation-consents", body))
 
     async def get_consent(self, consent_id: str) -> ConsentRecord:
         return _CONSENT.validate_python(await self._call("GET", _consent(consent_id)))
@@ -121,12 +205,93 @@ class HttpCoreBanking:
         body = {"customer_id": str(customer_id), "session_id": session_id}
         return _CONSENT.validate_python(await self._call("POST", _consent(consent_id) + "/revocation", body))
 
+    async def withdraw_consent(self, consent_id: str, *, client_id: str) -> ConsentRecord:
+        body = {"client_id": client_id}
+        return _CONSENT.validate_python(await self._call("POST", _consent(consent_id) + "/withdrawal", body))
+
+    async def confirm_funds(
+        self, consent_id: str, *, client_id: str, amount: Money, reference: str
+    ) -> FundsConfirmationRecord:
+        body = {"client_id": client_id, "amount": _MONEY.dump_python(amount, mode="json"), "reference": reference}
+        answer = await self._call("POST", _consent(consent_id) + "/funds-confirmations", body)
+        return _FUNDS_CONFIRMATION.validate_python(answer)
+
+    async def consent_accounts(
+        self, consent_id: str, client_id: str, account_id: uuid.UUID | None = None
+    ) -> list[AccountRecord]:
+        params = _query(client_id=client_id, account_id=account_id)
+        return _ACCOUNTS.validate_python(await self._call("GET", _consent(consent_id) + "/accounts", params=params))
+
+    async def consent_account_balances(
+        self, consent_id: str, client_id: str, account_id: uuid.UUID | None = None
+    ) -> list[AccountBalances]:
+        params = _query(client_id=client_id, account_id=account_id)
+        return _BALANCES.validate_python(await self._call("GET", _consent(consent_id) + "/balances", params=params))
+
+    async def consent_account_transactions(
+        self,
+        consent_id: str,
+        client_id: str,
+        account_id: uuid.UUID | None = None,
+        *,
+        booked_from: datetime | None = None,
+        booked_to: datetime | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> TransactionPage:
+        params = _query(
+            client_id=client_id,
+            account_id=account_id,
+            booked_from=booked_from,
+            booked_to=booked_to,
+            cursor=cursor,
+            limit=limit,
+        )
+        return _PAGE.validate_python(await self._call("GET", _consent(consent_id) + "/transactions", params=params))
+
+    async def consent_party(self, consent_id: str, client_id: str, account_id: uuid.UUID | None = None) -> PartyRecord:
+        params = _query(client_id=client_id, account_id=account_id)
+        return _PARTY.validate_python(await self._call("GET", _consent(consent_id) + "/party", params=params))
+
+    async def consent_statements(
+        self,
+        consent_id: str,
+        client_id: str,
+        account_id: uuid.UUID,
+        *,
+        statements_from: datetime | None = None,
+        statements_to: datetime | None = None,
+    ) -> list[StatementRecord]:
+        params = _query(client_id=client_id, statements_from=statements_from, statements_to=statements_to)
+        path = f"{_consent(consent_id)}/accounts/{account_id}/statements"
+        return _STATEMENTS.validate_python(await self._call("GET", path, params=params))
+
+    async def consent_statement(
+        self, consent_id: str, client_id: str, account_id: uuid.UUID, statement_id: str
+    ) -> StatementRecord:
+        path = _statement(consent_id, account_id, statement_id)
+        return _STATEMENT.validate_python(await self._call("GET", path, params=_query(client_id=client_id)))
+
+    async def consent_statement_file(
+        self, consent_id: str, client_id: str, account_id: uuid.UUID, statement_id: str
+    ) -> bytes:
+        path = _statement(consent_id, account_id, statement_id) + "/file"
+        return (await self._request("GET", path, params=_query(client_id=client_id))).content
+
     async def close(self) -> None:
         await self._http.aclose()
 
 
 def _consent(consent_id: str) -> str:
-    """The consent's path: an id that could not be one (empty, or holding `/`) is unknown, never another path."""
-    if not consent_id or "/" in consent_id or consent_id in (".", ".."):
+    """The consent's path: an id that could not be one (empty, too long, or holding `/`) is unknown, never
+    another path."""
+    if not consent_id or len(consent_id) > MAX_CONSENT_ID or "/" in consent_id or consent_id in (".", ".."):
         raise ConsentNotFound(consent_id)
     return "/consents/" + quote(consent_id, safe="")
+
+
+def _statement(consent_id: str, account_id: uuid.UUID, statement_id: str) -> str:
+    """A statement's path; an id that could not be one (empty, too long, or holding `/`) names no statement."""
+    if not statement_id or len(statement_id) > MAX_STATEMENT_ID or "/" in statement_id or statement_id in (".", ".."):
+        raise StatementNotFound(statement_id)
+    return f"{_consent(consent_id)}/accounts/{account_id}/statements/{quote(statement_id, safe='')}"

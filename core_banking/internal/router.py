@@ -7,16 +7,30 @@ and runs `InProcessCoreBanking` in this process: the same code as an in-process 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
 
+from core_banking.account_information.schemas import AccountBalances, PartyRecord, StatementRecord
 from core_banking.accounts.schemas import AccountRecord
 from core_banking.consents.schemas import ConsentRecord
 from core_banking.errors import PROBLEM_RESPONSES, Forbidden
 from core_banking.facade import InProcessCoreBanking
+from core_banking.funds_confirmations.schemas import FundsConfirmationRecord
+from core_banking.history.schemas import TransactionPage
 from core_banking.internal import PREFIX
-from core_banking.internal.schemas import AuthoriseConsent, CustomerExists, RejectConsent, RevokeConsent
+from core_banking.internal.schemas import (
+    AuthoriseConsent,
+    ConfirmFunds,
+    CreateAccountAccessConsent,
+    CreateFundsConfirmationConsent,
+    CustomerExists,
+    RejectConsent,
+    RevokeConsent,
+    WithdrawConsent,
+)
 from obank.principal import PrincipalDep
 from obank.runtime import Platform
 
@@ -25,11 +39,14 @@ async def _facade(request: Request, principal: PrincipalDep) -> InProcessCoreBan
     if principal.kind != "service":
         raise Forbidden("the internal facade serves the platform's own services only")
     platform: Platform = request.app.state.platform
-    return InProcessCoreBanking(platform.sessions, platform.keyring)
+    return InProcessCoreBanking(platform.sessions, platform.keyring, platform.revocations)
 
 
 Facade = Annotated[InProcessCoreBanking, Depends(_facade)]
 ConsentId = Annotated[str, Path(min_length=1, max_length=128)]
+# Loose bounds: the services refuse what is not a consent, a client's or a statement, as in process.
+ClientId = Annotated[str, Query(max_length=1_000)]
+StatementId = Annotated[str, Path(max_length=1_000)]
 router = APIRouter(prefix=PREFIX, tags=["internal facade"], responses=PROBLEM_RESPONSES)
 
 
@@ -43,6 +60,22 @@ async def customer_exists(customer_id: uuid.UUID, facade: Facade) -> CustomerExi
 async def list_customer_accounts(customer_id: uuid.UUID, facade: Facade) -> list[AccountRecord]:
     """Every account of the customer, oldest first."""
     return await facade.list_customer_accounts(customer_id)
+
+
+@router.post("/account-access-consents", status_code=201)
+async def create_account_access_consent(body: CreateAccountAccessConsent, facade: Facade) -> ConsentRecord:
+    """An account access consent a TPP asks for (once per idempotency key)."""
+    return await facade.create_account_access_consent(
+        body.client_id, body.details, idempotency_key=body.idempotency_key
+    )
+
+
+@router.post("/funds-confirmation-consents", status_code=201)
+async def create_funds_confirmation_consent(body: CreateFundsConfirmationConsent, facade: Facade) -> ConsentRecord:
+    """A funds confirmation consent a TPP asks for (once per idempotency key)."""
+    return await facade.create_funds_confirmation_consent(
+        body.client_id, body.details, idempotency_key=body.idempotency_key
+    )
 
 
 @router.get("/consents/{consent_id}")
@@ -67,5 +100,102 @@ async def reject_consent(consent_id: ConsentId, body: RejectConsent, facade: Fac
 
 @router.post("/consents/{consent_id}/revocation")
 async def revoke_consent(consent_id: ConsentId, body: RevokeConsent, facade: Facade) -> ConsentRecord:
-    """The customer withdrew an authorised account access consent (idempotent)."""
+    """The customer withdrew an authorised long-lived consent (idempotent)."""
     return await facade.revoke_consent(consent_id, customer_id=body.customer_id, session_id=body.session_id)
+
+
+@router.post("/consents/{consent_id}/withdrawal")
+async def withdraw_consent(consent_id: ConsentId, body: WithdrawConsent, facade: Facade) -> ConsentRecord:
+    """The TPP deleted its consent (idempotent)."""
+    return await facade.withdraw_consent(consent_id, client_id=body.client_id)
+
+
+@router.post("/consents/{consent_id}/funds-confirmations", status_code=201)
+async def confirm_funds(consent_id: ConsentId, body: ConfirmFunds, facade: Facade) -> FundsConfirmationRecord:
+    """Whether the consent's account has the amount available now (stored and audited)."""
+    return await facade.confirm_funds(
+        consent_id, client_id=body.client_id, amount=body.amount, reference=body.reference
+    )
+
+
+@router.get("/consents/{consent_id}/accounts")
+async def consent_accounts(
+    consent_id: ConsentId, client_id: ClientId, facade: Facade, account_id: uuid.UUID | None = None
+) -> list[AccountRecord]:
+    """The consent's accounts, or the one asked for."""
+    return await facade.consent_accounts(consent_id, client_id, account_id)
+
+
+@router.get("/consents/{consent_id}/balances")
+async def consent_account_balances(
+    consent_id: ConsentId, client_id: ClientId, facade: Facade, account_id: uuid.UUID | None = None
+) -> list[AccountBalances]:
+    """Balances of the consent's accounts, or of the one asked for."""
+    return await facade.consent_account_balances(consent_id, client_id, account_id)
+
+
+@router.get("/consents/{consent_id}/transactions")
+async def consent_account_transactions(
+    consent_id: ConsentId,
+    client_id: ClientId,
+    facade: Facade,
+    account_id: uuid.UUID | None = None,
+    booked_from: datetime | None = None,
+    booked_to: datetime | None = None,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+    limit: int = 50,
+) -> TransactionPage:
+    """A page of the consent's transactions (one account, or all)."""
+    return await facade.consent_account_transactions(
+        consent_id,
+        client_id,
+        account_id,
+        booked_from=booked_from,
+        booked_to=booked_to,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+@router.get("/consents/{consent_id}/party")
+async def consent_party(
+    consent_id: ConsentId, client_id: ClientId, facade: Facade, account_id: uuid.UUID | None = None
+) -> PartyRecord:
+    """The consent's PSU, or an account's holder."""
+    return await facade.consent_party(consent_id, client_id, account_id)
+
+
+@router.get("/consents/{consent_id}/accounts/{account_id}/statements")
+async def consent_statements(
+    consent_id: ConsentId,
+    account_id: uuid.UUID,
+    client_id: ClientId,
+    facade: Facade,
+    statements_from: datetime | None = None,
+    statements_to: datetime | None = None,
+) -> list[StatementRecord]:
+    """The account's statements within the consent's window."""
+    return await facade.consent_statements(
+        consent_id, client_id, account_id, statements_from=statements_from, statements_to=statements_to
+    )
+
+
+@router.get("/consents/{consent_id}/accounts/{account_id}/statements/{statement_id}")
+async def consent_statement(
+    consent_id: ConsentId, account_id: uuid.UUID, statement_id: StatementId, client_id: ClientId, facade: Facade
+) -> StatementRecord:
+    """One statement of the account."""
+    return await facade.consent_statement(consent_id, client_id, account_id, statement_id)
+
+
+@router.get(
+    "/consents/{consent_id}/accounts/{account_id}/statements/{statement_id}/file",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The statement as a PDF"}},
+)
+async def consent_statement_file(
+    consent_id: ConsentId, account_id: uuid.UUID, statement_id: StatementId, client_id: ClientId, facade: Facade
+) -> Response:
+    """One statement of the account as a PDF."""
+    pdf = await facade.consent_statement_file(consent_id, client_id, account_id, statement_id)
+    return Response(pdf, media_type="application/pdf")

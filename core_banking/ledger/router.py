@@ -8,15 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 
-from core_banking.dependencies import Admin
+from core_banking.dependencies import Admin, UnitOfWorkDep
 from core_banking.errors import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES
 from core_banking.idempotency.service import IdempotentOutcome, execute_once, request_fingerprint
 from core_banking.ledger import service
 from core_banking.ledger.schemas import CashMovement, CashMovementRead
-from obank.actor import Actor
-from obank.database import SessionDep
 from obank.money import Money
-from obank.runtime import KeyRingDep
+from obank.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/admin/v1", tags=["admin: ledger"], responses=PROBLEM_RESPONSES)
 
@@ -31,24 +29,18 @@ def _response(outcome: IdempotentOutcome) -> JSONResponse:
 
 
 async def _move_cash(
-    operation: str,
-    account_id: uuid.UUID,
-    body: CashMovement,
-    idempotency_key: str,
-    staff_actor: Actor,
-    session: SessionDep,
-    keyring: KeyRingDep,
+    operation: str, account_id: uuid.UUID, body: CashMovement, idempotency_key: str, uow: UnitOfWork
 ) -> JSONResponse:
     move = service.deposit if operation == "deposit" else service.withdraw
 
     async def run() -> tuple[int, dict[str, object]]:
         money = Money(body.amount_minor, body.currency)
-        result = await move(session, keyring, staff_actor, account_id, money, description=body.description)
+        result = await move(uow, account_id, money, description=body.description)
         return 201, CashMovementRead.from_result(result).model_dump(mode="json")
 
     outcome = await execute_once(
-        session,
-        scope=f"staff:{staff_actor.id}",
+        uow,
+        scope=f"staff:{uow.actor.id}",
         key=idempotency_key,
         fingerprint=request_fingerprint(operation, str(account_id), body.model_dump(mode="json")),
         operation=run,
@@ -62,11 +54,10 @@ async def deposit(
     body: CashMovement,
     idempotency_key: IdempotencyKeyHeader,
     staff: Admin,
-    session: SessionDep,
-    keyring: KeyRingDep,
+    uow: UnitOfWorkDep,
 ) -> JSONResponse:
     """Pay cash into a customer account (frozen accounts accept deposits)."""
-    return await _move_cash("deposit", account_id, body, idempotency_key, Actor.from_principal(staff), session, keyring)
+    return await _move_cash("deposit", account_id, body, idempotency_key, uow)
 
 
 @router.post("/accounts/{account_id}/withdrawals", status_code=201, response_model=CashMovementRead)
@@ -75,10 +66,7 @@ async def withdraw(
     body: CashMovement,
     idempotency_key: IdempotencyKeyHeader,
     staff: Admin,
-    session: SessionDep,
-    keyring: KeyRingDep,
+    uow: UnitOfWorkDep,
 ) -> JSONResponse:
     """Pay cash out of an active customer account, within its available balance."""
-    return await _move_cash(
-        "withdrawal", account_id, body, idempotency_key, Actor.from_principal(staff), session, keyring
-    )
+    return await _move_cash("withdrawal", account_id, body, idempotency_key, uow)

@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core_banking.accounts import service as accounts_service
 from core_banking.accounts.errors import AccountClosed, AccountFrozen, AccountNotFound, NotACustomerAccount
 from core_banking.accounts.models import AccountKind, AccountStatus, InternalPurpose
-from core_banking.auditing import record_audit
 from core_banking.ledger import repository
 from core_banking.ledger.errors import (
     CaptureExceedsHold,
@@ -49,9 +48,8 @@ from core_banking.ledger.schemas import (
     PostingLine,
 )
 from obank.actor import Actor
-from obank.crypto import KeyRing
 from obank.money import Money
-from obank.outbox import record_event
+from obank.unit_of_work import UnitOfWork
 
 TOPIC = "core_banking.ledger"
 HOLD_EXPIRY_ACTOR = Actor.system("core_banking.hold-expiry")
@@ -186,9 +184,7 @@ async def post_transfer(
 
 
 async def _cash_movement(
-    session: AsyncSession,
-    keyring: KeyRing,
-    actor: Actor,
+    uow: UnitOfWork,
     account_id: uuid.UUID,
     money: Money,
     *,
@@ -197,8 +193,9 @@ async def _cash_movement(
     now: datetime | None,
 ) -> CashMovementResult:
     _require_positive(money)
+    session = uow.session
     settlement = await accounts_service.ensure_internal_account(
-        session, keyring, InternalPurpose.SETTLEMENT, money.currency, now=now
+        uow, InternalPurpose.SETTLEMENT, money.currency, now=now
     )
     locked = await _lock(session, account_id, settlement.id)
     account, bank = locked[account_id], locked[settlement.id]
@@ -225,11 +222,8 @@ async def _cash_movement(
         "currency": money.currency,
         "booked_balance_minor": account.booked_minor,
     }
-    await record_event(session, topic=TOPIC, event_type=event_type, key=str(account_id), payload=payload)
-    await record_audit(
-        session,
-        keyring,
-        actor,
+    uow.publish(topic=TOPIC, event_type=event_type, key=str(account_id), payload=payload)
+    uow.audit(
         action=f"account.{'deposit' if deposit else 'withdrawal'}",
         entity_type="account",
         entity_id=str(account_id),
@@ -240,9 +234,7 @@ async def _cash_movement(
 
 
 async def deposit(
-    session: AsyncSession,
-    keyring: KeyRing,
-    actor: Actor,
+    uow: UnitOfWork,
     account_id: uuid.UUID,
     money: Money,
     *,
@@ -250,15 +242,11 @@ async def deposit(
     now: datetime | None = None,
 ) -> CashMovementResult:
     """Pay money into a customer's account from the bank's settlement account (frozen accounts accept it)."""
-    return await _cash_movement(
-        session, keyring, actor, account_id, money, deposit=True, description=description, now=now
-    )
+    return await _cash_movement(uow, account_id, money, deposit=True, description=description, now=now)
 
 
 async def withdraw(
-    session: AsyncSession,
-    keyring: KeyRing,
-    actor: Actor,
+    uow: UnitOfWork,
     account_id: uuid.UUID,
     money: Money,
     *,
@@ -266,9 +254,7 @@ async def withdraw(
     now: datetime | None = None,
 ) -> CashMovementResult:
     """Pay money out of an active customer account to the bank's settlement account, within available funds."""
-    return await _cash_movement(
-        session, keyring, actor, account_id, money, deposit=False, description=description, now=now
-    )
+    return await _cash_movement(uow, account_id, money, deposit=False, description=description, now=now)
 
 
 async def place_hold(
@@ -394,10 +380,9 @@ async def void_hold(session: AsyncSession, hold_id: uuid.UUID, *, now: datetime 
     return voided
 
 
-async def expire_holds(
-    session: AsyncSession, keyring: KeyRing, now: datetime | None = None, *, batch_size: int = 500
-) -> list[HoldRecord]:
+async def expire_holds(uow: UnitOfWork, now: datetime | None = None, *, batch_size: int = 500) -> list[HoldRecord]:
     """Release open holds past their expiry (a periodic job; run it again while it returns a full batch)."""
+    session = uow.session
     now = now or datetime.now(UTC)
     candidates = await repository.expired_open_holds(session, now, batch_size)
     if not candidates:
@@ -422,12 +407,8 @@ async def expire_holds(
             "amount_minor": hold.amount_minor,
             "currency": hold.currency,
         }
-        await record_event(session, topic=TOPIC, event_type="hold.expired", key=str(hold.account_id), payload=payload)
-    for hold in holds:
-        await record_audit(
-            session,
-            keyring,
-            HOLD_EXPIRY_ACTOR,
+        uow.publish(topic=TOPIC, event_type="hold.expired", key=str(hold.account_id), payload=payload)
+        uow.audit(
             action="hold.expired",
             entity_type="hold",
             entity_id=str(hold.id),
@@ -438,18 +419,13 @@ async def expire_holds(
 
 
 async def reverse_entry(
-    session: AsyncSession,
-    keyring: KeyRing,
-    actor: Actor,
-    entry_id: uuid.UUID,
-    *,
-    reason: str,
-    now: datetime | None = None,
+    uow: UnitOfWork, entry_id: uuid.UUID, *, reason: str, now: datetime | None = None
 ) -> PostedEntry:
     """Book the compensating entry of `entry_id` (each posting negated); an entry is reversed at most once.
 
     A bank correction: it may debit a frozen account, never a closed one, and never overdraw a customer.
     """
+    session = uow.session
     original = await repository.get_entry(session, entry_id)
     if original is None:
         raise EntryNotFound(entry_id)
@@ -478,15 +454,6 @@ async def reverse_entry(
         reverses_entry_id=entry_id,
     )
     payload = {"entry_id": str(entry_id), "reversal_entry_id": str(reversal.id), "reason": reason}
-    await record_event(session, topic=TOPIC, event_type="entry.reversed", key=str(entry_id), payload=payload)
-    await record_audit(
-        session,
-        keyring,
-        actor,
-        action="entry.reversed",
-        entity_type="journal_entry",
-        entity_id=str(entry_id),
-        before=None,
-        after=payload,
-    )
+    uow.publish(topic=TOPIC, event_type="entry.reversed", key=str(entry_id), payload=payload)
+    uow.audit(action="entry.reversed", entity_type="journal_entry", entity_id=str(entry_id), after=payload)
     return reversal

@@ -11,13 +11,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core_banking.auditing import record_audit
 from core_banking.reconciliation import repository
 from core_banking.reconciliation.models import ReconciliationRun
 from core_banking.reconciliation.schemas import Discrepancy, ReconciliationReport
 from obank.actor import Actor
-from obank.crypto import KeyRing
-from obank.outbox import record_event
+from obank.unit_of_work import UnitOfWork
 
 TOPIC = "core_banking.reconciliation"
 RECONCILIATION_ACTOR = Actor.system("core_banking.reconciliation")
@@ -46,7 +44,7 @@ async def reconcile(session: AsyncSession, *, trigger: str, now: datetime | None
     )
 
 
-async def record_run(session: AsyncSession, keyring: KeyRing, report: ReconciliationReport) -> None:
+async def record_run(uow: UnitOfWork, report: ReconciliationReport) -> None:
     """Keep the run; a run with discrepancies also raises `reconciliation.discrepancies_found`."""
     summary = {
         "run_id": str(report.id),
@@ -57,7 +55,7 @@ async def record_run(session: AsyncSession, keyring: KeyRing, report: Reconcilia
         "discrepancy_count": len(report.discrepancies),
     }
     await repository.add_run(
-        session,
+        uow.session,
         ReconciliationRun(
             id=report.id,
             trigger=report.trigger,
@@ -72,20 +70,10 @@ async def record_run(session: AsyncSession, keyring: KeyRing, report: Reconcilia
     )
     if not report.clean:
         checks = sorted({d.check for d in report.discrepancies})
-        await record_event(
-            session,
+        uow.publish(
             topic=TOPIC,
             event_type="reconciliation.discrepancies_found",
             key=str(report.id),
             payload={**summary, "checks": checks},
         )
-    await record_audit(
-        session,
-        keyring,
-        RECONCILIATION_ACTOR,
-        action="reconciliation.run",
-        entity_type="reconciliation_run",
-        entity_id=str(report.id),
-        before=None,
-        after=summary,
-    )
+    uow.audit(action="reconciliation.run", entity_type="reconciliation_run", entity_id=str(report.id), after=summary)

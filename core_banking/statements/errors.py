@@ -19,3 +19,12 @@ class StatementFormatNotAcceptable(DomainError):
     status = 406
     code = "not_acceptable"
     title = "Statements are available as application/json, text/csv or application/pdf"
+
+
+class StatementNotFound(DomainError):
+    status = 404
+    code = "statement_not_found"
+    title = "Statement not found"
+
+    def __init__(self, statement_id: str) -> None:
+        super().__init__(f"no statement {statement_id} for this account")

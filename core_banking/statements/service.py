@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +15,39 @@ from core_banking.ledger.periods import Month, bank_day
 from core_banking.statements.errors import StatementPeriodNotStarted
 from core_banking.statements.schemas import Statement
 from obank.crypto import KeyRing
+
+_MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """The part [start, end) of a month a statement covers: the whole month, to date, or within bounds."""
+
+    month: Month
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def of(
+        cls, month: Month, now: datetime, *, not_before: datetime | None = None, not_after: datetime | None = None
+    ) -> Period | None:
+        """The month to date, within [not_before, not_after] when given; None when nothing of it remains."""
+        start = max(month.starts_at, not_before) if not_before is not None else month.starts_at
+        end = min(month.ends_at, now)
+        if not_after is not None:
+            end = min(end, not_after + _MICROSECOND)
+        return cls(month, start, end) if start < end else None
+
+
+@dataclass(frozen=True, slots=True)
+class StatementTotals:
+    """A statement's figures without its lines: what a list of statements shows."""
+
+    period: Period
+    opening_balance_minor: int
+    closing_balance_minor: int
+    paid_in_minor: int
+    paid_out_minor: int
 
 
 async def monthly_statement(
@@ -26,24 +60,44 @@ async def monthly_statement(
     now: datetime | None = None,
 ) -> Statement:
     """The statement of the customer's account for `month` (to date when it is the current month)."""
-    account = await history_service.owned_account(session, customer_id, account_id)
     now = now or datetime.now(UTC)
-    today = bank_day(now)
-    if month.first_day > today:
+    if month.first_day > bank_day(now):
         raise StatementPeriodNotStarted(month)
-    end = min(month.ends_at, now)
-    opening = await history_repository.booked_balance_at(session, account_id, month.starts_at, inclusive=False)
-    lines = await history_repository.lines_between(session, account_id, month.starts_at, end)
+    period = Period(month, month.starts_at, min(month.ends_at, now))
+    return await statement_for(session, keyring, customer_id, account_id, period, now=now)
+
+
+async def statement_for(
+    session: AsyncSession,
+    keyring: KeyRing,
+    customer_id: uuid.UUID,
+    account_id: uuid.UUID,
+    period: Period,
+    *,
+    now: datetime,
+) -> Statement:
+    """The statement of the customer's account over `period`: opening balance, every line, closing balance."""
+    account = await history_service.owned_account(session, customer_id, account_id)
+    opening = await history_repository.booked_balance_at(session, account_id, period.start, inclusive=False)
+    lines = await history_repository.lines_between(session, account_id, period.start, period.end)
     holder = await customers_service.get_customer(session, keyring, customer_id)
     return Statement(
         account=account,
         holder_name=holder.full_name,
         holder_address=holder.address,
-        month=month,
-        period_start=month.first_day,
-        period_end=min(month.last_day, today),
+        month=period.month,
+        period_start=bank_day(period.start),
+        period_end=max(bank_day(period.start), bank_day(period.end - _MICROSECOND)),
         opening_balance_minor=opening,
         closing_balance_minor=lines[-1].balance_after_minor if lines else opening,
         lines=lines,
         generated_at=now,
     )
+
+
+async def statement_totals(session: AsyncSession, account_id: uuid.UUID, period: Period) -> StatementTotals:
+    """The opening and closing balances and the money paid in and out over `period`."""
+    opening = await history_repository.booked_balance_at(session, account_id, period.start, inclusive=False)
+    closing = await history_repository.booked_balance_at(session, account_id, period.end, inclusive=False)
+    paid_in, paid_out = await history_repository.totals_between(session, account_id, period.start, period.end)
+    return StatementTotals(period, opening, closing, paid_in, paid_out)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core_banking.dependencies import PaymentsInitiator
 from core_banking.errors import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES
@@ -14,8 +13,8 @@ from core_banking.idempotency.service import IdempotentOutcome
 from core_banking.ledger.router import REPLAYED_HEADER, IdempotencyKeyHeader
 from core_banking.transfers import service
 from core_banking.transfers.schemas import TransferCreate, TransferRead
-from obank.database import SessionDep, retry_serializable
-from obank.runtime import KeyRingDep
+from obank.database import SessionDep
+from obank.unit_of_work import UnitOfWork, UnitsDep
 
 router = APIRouter(prefix="/api/v1/transfers", tags=["transfers"], responses=PROBLEM_RESPONSES)
 
@@ -31,19 +30,15 @@ async def make_transfer(
     body: TransferCreate,
     idempotency_key: IdempotencyKeyHeader,
     caller: PaymentsInitiator,
-    keyring: KeyRingDep,
-    request: Request,
+    units: UnitsDep,
 ) -> JSONResponse:
     """Transfer money from one of the caller's accounts; a retry with the same key replays the first answer."""
-    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
 
-    async def work(session: AsyncSession) -> IdempotentOutcome:
-        return await service.make_transfer(
-            session, keyring, caller.actor, caller.customer_id, body, idempotency_key=idempotency_key
-        )
+    async def work(uow: UnitOfWork) -> IdempotentOutcome:
+        return await service.make_transfer(uow, caller.customer_id, body, idempotency_key=idempotency_key)
 
-    # Its own transaction rather than SessionDep's, so a deadlock or serialization failure is retried whole.
-    return _response(await retry_serializable(sessions, work))
+    # Its own transaction rather than the request's, so a deadlock or serialization failure is retried whole.
+    return _response(await units.retry(caller.actor, work))
 
 
 @router.get("/{transfer_id}")

@@ -15,16 +15,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_banking.accounts.errors import AccountNotFound
-from core_banking.auditing import record_audit
 from core_banking.idempotency.service import IdempotentOutcome, execute_once, request_fingerprint
 from core_banking.ledger import service as ledger_service
 from core_banking.transfers import repository
 from core_banking.transfers.errors import TransferNotFound
 from core_banking.transfers.models import TransferStatus
 from core_banking.transfers.schemas import TransferCreate, TransferRead, TransferRecord
-from obank.actor import Actor
-from obank.crypto import KeyRing
-from obank.outbox import record_event
+from obank.unit_of_work import UnitOfWork
 
 TOPIC = "core_banking.transfers"
 
@@ -66,27 +63,19 @@ async def _book(
     return record
 
 
-async def _publish(session: AsyncSession, keyring: KeyRing, actor: Actor, record: TransferRecord) -> None:
+def _report(uow: UnitOfWork, record: TransferRecord) -> None:
     snapshot = record.snapshot()
-    await record_event(
-        session, topic=TOPIC, event_type="transfer.completed", key=str(record.source_account_id), payload=snapshot
-    )
-    await record_audit(
-        session,
-        keyring,
-        actor,
+    uow.publish(topic=TOPIC, event_type="transfer.completed", key=str(record.source_account_id), payload=snapshot)
+    uow.audit(
         action="transfer.completed",
         entity_type="transfer",
         entity_id=str(record.id),
-        before=None,
         after={**snapshot, "description": record.description},
     )
 
 
 async def make_transfer(
-    session: AsyncSession,
-    keyring: KeyRing,
-    actor: Actor,
+    uow: UnitOfWork,
     customer_id: uuid.UUID,
     request: TransferCreate,
     *,
@@ -97,27 +86,22 @@ async def make_transfer(
 
     A refusal is answered (and replayed) as a problem document; nothing of it is kept but the answer.
     """
+
     # No default `now` here: the ledger stamps the entry after taking its locks, so an account's
     # postings are stamped in the order their running balances were computed.
-    booked: list[TransferRecord] = []
-
     async def run() -> tuple[int, dict[str, Any]]:
-        record = await _book(session, customer_id, request, now)
-        booked.append(record)
+        record = await _book(uow.session, customer_id, request, now)
+        _report(uow, record)
         return 201, TransferRead.from_record(record).model_dump(mode="json")
 
-    outcome = await execute_once(
-        session,
+    return await execute_once(
+        uow,
         scope=idempotency_scope(customer_id),
         key=idempotency_key,
         fingerprint=request_fingerprint("transfer", request.model_dump(mode="json")),
         operation=run,
         now=now,
     )
-    # Published after the key is answered: the audit record takes the chain head, held until commit.
-    for record in booked:
-        await _publish(session, keyring, actor, record)
-    return outcome
 
 
 async def get_transfer(session: AsyncSession, customer_id: uuid.UUID, transfer_id: uuid.UUID) -> TransferRecord:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
+from audit.trail import units_of_work
 from core_banking.accounts import service as accounts_service
 from core_banking.accounts.models import AccountType
 from core_banking.accounts.schemas import AccountOpen, AccountRecord
@@ -40,10 +41,10 @@ def customer_data(**overrides: Any) -> CustomerCreate:
 async def new_customer(
     sessions: async_sessionmaker[AsyncSession], keyring: KeyRing, *, verified: bool = True, **overrides: Any
 ) -> CustomerRecord:
-    async with unit_of_work(sessions) as session:
-        customer = await customers_service.create_customer(session, keyring, STAFF, customer_data(**overrides))
+    async with units_of_work(sessions, keyring).begin(STAFF) as uow:
+        customer = await customers_service.create_customer(uow, customer_data(**overrides))
         if verified:
-            customer = await customers_service.set_kyc_status(session, keyring, STAFF, customer.id, KycStatus.VERIFIED)
+            customer = await customers_service.set_kyc_status(uow, customer.id, KycStatus.VERIFIED)
         return customer
 
 
@@ -57,15 +58,13 @@ async def new_account(
     funded_minor: int = 0,
     **limits: int,
 ) -> AccountRecord:
-    async with unit_of_work(sessions) as session:
+    async with units_of_work(sessions, keyring).begin(STAFF) as uow:
         account = await accounts_service.open_account(
-            session, keyring, STAFF, customer_id, AccountOpen(account_type=account_type, currency=currency, **limits)
+            uow, customer_id, AccountOpen(account_type=account_type, currency=currency, **limits)
         )
         if funded_minor:
-            await ledger_service.deposit(
-                session, keyring, STAFF, account.id, Money(funded_minor, currency), description="Funding"
-            )
-        return await accounts_service.get_account(session, account.id)
+            await ledger_service.deposit(uow, account.id, Money(funded_minor, currency), description="Funding")
+        return await accounts_service.get_account(uow.session, account.id)
 
 
 async def account(sessions: async_sessionmaker[AsyncSession], account_id: uuid.UUID) -> AccountRecord:

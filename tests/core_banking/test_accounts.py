@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core_banking.accounts import service as accounts
 from core_banking.accounts.errors import (
@@ -28,9 +28,10 @@ from core_banking.ledger import service as ledger
 from obank.database import unit_of_work
 from obank.money import Money
 from obank.runtime import Platform
+from obank.unit_of_work import UnitOfWork, UnitsOfWork
 from tests.core_banking.helpers import STAFF, account, count, ledger_problems, new_account, new_customer
 
-Attempt = Callable[[AsyncSession], Awaitable[object]]
+Attempt = Callable[[UnitOfWork], Awaitable[object]]
 
 
 async def _events(connection: AsyncConnection, key: uuid.UUID) -> list[str]:
@@ -55,14 +56,12 @@ async def _audit_actions(connection: AsyncConnection, entity_id: uuid.UUID) -> l
     return [(row[0], row[1], row[2]) for row in rows]
 
 
-async def test_opening_needs_kyc_and_issues_valid_identifiers(platform: Platform) -> None:
+async def test_opening_needs_kyc_and_issues_valid_identifiers(platform: Platform, units: UnitsOfWork) -> None:
     pending = await new_customer(platform.sessions, platform.keyring, verified=False)
-    async with unit_of_work(platform.sessions) as session:
+    async with units.begin(STAFF) as uow:
         with pytest.raises(CustomerNotVerified):
             await accounts.open_account(
-                session,
-                platform.keyring,
-                STAFF,
+                uow,
                 pending.id,
                 AccountOpen(account_type=AccountType.CHECKING, currency="GBP"),
             )
@@ -77,20 +76,16 @@ async def test_opening_needs_kyc_and_issues_valid_identifiers(platform: Platform
     assert savings.interest_rate_bps == 150 and checking.interest_rate_bps == 0
     # Limits default per type, in the account currency's minor units.
     assert (checking.daily_limit_minor, checking.monthly_limit_minor) == (1_000_000, 5_000_000)
-    async with unit_of_work(platform.sessions) as session:
+    async with units.begin(STAFF) as uow:
         with pytest.raises(InvalidInterestRate):
             await accounts.open_account(
-                session,
-                platform.keyring,
-                STAFF,
+                uow,
                 customer.id,
                 AccountOpen(account_type=AccountType.CHECKING, currency="GBP", interest_rate_bps=100),
             )
         with pytest.raises(InvalidLimits):
             await accounts.open_account(
-                session,
-                platform.keyring,
-                STAFF,
+                uow,
                 customer.id,
                 AccountOpen(
                     account_type=AccountType.CHECKING, currency="GBP", daily_limit_minor=10, monthly_limit_minor=5
@@ -101,30 +96,34 @@ async def test_opening_needs_kyc_and_issues_valid_identifiers(platform: Platform
         assert await _audit_actions(connection, savings.id) == [("account.opened", "staff", "staff-test")]
 
 
-async def test_frozen_account_refuses_debits_and_accepts_credits(platform: Platform) -> None:
+async def test_frozen_account_refuses_debits_and_accepts_credits(platform: Platform, units: UnitsOfWork) -> None:
     customer = await new_customer(platform.sessions, platform.keyring)
     frozen = await new_account(platform.sessions, platform.keyring, customer.id, funded_minor=10_000)
     other = await new_account(platform.sessions, platform.keyring, customer.id, funded_minor=10_000)
-    async with unit_of_work(platform.sessions) as session:
-        await accounts.freeze_account(session, platform.keyring, STAFF, frozen.id, "suspected fraud")
+    async with units.begin(STAFF) as uow:
+        await accounts.freeze_account(uow, frozen.id, "suspected fraud")
     debits: list[Attempt] = [
-        lambda s: ledger.post_transfer(s, frozen.id, other.id, Money(100, "GBP"), description="out"),
-        lambda s: ledger.withdraw(s, platform.keyring, STAFF, frozen.id, Money(100, "GBP"), description="cash"),
-        lambda s: ledger.place_hold(
-            s, frozen.id, Money(100, "GBP"), expires_at=datetime.now(UTC) + timedelta(days=1), description="card"
+        lambda u: ledger.post_transfer(u.session, frozen.id, other.id, Money(100, "GBP"), description="out"),
+        lambda u: ledger.withdraw(u, frozen.id, Money(100, "GBP"), description="cash"),
+        lambda u: ledger.place_hold(
+            u.session,
+            frozen.id,
+            Money(100, "GBP"),
+            expires_at=datetime.now(UTC) + timedelta(days=1),
+            description="card",
         ),
     ]
     for debit in debits:
-        async with unit_of_work(platform.sessions) as session:
+        async with units.begin(STAFF) as uow:
             with pytest.raises(AccountFrozen):
-                await debit(session)
-    async with unit_of_work(platform.sessions) as session:
-        await ledger.post_transfer(session, other.id, frozen.id, Money(500, "GBP"), description="in")
-        await ledger.deposit(session, platform.keyring, STAFF, frozen.id, Money(250, "GBP"), description="cash in")
+                await debit(uow)
+    async with units.begin(STAFF) as uow:
+        await ledger.post_transfer(uow.session, other.id, frozen.id, Money(500, "GBP"), description="in")
+        await ledger.deposit(uow, frozen.id, Money(250, "GBP"), description="cash in")
     assert (await account(platform.sessions, frozen.id)).booked_balance_minor == 10_750
-    async with unit_of_work(platform.sessions) as session:
-        await accounts.unfreeze_account(session, platform.keyring, STAFF, frozen.id, "cleared")
-        await ledger.post_transfer(session, frozen.id, other.id, Money(750, "GBP"), description="out again")
+    async with units.begin(STAFF) as uow:
+        await accounts.unfreeze_account(uow, frozen.id, "cleared")
+        await ledger.post_transfer(uow.session, frozen.id, other.id, Money(750, "GBP"), description="out again")
     async with platform.engine.connect() as connection:
         assert await _events(connection, frozen.id) == ["account.opened", "account.frozen", "account.unfrozen"]
         assert [action for action, _, _ in await _audit_actions(connection, frozen.id)] == [
@@ -137,65 +136,61 @@ async def test_frozen_account_refuses_debits_and_accepts_credits(platform: Platf
         assert await ledger_problems(connection) == []
 
 
-async def test_closing_needs_zero_balance_and_no_open_holds(platform: Platform) -> None:
+async def test_closing_needs_zero_balance_and_no_open_holds(platform: Platform, units: UnitsOfWork) -> None:
     customer = await new_customer(platform.sessions, platform.keyring)
     closing = await new_account(platform.sessions, platform.keyring, customer.id, funded_minor=1_000)
     other = await new_account(platform.sessions, platform.keyring, customer.id)
-    async with unit_of_work(platform.sessions) as session:
+    async with units.begin(STAFF) as uow:
         with pytest.raises(AccountNotEmpty):
-            await accounts.close_account(session, platform.keyring, STAFF, closing.id, "customer request")
+            await accounts.close_account(uow, closing.id, "customer request")
     async with unit_of_work(platform.sessions) as session:
         hold = await ledger.place_hold(
             session, closing.id, Money(400, "GBP"), expires_at=datetime.now(UTC) + timedelta(days=1), description="card"
         )
         await ledger.post_transfer(session, closing.id, other.id, Money(600, "GBP"), description="sweep")
-    async with unit_of_work(platform.sessions) as session:
+    async with units.begin(STAFF) as uow:
         with pytest.raises(AccountNotEmpty):
-            await accounts.close_account(session, platform.keyring, STAFF, closing.id, "customer request")
-    async with unit_of_work(platform.sessions) as session:
-        await ledger.void_hold(session, hold.id)
-        await ledger.post_transfer(session, closing.id, other.id, Money(400, "GBP"), description="sweep")
-        closed = await accounts.close_account(session, platform.keyring, STAFF, closing.id, "customer request")
+            await accounts.close_account(uow, closing.id, "customer request")
+    async with units.begin(STAFF) as uow:
+        await ledger.void_hold(uow.session, hold.id)
+        await ledger.post_transfer(uow.session, closing.id, other.id, Money(400, "GBP"), description="sweep")
+        closed = await accounts.close_account(uow, closing.id, "customer request")
     assert closed.status is AccountStatus.CLOSED and closed.closed_at is not None
     credits: list[Attempt] = [
-        lambda s: ledger.post_transfer(s, other.id, closing.id, Money(1, "GBP"), description="in"),
-        lambda s: ledger.deposit(s, platform.keyring, STAFF, closing.id, Money(1, "GBP"), description="in"),
+        lambda u: ledger.post_transfer(u.session, other.id, closing.id, Money(1, "GBP"), description="in"),
+        lambda u: ledger.deposit(u, closing.id, Money(1, "GBP"), description="in"),
     ]
     for attempt in credits:
-        async with unit_of_work(platform.sessions) as session:
+        async with units.begin(STAFF) as uow:
             with pytest.raises(AccountClosed):
-                await attempt(session)
-    async with unit_of_work(platform.sessions) as session:
+                await attempt(uow)
+    async with units.begin(STAFF) as uow:
         with pytest.raises(InvalidStatusTransition):
-            await accounts.unfreeze_account(session, platform.keyring, STAFF, closing.id, "reopen")
+            await accounts.unfreeze_account(uow, closing.id, "reopen")
         with pytest.raises(InvalidStatusTransition):
-            await accounts.freeze_account(session, platform.keyring, STAFF, closing.id, "late")
+            await accounts.freeze_account(uow, closing.id, "late")
     async with platform.engine.connect() as connection:
         assert (await _events(connection, closing.id))[-1] == "account.closed"
         assert await ledger_problems(connection) == []
 
 
-async def test_limits_change_is_audited_and_overdraft_cannot_shrink_below_use(platform: Platform) -> None:
+async def test_limits_change_is_audited_and_overdraft_cannot_shrink_below_use(
+    platform: Platform, units: UnitsOfWork
+) -> None:
     customer = await new_customer(platform.sessions, platform.keyring)
     spender = await new_account(platform.sessions, platform.keyring, customer.id, overdraft_limit_minor=5_000)
     other = await new_account(platform.sessions, platform.keyring, customer.id)
     async with unit_of_work(platform.sessions) as session:
         await ledger.post_transfer(session, spender.id, other.id, Money(3_000, "GBP"), description="overdrawn")
-    async with unit_of_work(platform.sessions) as session:
+    async with units.begin(STAFF) as uow:
         with pytest.raises(OverdraftInUse):
-            await accounts.change_limits(
-                session, platform.keyring, STAFF, spender.id, LimitsChange(overdraft_limit_minor=2_999)
-            )
-    async with unit_of_work(platform.sessions) as session:
+            await accounts.change_limits(uow, spender.id, LimitsChange(overdraft_limit_minor=2_999))
+    async with units.begin(STAFF) as uow:
         with pytest.raises(InvalidLimits):
-            await accounts.change_limits(
-                session, platform.keyring, STAFF, spender.id, LimitsChange(daily_limit_minor=10**9)
-            )
-    async with unit_of_work(platform.sessions) as session:
+            await accounts.change_limits(uow, spender.id, LimitsChange(daily_limit_minor=10**9))
+    async with units.begin(STAFF) as uow:
         changed = await accounts.change_limits(
-            session,
-            platform.keyring,
-            STAFF,
+            uow,
             spender.id,
             LimitsChange(overdraft_limit_minor=3_000, daily_limit_minor=20_000),
         )

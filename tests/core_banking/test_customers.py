@@ -12,8 +12,8 @@ from core_banking.customers import service as customers
 from core_banking.customers.errors import CustomerEmailTaken
 from core_banking.customers.models import KycStatus
 from obank.crypto import seal, unseal
-from obank.database import unit_of_work
 from obank.runtime import Platform
+from obank.unit_of_work import UnitsOfWork
 from tests.core_banking.helpers import STAFF, customer_data, new_customer
 
 
@@ -54,22 +54,22 @@ async def test_sealed_fields_open_only_for_their_own_customer_and_field(platform
         unseal(platform.keyring, first.id, "full_name", sealed)
 
 
-async def test_email_lookup_and_uniqueness(platform: Platform) -> None:
+async def test_email_lookup_and_uniqueness(platform: Platform, units: UnitsOfWork) -> None:
     customer = await new_customer(platform.sessions, platform.keyring, email="Linus@Example.org", verified=False)
-    async with unit_of_work(platform.sessions) as session:
-        found = await customers.find_by_email(session, platform.keyring, "  linus@example.ORG ")
+    async with units.begin(STAFF) as uow:
+        found = await customers.find_by_email(uow.session, platform.keyring, "  linus@example.ORG ")
         assert found is not None and found.id == customer.id
-        assert await customers.find_by_email(session, platform.keyring, "nobody@example.org") is None
+        assert await customers.find_by_email(uow.session, platform.keyring, "nobody@example.org") is None
         with pytest.raises(CustomerEmailTaken):
-            await customers.create_customer(session, platform.keyring, STAFF, customer_data(email="LINUS@example.org"))
+            await customers.create_customer(uow, customer_data(email="LINUS@example.org"))
 
 
-async def test_kyc_decision_is_published_and_audited(platform: Platform, database_url: str) -> None:
+async def test_kyc_decision_is_published_and_audited(platform: Platform, units: UnitsOfWork, database_url: str) -> None:
     customer = await new_customer(platform.sessions, platform.keyring, verified=False)
     assert customer.kyc_status is KycStatus.PENDING
-    async with unit_of_work(platform.sessions) as session:
-        rejected = await customers.set_kyc_status(session, platform.keyring, STAFF, customer.id, KycStatus.REJECTED)
-        unchanged = await customers.set_kyc_status(session, platform.keyring, STAFF, customer.id, KycStatus.REJECTED)
+    async with units.begin(STAFF) as uow:
+        rejected = await customers.set_kyc_status(uow, customer.id, KycStatus.REJECTED)
+        unchanged = await customers.set_kyc_status(uow, customer.id, KycStatus.REJECTED)
     assert rejected.kyc_status is unchanged.kyc_status is KycStatus.REJECTED
     with psycopg.connect(database_url) as connection:
         events = connection.execute(

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from core_banking.demo import seed_demo_bank
-from obank.database import unit_of_work
 from obank.runtime import Platform
+from obank.unit_of_work import UnitsOfWork
 from tests.core_banking.helpers import count, ledger_problems
 
 
-async def test_seeding_twice_yields_the_same_bank(platform: Platform) -> None:
-    async with unit_of_work(platform.sessions) as session:
-        first = await seed_demo_bank(session, platform.keyring)
-    async with unit_of_work(platform.sessions) as session:
-        second = await seed_demo_bank(session, platform.keyring)
+async def test_seeding_twice_yields_the_same_bank(platform: Platform, units: UnitsOfWork) -> None:
+    first = await seed_demo_bank(units)
+    second = await seed_demo_bank(units)
     assert first == second
     assert len(first) >= 2 and all(len(customer.accounts) >= 2 for customer in first)
     assert {account.currency for customer in first for account in customer.accounts} == {"GBP", "EUR"}

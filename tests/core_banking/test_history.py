@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from audit.trail import platform_units
 from core_banking.accounts import service as accounts_service
 from core_banking.accounts.models import InternalPurpose
 from core_banking.accounts.schemas import AccountRecord
@@ -24,10 +25,8 @@ def at(month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
 
 
 async def deposit(platform: Platform, account_id: uuid.UUID, amount: int, when: datetime, what: str) -> None:
-    async with unit_of_work(platform.sessions) as session:
-        await ledger.deposit(
-            session, platform.keyring, STAFF, account_id, Money(amount, "GBP"), description=what, now=when
-        )
+    async with platform_units(platform).begin(STAFF) as uow:
+        await ledger.deposit(uow, account_id, Money(amount, "GBP"), description=what, now=when)
 
 
 async def move(
@@ -64,10 +63,8 @@ async def test_a_customer_sees_only_their_own_accounts(
     bob = await new_customer(platform.sessions, platform.keyring)
     mine = [await new_account(platform.sessions, platform.keyring, alice.id, funded_minor=n) for n in (100, 200)]
     bobs = await new_account(platform.sessions, platform.keyring, bob.id, funded_minor=300)
-    async with unit_of_work(platform.sessions) as session:
-        settlement = await accounts_service.ensure_internal_account(
-            session, platform.keyring, InternalPurpose.SETTLEMENT, "GBP"
-        )
+    async with platform_units(platform).begin(STAFF) as uow:
+        settlement = await accounts_service.ensure_internal_account(uow, InternalPurpose.SETTLEMENT, "GBP")
     headers = customer_headers(alice.id)
     listed = await client.get("/api/v1/accounts", headers=headers)
     assert [a["id"] for a in listed.json()] == [str(a.id) for a in mine]

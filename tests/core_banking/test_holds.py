@@ -13,6 +13,7 @@ from core_banking.ledger.models import HoldStatus
 from obank.database import unit_of_work
 from obank.money import Money
 from obank.runtime import Platform
+from obank.unit_of_work import UnitsOfWork
 from tests.core_banking.helpers import account, count, ledger_problems, new_account, new_customer
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -80,7 +81,7 @@ async def test_partial_capture_releases_the_remainder(platform: Platform) -> Non
         assert await ledger_problems(connection) == []
 
 
-async def test_void_and_expiry_release_the_hold(platform: Platform) -> None:
+async def test_void_and_expiry_release_the_hold(platform: Platform, units: UnitsOfWork) -> None:
     payer, payee = await _setup(platform)
     async with unit_of_work(platform.sessions) as session:
         voided = await ledger.place_hold(
@@ -94,10 +95,10 @@ async def test_void_and_expiry_release_the_hold(platform: Platform) -> None:
         )
     async with unit_of_work(platform.sessions) as session:
         assert (await ledger.void_hold(session, voided.id, now=NOW)).status is HoldStatus.VOIDED
-    async with unit_of_work(platform.sessions) as session:
-        assert await ledger.expire_holds(session, platform.keyring, NOW + timedelta(minutes=59)) == []
-    async with unit_of_work(platform.sessions) as session:
-        expired = await ledger.expire_holds(session, platform.keyring, NOW + timedelta(hours=2))
+    async with units.begin(ledger.HOLD_EXPIRY_ACTOR) as uow:
+        assert await ledger.expire_holds(uow, NOW + timedelta(minutes=59)) == []
+    async with units.begin(ledger.HOLD_EXPIRY_ACTOR) as uow:
+        expired = await ledger.expire_holds(uow, NOW + timedelta(hours=2))
     assert [(hold.id, hold.status) for hold in expired] == [(expiring.id, HoldStatus.EXPIRED)]
     async with unit_of_work(platform.sessions) as session:
         with pytest.raises(HoldNotOpen):

@@ -11,8 +11,9 @@ import httpx
 from core_banking.idempotency.service import RETENTION, execute_once, purge_expired_keys, request_fingerprint
 from obank.database import unit_of_work
 from obank.runtime import Platform
+from obank.unit_of_work import UnitsOfWork
 from tests.core_banking.conftest import HeadersFor
-from tests.core_banking.helpers import account, count, ledger_problems, new_account, new_customer
+from tests.core_banking.helpers import STAFF, account, count, ledger_problems, new_account, new_customer
 
 CASH = {"amount_minor": 2_500, "currency": "GBP", "description": "Counter"}
 
@@ -90,7 +91,7 @@ async def test_concurrent_requests_with_one_key_deposit_once(
         assert await ledger_problems(connection) == []
 
 
-async def test_an_expired_key_can_be_used_afresh(platform: Platform) -> None:
+async def test_an_expired_key_can_be_used_afresh(units: UnitsOfWork) -> None:
     runs = []
 
     async def operation() -> tuple[int, dict[str, object]]:
@@ -100,22 +101,22 @@ async def test_an_expired_key_can_be_used_afresh(platform: Platform) -> None:
     start = datetime(2026, 11, 1, tzinfo=UTC)
     fingerprint = request_fingerprint("op", {"a": 1})
     for moment, expected in ((start, 1), (start + RETENTION - timedelta(seconds=1), 1), (start + RETENTION, 2)):
-        async with unit_of_work(platform.sessions) as session:
+        async with units.begin(STAFF) as uow:
             outcome = await execute_once(
-                session, scope="test", key="k", fingerprint=fingerprint, operation=operation, now=moment
+                uow, scope="test", key="k", fingerprint=fingerprint, operation=operation, now=moment
             )
         assert outcome.body == {"run": expected}
     assert len(runs) == 2
 
 
-async def test_purge_forgets_only_expired_keys(platform: Platform) -> None:
+async def test_purge_forgets_only_expired_keys(platform: Platform, units: UnitsOfWork) -> None:
     async def operation() -> tuple[int, dict[str, object]]:
         return 200, {}
 
     start = datetime(2026, 11, 1, tzinfo=UTC)
     for key, moment in (("old", start), ("recent", start + timedelta(hours=12))):
-        async with unit_of_work(platform.sessions) as session:
-            await execute_once(session, scope="test", key=key, fingerprint=b"f", operation=operation, now=moment)
+        async with units.begin(STAFF) as uow:
+            await execute_once(uow, scope="test", key=key, fingerprint=b"f", operation=operation, now=moment)
     async with unit_of_work(platform.sessions) as session:
         assert await purge_expired_keys(session, start + RETENTION) == 1
     async with platform.engine.connect() as connection:

@@ -14,6 +14,7 @@ from core_banking.ledger.errors import EntryAlreadyReversed, EntryNotReversible,
 from obank.database import unit_of_work
 from obank.money import Money
 from obank.runtime import Platform
+from obank.unit_of_work import UnitsOfWork
 from tests.core_banking.helpers import STAFF, account, count, ledger_problems, new_account, new_customer
 
 
@@ -101,28 +102,28 @@ async def test_database_refuses_unbalanced_entries_at_commit(platform: Platform,
         assert connection.execute("SELECT count(*) FROM core_banking.postings").fetchone() == (6,)
 
 
-async def test_reversal_compensates_once_and_never_overdraws(platform: Platform) -> None:
+async def test_reversal_compensates_once_and_never_overdraws(platform: Platform, units: UnitsOfWork) -> None:
     first, second = await _two_funded_accounts(platform)
     async with unit_of_work(platform.sessions) as session:
         original = await ledger.post_transfer(session, first, second, Money(4_000, "GBP"), description="Rent")
-    async with unit_of_work(platform.sessions) as session:
-        reversal = await ledger.reverse_entry(session, platform.keyring, STAFF, original.id, reason="sent in error")
+    async with units.begin(STAFF) as uow:
+        reversal = await ledger.reverse_entry(uow, original.id, reason="sent in error")
     assert reversal.reverses_entry_id == original.id
     assert [p.amount_minor for p in reversal.postings] == [4_000, -4_000]
     assert (await account(platform.sessions, first)).booked_balance_minor == 10_000
-    async with unit_of_work(platform.sessions) as session:
+    async with units.begin(STAFF) as uow:
         with pytest.raises(EntryAlreadyReversed):
-            await ledger.reverse_entry(session, platform.keyring, STAFF, original.id, reason="again")
-    async with unit_of_work(platform.sessions) as session:
+            await ledger.reverse_entry(uow, original.id, reason="again")
+    async with units.begin(STAFF) as uow:
         with pytest.raises(EntryNotReversible):
-            await ledger.reverse_entry(session, platform.keyring, STAFF, reversal.id, reason="undo the undo")
+            await ledger.reverse_entry(uow, reversal.id, reason="undo the undo")
     # Reversing a credit whose money has since been spent would overdraw the account: refused.
     async with unit_of_work(platform.sessions) as session:
         credit = await ledger.post_transfer(session, first, second, Money(1_000, "GBP"), description="Top up")
         await ledger.post_transfer(session, second, first, Money(6_000, "GBP"), description="Spend")
-    async with unit_of_work(platform.sessions) as session:
+    async with units.begin(STAFF) as uow:
         with pytest.raises(InsufficientFunds):
-            await ledger.reverse_entry(session, platform.keyring, STAFF, credit.id, reason="late")
+            await ledger.reverse_entry(uow, credit.id, reason="late")
     async with platform.engine.connect() as connection:
         assert await ledger_problems(connection) == []
         reversed_events = await count(

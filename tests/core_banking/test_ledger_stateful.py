@@ -14,8 +14,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from audit.trail import units_of_work
 from core_banking.accounts import service as accounts
 from core_banking.accounts.errors import AccountClosed, AccountFrozen, AccountNotEmpty, InvalidStatusTransition
 from core_banking.accounts.models import AccountStatus, AccountType
@@ -24,9 +24,10 @@ from core_banking.errors import DomainError
 from core_banking.ledger import service as ledger
 from core_banking.ledger.errors import CurrencyMismatch, HoldNotOpen, InsufficientFunds, SameAccount
 from obank.crypto import KeyRing, load_keyring
-from obank.database import create_engine, create_sessionmaker, unit_of_work
+from obank.database import create_engine, create_sessionmaker
 from obank.money import Money
 from obank.settings import Settings
+from obank.unit_of_work import UnitOfWork
 from tests.core_banking.helpers import STAFF, ledger_problems, new_customer
 
 T = TypeVar("T")
@@ -76,6 +77,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.loop = asyncio.new_event_loop()
         self.engine = create_engine(self.database_url, pool_size=1)
         self.sessions = create_sessionmaker(self.engine)
+        self.units = units_of_work(self.sessions, self.keyring)
         self.customer_id = self.run(new_customer(self.sessions, self.keyring)).id
         self.model: dict[uuid.UUID, ModelAccount] = {}
         self.hold_accounts: dict[uuid.UUID, uuid.UUID] = {}
@@ -83,12 +85,12 @@ class LedgerMachine(RuleBasedStateMachine):
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(coroutine)
 
-    def attempt(self, operation: Callable[[AsyncSession], Awaitable[T]], refusals: set[type[DomainError]]) -> T | None:
+    def attempt(self, operation: Callable[[UnitOfWork], Awaitable[T]], refusals: set[type[DomainError]]) -> T | None:
         """Run one operation in its own transaction; it must be refused exactly when the model says so."""
 
         async def in_transaction() -> T:
-            async with unit_of_work(self.sessions) as session:
-                return await operation(session)
+            async with self.units.begin(STAFF) as uow:
+                return await operation(uow)
 
         refusal: DomainError | None = None
         try:
@@ -114,9 +116,7 @@ class LedgerMachine(RuleBasedStateMachine):
             daily_limit_minor=10**12,
             monthly_limit_minor=10**12,
         )
-        opened = self.attempt(
-            lambda s: accounts.open_account(s, self.keyring, STAFF, self.customer_id, request, now=CLOCK), set()
-        )
+        opened = self.attempt(lambda u: accounts.open_account(u, self.customer_id, request, now=CLOCK), set())
         assert opened is not None
         self.model[opened.id] = ModelAccount(currency, overdraft)
         return opened.id
@@ -126,9 +126,7 @@ class LedgerMachine(RuleBasedStateMachine):
         account = self.model[account_id]
         refusals: set[type[DomainError]] = {AccountClosed} if account.status is AccountStatus.CLOSED else set()
         money = Money(amount, account.currency)
-        if self.attempt(
-            lambda s: ledger.deposit(s, self.keyring, STAFF, account_id, money, description="in", now=CLOCK), refusals
-        ):
+        if self.attempt(lambda u: ledger.deposit(u, account_id, money, description="in", now=CLOCK), refusals):
             account.booked += amount
 
     @rule(account_id=account_ids, amount=st.one_of(amounts, st.just("everything")))
@@ -137,7 +135,7 @@ class LedgerMachine(RuleBasedStateMachine):
         minor = max(account.booked, 1) if amount == "everything" else int(amount)
         money = Money(minor, account.currency)
         if self.attempt(
-            lambda s: ledger.withdraw(s, self.keyring, STAFF, account_id, money, description="out", now=CLOCK),
+            lambda u: ledger.withdraw(u, account_id, money, description="out", now=CLOCK),
             _debit_refusals(account, minor),
         ):
             account.booked -= minor
@@ -154,7 +152,8 @@ class LedgerMachine(RuleBasedStateMachine):
             refusals.add(AccountClosed)
         money = Money(amount, source.currency)
         if self.attempt(
-            lambda s: ledger.post_transfer(s, source_id, destination_id, money, description="t", now=CLOCK), refusals
+            lambda u: ledger.post_transfer(u.session, source_id, destination_id, money, description="t", now=CLOCK),
+            refusals,
         ):
             source.booked -= amount
             destination.booked += amount
@@ -163,8 +162,8 @@ class LedgerMachine(RuleBasedStateMachine):
     def place_hold(self, account_id: uuid.UUID, amount: int) -> uuid.UUID:
         account = self.model[account_id]
         hold = self.attempt(
-            lambda s: ledger.place_hold(
-                s,
+            lambda u: ledger.place_hold(
+                u.session,
                 account_id,
                 Money(amount, account.currency),
                 expires_at=CLOCK + timedelta(days=1),
@@ -207,7 +206,8 @@ class LedgerMachine(RuleBasedStateMachine):
             refusals.add(AccountClosed)
         money = Money(amount, account.currency)
         if self.attempt(
-            lambda s: ledger.capture_hold(s, hold_id, credit_id, money, description="capture", now=CLOCK), refusals
+            lambda u: ledger.capture_hold(u.session, hold_id, credit_id, money, description="capture", now=CLOCK),
+            refusals,
         ):
             del account.holds[hold_id]
             account.booked -= amount
@@ -219,12 +219,12 @@ class LedgerMachine(RuleBasedStateMachine):
         if found is None:
             return
         account, held = found
-        if self.attempt(lambda s: ledger.void_hold(s, hold_id, now=CLOCK), set() if held else {HoldNotOpen}):
+        if self.attempt(lambda u: ledger.void_hold(u.session, hold_id, now=CLOCK), set() if held else {HoldNotOpen}):
             del account.holds[hold_id]
 
     @rule()
     def expire_holds(self) -> None:
-        expired = self.attempt(lambda s: ledger.expire_holds(s, self.keyring, CLOCK + timedelta(days=2)), set())
+        expired = self.attempt(lambda u: ledger.expire_holds(u, CLOCK + timedelta(days=2)), set())
         assert expired is not None
         expired_ids = {hold.id for hold in expired}
         for account in self.model.values():
@@ -237,7 +237,7 @@ class LedgerMachine(RuleBasedStateMachine):
         refusals: set[type[DomainError]] = set()
         if account.status is not AccountStatus.ACTIVE:
             refusals.add(InvalidStatusTransition)
-        if self.attempt(lambda s: accounts.freeze_account(s, self.keyring, STAFF, account_id, "test"), refusals):
+        if self.attempt(lambda u: accounts.freeze_account(u, account_id, "test"), refusals):
             account.status = AccountStatus.FROZEN
 
     @rule(account_id=account_ids)
@@ -246,7 +246,7 @@ class LedgerMachine(RuleBasedStateMachine):
         refusals: set[type[DomainError]] = set()
         if account.status is not AccountStatus.FROZEN:
             refusals.add(InvalidStatusTransition)
-        if self.attempt(lambda s: accounts.unfreeze_account(s, self.keyring, STAFF, account_id, "test"), refusals):
+        if self.attempt(lambda u: accounts.unfreeze_account(u, account_id, "test"), refusals):
             account.status = AccountStatus.ACTIVE
 
     @rule(account_id=account_ids)
@@ -257,7 +257,7 @@ class LedgerMachine(RuleBasedStateMachine):
             refusals.add(InvalidStatusTransition)
         elif account.booked or account.held:
             refusals.add(AccountNotEmpty)
-        if self.attempt(lambda s: accounts.close_account(s, self.keyring, STAFF, account_id, "test"), refusals):
+        if self.attempt(lambda u: accounts.close_account(u, account_id, "test"), refusals):
             account.status = AccountStatus.CLOSED
 
     @invariant()

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
+from audit.trail import platform_units
 from core_banking import jobs
 from core_banking.ledger import service as ledger
 from core_banking.transfers import service as transfers_service
@@ -27,11 +28,9 @@ async def small_bank(platform: Platform) -> dict[str, uuid.UUID]:
     customer = await new_customer(platform.sessions, platform.keyring)
     payer = await new_account(platform.sessions, platform.keyring, customer.id, funded_minor=10_000)
     payee = await new_account(platform.sessions, platform.keyring, customer.id)
-    async with unit_of_work(platform.sessions) as session:
+    async with platform_units(platform).begin(STAFF) as uow:
         await transfers_service.make_transfer(
-            session,
-            platform.keyring,
-            STAFF,
+            uow,
             customer.id,
             TransferCreate(
                 source_account_id=payer.id,
@@ -43,7 +42,11 @@ async def small_bank(platform: Platform) -> dict[str, uuid.UUID]:
             idempotency_key="setup",
         )
         hold = await ledger.place_hold(
-            session, payer.id, Money(1_000, "GBP"), expires_at=datetime.now(UTC) + timedelta(days=1), description="Card"
+            uow.session,
+            payer.id,
+            Money(1_000, "GBP"),
+            expires_at=datetime.now(UTC) + timedelta(days=1),
+            description="Card",
         )
     return {"payer": payer.id, "payee": payee.id, "hold": hold.id}
 

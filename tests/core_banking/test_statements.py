@@ -154,7 +154,7 @@ async def test_pdf_without_a_unicode_font_transliterates_instead_of_failing(
     euros = await new_account(
         platform.sessions, platform.keyring, holder.id, currency="EUR", account_type=AccountType.SAVINGS
     )
-    line = TransactionLine(1, euros.id, "DEPOSIT", "Café — €5 refund", None, "EUR", 500, 500, at(10, 3))
+    line = TransactionLine(1, euros.id, "DEPOSIT", "Café — €5 refund", None, "EUR", 500, 500, at(10, 3), euros.id)
     statement = Statement(
         account=euros,
         holder_name=holder.full_name,

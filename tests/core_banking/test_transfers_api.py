@@ -14,6 +14,7 @@ from core_banking.accounts import service as accounts_service
 from core_banking.accounts.models import InternalPurpose
 from obank.database import unit_of_work
 from obank.runtime import Platform
+from obank.unit_of_work import UnitsOfWork
 from tests.core_banking.conftest import CustomerHeadersFor, HeadersFor
 from tests.core_banking.helpers import STAFF, account, count, new_account, new_customer
 
@@ -122,7 +123,11 @@ async def test_a_transfer_to_anothers_account_by_id_and_a_replay(
 
 
 async def test_refusals_change_nothing_and_answer_problem_documents(
-    client: httpx.AsyncClient, customer_headers: CustomerHeadersFor, headers_for: HeadersFor, platform: Platform
+    client: httpx.AsyncClient,
+    customer_headers: CustomerHeadersFor,
+    headers_for: HeadersFor,
+    platform: Platform,
+    units: UnitsOfWork,
 ) -> None:
     alice = await new_customer(platform.sessions, platform.keyring)
     mallory = await new_customer(platform.sessions, platform.keyring)
@@ -133,11 +138,9 @@ async def test_refusals_change_nothing_and_answer_problem_documents(
     frozen = await new_account(platform.sessions, platform.keyring, alice.id, funded_minor=1_000)
     euros = await new_account(platform.sessions, platform.keyring, alice.id, currency="EUR", funded_minor=1_000)
     mallorys_account = await new_account(platform.sessions, platform.keyring, mallory.id, funded_minor=1_000)
-    async with unit_of_work(platform.sessions) as session:
-        await accounts_service.freeze_account(session, platform.keyring, STAFF, frozen.id, "suspected fraud")
-        settlement = await accounts_service.ensure_internal_account(
-            session, platform.keyring, InternalPurpose.SETTLEMENT, "GBP"
-        )
+    async with units.begin(STAFF) as uow:
+        await accounts_service.freeze_account(uow, frozen.id, "suspected fraud")
+        settlement = await accounts_service.ensure_internal_account(uow, InternalPurpose.SETTLEMENT, "GBP")
     cases: list[tuple[dict[str, Any], int, str]] = [
         (transfer(frozen.id, payee.id, 100), 409, "account_frozen"),
         (transfer(funded.id, euros.id, 100), 422, "currency_mismatch"),

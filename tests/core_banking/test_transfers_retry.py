@@ -6,11 +6,10 @@ import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from obank.database import retry_serializable
 from obank.runtime import Platform
-from tests.core_banking.helpers import count
+from obank.unit_of_work import UnitOfWork, UnitsOfWork
+from tests.core_banking.helpers import STAFF, count
 
 MARK = "CREATE TABLE IF NOT EXISTS public.attempts (n int)"
 
@@ -21,41 +20,45 @@ def raise_sqlstate(sqlstate: str) -> str:
 
 
 @pytest.mark.parametrize("sqlstate", ["40001", "40P01"])
-async def test_transient_aborts_are_retried_from_scratch(platform: Platform, sqlstate: str) -> None:
+async def test_transient_aborts_are_retried_from_scratch(platform: Platform, units: UnitsOfWork, sqlstate: str) -> None:
     async with platform.engine.begin() as connection:
         await connection.execute(text(MARK))
     attempts = 0
 
-    async def work(session: AsyncSession) -> str:
+    async def work(uow: UnitOfWork) -> str:
         nonlocal attempts
         attempts += 1
-        await session.execute(text("INSERT INTO public.attempts VALUES (:n)"), {"n": attempts})
+        await uow.session.execute(text("INSERT INTO public.attempts VALUES (:n)"), {"n": attempts})
+        uow.publish(topic="test", event_type="attempted", key="k", payload={"n": attempts})
         if attempts < 3:
-            await session.execute(text(raise_sqlstate(sqlstate)))
+            await uow.session.execute(text(raise_sqlstate(sqlstate)))
         return "done"
 
-    assert await retry_serializable(platform.sessions, work) == "done"
+    assert await units.retry(STAFF, work) == "done"
     assert attempts == 3
     async with platform.engine.connect() as connection:
-        # Only the attempt that committed left its row.
+        # Only the attempt that committed left its row and its event.
         assert await count(connection, "SELECT count(*) FROM public.attempts") == 1
         assert await count(connection, "SELECT min(n) FROM public.attempts") == 3
+        assert await count(connection, "SELECT count(*) FROM platform.outbox_events WHERE topic = 'test'") == 1
 
 
-async def test_other_errors_are_not_retried(platform: Platform) -> None:
+async def test_other_errors_are_not_retried(units: UnitsOfWork) -> None:
     attempts = 0
 
-    async def work(session: AsyncSession) -> None:
+    async def work(uow: UnitOfWork) -> None:
         nonlocal attempts
         attempts += 1
-        await session.execute(text(raise_sqlstate("23505")))
+        await uow.session.execute(text(raise_sqlstate("23505")))
 
     with pytest.raises(DBAPIError):
-        await retry_serializable(platform.sessions, work)
+        await units.retry(STAFF, work)
     assert attempts == 1
 
 
-async def test_connections_the_server_dropped_are_replaced_and_the_work_retried(platform: Platform) -> None:
+async def test_connections_the_server_dropped_are_replaced_and_the_work_retried(
+    platform: Platform, units: UnitsOfWork
+) -> None:
     async with platform.engine.connect() as connection:
         first_backend = await count(connection, "SELECT pg_backend_pid()")
     # The server goes away under the idle pooled connection (a restart, an idle timeout).
@@ -63,12 +66,12 @@ async def test_connections_the_server_dropped_are_replaced_and_the_work_retried(
         other.execute("SELECT pg_terminate_backend(%s)", (first_backend,))
     attempts = 0
 
-    async def work(session: AsyncSession) -> int:
+    async def work(uow: UnitOfWork) -> int:
         nonlocal attempts
         attempts += 1
-        return int(await session.scalar(text("SELECT pg_backend_pid()")) or 0)
+        return int(await uow.session.scalar(text("SELECT pg_backend_pid()")) or 0)
 
-    backend = await retry_serializable(platform.sessions, work)
+    backend = await units.retry(STAFF, work)
 
     assert backend != first_backend
     assert attempts == 2

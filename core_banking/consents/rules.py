@@ -1,0 +1,147 @@
+"""What makes a consent request acceptable: UK Open Banking v4.0's rules, each refusal naming its field.
+
+Pure checks on the request as the TPP sent it; the service runs them before anything is stored.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from core_banking.accounts.identifiers import iban_is_valid
+from core_banking.consents.errors import InvalidConsent
+from core_banking.consents.schemas import (
+    AccountAccessDetails,
+    CreditorScheme,
+    DebtorScheme,
+    DomesticPaymentDetails,
+    FundsConfirmationDetails,
+    Permission,
+)
+
+MAX_CLIENT_ID = 128
+MAX_CREDITOR_NAME = 140
+MAX_DEBTOR_NAME = 350  # OB DebtorAccount.Name
+MAX_IDENTIFICATION = 256
+MAX_REFERENCE = 35  # OB Reference: max 35 characters, as Faster Payments carries it
+MAX_IDEMPOTENCY_KEY = 255  # what the key store holds; the OB edge allows 40 (Read/Write Data API Profile)
+
+# Permissions this bank refuses as "not supported by the ASPSP": it publishes no offers endpoint.
+UNSUPPORTED_PERMISSIONS = frozenset({Permission.READ_OFFERS})
+_TRANSACTION_DETAIL = frozenset({Permission.READ_TRANSACTIONS_BASIC, Permission.READ_TRANSACTIONS_DETAIL})
+_TRANSACTION_DIRECTION = frozenset({Permission.READ_TRANSACTIONS_CREDITS, Permission.READ_TRANSACTIONS_DEBITS})
+# ReadPAN unmasks card numbers inside the Detail data clusters; without one of these it would show nothing.
+_DETAIL = frozenset(p for p in Permission if p.value.endswith("Detail"))
+_IDENTIFICATION_PATTERNS = {
+    CreditorScheme.SORT_CODE_ACCOUNT_NUMBER: re.compile(r"[0-9]{14}"),
+    CreditorScheme.IBAN: re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}"),
+}
+
+PERMISSIONS_FIELD = "Data.Permissions"
+EXPIRATION_FIELD = "Data.ExpirationDateTime"
+_WINDOW_FIELDS = {"transactions_from": "Data.TransactionFromDateTime", "transactions_to": "Data.TransactionToDateTime"}
+
+
+def check_client(client_id: str) -> None:
+    if not 0 < len(client_id) <= MAX_CLIENT_ID:
+        raise InvalidConsent(f"must be 1 to {MAX_CLIENT_ID} characters", field="client_id")
+
+
+def check_idempotency_key(key: str) -> None:
+    if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        raise InvalidConsent(f"must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters", field="x-idempotency-key")
+
+
+def _check_expiry(expires_at: datetime | None, now: datetime) -> None:
+    _aware(expires_at, EXPIRATION_FIELD)
+    if expires_at is not None and expires_at <= now:
+        raise InvalidConsent("the expiration date must be in the future", field=EXPIRATION_FIELD)
+
+
+def _aware(value: datetime | None, field: str) -> None:
+    if value is not None and value.tzinfo is None:
+        raise InvalidConsent("must carry a time zone", field=field)
+
+
+def check_account_access(details: AccountAccessDetails, now: datetime) -> None:
+    """The permission combinations UK OB v4.0 Account Access Consents refuse, then the dates."""
+    try:
+        permissions = {Permission(p) for p in details.permissions}
+    except ValueError as exc:
+        raise InvalidConsent(f"unknown permission ({exc})", field=PERMISSIONS_FIELD) from None
+    if not permissions:
+        raise InvalidConsent("at least one permission is required", field=PERMISSIONS_FIELD)
+    if len(permissions) != len(details.permissions):
+        raise InvalidConsent("permissions must not repeat", field=PERMISSIONS_FIELD)
+    unsupported = sorted(p.value for p in permissions & UNSUPPORTED_PERMISSIONS)
+    if unsupported:
+        raise InvalidConsent(f"not supported by this bank: {', '.join(unsupported)}", field=PERMISSIONS_FIELD)
+    # ReadTransactionsBasic/Detail need ReadTransactionsCredits and/or Debits, and the other way round.
+    if bool(permissions & _TRANSACTION_DETAIL) != bool(permissions & _TRANSACTION_DIRECTION):
+        raise InvalidConsent(
+            "ReadTransactionsBasic or ReadTransactionsDetail requires ReadTransactionsCredits and/or"
+            " ReadTransactionsDebits, and the other way round",
+            field=PERMISSIONS_FIELD,
+        )
+    if Permission.READ_PAN in permissions and not permissions & _DETAIL:
+        raise InvalidConsent("ReadPAN requires at least one Detail permission", field=PERMISSIONS_FIELD)
+    _check_expiry(details.expires_at, now)
+    for name, field in _WINDOW_FIELDS.items():
+        _aware(getattr(details, name), field)
+    if (
+        details.transactions_from is not None
+        and details.transactions_to is not None
+        and details.transactions_from > details.transactions_to
+    ):
+        raise InvalidConsent("the transaction window ends before it starts", field=_WINDOW_FIELDS["transactions_to"])
+
+
+def check_domestic_payment(details: DomesticPaymentDetails) -> None:
+    if not details.amount.is_positive():
+        raise InvalidConsent("the instructed amount must be positive", field="Data.Initiation.InstructedAmount.Amount")
+    creditor = details.creditor
+    if not 0 < len(creditor.name.strip()) <= MAX_CREDITOR_NAME:
+        raise InvalidConsent(
+            f"the creditor name must be 1 to {MAX_CREDITOR_NAME} characters",
+            field="Data.Initiation.CreditorAccount.Name",
+        )
+    identification_field = "Data.Initiation.CreditorAccount.Identification"
+    if not 0 < len(creditor.identification) <= MAX_IDENTIFICATION:
+        raise InvalidConsent(
+            f"the creditor identification must be 1 to {MAX_IDENTIFICATION} characters", field=identification_field
+        )
+    pattern = _IDENTIFICATION_PATTERNS.get(creditor.scheme)
+    if pattern is not None and not pattern.fullmatch(creditor.identification):
+        raise InvalidConsent(
+            f"{creditor.identification!r} is not a valid {creditor.scheme.value} identification",
+            field=identification_field,
+        )
+    if details.reference is not None and not 0 < len(details.reference) <= MAX_REFERENCE:
+        raise InvalidConsent(
+            f"the reference must be 1 to {MAX_REFERENCE} characters",
+            field="Data.Initiation.RemittanceInformation.Reference",
+        )
+
+
+def check_funds_confirmation(details: FundsConfirmationDetails, now: datetime) -> None:
+    """A DebtorAccount our accounts could be (a sort code and number, or a valid IBAN), and a future expiry."""
+    debtor = details.debtor_account
+    try:
+        scheme = DebtorScheme(debtor.scheme)
+    except ValueError:
+        schemes = " or ".join(s.value for s in DebtorScheme)
+        raise InvalidConsent(f"must be {schemes}", field="Data.DebtorAccount.SchemeName") from None
+    field = "Data.DebtorAccount.Identification"
+    identification = debtor.identification
+    if not 0 < len(identification) <= MAX_IDENTIFICATION:
+        raise InvalidConsent(f"must be 1 to {MAX_IDENTIFICATION} characters", field=field)
+    if scheme is DebtorScheme.SORT_CODE_ACCOUNT_NUMBER:
+        if not _IDENTIFICATION_PATTERNS[CreditorScheme.SORT_CODE_ACCOUNT_NUMBER].fullmatch(identification):
+            raise InvalidConsent("a sort code and account number are 14 digits", field=field)
+    else:
+        compact = identification.replace(" ", "").upper()
+        if not _IDENTIFICATION_PATTERNS[CreditorScheme.IBAN].fullmatch(compact) or not iban_is_valid(compact):
+            raise InvalidConsent(f"{identification!r} is not a valid IBAN", field=field)
+    if debtor.name is not None and not 0 < len(debtor.name.strip()) <= MAX_DEBTOR_NAME:
+        raise InvalidConsent(f"must be 1 to {MAX_DEBTOR_NAME} characters", field="Data.DebtorAccount.Name")
+    _check_expiry(details.expires_at, now)
