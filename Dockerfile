@@ -8,6 +8,7 @@ COPY auth_server ./auth_server
 COPY gateway ./gateway
 COPY bank ./bank
 COPY core_banking ./core_banking
+COPY open_banking ./open_banking
 COPY notifications ./notifications
 COPY fraud ./fraud
 COPY audit ./audit

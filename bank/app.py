@@ -12,11 +12,12 @@ from auth_server.oauth.app import MOUNT_PREFIXES as OAUTH_PREFIXES
 from auth_server.oauth.app import create_oauth_app
 from bank import health
 from bank.health import BackgroundJob
-from bank.upstreams import close_upstream, core_banking_upstream
+from bank.upstreams import close_upstream, core_banking_upstream, open_banking_upstream
 from gateway.app import build_guard, create_gateway, first_party_cors
 from gateway.ratelimit import RateLimiter
 from gateway.routing import Route
 from obank.runtime import Platform
+from open_banking.app import PREFIX as OPEN_BANKING_PREFIX
 
 
 def create_app(
@@ -41,13 +42,15 @@ def create_app(
         limiter=limiter,
     )
     core_banking = core_banking_upstream(platform)
+    open_banking, close_open_banking = open_banking_upstream(platform)
     auth_server = create_auth_server_app(platform)
     routes = [
         Route("/api/v1", first_party_cors(core_banking, settings)),
         Route("/admin/v1", core_banking),
+        Route(OPEN_BANKING_PREFIX, open_banking),
         *(Route(prefix, auth_server) for prefix in AUTH_PAGE_PREFIXES),
         *(Route(prefix, oauth) for prefix in (*OAUTH_PREFIXES, "/api/v1/consents")),
     ]
-    closers = (oauth_server.close, limiter.close, lambda: close_upstream(core_banking))
+    closers = (oauth_server.close, limiter.close, lambda: close_upstream(core_banking), close_open_banking)
     probes = health.probes_app("obank gateway", platform, background, closers)
     return create_gateway(settings, guard, routes, probes)

@@ -16,7 +16,7 @@ from auth_server.oauth.clients import cli as clients_cli
 from auth_server.oauth.keys import cli as keys_cli
 from core_banking.interest import cli as interest_cli
 from core_banking.reconciliation import cli as reconciliation_cli
-from obank.settings import ProductionSettingsError, Settings, get_settings
+from obank.settings import INTERNAL_ROLES, ProductionSettingsError, Settings, get_settings
 
 app = typer.Typer(help="obank: a self-hostable FAPI 2.0 open-banking platform.", no_args_is_help=True)
 certs_app = typer.Typer(help="Development certificates.", no_args_is_help=True)
@@ -82,6 +82,7 @@ class Role(StrEnum):
     ALL = "all"  # the gateway with every app in-process, and the bank's background jobs
     GATEWAY = "gateway"  # the gateway, core_banking reached over HTTP at OBANK_UPSTREAM_CORE_BANKING_URL
     CORE_BANKING = "core_banking"  # core_banking alone, for gateways to reach over HTTP
+    OPEN_BANKING = "open_banking"  # open_banking alone, for gateways to reach at OBANK_UPSTREAM_OPEN_BANKING_URL
 
 
 def _check_role(settings: Settings, role: Role) -> None:
@@ -89,6 +90,8 @@ def _check_role(settings: Settings, role: Role) -> None:
     problem = None
     if role is Role.ALL and settings.upstream_core_banking_url:
         problem = "--role all serves core_banking in-process; use --role gateway with OBANK_UPSTREAM_CORE_BANKING_URL"
+    elif role is Role.ALL and settings.upstream_open_banking_url:
+        problem = "--role all serves open_banking in-process; use --role gateway with OBANK_UPSTREAM_OPEN_BANKING_URL"
     elif role is Role.GATEWAY and not settings.upstream_core_banking_url:
         problem = "--role gateway needs OBANK_UPSTREAM_CORE_BANKING_URL (where core_banking is served)"
     elif role is not Role.ALL and not settings.database_url:
@@ -112,7 +115,7 @@ def serve(
     from bank.demo import seed_and_write_demo
     from bank.health import BackgroundJob
     from bank.jobs import in_process_relay, scheduled_jobs
-    from bank.upstreams import core_banking_service_app
+    from bank.upstreams import core_banking_service_app, open_banking_service_app
     from obank.certs import init_development_certificates
     from obank.embedded_db import stop_embedded_database
     from obank.migrate import upgrade_to_head
@@ -140,7 +143,7 @@ def serve(
     with StopSignals() as stop:
         try:
             files: TLSFiles | None = None
-            if role is not Role.CORE_BANKING:
+            if role not in INTERNAL_ROLES:
                 if not settings.is_production:
                     with console.status("Creating development certificates..."):
                         for path in init_development_certificates(settings.certs_dir):
@@ -158,24 +161,25 @@ def serve(
             stop.check()
             platform = build_platform(settings, database_url)
             background: list[BackgroundJob] = []
-            if role is not Role.GATEWAY:
+            if role in (Role.ALL, Role.CORE_BANKING):
                 background += scheduled_jobs(platform)
             if not settings.kafka_bootstrap_servers:
                 background.append(in_process_relay(platform))
-            if role is Role.CORE_BANKING:
-                served_app = core_banking_service_app(platform, background)
-                served = f"core_banking is serving {'https' if files else 'http'}://{host}:{settings.port}"
+            if role in INTERNAL_ROLES:
+                service_app = core_banking_service_app if role is Role.CORE_BANKING else open_banking_service_app
+                served_app = service_app(platform, background)
+                served = f"{role} is serving {'https' if files else 'http'}://{host}:{settings.port}"
             else:
                 served_app = create_app(platform, background)
                 served = f"obank is serving {issuer}"
-            # Only core_banking goes without TLS files: plain HTTP on the internal network, where each request's
-            # signed internal assertion, not the connection, is what core_banking trusts.
+            # Only internal services go without TLS files: plain HTTP on the internal network, where each request's
+            # signed internal assertion, not the connection, is what the service trusts.
             server = _plain_http_server(served_app) if files is None else build_server(served_app, files)
 
             async def before_serving() -> None:
                 demo = None
                 # Demo logins have published passwords: never in production.
-                if role is not Role.CORE_BANKING and not settings.is_production:
+                if role not in INTERNAL_ROLES and not settings.is_production:
                     with console.status("Seeding demo data..."):
                         demo = await seed_and_write_demo(platform, issuer)
                     stop.check()

@@ -10,11 +10,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from audit.trail import platform_units
 from auth_server.demo import seed_demo_identities
 from auth_server.oauth.demo import seed_demo_clients
 from core_banking.demo import seed_demo_bank
 from obank.certs import STAFF_DEVICE
-from obank.database import unit_of_work
 from obank.runtime import Platform
 from obank.settings import PROJECT_ROOT
 
@@ -30,15 +30,11 @@ def _display_path(path: Path) -> str:
 async def seed_and_write_demo(platform: Platform, issuer: str) -> Path:
     """Write `var/demo.json`: the issuer, the CA a client must trust, and the demo identities seeded."""
     settings = platform.settings
-    async with unit_of_work(platform.sessions) as session:
-        customers = await seed_demo_bank(session, platform.keyring)
+    units = platform_units(platform)
     # Each context seeds in its own transaction: the logins refer to customers by id only.
-    async with unit_of_work(platform.sessions) as session:
-        identities = await seed_demo_identities(
-            session, platform.keyring, [(customer.customer_id, customer.email) for customer in customers]
-        )
-    async with unit_of_work(platform.sessions) as session:
-        clients = await seed_demo_clients(session, platform.keyring, settings.certs_dir)
+    customers = await seed_demo_bank(units)
+    identities = await seed_demo_identities(units, [(customer.customer_id, customer.email) for customer in customers])
+    clients = await seed_demo_clients(units, settings.certs_dir)
     logins = {login.customer_id: login for login in identities.customers}
     demo: dict[str, Any] = {
         "issuer": issuer,

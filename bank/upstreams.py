@@ -7,12 +7,18 @@ from collections.abc import Sequence
 from starlette.types import ASGIApp
 
 from bank import health
-from bank.health import BackgroundJob
+from bank.health import BackgroundJob, Closer
 from core_banking.app import create_app as create_core_banking_app
+from core_banking.facade import CoreBanking
+from core_banking.facade import connect as connect_core_banking
+from core_banking.internal.client import HttpCoreBanking
 from gateway.proxy import HttpUpstream
 from gateway.routing import PrefixRouter, Route
 from obank.correlation import CorrelationMiddleware
 from obank.runtime import Platform
+from open_banking.app import PREFIX as OPEN_BANKING_PREFIX
+from open_banking.app import SERVICE_NAME as OPEN_BANKING_SERVICE
+from open_banking.app import create_app as create_open_banking_app
 
 CORE_BANKING_PREFIXES = ("/api/v1", "/admin/v1", "/internal/v1")  # the last for other services only
 
@@ -27,6 +33,28 @@ def core_banking_upstream(platform: Platform) -> ASGIApp:
         timeout_s=settings.upstream_timeout_s,
         max_body_bytes=settings.max_request_body_bytes,
     )
+
+
+def _open_banking_core_banking(platform: Platform) -> CoreBanking:
+    """Core banking as open_banking reaches it; over HTTP, its calls are signed as open_banking's."""
+    settings = platform.settings
+    if settings.upstream_core_banking_url:
+        return HttpCoreBanking.from_settings(settings, service=OPEN_BANKING_SERVICE)
+    return connect_core_banking(platform)
+
+
+def open_banking_upstream(platform: Platform) -> tuple[ASGIApp, Closer]:
+    """The open_banking app here or a proxy to `OBANK_UPSTREAM_OPEN_BANKING_URL`, with what closes its connections."""
+    settings = platform.settings
+    if settings.upstream_open_banking_url is not None:
+        proxy = HttpUpstream(
+            settings.upstream_open_banking_url,
+            timeout_s=settings.upstream_timeout_s,
+            max_body_bytes=settings.max_request_body_bytes,
+        )
+        return proxy, proxy.close
+    core_banking = _open_banking_core_banking(platform)
+    return create_open_banking_app(platform, core_banking), core_banking.close
 
 
 async def close_upstream(upstream: ASGIApp) -> None:
@@ -46,3 +74,15 @@ def core_banking_service_app(platform: Platform, background: Sequence[Background
     core_banking = create_core_banking_app(platform)
     routes = [Route(prefix, core_banking) for prefix in CORE_BANKING_PREFIXES]
     return CorrelationMiddleware(PrefixRouter(routes, fallback=probes))
+
+
+def open_banking_service_app(platform: Platform, background: Sequence[BackgroundJob] = ()) -> ASGIApp:
+    """What `obank serve --role open_banking` serves: /open-banking, health probes, correlation ids.
+
+    Requests arrive from gateways with the principal as an internal assertion addressed to `open_banking`;
+    core banking is reached over HTTP when `OBANK_UPSTREAM_CORE_BANKING_URL` is set, else in this process.
+    """
+    core_banking = _open_banking_core_banking(platform)
+    probes = health.probes_app("obank open banking service", platform, background, [core_banking.close])
+    open_banking = create_open_banking_app(platform, core_banking)
+    return CorrelationMiddleware(PrefixRouter([Route(OPEN_BANKING_PREFIX, open_banking)], fallback=probes))

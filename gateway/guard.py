@@ -28,6 +28,7 @@ from gateway.tokens import AccessTokenVerifier, TokenRejected, VerifiedToken
 from obank.claims import ACR_SCA, PrivateClaims, SubjectKind
 from obank.correlation import current_correlation_id
 from obank.log import get_logger
+from obank.ob_errors import OBErrorCode
 from obank.principal import PRINCIPAL_HEADER, InternalAssertions, Principal, PrincipalKind
 from obank.revocation import RevocationList, denials_of
 
@@ -61,12 +62,26 @@ def _header(scope: Scope, name: bytes) -> list[bytes]:
 def _bearer_token(scope: Scope) -> str:
     query: bytes = scope.get("query_string", b"")
     if b"access_token" in query and any(key == "access_token" for key, _ in parse_qsl(query.decode("latin-1"))):
-        raise Refusal(400, "token_in_query", "access tokens go in the Authorization header only", "invalid_request")
+        raise Refusal(
+            400,
+            "token_in_query",
+            "access tokens go in the Authorization header only",
+            "invalid_request",
+            ob_error_code=OBErrorCode.FIELD_UNEXPECTED,
+            ob_path="access_token",
+        )
     values = _header(scope, b"authorization")
     if not values:
         raise Refusal(401, "missing_token", "an access token is required")
     if len(values) > 1:
-        raise Refusal(400, "several_authorization_headers", "send one Authorization header", "invalid_request")
+        raise Refusal(
+            400,
+            "several_authorization_headers",
+            "send one Authorization header",
+            "invalid_request",
+            ob_error_code=OBErrorCode.HEADER_INVALID,
+            ob_path="Authorization",
+        )
     scheme, _, token = values[0].decode("latin-1").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or " " in token:
@@ -98,7 +113,7 @@ class Guard:
         try:
             verified = await self.verifier.verify(token)
         except TokenRejected as exc:
-            ob_code = "TKXP" if exc.reason == "expired" else None
+            ob_code = OBErrorCode.TOKEN_EXPIRED if exc.reason == "expired" else None
             raise Refusal(401, exc.reason, exc.description, "invalid_token", ob_error_code=ob_code) from None
         claims = verified.claims
         private = PrivateClaims.from_claims(claims)
@@ -208,7 +223,8 @@ class GuardMiddleware:
         try:
             await self._handle(scope, receive, send_observed, policy)
         except Refusal as refusal:
-            family = policy.family if policy.family is not Family.PUBLIC else family_of(path)
+            # No rule admitted the path: it still answers in its own family's format.
+            family = family_of(path) if policy.family is Family.PUBLIC or policy is UNMATCHED else policy.family
             if refusal.status in (401, 403) and refusal.reason != "missing_token":
                 self.guard.metrics.token_rejected(refusal.reason)
             _log.info("request_refused", reason=refusal.reason, status=refusal.status, route=policy.name)

@@ -72,8 +72,12 @@ def _admin(name: str, roles: frozenset[str], rate_class: RateClass, audience: st
 
 def _open_banking(name: str, scope: str, rate_class: RateClass) -> RoutePolicy:
     return RoutePolicy(
-        name, Family.OPEN_BANKING, frozenset({scope}), frozenset(), ANY_SUBJECT, "core_banking", rate_class
+        name, Family.OPEN_BANKING, frozenset({scope}), frozenset(), ANY_SUBJECT, "open_banking", rate_class
     )
+
+
+# What TPP developers read before they hold a token: the discovery document and each API family's OpenAPI.
+OPEN_BANKING_DISCOVERY = RoutePolicy("public.open_banking", Family.PUBLIC)
 
 
 READS, WRITES, PAYMENTS = RateClass.READS, RateClass.WRITES, RateClass.PAYMENTS
@@ -100,6 +104,8 @@ RULES: tuple[Rule, ...] = (
     _rule("POST", rf"/admin/v1/accounts/{_UUID}/(deposits|withdrawals)", _admin("admin.cash", ADMIN, PAYMENTS)),
     _rule(None, r"/admin/v1/.*", _admin("admin.write", ADMIN, WRITES)),
     # UK Open Banking v4.0 resources (TPPs): account information, payments, funds confirmation.
+    _rule("GET", r"/open-banking/discovery", OPEN_BANKING_DISCOVERY),
+    _rule("GET", r"/open-banking/v4\.0/(aisp|cbpii)/openapi\.json", OPEN_BANKING_DISCOVERY),
     _rule("GET", r"/open-banking/v4\.0/aisp/.*", _open_banking("ob.aisp.read", "accounts", READS)),
     _rule(None, r"/open-banking/v4\.0/aisp/.*", _open_banking("ob.aisp.write", "accounts", WRITES)),
     _rule("GET", r"/open-banking/v4\.0/pisp/.*", _open_banking("ob.pisp.read", "payments", READS)),

@@ -6,7 +6,6 @@ aiohttp held about 2,400 (encode/httpx#3215).
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -14,11 +13,12 @@ import aiohttp
 from starlette.types import Message, Receive, Scope, Send
 from yarl import URL
 
+from gateway.policy import Family, family_of
+from gateway.refusals import error_document
 from obank.correlation import HEADER as INTERACTION_ID_HEADER
 from obank.correlation import current_correlation_id
 from obank.log import get_logger
 from obank.principal import PRINCIPAL_HEADER
-from obank.problems import PROBLEM_MEDIA_TYPE, problem_body
 
 # RFC 9110 s7.6.1: fields meant for one connection only, never forwarded; `host` is the upstream's own.
 HOP_BY_HOP = frozenset(
@@ -84,13 +84,13 @@ def _interaction_id(headers: list[tuple[bytes, bytes]]) -> str:
     )
 
 
-async def _send_problem(send: Send, problem: _Problem, interaction_id: str) -> None:
-    """The whole response: an RFC 9457 problem, no internal detail."""
-    body = json.dumps(
-        problem_body(problem.status, problem.code, problem.title, problem.detail, interaction_id)
-    ).encode()
+async def _send_problem(send: Send, problem: _Problem, interaction_id: str, family: Family) -> None:
+    """The whole response, in the path's error format (RFC 9457, or OBErrorResponse1); no internal detail."""
+    body, content_type = error_document(
+        family, problem.status, problem.code, problem.title, problem.detail, interaction_id
+    )
     headers = [
-        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+        (b"content-type", content_type),
         (b"content-length", str(len(body)).encode()),
         (b"cache-control", b"no-store"),
         (INTERACTION_ID_HEADER.encode(), interaction_id.encode()),
@@ -191,16 +191,17 @@ class HttpUpstream:
         if scope["type"] != "http":
             raise RuntimeError(f"an HTTP upstream cannot serve {scope['type']!r} connections")
         interaction_id = _interaction_id(scope["headers"])
+        family = family_of(scope["path"])
         declared = next((value for name, value in scope["headers"] if name == b"content-length"), None)
         try:
             length = int(declared) if declared is not None else None
         except ValueError:
             length = -1
         if length is not None and length < 0:
-            await _send_problem(send, INVALID_LENGTH, interaction_id)
+            await _send_problem(send, INVALID_LENGTH, interaction_id, family)
             return
         if length is not None and length > self.max_body_bytes:
-            await _send_problem(send, _too_large(self.max_body_bytes), interaction_id)
+            await _send_problem(send, _too_large(self.max_body_bytes), interaction_id, family)
             return
         body = _RequestBody(receive, self.max_body_bytes)
         has_body = length is not None or any(name == b"transfer-encoding" for name, _ in scope["headers"])
@@ -218,19 +219,21 @@ class HttpUpstream:
                 allow_redirects=False,  # a redirect is the caller's to follow, not ours
             )
         except (_BodyTooLarge, _CallerGone, TimeoutError, aiohttp.ClientError) as exc:
-            await self._refuse(exc, body, send, interaction_id)
+            await self._refuse(exc, body, send, interaction_id, family)
             return
         try:
             await self._relay_response(response, send)
         finally:
             response.release()
 
-    async def _refuse(self, exc: Exception, body: _RequestBody, send: Send, interaction_id: str) -> None:
+    async def _refuse(
+        self, exc: Exception, body: _RequestBody, send: Send, interaction_id: str, family: Family
+    ) -> None:
         # aiohttp wraps an error raised while writing the body: the body's own state says what happened.
         if body.caller_gone:
             return
         if body.too_large:
-            await _send_problem(send, _too_large(self.max_body_bytes), interaction_id)
+            await _send_problem(send, _too_large(self.max_body_bytes), interaction_id, family)
             return
         timed_out = isinstance(exc, TimeoutError)
         _log.warning(
@@ -238,7 +241,7 @@ class HttpUpstream:
             upstream=self.base_url,
             exception=type(exc).__name__,
         )
-        await _send_problem(send, UPSTREAM_TIMEOUT if timed_out else UPSTREAM_UNAVAILABLE, interaction_id)
+        await _send_problem(send, UPSTREAM_TIMEOUT if timed_out else UPSTREAM_UNAVAILABLE, interaction_id, family)
 
     async def _relay_response(self, response: aiohttp.ClientResponse, send: Send) -> None:
         received = list(response.raw_headers)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from starlette.types import Send
 
 from gateway.policy import Family
+from obank.ob_errors import OBError, OBErrorCode, code_for_status, ob_error_body
 from obank.problems import PROBLEM_MEDIA_TYPE, problem_body
 
 REALM = "obank"
@@ -23,7 +24,6 @@ _TITLES = {
     413: "Content Too Large",
     429: "Too Many Requests",
 }
-_OB_CODES = {400: "400 BadRequest", 403: "403 Forbidden", 404: "404 NotFound", 413: "413 PayloadTooLarge"}
 
 
 @dataclass
@@ -36,7 +36,8 @@ class Refusal(Exception):
     error: str | None = None  # invalid_request | invalid_token | insufficient_scope (RFC 6750 s3.1)
     scope: str | None = None
     retry_after_s: int | None = None
-    ob_error_code: str | None = None
+    ob_error_code: OBErrorCode | None = None
+    ob_path: str | None = None  # the header or field an Open Banking error names
 
     def www_authenticate(self) -> bytes | None:
         if self.status not in (401, 403) or (self.status == 403 and self.error is None):
@@ -50,18 +51,33 @@ class Refusal(Exception):
         return ("Bearer " + ", ".join(parts)).encode()
 
 
+def error_document(
+    family: Family,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    correlation_id: str,
+    ob_error: OBError | None = None,
+) -> tuple[bytes, bytes]:
+    """Body and media type of an error the gateway writes itself, in `family`'s format."""
+    if family is Family.OPEN_BANKING:
+        error = ob_error or OBError(code_for_status(status), detail)
+        return json.dumps(ob_error_body(status, [error], correlation_id)).encode(), b"application/json"
+    problem = problem_body(status, code, title, detail, correlation_id)
+    return json.dumps(problem).encode(), PROBLEM_MEDIA_TYPE.encode()
+
+
 def _body(refusal: Refusal, family: Family, correlation_id: str) -> tuple[bytes, bytes]:
     if family is Family.OPEN_BANKING:
-        # UK OB R/W profile: a missing or invalid token gets 401 with no error response; others OBErrorResponse1.
+        # UK OB R/W profile: a missing or invalid token gets 401 with no error response; 429 has none either.
         if (refusal.status == 401 and refusal.ob_error_code is None) or refusal.status == 429:
             return b"", b"application/json"
-        error = {"ErrorCode": refusal.ob_error_code or "AG01", "Message": refusal.description}
-        code = _OB_CODES.get(refusal.status, f"{refusal.status} {_TITLES.get(refusal.status, 'Error')}")
-        document = {"Id": correlation_id, "Code": code, "Message": refusal.description, "Errors": [error]}
-        return json.dumps(document).encode(), b"application/json"
+        code = refusal.ob_error_code or code_for_status(refusal.status)
+        error = OBError(code, refusal.description, refusal.ob_path)
+        return error_document(family, refusal.status, refusal.reason, "", refusal.description, correlation_id, error)
     title = _TITLES.get(refusal.status, "Error")
-    problem = problem_body(refusal.status, refusal.reason, title, refusal.description, correlation_id)
-    return json.dumps(problem).encode(), PROBLEM_MEDIA_TYPE.encode()
+    return error_document(family, refusal.status, refusal.reason, title, refusal.description, correlation_id)
 
 
 async def send_refusal(send: Send, refusal: Refusal, family: Family, correlation_id: str) -> None:

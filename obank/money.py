@@ -6,26 +6,16 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-# ISO 4217 active codes by minor-unit exponent (list one, as published by the maintenance agency).
-_EXPONENT_0 = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
-_EXPONENT_3 = "BHD IQD JOD KWD LYD OMR TND"
-_EXPONENT_4 = "CLF UYW"
-_EXPONENT_2 = (
-    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV BRL BSD BTN BWP BYN BZD "
-    "CAD CDF CHE CHF CHW CNY COP COU CRC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP "
-    "GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS KHR KPW KYD KZT LAK LBP LKR LRD LSL MAD MDL "
-    "MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN "
-    "QAR RON RSD RUB SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TOP TRY TTD "
-    "TWD TZS UAH USD USN UYU UZS VED VES WST XCD XCG YER ZAR ZMW ZWG"
-)
+from iso4217 import Currency
 
+# Every ISO 4217 currency with a minor unit, from the maintenance agency's list one as the `iso4217` package
+# publishes it; the codes without one (gold, SDR, the testing code XTS...) are not money here.
 CURRENCY_EXPONENTS: dict[str, int] = {
-    code: exponent
-    for exponent, codes in ((0, _EXPONENT_0), (2, _EXPONENT_2), (3, _EXPONENT_3), (4, _EXPONENT_4))
-    for code in codes.split()
+    currency.code: currency.exponent for currency in Currency if currency.exponent is not None
 }
 
-_DECIMAL = re.compile(r"^(?P<sign>-?)(?P<units>\d{1,18})(?:\.(?P<fraction>\d{1,4}))?$")
+# ASCII digits only, and the whole string: `\d` would take other scripts' digits and `$` a trailing newline.
+_DECIMAL = re.compile(r"(?P<sign>-?)(?P<units>[0-9]{1,18})(?:\.(?P<fraction>[0-9]{1,4}))?")
 
 
 class MoneyError(ValueError):
@@ -63,7 +53,7 @@ class Money:
         if not isinstance(amount, str):
             raise MoneyError(f"amount must be a decimal string, not {type(amount).__name__}")
         exponent = currency_exponent(currency)
-        match = _DECIMAL.match(amount)
+        match = _DECIMAL.fullmatch(amount)
         if match is None:
             raise MoneyError(f"amount {amount!r} is not a plain decimal number")
         fraction = match["fraction"] or ""

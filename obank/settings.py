@@ -13,6 +13,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Roles serving only gateways, over the internal network: plain HTTP unless given certificate files.
+INTERNAL_ROLES = frozenset({"core_banking", "open_banking"})
 
 
 class ProductionSettingsError(RuntimeError):
@@ -56,11 +58,12 @@ class Settings(BaseSettings):
     # ES256 private JWK (JSON) the gateway signs internal principal assertions with.
     internal_signing_key: str | None = Field(default=None, repr=False)
 
-    # What `obank serve` runs: every app, the gateway (core_banking over HTTP), or core_banking alone.
-    role: Literal["all", "gateway", "core_banking"] = "all"
+    # What `obank serve` runs: every app, the gateway (core_banking over HTTP), or one service alone.
+    role: Literal["all", "gateway", "core_banking", "open_banking"] = "all"
 
     # The gateway. Unset upstream URLs mean the service runs in the gateway's process.
     upstream_core_banking_url: str | None = None
+    upstream_open_banking_url: str | None = None
     upstream_timeout_s: float = 10.0
     max_request_body_bytes: int = 1_048_576
     # Browser origins of the bank's own web apps allowed to call first-party routes (CORS); JSON list.
@@ -116,8 +119,9 @@ class Settings(BaseSettings):
             problems.append("OBANK_ACTIVE_ENCRYPTION_KEY_ID (names no key in OBANK_ENCRYPTION_KEYS)")
         if not self.internal_signing_key:
             problems.append("OBANK_INTERNAL_SIGNING_KEY (generated development keys are refused)")
-        public = self.role != "core_banking"  # core_banking alone is internal: no public address or certificate
-        if public and not self.issuer:
+        public = self.role not in INTERNAL_ROLES  # a service alone is internal: no certificate of its own
+        # open_banking writes absolute links to its resources (OB "Links"): it must know the public address.
+        if (public or self.role == "open_banking") and not self.issuer:
             problems.append("OBANK_ISSUER (the public https address clients reach)")
         if public and (not self.tls_cert_file or not self.tls_key_file):
             problems.append("OBANK_TLS_CERT_FILE and OBANK_TLS_KEY_FILE (development certificates are refused)")

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 from starlette.types import ASGIApp
 
+from audit.trail import platform_units
 from auth_server.oauth.clients import service as clients_service
 from auth_server.oauth.config import OAuthConfig
 from auth_server.oauth.jose import sign_jwt
@@ -25,10 +26,10 @@ from auth_server.oauth.tokens.service import TokenService
 from bank.app import create_app
 from gateway.ratelimit import RateLimiter
 from obank.certs import certificate_thumbprint_s256
-from obank.database import unit_of_work
 from obank.runtime import Platform, build_platform
 from obank.server import bind_socket, build_server
 from obank.settings import Settings
+from tests.auth_server.helpers import TEST_ACTOR
 from tests.auth_server.oauth.conftest import Pki, registrar
 from tests.conftest import TEST_KEYS
 
@@ -91,10 +92,10 @@ class RunningGateway:
         now: datetime | None = None,
     ) -> str:
         """An access token exactly as the authorization server issues it (stored, audited, signed)."""
-        async with unit_of_work(self.platform.sessions) as session:
-            client = await clients_service.get_client(session, client_id)
+        async with platform_units(self.platform).begin(TEST_ACTOR) as uow:
+            client = await clients_service.get_client(uow.session, client_id)
             issued = await self.tokens.issue_access_token(
-                session,
+                uow,
                 client=client,
                 grant_type="authorization_code",
                 subject=subject,

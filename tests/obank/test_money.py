@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from iso4217 import Currency
 
 from obank.money import CURRENCY_EXPONENTS, CurrencyMismatchError, Money, MoneyError
 
@@ -38,6 +39,8 @@ def test_parses_decimal_strings_exactly(text: str, currency: str, minor: int) ->
         ("NaN", "GBP"),
         ("1.", "GBP"),
         (".5", "GBP"),
+        ("10\n", "GBP"),  # a trailing newline is not part of an amount
+        ("\u0661\u0660", "GBP"),  # digits of another script
     ],
 )
 def test_refuses_inexact_or_malformed_amounts(text: str, currency: str) -> None:
@@ -56,6 +59,16 @@ def test_refuses_floats_and_unknown_currencies() -> None:
         Money(100, "ABC")  # not an ISO 4217 code
     with pytest.raises(MoneyError):
         Money(100, "gbp")
+
+
+def test_every_currency_with_a_minor_unit_is_known_with_the_published_exponent() -> None:
+    published = {currency.code: currency.exponent for currency in Currency}
+    assert {code: exponent for code, exponent in published.items() if exponent is not None} == CURRENCY_EXPONENTS
+    assert (CURRENCY_EXPONENTS["GBP"], CURRENCY_EXPONENTS["JPY"], CURRENCY_EXPONENTS["KWD"]) == (2, 0, 3)
+    assert CURRENCY_EXPONENTS["CLF"] == 4
+    for no_minor_unit in ("XAU", "XDR", "XTS", "XXX"):
+        with pytest.raises(MoneyError):
+            Money(1, no_minor_unit)
 
 
 def test_refuses_mixed_currencies() -> None:

@@ -1,0 +1,32 @@
+"""The Open Banking API families this bank serves, each under /open-banking/v4.0/<name>."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter
+
+from open_banking.aisp import router as aisp_router
+from open_banking.negotiation import OBRoute
+
+VERSION = "v4.0"
+
+
+@dataclass(frozen=True, slots=True, eq=False)  # one object per family: compared, and cached, by identity
+class ApiFamily:
+    """One API family: its path segment, its specification's title and discovery key, and its routes."""
+
+    name: str
+    title: str
+    discovery_key: str
+    router: APIRouter
+
+    @property
+    def prefix(self) -> str:
+        return f"/open-banking/{VERSION}/{self.name}"
+
+
+AISP = ApiFamily("aisp", "Account and Transaction API", "AccountAndTransactionAPI", aisp_router.router)
+# Mounted with no resource yet: funds confirmation consents need core banking to keep them first.
+CBPII = ApiFamily("cbpii", "Confirmation of Funds API", "FundsConfirmationAPI", APIRouter(route_class=OBRoute))
+FAMILIES = (AISP, CBPII)

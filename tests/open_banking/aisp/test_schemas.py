@@ -1,0 +1,59 @@
+"""A consent's OB representation: statuses as v4.0 codes, Expired from the instant it lapses."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core_banking.facade import AccountAccessDetails, ConsentKind, ConsentRecord, ConsentStatus, Permission
+from open_banking.aisp.schemas import OBReadConsentResponse1
+
+CREATED = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+EXPIRES = CREATED + timedelta(days=30)
+
+
+def consent(status: ConsentStatus, expires_at: datetime | None = EXPIRES) -> ConsentRecord:
+    return ConsentRecord(
+        id="aac-1",
+        kind=ConsentKind.ACCOUNT_ACCESS,
+        client_id="tpp-1",
+        status=status,
+        details=AccountAccessDetails((Permission.READ_ACCOUNTS_BASIC,), expires_at),
+        customer_id=None if status is ConsentStatus.AWAITING_AUTHORISATION else uuid.uuid4(),
+        account_ids=(),
+        created_at=CREATED,
+        status_updated_at=CREATED + timedelta(hours=1),
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        (ConsentStatus.AWAITING_AUTHORISATION, "AWAU"),
+        (ConsentStatus.AUTHORISED, "AUTH"),
+        (ConsentStatus.REJECTED, "RJCT"),
+        (ConsentStatus.REVOKED, "CANC"),
+    ],
+)
+def test_each_status_reads_as_its_v4_code(status: ConsentStatus, code: str) -> None:
+    response = OBReadConsentResponse1.of(consent(status), "https://bank/x", CREATED)
+    assert response.Data.Status == code
+    assert response.Data.StatusUpdateDateTime == CREATED + timedelta(hours=1)
+
+
+@pytest.mark.parametrize("status", [ConsentStatus.AWAITING_AUTHORISATION, ConsentStatus.AUTHORISED])
+def test_an_open_consent_past_its_expiry_reads_expired_since_then(status: ConsentStatus) -> None:
+    response = OBReadConsentResponse1.of(consent(status), "https://bank/x", EXPIRES + timedelta(seconds=1))
+    assert (response.Data.Status, response.Data.StatusUpdateDateTime) == ("EXPD", EXPIRES)
+    before = OBReadConsentResponse1.of(consent(status), "https://bank/x", EXPIRES - timedelta(seconds=1))
+    assert before.Data.Status != "EXPD"
+
+
+def test_an_ended_consent_keeps_its_status_after_the_expiry() -> None:
+    response = OBReadConsentResponse1.of(consent(ConsentStatus.REVOKED), "https://bank/x", EXPIRES + timedelta(days=1))
+    assert response.Data.Status == "CANC"
+    open_ended = replace(consent(ConsentStatus.AUTHORISED), details=AccountAccessDetails((Permission.READ_PAN,)))
+    assert OBReadConsentResponse1.of(open_ended, "https://bank/x", EXPIRES + timedelta(days=999)).Data.Status == "AUTH"
