@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
@@ -14,7 +14,7 @@ from core_banking.errors import Forbidden, InsufficientRole, InsufficientScope
 from obank.actor import Actor
 from obank.principal import Principal, PrincipalDep
 from obank.roles import StaffRole
-from obank.unit_of_work import UnitOfWork, UnitsDep
+from obank.unit_of_work import UnitOfWork, request_unit_of_work
 
 
 def staff_with_role(*roles: StaffRole) -> Callable[[Principal], Awaitable[Principal]]:
@@ -91,13 +91,10 @@ AccountsReader = Annotated[CustomerCaller, Depends(customer_with_scope(CustomerS
 PaymentsInitiator = Annotated[CustomerCaller, Depends(customer_with_scope(CustomerScope.PAYMENTS))]
 
 
-async def _request_unit_of_work(units: UnitsDep, principal: PrincipalDep) -> AsyncIterator[UnitOfWork]:
-    # Not obank's `request_unit_of_work`: its inner dependency's postponed annotation names a closure
-    # variable, which FastAPI cannot resolve (it asks for a query parameter `who` instead).
-    async with units.begin(Actor.from_principal(principal)) as uow:
-        yield uow
+async def _caller_actor(principal: PrincipalDep) -> Actor:
+    return Actor.from_principal(principal)
 
 
 # The request's transaction, acting as the verified caller; scope="function" commits it before the
 # response is sent, so a failed commit is answered as an error.
-UnitOfWorkDep = Annotated[UnitOfWork, Depends(_request_unit_of_work, scope="function")]
+UnitOfWorkDep = Annotated[UnitOfWork, Depends(request_unit_of_work(_caller_actor), scope="function")]
