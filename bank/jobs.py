@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from functools import partial
 
+from auth_server.oauth.config import OAuthConfig
+from auth_server.oauth.grants.consumers import consent_end_consumer
 from bank.health import BackgroundJob
 from core_banking.consents.consumers import consent_withdrawal_consumer
 from core_banking.scheduler import BankScheduler
@@ -23,6 +25,8 @@ def consumer_registry(platform: Platform) -> ConsumerRegistry:
     """Every context's event consumers."""
     registry = default_registry()
     registry.register(consent_withdrawal_consumer(platform.keyring))  # core banking, on auth_server's grants
+    oauth = OAuthConfig.from_settings(platform.settings)
+    registry.register(consent_end_consumer(platform.keyring, platform.revocations, oauth))  # auth_server, on consents
     return registry
 
 

@@ -14,7 +14,12 @@ from joserfc.jwk import ECKey
 
 from auth_server.identities.schemas import IdentityKind
 from auth_server.oauth.clients import service as clients_service
-from auth_server.oauth.clients.schemas import ACCOUNT_INFORMATION, PAYMENT_INITIATION, ClientMetadata
+from auth_server.oauth.clients.schemas import (
+    ACCOUNT_INFORMATION,
+    FUNDS_CONFIRMATION,
+    PAYMENT_INITIATION,
+    ClientMetadata,
+)
 from obank.actor import Actor
 from obank.certs import DEMO_TPP, generate_private_key, load_private_key, private_key_pem, write_private_key
 from obank.unit_of_work import UnitOfWork, UnitsOfWork
@@ -69,7 +74,7 @@ def _tpp_metadata(key: ECKey) -> ClientMetadata:
         token_endpoint_auth_signing_alg="ES256",  # noqa: S106
         jwks={"keys": [{**key.as_dict(private=False), "kid": key.kid, "use": "sig", "alg": "ES256"}]},
         tls_client_auth_subject_dn=DEMO_TPP.subject,
-        authorization_details_types=[ACCOUNT_INFORMATION, PAYMENT_INITIATION],
+        authorization_details_types=[ACCOUNT_INFORMATION, PAYMENT_INITIATION, FUNDS_CONFIRMATION],
     )
 
 
@@ -107,10 +112,17 @@ async def _seed(uow: UnitOfWork, certs_dir: Path) -> DemoClients:
     session = uow.session
     key, created = _signing_key(certs_dir)
     existing = await clients_service.find_client(session, TPP_CLIENT_ID)
+    metadata = _tpp_metadata(key)
     if existing is None:
-        await clients_service.register_client(uow, _tpp_metadata(key), client_id=TPP_CLIENT_ID)
-    elif created or existing.jwks is None or key.kid not in {k.get("kid") for k in existing.jwks.get("keys", [])}:
-        await clients_service.update_client(uow, TPP_CLIENT_ID, _tpp_metadata(key))
+        await clients_service.register_client(uow, metadata, client_id=TPP_CLIENT_ID)
+    elif (
+        created
+        or existing.jwks is None
+        or key.kid not in {k.get("kid") for k in existing.jwks.get("keys", [])}
+        or list(existing.authorization_details_types) != metadata.authorization_details_types
+    ):
+        # A new key, or a demo bank seeded before a consent kind was added: the registration follows.
+        await clients_service.update_client(uow, TPP_CLIENT_ID, metadata)
     if await clients_service.find_client(session, FIRST_PARTY_CLIENT_ID) is None:
         await clients_service.register_client(
             uow, _first_party_metadata(), client_id=FIRST_PARTY_CLIENT_ID, first_party=True

@@ -43,9 +43,16 @@ from core_banking.consents.schemas import (
 from core_banking.idempotency.service import execute_once, request_fingerprint
 from obank.actor import Actor
 from obank.revocation import consent_denial, record_revocations
+from obank.topics import (
+    CONSENT_AUTHORISED,
+    CONSENT_CREATED,
+    CONSENT_EXPIRED,
+    CONSENT_REJECTED,
+    CONSENT_REVOKED,
+    CONSENTS_TOPIC,
+)
 from obank.unit_of_work import UnitOfWork
 
-TOPIC = "core_banking.consents"
 ID_PREFIXES = {
     ConsentKind.ACCOUNT_ACCESS: "aac-",
     ConsentKind.DOMESTIC_PAYMENT: "pdc-",
@@ -57,7 +64,7 @@ REVOCABLE_KINDS = frozenset({ConsentKind.ACCOUNT_ACCESS, ConsentKind.FUNDS_CONFI
 # (auth_server), and an access token it mints a few minutes more.
 DENIAL_LIFETIME = timedelta(days=91)
 LAPSE_ACTOR = Actor.system("core_banking.consent-lapse")
-_LAPSE_EVENTS = {ConsentStatus.EXPIRED: "consent.expired", ConsentStatus.REJECTED: "consent.rejected"}
+_LAPSE_EVENTS = {ConsentStatus.EXPIRED: CONSENT_EXPIRED, ConsentStatus.REJECTED: CONSENT_REJECTED}
 
 
 def _report(
@@ -71,7 +78,7 @@ def _report(
 ) -> None:
     """The outbox event and the audit record of one consent change (`actor`: when not the unit of work's)."""
     payload = {**after.snapshot(), **(detail or {})}
-    uow.publish(topic=TOPIC, event_type=event_type, key=after.id, payload=payload)
+    uow.publish(topic=CONSENTS_TOPIC, event_type=event_type, key=after.id, payload=payload)
     uow.audit(
         action=event_type,
         entity_type="consent",
@@ -112,7 +119,7 @@ def _new_consent(kind: ConsentKind, client_id: str, now: datetime) -> Consent:
 async def _created(uow: UnitOfWork, consent: Consent) -> ConsentRecord:
     await repository.add(uow.session, consent)
     record = ConsentRecord.from_model(consent)
-    _report(uow, "consent.created", None, record)
+    _report(uow, CONSENT_CREATED, None, record)
     return record
 
 
@@ -313,7 +320,7 @@ async def authorise_consent(
     consent.account_ids = list(account_ids)
     await session.flush()
     after = ConsentRecord.from_model(consent)
-    _report(uow, "consent.authorised", before, after)
+    _report(uow, CONSENT_AUTHORISED, before, after)
     return after
 
 
@@ -363,7 +370,7 @@ async def reject_consent(
     consent.customer_id = customer_id
     await session.flush()
     after = ConsentRecord.from_model(consent)
-    _report(uow, "consent.rejected", before, after)
+    _report(uow, CONSENT_REJECTED, before, after)
     return after
 
 
@@ -385,7 +392,7 @@ async def _revoke(
     await uow.session.flush()
     after = ConsentRecord.from_model(consent)
     await _deny_tokens(uow, after)
-    _report(uow, "consent.revoked", before, after)
+    _report(uow, CONSENT_REVOKED, before, after)
     return after
 
 

@@ -48,6 +48,8 @@ SCOPE_WORDS = {
 SOURCE_HOST = re.compile(r"^[A-Za-z0-9.\[\]:-]+$")  # a host[:port] that cannot smuggle CSP syntax
 GRANT_WITHOUT_CONSENT_S = 90 * 24 * 3600  # a grant with no Open Banking expiry lasts 90 days
 APPROVED = "approved"
+CHOOSE_FROM_LIST = "Choose accounts from the list."
+NO_NAMED_ACCOUNT = "You have no open account with us that this request names. You can only refuse it."
 
 router = APIRouter(include_in_schema=False)
 
@@ -113,11 +115,33 @@ async def _fail(
 async def _accounts(
     facade: CoreBanking, customer_id: uuid.UUID, consent: core_banking.ConsentRecord | None
 ) -> list[core_banking.AccountRecord]:
+    """The customer's open accounts the consent may cover: a payment's in its currency, and for a funds
+    confirmation only the one its DebtorAccount names (the customer chooses nothing there)."""
     accounts = [a for a in await facade.list_customer_accounts(customer_id) if a.status.value == "ACTIVE"]
     if consent is not None and isinstance(consent.details, core_banking.DomesticPaymentDetails):
         currency = consent.details.amount.currency
         accounts = [a for a in accounts if a.currency == currency]
+    if consent is not None and isinstance(consent.details, core_banking.FundsConfirmationDetails):
+        debtor = consent.details.debtor_account
+        accounts = [a for a in accounts if debtor.names(a)]
     return accounts
+
+
+def _account_label(account: core_banking.AccountRecord) -> str:
+    return f"{account.name} · {account.sort_code} {account.account_number} · {account.currency}"
+
+
+def _debtor_label(debtor: core_banking.DebtorAccount) -> str:
+    """The account a funds confirmation consent names, written as the page writes the customer's accounts."""
+    if debtor.scheme is core_banking.DebtorScheme.SORT_CODE_ACCOUNT_NUMBER:
+        identification = f"{debtor.identification[:6]} {debtor.identification[6:]}"
+    else:
+        identification = f"IBAN {debtor.identification}"
+    return identification if debtor.name is None else f"{debtor.name} · {identification}"
+
+
+def _until(expires: datetime | None) -> str | None:
+    return None if expires is None else expires.strftime("%d %B %Y")
 
 
 def _consent_context(
@@ -126,22 +150,36 @@ def _consent_context(
     consent: core_banking.ConsentRecord | None,
     accounts: list[core_banking.AccountRecord],
 ) -> dict[str, Any]:
+    """What the consent page shows: the request, the consent's own details by kind, and the account choice.
+
+    `choice` says how accounts are picked: `many` (account access, or no consent), `one` (the account a
+    payment is made from), `named` (a funds confirmation: the account its DebtorAccount names, or none).
+    """
     payment: dict[str, Any] | None = None
     access: dict[str, Any] | None = None
-    if consent is not None and isinstance(consent.details, core_banking.DomesticPaymentDetails):
-        details = consent.details
+    funds: dict[str, Any] | None = None
+    choice, legend = "many", "Accounts to share"
+    details = None if consent is None else consent.details
+    if isinstance(details, core_banking.DomesticPaymentDetails):
         payment = {
             "payee": details.creditor.name,
             "payee_account": details.creditor.identification,
             "amount": f"{details.amount.to_decimal_string()} {details.amount.currency}",
             "reference": details.reference,
         }
-    elif consent is not None and isinstance(consent.details, core_banking.AccountAccessDetails):
-        expires = consent.details.expires_at
+        choice, legend = "one", "Pay from"
+    elif isinstance(details, core_banking.AccountAccessDetails):
         access = {
-            "permissions": [_words(p.value) for p in consent.details.permissions],
-            "expires": None if expires is None else expires.strftime("%d %B %Y"),
+            "permissions": [_words(p.value) for p in details.permissions],
+            "expires": _until(details.expires_at),
         }
+    elif isinstance(details, core_banking.FundsConfirmationDetails):
+        funds = {
+            "account": _account_label(accounts[0]) if accounts else None,
+            "requested": _debtor_label(details.debtor_account),
+            "expires": _until(details.expires_at),
+        }
+        choice = "named"
     return {
         "title": f"Allow {client.client_name}?",
         "client_name": client.client_name,
@@ -150,9 +188,10 @@ def _consent_context(
         "scope_lines": [SCOPE_WORDS.get(scope, scope) for scope in pending.request.scopes],
         "payment": payment,
         "access": access,
-        "accounts": [
-            {"id": str(a.id), "label": f"{a.name} · {a.sort_code} {a.account_number} · {a.currency}"} for a in accounts
-        ],
+        "funds": funds,
+        "choice": choice,
+        "legend": legend,
+        "accounts": [{"id": str(a.id), "label": _account_label(a)} for a in accounts],
         "action": DECISION_PATH,
     }
 
@@ -340,13 +379,18 @@ async def _chosen_accounts(
     chosen: list[str],
 ) -> tuple[str | None, list[uuid.UUID]]:
     """The accounts ticked, or what is wrong with the choice (shown on the consent page again)."""
-    eligible = {a.id for a in await _accounts(facade, customer_id, consent)}
+    accounts = [a.id for a in await _accounts(facade, customer_id, consent)]
     try:
         ids = list(dict.fromkeys(uuid.UUID(value) for value in chosen))
     except ValueError:
-        return "Choose accounts from the list.", []
-    if any(i not in eligible for i in ids):
-        return "Choose accounts from the list.", []
+        return CHOOSE_FROM_LIST, []
+    if any(i not in accounts for i in ids):
+        return CHOOSE_FROM_LIST, []
+    if consent is not None and consent.kind is core_banking.ConsentKind.FUNDS_CONFIRMATION:
+        # Exactly the account the consent's DebtorAccount names: the customer approves it, never picks another.
+        if len(accounts) != 1:
+            return NO_NAMED_ACCOUNT, []
+        return None, accounts
     if consent is not None and not ids:
         return "Choose an account.", []
     if consent is not None and consent.kind is core_banking.ConsentKind.DOMESTIC_PAYMENT and len(ids) != 1:
@@ -442,9 +486,8 @@ async def _approve(
 ) -> Response:
     pushed = pending.request
     assert authentication.customer_id is not None
-    expires_at = now + timedelta(seconds=GRANT_WITHOUT_CONSENT_S)
-    if consent is not None and isinstance(consent.details, core_banking.AccountAccessDetails):
-        expires_at = consent.details.expires_at or expires_at
+    # The grant lasts as long as its consent (ExpirationDateTime, whatever its kind), else 90 days.
+    expires_at = (None if consent is None else consent.expires_at) or now + timedelta(seconds=GRANT_WITHOUT_CONSENT_S)
     if pushed.consent_id is not None:
         # First in core banking, committed there: should this transaction fail, the customer's retry gets the
         # same answer from the idempotent command, and the grant and code are recorded then.

@@ -23,10 +23,13 @@ ClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{3,64}$")]
 CONFIDENTIAL_METHODS = frozenset({"private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth"})
 MTLS_METHODS = frozenset({"tls_client_auth", "self_signed_tls_client_auth"})
 SUPPORTED_SCOPES = ("openid", "accounts", "payments", "fundsconfirmations")
-# RFC 9396 types, one per Open Banking consent kind; each carries the consent id.
+# RFC 9396 types, one per Open Banking consent kind; each carries the consent id. UK OB v4.0 names the consent
+# only by `openbanking_intent_id` and defines no RFC 9396 type: these follow RFC 9396's own examples
+# (`account_information`, `payment_initiation`), and funds confirmation is named in the same way.
 ACCOUNT_INFORMATION = "account_information"
 PAYMENT_INITIATION = "payment_initiation"
-SUPPORTED_AUTHORIZATION_DETAILS_TYPES = (ACCOUNT_INFORMATION, PAYMENT_INITIATION)
+FUNDS_CONFIRMATION = "funds_confirmation"
+SUPPORTED_AUTHORIZATION_DETAILS_TYPES = (ACCOUNT_INFORMATION, PAYMENT_INITIATION, FUNDS_CONFIRMATION)
 
 
 class ClientMetadata(BaseModel):

@@ -31,7 +31,7 @@ class OAuthGrant(Base):
     client_id: Mapped[str] = mapped_column(String(64), nullable=False)
     scopes: Mapped[list[str]] = mapped_column(ARRAY(String(64)), nullable=False)
     authorization_details: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB(none_as_null=True))
-    consent_id: Mapped[str | None] = mapped_column(String(128))
+    consent_id: Mapped[str | None] = mapped_column(String(128), index=True)  # the consent-end consumer looks up by it
     account_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID(as_uuid=True)), nullable=False)
     status: Mapped[GrantStatus] = mapped_column(enum_type(GrantStatus, "grant_status"), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

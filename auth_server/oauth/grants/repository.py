@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth_server.oauth.grants.models import OAuthGrant
+from auth_server.oauth.grants.models import GrantStatus, OAuthGrant
 
 
 async def add(session: AsyncSession, grant: OAuthGrant) -> None:
@@ -40,6 +40,18 @@ async def of_subject(session: AsyncSession, subject: uuid.UUID) -> Sequence[OAut
         select(OAuthGrant)
         .where(OAuthGrant.subject == subject)
         .order_by(OAuthGrant.created_at.desc(), OAuthGrant.id)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(statement)).all()
+
+
+async def lock_active_of_consent(session: AsyncSession, consent_id: str) -> Sequence[OAuthGrant]:
+    """The active grants bound to an Open Banking consent, locked in id order (the one order every writer uses)."""
+    statement = (
+        select(OAuthGrant)
+        .where(OAuthGrant.consent_id == consent_id, OAuthGrant.status == GrantStatus.ACTIVE)
+        .order_by(OAuthGrant.id)
+        .with_for_update()
         .execution_options(populate_existing=True)
     )
     return (await session.scalars(statement)).all()

@@ -46,6 +46,7 @@ async def grants_page(request: Request, uow: UnitOfWorkDep, browser: BrowserDep)
     if authentication is None:
         return redirect(authentication_url(GRANTS_PATH, require_sca=False, fresh=False))
     rows = []
+    now = datetime.now(UTC)
     for grant in await service.list_grants(uow.session, authentication.subject):
         client = await clients_service.find_client(uow.session, grant.client_id)
         rows.append(
@@ -55,7 +56,7 @@ async def grants_page(request: Request, uow: UnitOfWorkDep, browser: BrowserDep)
                 "scopes": [SCOPE_WORDS.get(scope, scope) for scope in grant.scopes if scope != "openid"],
                 "created": grant.created_at.strftime("%d %B %Y"),
                 "expires": None if grant.expires_at is None else grant.expires_at.strftime("%d %B %Y"),
-                "active": grant.status is GrantStatus.ACTIVE,
+                "state": _state(grant, now),
             }
         )
     context = {"title": "Apps with access to your account", "grants": rows}
@@ -88,9 +89,11 @@ def _customer(principal: Principal) -> uuid.UUID:
 
 
 def _state(grant: service.GrantRecord, now: datetime) -> ConsentState:
-    if grant.status is GrantStatus.REVOKED:
-        return "REVOKED"
-    return "ACTIVE" if grant.is_active(now) else "EXPIRED"
+    """Expired once its time ran out, even when its consent's expiry later ended it too; else revoked or active."""
+    ended = now if grant.revoked_at is None else min(now, grant.revoked_at)
+    if grant.expires_at is not None and grant.expires_at <= ended:
+        return "EXPIRED"
+    return "REVOKED" if grant.status is GrantStatus.REVOKED else "ACTIVE"
 
 
 async def _client_names(session: AsyncSession, client_ids: set[str]) -> dict[str, str]:

@@ -15,10 +15,10 @@ from auth_server.oauth.errors import InvalidGrant
 from auth_server.oauth.events import report_oauth_change
 from auth_server.oauth.grants import repository
 from auth_server.oauth.grants.models import GrantStatus, OAuthGrant
-from auth_server.oauth.tokens.service import TokenService
+from auth_server.oauth.tokens.service import TokenService, revoke_tokens
 from obank import topics
 from obank.actor import Actor, ActorKind
-from obank.revocation import consent_denial, grant_denial
+from obank.revocation import RevocationList, consent_denial, grant_denial
 from obank.unit_of_work import UnitOfWork
 
 GRANTS_TOPIC = topics.GRANTS_TOPIC
@@ -167,31 +167,72 @@ async def revoke_grant(
 ) -> GrantRecord:
     """The customer withdrew the grant: its refresh tokens die now, the gateway refuses its access tokens."""
     now = now or datetime.now(UTC)
-    session = uow.session
-    row = await repository.get(session, grant_id, for_update=True)
+    row = await repository.get(uow.session, grant_id, for_update=True)
     if row is None or row.subject != subject:
         raise InvalidGrant("the grant does not exist")
-    actor = customer_actor(row.customer_id, subject, row.client_id)
     if row.status is GrantStatus.ACTIVE:
-        # Before the commit: a failed commit leaves an extra denial, never a missing one. Every access
-        # token of the grant was issued by now, so it expires within a token lifetime (plus skew).
-        denied_until = now + timedelta(seconds=tokens.config.access_token_lifetime_s + CLOCK_SKEW_S)
-        await tokens.revocations.revoke(session, grant_denials(grant_id, row.consent_id), denied_until)
-        row.status = GrantStatus.REVOKED
-        row.revoked_at = now
-        await session.flush()
-        await tokens.revoke_tokens(uow, actor, grant_id=grant_id, reason="grant_revoked", now=now)
-        record = GrantRecord.from_model(row)
-        report_oauth_change(
-            uow,
-            topic=GRANTS_TOPIC,
-            action=topics.GRANT_REVOKED,
-            entity_type="oauth_grant",
-            entity_id=str(grant_id),
-            details={**_details(record), "denied_until": denied_until.isoformat()},
-            actor=actor,
-        )
+        actor = customer_actor(row.customer_id, subject, row.client_id)
+        lifetime = tokens.config.access_token_lifetime_s
+        return await _end_grant(uow, tokens.revocations, row, actor, lifetime, reason="grant_revoked", now=now)
     return GrantRecord.from_model(row)
+
+
+async def end_consent_grants(
+    uow: UnitOfWork,
+    revocations: RevocationList,
+    *,
+    consent_id: str,
+    client_id: str,
+    actor: Actor,
+    access_token_lifetime_s: int,
+    reason: str,
+    now: datetime | None = None,
+) -> list[GrantRecord]:
+    """The Open Banking consent behind grants ended in core banking (revoked, expired): they end with it, their
+    refresh tokens die and the gateway refuses their access tokens. Ended already: nothing more happens.
+
+    UK OB Read/Write Data API Profile, "Changes to an Intent's Authorized State": the states are terminal, so
+    no token may be issued under the consent afterwards.
+    """
+    now = now or datetime.now(UTC)
+    ended = []
+    for row in await repository.lock_active_of_consent(uow.session, consent_id):
+        if row.client_id != client_id:
+            continue  # a consent is one client's; a grant naming it for another was never its grant
+        ended.append(await _end_grant(uow, revocations, row, actor, access_token_lifetime_s, reason=reason, now=now))
+    return ended
+
+
+async def _end_grant(
+    uow: UnitOfWork,
+    revocations: RevocationList,
+    row: OAuthGrant,
+    actor: Actor,
+    access_token_lifetime_s: int,
+    *,
+    reason: str,
+    now: datetime,
+) -> GrantRecord:
+    """Revoke an active, locked grant and every token of it; report `grant.revoked`."""
+    # Before the commit: a failed commit leaves an extra denial, never a missing one. Every access
+    # token of the grant was issued by now, so it expires within a token lifetime (plus skew).
+    denied_until = now + timedelta(seconds=access_token_lifetime_s + CLOCK_SKEW_S)
+    await revocations.revoke(uow.session, grant_denials(row.id, row.consent_id), denied_until)
+    row.status = GrantStatus.REVOKED
+    row.revoked_at = now
+    await uow.session.flush()
+    await revoke_tokens(uow, revocations, actor, grant_id=row.id, reason=reason, now=now)
+    record = GrantRecord.from_model(row)
+    report_oauth_change(
+        uow,
+        topic=GRANTS_TOPIC,
+        action=topics.GRANT_REVOKED,
+        entity_type="oauth_grant",
+        entity_id=str(row.id),
+        details={**_details(record), "denied_until": denied_until.isoformat(), "reason": reason},
+        actor=actor,
+    )
+    return record
 
 
 async def withdraw_grant(

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_server.oauth.client_auth.service import AuthenticatedClient
-from auth_server.oauth.clients.schemas import ACCOUNT_INFORMATION, PAYMENT_INITIATION
+from auth_server.oauth.clients.schemas import ACCOUNT_INFORMATION, FUNDS_CONFIRMATION, PAYMENT_INITIATION
 from auth_server.oauth.config import OAuthConfig
 from auth_server.oauth.errors import (
     InvalidAuthorizationDetails,
@@ -28,7 +28,7 @@ from auth_server.oauth.errors import (
 from auth_server.oauth.par import repository
 from auth_server.oauth.par.models import PushedAuthorizationRequest
 from auth_server.oauth.par.schemas import PushedRequest
-from core_banking.facade import ConsentNotFound, ConsentStatus, CoreBanking
+from core_banking.facade import ConsentKind, ConsentNotFound, ConsentStatus, CoreBanking
 from obank.unit_of_work import UnitOfWork
 
 REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"  # RFC 9126 s2.2
@@ -36,10 +36,20 @@ MAX_STATE_LENGTH = 2048
 MAX_PARAMETER_LENGTH = 8192
 PKCE_S256_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # RFC 7636 s4.2: BASE64URL(SHA-256) is 43 characters
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
-# Which RFC 9396 type carries which consent kind, and the scope a consent of that kind needs.
-CONSENT_TYPES = {ACCOUNT_INFORMATION: "ACCOUNT_ACCESS", PAYMENT_INITIATION: "DOMESTIC_PAYMENT"}
-CONSENT_SCOPES = {"ACCOUNT_ACCESS": "accounts", "DOMESTIC_PAYMENT": "payments"}
+# Which RFC 9396 type carries which consent kind, and the scope a consent of that kind needs (UK OB v4.0:
+# `accounts` for AIS, `payments` for PIS, `fundsconfirmations` for CBPII).
+CONSENT_TYPES = {
+    ACCOUNT_INFORMATION: ConsentKind.ACCOUNT_ACCESS,
+    PAYMENT_INITIATION: ConsentKind.DOMESTIC_PAYMENT,
+    FUNDS_CONFIRMATION: ConsentKind.FUNDS_CONFIRMATION,
+}
+CONSENT_SCOPES = {
+    ConsentKind.ACCOUNT_ACCESS: "accounts",
+    ConsentKind.DOMESTIC_PAYMENT: "payments",
+    ConsentKind.FUNDS_CONFIRMATION: "fundsconfirmations",
+}
 INTENT_CLAIM = "openbanking_intent_id"
+CONSENT_ID = re.compile(r"[\x21-\x7e]{1,128}")  # UK OB ConsentId: Max128Text; ours are visible ASCII
 
 
 def request_uri_hash(request_uri: str) -> bytes:
@@ -107,11 +117,17 @@ async def _check_consent(
     core_banking: CoreBanking,
     client_id: str,
     consent_id: str,
-    expected_kind: str | None,
+    expected_kind: ConsentKind | None,
     scopes: list[str],
     now: datetime,
 ) -> None:
-    """Issue 5 item 7: the consent exists, is this client's, awaits authorisation, and fits the request."""
+    """Issue 5 item 7: the consent exists, is this client's, awaits authorisation, and fits the request.
+
+    Every refusal is an RFC 9126 s2.3 error response: `invalid_request` for the consent itself,
+    `invalid_authorization_details` (RFC 9396 s5) when the type given does not carry its kind.
+    """
+    if not CONSENT_ID.fullmatch(consent_id):
+        raise InvalidRequest("the consent does not exist")
     try:
         consent = await core_banking.get_consent(consent_id)
     except ConsentNotFound:
@@ -123,11 +139,13 @@ async def _check_consent(
         raise InvalidRequest(f"consent {consent_id} is {consent.status.value}, not awaiting authorisation")
     if consent.is_expired(now):
         raise InvalidRequest(f"consent {consent_id} has expired")
-    kind = consent.kind.value
-    if expected_kind is not None and kind != expected_kind:
+    if expected_kind is not None and consent.kind is not expected_kind:
         raise InvalidAuthorizationDetails(f"consent {consent_id} is not of the authorization_details type given")
-    if CONSENT_SCOPES[kind] not in scopes:
-        raise InvalidScope(f"a {kind.lower().replace('_', ' ')} consent needs the {CONSENT_SCOPES[kind]} scope")
+    scope = CONSENT_SCOPES.get(consent.kind)
+    if scope is None:
+        raise InvalidRequest(f"consent {consent_id} cannot be authorised here")
+    if scope not in scopes:
+        raise InvalidScope(f"a {consent.kind.value.lower().replace('_', ' ')} consent needs the {scope} scope")
 
 
 async def push_authorization_request(

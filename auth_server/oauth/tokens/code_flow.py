@@ -283,15 +283,26 @@ async def _issue_tokens(
 
 
 async def _active_grant(
-    session: AsyncSession, client: ClientRecord, grant_id: uuid.UUID | None, now: datetime, what: str
+    session: AsyncSession,
+    server: OAuthServer,
+    client: ClientRecord,
+    grant_id: uuid.UUID | None,
+    now: datetime,
+    what: str,
 ) -> grants_service.GrantRecord | None:
-    """The customer's grant behind a code or refresh token, still active; staff console tokens have none."""
+    """The customer's grant behind a code or refresh token, still active; staff console tokens have none.
+
+    Its Open Banking consent may have ended in core banking before the event reached this server's consumer;
+    the ending transaction wrote the consent's deny-list entry, so nothing is issued under it from then on.
+    """
     if grant_id is None:
         if client.identity_kind is IdentityKind.STAFF:
             return None
         raise InvalidGrant(f"the {what} is invalid")
     grant = await grants_service.get_grant(session, grant_id)
     if not grant.is_active(now):
+        raise InvalidGrant(f"the grant behind this {what} is no longer active")
+    if await server.tokens.revocations.first_revoked(grants_service.grant_denials(grant.id, grant.consent_id)):
         raise InvalidGrant(f"the grant behind this {what} is no longer active")
     return grant
 
@@ -332,7 +343,7 @@ async def authorization_code(
         consent_id=row.consent_id,
         acr=row.acr,
         auth_time=row.auth_time,
-        grant=await _active_grant(session, client, row.grant_id, now, "code"),
+        grant=await _active_grant(session, server, client, row.grant_id, now, "code"),
         authorization_code_id=row.id,
     )
     return await _issue_tokens(
@@ -373,7 +384,7 @@ async def refresh_token(
         raise InvalidGrant("the refresh token is bound to another certificate (RFC 8705 s4)")
     if (record.subject_kind is SubjectKind.STAFF) != (client.identity_kind is IdentityKind.STAFF):
         raise InvalidGrant("the refresh token is invalid")
-    grant = await _active_grant(session, client, record.grant_id, now, "refresh token")
+    grant = await _active_grant(session, server, client, record.grant_id, now, "refresh token")
     requested = list(dict.fromkeys((form.get("scope") or "").split()))
     if any(s not in record.scopes for s in requested):
         raise InvalidScope("a refreshed token cannot have scopes beyond the original grant (RFC 6749 s6)")

@@ -22,12 +22,14 @@ from audit.trail import platform_units
 from auth_server.identities import service as identities
 from auth_server.identities.schemas import IdentityKind, NewIdentity
 from auth_server.oauth.config import PAR_PATH
+from bank.jobs import consumer_registry
 from core_banking import facade as core_banking
 from core_banking.accounts.models import AccountType
 from core_banking.consents.consumers import consent_withdrawal_consumer
 from obank.money import Money
 from obank.outbox.consumers import apply_once
 from obank.outbox.models import OutboxEvent
+from obank.outbox.relay import InProcessPublisher, OutboxRelay
 from obank.outbox.repository import to_event
 from obank.runtime import Platform
 from obank.topics import GRANTS_TOPIC
@@ -37,6 +39,12 @@ from tests.core_banking.helpers import new_account, new_customer
 
 PAYEE = "ACME Widgets Ltd"
 PAYEE_ACCOUNT = "20000012345678"
+# The RFC 9396 type and the scope a pushed request carries for each consent kind.
+CONSENT_REQUESTS = {
+    core_banking.ConsentKind.ACCOUNT_ACCESS: ("account_information", "accounts"),
+    core_banking.ConsentKind.DOMESTIC_PAYMENT: ("payment_initiation", "payments"),
+    core_banking.ConsentKind.FUNDS_CONFIRMATION: ("funds_confirmation", "fundsconfirmations"),
+}
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,14 @@ async def relay_grant_events(platform: Platform) -> None:
         await apply_once(platform.sessions, withdrawal, to_event(row))
 
 
+async def relay_events(platform: Platform) -> None:
+    """Run the outbox relay to every context's consumers (`bank.jobs.consumer_registry`), as `obank serve`
+    does without Kafka, until no event waits: the events consumers publish are relayed in turn."""
+    relay = OutboxRelay(platform.sessions, InProcessPublisher(consumer_registry(platform), platform.sessions))
+    while await relay.run_once():
+        pass
+
+
 async def payment_consent(platform: Platform, client_id: str, amount_minor: int = 12_550) -> core_banking.ConsentRecord:
     details = core_banking.DomesticPaymentDetails(
         amount=Money(amount_minor, "GBP"),
@@ -100,6 +116,27 @@ async def access_consent(platform: Platform, client_id: str) -> core_banking.Con
     permissions = (core_banking.Permission.READ_ACCOUNTS_BASIC, core_banking.Permission.READ_BALANCES)
     details = core_banking.AccountAccessDetails(permissions=permissions)
     return await in_process(platform).create_account_access_consent(client_id, details)
+
+
+async def funds_consent(
+    platform: Platform,
+    client_id: str,
+    account_id: uuid.UUID,
+    *,
+    expires_at: datetime | None = None,
+    by_iban: bool = False,
+) -> core_banking.ConsentRecord:
+    """A funds confirmation consent naming the account `account_id` (by sort code and number, or by IBAN)."""
+    account = await in_process(platform).get_account(account_id)
+    debtor = (
+        core_banking.DebtorAccount(core_banking.DebtorScheme.IBAN, account.iban, account.name)
+        if by_iban
+        else core_banking.DebtorAccount(
+            core_banking.DebtorScheme.SORT_CODE_ACCOUNT_NUMBER, account.sort_code + account.account_number
+        )
+    )
+    details = core_banking.FundsConfirmationDetails(debtor_account=debtor, expires_at=expires_at)
+    return await in_process(platform).create_funds_confirmation_consent(client_id, details)
 
 
 async def get_consent(platform: Platform, consent_id: str) -> core_banking.ConsentRecord:
@@ -143,11 +180,9 @@ async def push(
         **extra,
     }
     if consent is not None:
-        kind = (
-            "payment_initiation" if consent.kind is core_banking.ConsentKind.DOMESTIC_PAYMENT else "account_information"
-        )
+        kind, consent_scope = CONSENT_REQUESTS[consent.kind]
         form["authorization_details"] = json.dumps([{"type": kind, "consent_id": consent.id}])
-        form["scope"] = scope or ("openid payments" if kind == "payment_initiation" else "openid accounts")
+        form["scope"] = scope or f"openid {consent_scope}"
     elif scope is not None:
         form["scope"] = scope
     if state is not None:

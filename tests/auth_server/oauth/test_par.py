@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from audit.trail import platform_units
 from auth_server.oauth.config import PAR_PATH, TOKEN_PATH
@@ -284,6 +285,104 @@ async def test_consents_that_cannot_be_authorised_here_fail_the_request(
         "invalid_authorization_details",
         "not registered",
     )
+
+
+FUNDS_SCOPES = "openid accounts payments fundsconfirmations"
+
+
+async def _funds_consent(
+    platform: Platform, client_id: str, expires_at: datetime | None = None
+) -> core_banking.ConsentRecord:
+    debtor = core_banking.DebtorAccount(core_banking.DebtorScheme.SORT_CODE_ACCOUNT_NUMBER, "40000412345678")
+    details = core_banking.FundsConfirmationDetails(debtor_account=debtor, expires_at=expires_at)
+    return await in_process(platform).create_funds_confirmation_consent(client_id, details)
+
+
+async def test_a_funds_confirmation_consent_travels_as_authorization_details_or_intent_id(
+    auth_server: RunningAS, register_client: RegisterClient, shared_platform: Platform
+) -> None:
+    client = await register_client(scope=FUNDS_SCOPES)
+    by_type = await _funds_consent(shared_platform, client.client_id)
+    by_claim = await _funds_consent(shared_platform, client.client_id)
+    intent = json.dumps({"id_token": {"openbanking_intent_id": {"value": by_claim.id, "essential": True}}})
+
+    by_details = await _push(
+        auth_server,
+        client,
+        scope="openid fundsconfirmations",
+        authorization_details=_details("funds_confirmation", by_type.id),
+    )
+    by_intent = await _push(auth_server, client, scope="openid fundsconfirmations", claims=intent)
+
+    assert by_details.status_code == 201, by_details.text
+    assert by_intent.status_code == 201, by_intent.text
+    async with unit_of_work(shared_platform.sessions) as session:
+        pushed_by_details = await get_pushed_request(session, by_details.json()["request_uri"], client.client_id)
+        pushed_by_intent = await get_pushed_request(session, by_intent.json()["request_uri"], client.client_id)
+    assert pushed_by_details.consent_id == by_type.id
+    assert pushed_by_details.authorization_details == [{"type": "funds_confirmation", "consent_id": by_type.id}]
+    assert pushed_by_intent.consent_id == by_claim.id and pushed_by_intent.authorization_details is None
+
+
+async def test_funds_confirmation_consents_that_cannot_be_authorised_here_fail_the_request(
+    auth_server: RunningAS, register_client: RegisterClient, shared_platform: Platform
+) -> None:
+    client = await register_client(scope=FUNDS_SCOPES)
+    other = await register_client(scope=FUNDS_SCOPES)
+    others = await _funds_consent(shared_platform, other.client_id)
+    withdrawn = await _funds_consent(shared_platform, client.client_id)
+    await in_process(shared_platform).withdraw_consent(withdrawn.id, client_id=client.client_id)
+    expired = await _funds_consent(shared_platform, client.client_id, expires_at=datetime.now(UTC) + timedelta(days=1))
+    async with unit_of_work(shared_platform.sessions) as session:  # a day passes
+        await session.execute(
+            text("UPDATE core_banking.consents SET expires_at = now() - interval '1 second' WHERE id = :id"),
+            {"id": expired.id},
+        )
+    mine = await _funds_consent(shared_platform, client.client_id)
+
+    async def by_details(kind: str, consent_id: str, scope: str = "openid fundsconfirmations") -> Any:
+        return await _push(auth_server, client, scope=scope, authorization_details=_details(kind, consent_id))
+
+    async def by_intent(consent_id: str) -> Any:
+        claims = json.dumps({"userinfo": {"openbanking_intent_id": {"value": consent_id}}})
+        return await _push(auth_server, client, scope="openid fundsconfirmations", claims=claims)
+
+    for response in (await by_details("funds_confirmation", others.id), await by_intent(others.id)):
+        _error(response, 400, "invalid_request", "does not exist")  # another client's reads as unknown
+    for response in (await by_details("funds_confirmation", withdrawn.id), await by_intent(withdrawn.id)):
+        _error(response, 400, "invalid_request", "Revoked, not awaiting authorisation")
+    for response in (await by_details("funds_confirmation", expired.id), await by_intent(expired.id)):
+        _error(response, 400, "invalid_request", "Expired")
+    for malformed in ("", "fcc-" + "x" * 200, "fcc-\u0000", "fcc- spaced"):
+        _error(await by_details("funds_confirmation", malformed), 400, "invalid_request", "does not exist")
+        _error(await by_intent(malformed) if malformed else await by_intent("x\ny"), 400, "invalid_request")
+    _error(
+        await by_details("funds_confirmation", mine.id, "openid accounts"), 400, "invalid_scope", "fundsconfirmations"
+    )
+    _error(await by_details("account_information", mine.id, FUNDS_SCOPES), 400, "invalid_authorization_details", "type")
+    for unknown in ("funds_confirmations", "cbpii", "confirmation_of_funds"):
+        _error(await by_details(unknown, mine.id), 400, "invalid_authorization_details", "not registered")
+    not_registered = await register_client(scope=FUNDS_SCOPES, authorization_details_types=["account_information"])
+    _error(
+        await _push(
+            auth_server,
+            not_registered,
+            scope="openid fundsconfirmations",
+            authorization_details=_details("funds_confirmation", mine.id),
+        ),
+        400,
+        "invalid_authorization_details",
+        "not registered",
+    )
+    without_scope = await register_client()  # registered for accounts and payments only
+    _error(
+        await _push(auth_server, without_scope, scope="openid fundsconfirmations", claims=json.dumps({})),
+        400,
+        "invalid_scope",
+        "fundsconfirmations",
+    )
+    # The consent is untouched by every refusal, and still goes through.
+    assert (await by_details("funds_confirmation", mine.id)).status_code == 201
 
 
 @pytest.mark.parametrize(
