@@ -14,7 +14,7 @@ from audit.trail import platform_units
 from auth_server.demo import seed_demo_identities
 from auth_server.oauth.demo import seed_demo_clients
 from core_banking.demo import seed_demo_bank
-from obank.certs import STAFF_DEVICE
+from obank.certs import DEMO_TPP, STAFF_DEVICE
 from obank.runtime import Platform
 from obank.settings import PROJECT_ROOT
 
@@ -28,7 +28,8 @@ def _display_path(path: Path) -> str:
 
 
 async def seed_and_write_demo(platform: Platform, issuer: str) -> Path:
-    """Write `var/demo.json`: the issuer, the CA a client must trust, and the demo identities seeded."""
+    """Write `var/demo.json`: the issuer, the CA a client must trust, the demo identities seeded, and every file
+    a client needs (the demo TPP's signing key, client certificate and that certificate's TLS key)."""
     settings = platform.settings
     units = platform_units(platform)
     # Each context seeds in its own transaction: the logins refer to customers by id only.
@@ -71,9 +72,12 @@ async def seed_and_write_demo(platform: Platform, issuer: str) -> Path:
         "clients": {
             "tpp": {
                 "client_id": clients.tpp.client_id,
+                # private_key_jwt (RFC 7523): the key the TPP signs its client assertions with, and its kid.
                 "private_key": _display_path(clients.tpp.private_key),
                 "key_id": clients.tpp.key_id,
+                # mTLS (RFC 8705): the client certificate its tokens are bound to, and that certificate's key.
                 "certificate": _display_path(clients.tpp.certificate),
+                "certificate_key": _display_path(settings.certs_dir / f"{DEMO_TPP.name}.key"),
                 "redirect_uri": clients.tpp.redirect_uri,
             },
             "first_party": {

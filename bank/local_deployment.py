@@ -25,7 +25,7 @@ from joserfc.jwk import ECKey
 
 from obank.crypto import generate_key
 from obank.principal import InternalAssertions
-from obank.settings import PROJECT_ROOT
+from obank.settings import INTERNAL_ROLES, PROJECT_ROOT
 
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
@@ -124,8 +124,8 @@ class Spec:
 
     @property
     def tls(self) -> bool:
-        """Every role but core_banking serves HTTPS; core_banking does when given certificate files."""
-        return self.role != "core_banking" or "OBANK_TLS_CERT_FILE" in self.env
+        """Internal roles (core_banking, open_banking) serve plain HTTP unless given certificate files."""
+        return self.role not in INTERNAL_ROLES or "OBANK_TLS_CERT_FILE" in self.env
 
     @property
     def url(self) -> str:

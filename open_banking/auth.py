@@ -36,5 +36,31 @@ def _tpp_client(scope: str) -> Callable[[Principal], Awaitable[TppClient]]:
     return authorise
 
 
+@dataclass(frozen=True, slots=True)
+class TppUnderConsent:
+    """A TPP acting for a PSU, with the access token the PSU's authorisation of one consent issued."""
+
+    client_id: str
+    consent_id: str
+    principal: Principal
+
+
+def _tpp_under_consent(scope: str) -> Callable[[Principal], Awaitable[TppUnderConsent]]:
+    async def authorise(principal: PrincipalDep) -> TppUnderConsent:
+        # Resources of a PSU take the token of the PSU's authorisation (OpenAPI: PSUOAuth2Security), and an
+        # access token is bound to a single PSU and an intent (R/W API Profile, "Consent Authorisation").
+        if principal.kind != "customer" or not principal.client_id or not principal.consent_id:
+            raise Forbidden("this resource takes the access token of a customer's authorisation of a consent")
+        if scope not in principal.scopes:
+            raise Forbidden(f"the token lacks the scope {scope}")
+        return TppUnderConsent(principal.client_id, principal.consent_id, principal)
+
+    return authorise
+
+
 # A TPP with a client credentials token for the Account and Transaction API.
 AccountsClient = Annotated[TppClient, Depends(_tpp_client("accounts"))]
+# A TPP with a client credentials token for the Confirmation of Funds API (its consents).
+FundsConfirmationsClient = Annotated[TppClient, Depends(_tpp_client("fundsconfirmations"))]
+# A CBPII with the token of a customer's authorised funds confirmation consent.
+FundsConfirmationsConsent = Annotated[TppUnderConsent, Depends(_tpp_under_consent("fundsconfirmations"))]

@@ -46,6 +46,12 @@ class FieldInvalid(OpenBankingError):
     """A field or parameter holds a value the API does not accept."""
 
 
+class FieldInvalidDate(OpenBankingError):
+    """A date or date-time that is malformed, or not one the field takes (an expiry in the past)."""
+
+    code = OBErrorCode.FIELD_INVALID_DATE
+
+
 class HeaderInvalid(OpenBankingError):
     code = OBErrorCode.HEADER_INVALID
 
@@ -61,6 +67,13 @@ class Forbidden(OpenBankingError):
 
     status = 403
     code = OBErrorCode.TRANSACTION_FORBIDDEN
+
+
+class ConsentOfAnotherTpp(Forbidden):
+    """R/W API Profile, "403 (Forbidden)": a resource id of another TPP is refused, not reported unknown."""
+
+    def __init__(self) -> None:
+        super().__init__("the consent belongs to another TPP", "ConsentId")
 
 
 class NotAcceptable(OpenBankingError):

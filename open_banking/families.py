@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter
 
 from open_banking.aisp import router as aisp_router
-from open_banking.negotiation import OBRoute
+from open_banking.cbpii import router as cbpii_router
 
 VERSION = "v4.0"
 
@@ -27,6 +27,5 @@ class ApiFamily:
 
 
 AISP = ApiFamily("aisp", "Account and Transaction API", "AccountAndTransactionAPI", aisp_router.router)
-# Mounted with no resource yet: funds confirmation consents need core banking to keep them first.
-CBPII = ApiFamily("cbpii", "Confirmation of Funds API", "FundsConfirmationAPI", APIRouter(route_class=OBRoute))
+CBPII = ApiFamily("cbpii", "Confirmation of Funds API", "FundsConfirmationAPI", cbpii_router.router)
 FAMILIES = (AISP, CBPII)

@@ -112,6 +112,8 @@ def _stand_in_routes() -> APIRouter:
 async def stand_in_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """The app with stand-in routes; failures come back as responses, as a server would send them."""
     app.include_router(_stand_in_routes(), prefix=AISP.prefix)
+    # Ahead of the resources served at the same paths: the stand-ins answer whatever the family serves.
+    app.router.routes.insert(0, app.router.routes.pop())
     transport = httpx.ASGITransport(app=CorrelationMiddleware(app), raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
         yield http

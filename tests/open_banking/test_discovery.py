@@ -13,6 +13,8 @@ from tests.open_banking.conftest import TppHeaders
 from tests.open_banking.contract import SPEC_FILES, spec_document
 
 PUBLIC = "https://127.0.0.1:8443"
+# Offers: core banking refuses ReadOffers. A statement's transactions: core banking's facade reads none.
+AISP_NOT_SERVED = {"GetOffers", "GetAccountsAccountIdOffers", "GetAccountsAccountIdStatementsStatementIdTransactions"}
 
 
 def official_operations(prefix: str) -> dict[str, tuple[str, str]]:
@@ -62,9 +64,8 @@ async def test_the_discovery_document_lists_every_endpoint_served_and_no_other(
         for operation_id, url in entry["Links"].items():
             assert url == PUBLIC + family.prefix + answered[operation_id][1]  # the spec's own path and id
             listed[operation_id] = url
-    assert listed == {
-        "GetAccountAccessConsentsConsentId": PUBLIC + "/open-banking/v4.0/aisp/account-access-consents/{ConsentId}"
-    }
+    aisp = official_operations("/open-banking/v4.0/aisp")
+    assert {operation for operation in listed if operation in aisp} == set(aisp) - AISP_NOT_SERVED
 
 
 async def test_each_family_serves_an_openapi_document_of_what_it_serves(client: httpx.AsyncClient) -> None:
@@ -81,8 +82,11 @@ async def test_each_family_serves_an_openapi_document_of_what_it_serves(client: 
                 for status in operation["responses"]:
                     assert status != "422", "OB answers 400, never FastAPI's 422"
     aisp = (await client.get("/open-banking/v4.0/aisp/openapi.json")).json()
-    assert list(aisp["paths"]) == ["/account-access-consents/{ConsentId}"]
-    assert (await client.get("/open-banking/v4.0/cbpii/openapi.json")).json()["paths"] == {}
+    served = {operation["operationId"] for operations in aisp["paths"].values() for operation in operations.values()}
+    assert served == set(official_operations("/open-banking/v4.0/aisp")) - AISP_NOT_SERVED
+    cbpii = (await client.get("/open-banking/v4.0/cbpii/openapi.json")).json()
+    served = {operation["operationId"] for operations in cbpii["paths"].values() for operation in operations.values()}
+    assert served == set(official_operations("/open-banking/v4.0/cbpii"))
 
 
 async def test_the_documented_error_response_is_the_official_one(client: httpx.AsyncClient) -> None:

@@ -25,10 +25,9 @@ def errors_of(response: httpx.Response) -> list[tuple[str, str | None]]:
     "path",
     [
         AISP + "/cards",  # not in the specification
-        AISP + "/accounts",  # in the specification, not served yet
+        AISP + "/offers",  # in the specification, not served
         "/open-banking/v4.0/pisp/domestic-payments",  # a family not mounted
         "/open-banking/v3.1/aisp/accounts",  # a version not served
-        "/open-banking/v4.0/cbpii/funds-confirmations",
     ],
 )
 async def test_a_path_no_endpoint_serves_is_404_resource_not_found(

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -33,15 +32,6 @@ from tests.services import free_port
 CONSENTS = "/open-banking/v4.0/aisp/account-access-consents/"
 
 
-@dataclass(frozen=True)
-class InternalSpec(Spec):
-    """A service role serving plain HTTP on the internal network, as core_banking does."""
-
-    @property
-    def tls(self) -> bool:
-        return False
-
-
 @pytest.fixture
 def deployment(tmp_path: Path, database_url: str) -> Deployment:
     return deployment_with_test_keys(tmp_path, database_url)
@@ -51,9 +41,9 @@ def deployment(tmp_path: Path, database_url: str) -> Deployment:
 def distributed(deployment: Deployment) -> Iterator[tuple[ObankProcess, ObankProcess, ObankProcess]]:
     """A gateway (TLS) reaching core_banking and open_banking over HTTP; open_banking reaches core_banking too."""
     gateway_port = free_port()
-    core_banking = InternalSpec("core_banking", "core_banking")
+    core_banking = Spec("core_banking", "core_banking")
     # open_banking writes absolute links: it is told the address TPPs reach, the gateway's.
-    open_banking = InternalSpec(
+    open_banking = Spec(
         "open_banking",
         "open_banking",
         {"OBANK_UPSTREAM_CORE_BANKING_URL": core_banking.url, "OBANK_ISSUER": f"https://127.0.0.1:{gateway_port}"},

@@ -91,7 +91,7 @@ async def test_every_path_under_open_banking_answers_in_ob_format(
     accounts = await client_token(gateway, tpp, "accounts")
     payments = await client_token(gateway, tpp, "payments")
     cases = [
-        ("/open-banking/v4.0/aisp/accounts", accounts, 404),  # in the spec, not served yet
+        ("/open-banking/v4.0/aisp/offers", accounts, 404),  # in the spec, not served
         ("/open-banking/v4.0/pisp/domestic-payments/p-1", payments, 404),  # a family not mounted
         ("/open-banking/v9.9/aisp/accounts", accounts, 404),  # no policy admits it: the gateway's own 404
         ("/open-banking/v4.0/cbpii/funds-confirmation-consents/c-1", accounts, 403),  # lacks fundsconfirmations

@@ -44,12 +44,28 @@ def test_each_status_reads_as_its_v4_code(status: ConsentStatus, code: str) -> N
     assert response.Data.StatusUpdateDateTime == CREATED + timedelta(hours=1)
 
 
-@pytest.mark.parametrize("status", [ConsentStatus.AWAITING_AUTHORISATION, ConsentStatus.AUTHORISED])
-def test_an_open_consent_past_its_expiry_reads_expired_since_then(status: ConsentStatus) -> None:
-    response = OBReadConsentResponse1.of(consent(status), "https://bank/x", EXPIRES + timedelta(seconds=1))
+def test_an_authorised_consent_past_its_expiry_reads_expired_since_then() -> None:
+    response = OBReadConsentResponse1.of(
+        consent(ConsentStatus.AUTHORISED), "https://bank/x", EXPIRES + timedelta(seconds=1)
+    )
     assert (response.Data.Status, response.Data.StatusUpdateDateTime) == ("EXPD", EXPIRES)
-    before = OBReadConsentResponse1.of(consent(status), "https://bank/x", EXPIRES - timedelta(seconds=1))
-    assert before.Data.Status != "EXPD"
+    before = OBReadConsentResponse1.of(
+        consent(ConsentStatus.AUTHORISED), "https://bank/x", EXPIRES - timedelta(seconds=1)
+    )
+    assert before.Data.Status == "AUTH"
+
+
+def test_an_awaiting_consent_lapses_at_its_expiry_or_its_authorisation_window_whichever_comes_first() -> None:
+    soon = CREATED + timedelta(minutes=30)
+    expiring = OBReadConsentResponse1.of(consent(ConsentStatus.AWAITING_AUTHORISATION, soon), "https://bank/x", soon)
+    assert (expiring.Data.Status, expiring.Data.StatusUpdateDateTime) == ("EXPD", soon)
+    unanswered = OBReadConsentResponse1.of(consent(ConsentStatus.AWAITING_AUTHORISATION), "https://bank/x", EXPIRES)
+    assert (unanswered.Data.Status, unanswered.Data.StatusUpdateDateTime) == ("RJCT", CREATED + timedelta(hours=1))
+
+
+def test_an_expired_consent_as_core_banking_reads_it_is_expd() -> None:
+    response = OBReadConsentResponse1.of(consent(ConsentStatus.EXPIRED), "https://bank/x", EXPIRES)
+    assert response.Data.Status == "EXPD"
 
 
 def test_an_ended_consent_keeps_its_status_after_the_expiry() -> None:

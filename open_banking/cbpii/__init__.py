@@ -1,0 +1,1 @@
+"""The Confirmation of Funds API (CBPII): funds confirmation consents and the checks they allow."""
