@@ -33,8 +33,8 @@ import aiohttp
 import httpx
 import uvloop
 
+from bank.demo_sign_in import customer_login
 from bank.local_deployment import Deployment, ObankProcess, Spec, assertions_for, running
-from bench.sign_in import customer_login
 from obank.certs import init_development_certificates
 from obank.embedded_db import ensure_embedded_database, stop_embedded_database
 from obank.migrate import upgrade_to_head

@@ -59,7 +59,7 @@ def async_url(url: str) -> str:
     raise ValueError("only PostgreSQL URLs are supported")
 
 
-def create_engine(url: str, *, pool_size: int = POOL_SIZE) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = POOL_SIZE, max_overflow: int = MAX_OVERFLOW) -> AsyncEngine:
     """An engine over psycopg 3 with pooled connections, recycled after half an hour."""
     # No pool_pre_ping (a round trip per checkout): a connection the server dropped fails its first
     # statement, which invalidates the pool, and retried units of work (`UnitsOfWork.retry`)
@@ -67,7 +67,7 @@ def create_engine(url: str, *, pool_size: int = POOL_SIZE) -> AsyncEngine:
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,
-        max_overflow=MAX_OVERFLOW,
+        max_overflow=max_overflow,
         pool_recycle=1800,
         pool_pre_ping=False,
         # Bound values stay out of errors' text: an error's `[parameters: ...]` would log a username, a

@@ -3,10 +3,10 @@
 The truth is the table `platform.revocations`, written by the revoking transaction itself, so a revocation
 commits with the change that caused it and survives any restart, and the loss of Redis. Each process keeps
 a mirror it reads per request: loaded at start-up, then kept current by the table's `NOTIFY` (delivered at
-commit, in commit order), reloaded whole after the listening connection drops. The revoking process adds
-its own entries to the mirror before its commit (a failed commit leaves an extra denial, never a missing
-one); Redis, when configured, carries them to other instances in the same instant. Entries live until what
-they deny would have expired anyway.
+commit, in commit order, to the process's `obank.listener`), reloaded whole after the listener reconnects.
+The revoking process adds its own entries to the mirror before its commit (a failed commit leaves an extra
+denial, never a missing one); Redis, when configured, carries them to other instances in the same instant.
+Entries live until what they deny would have expired anyway.
 """
 
 from __future__ import annotations
@@ -17,20 +17,18 @@ import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-import psycopg
 from redis.asyncio import Redis
 from sqlalchemy import DateTime, String, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
+from obank.listener import NotificationListener
 from obank.log import get_logger
 from obank.outbox.models import Base
 
 KEY_PREFIX = "obank:revoked:"
 NOTIFY_CHANNEL = "obank_revocations"
-RECONNECT_DELAY_S = 1.0
 PURGE_INTERVAL_S = 60.0
 
 _log = get_logger("obank.revocation")
@@ -156,24 +154,18 @@ async def purge_spent_denials(sessions: async_sessionmaker[AsyncSession], stop: 
             await asyncio.wait_for(stop.wait(), PURGE_INTERVAL_S)
 
 
-def libpq_url(url: str) -> str:
-    """A SQLAlchemy PostgreSQL URL as libpq takes it."""
-    for prefix in ("postgresql+psycopg://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql://" + url[len(prefix) :]
-    return url
-
-
 class RevocationList:
     """The deny-list one process reads per request and the authorization server writes."""
 
-    def __init__(self, engine: AsyncEngine, database_url: str, shared: RedisRevocationList | None = None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, listener: NotificationListener, shared: RedisRevocationList | None = None
+    ) -> None:
         self._engine = engine
-        self._database_url = libpq_url(database_url)
+        self._listener = listener
         self._mirror = MemoryRevocationList()
         self._shared = shared
-        self._listener: asyncio.Task[None] | None = None
-        self._loaded = asyncio.Event()
+        self._loaded = False
+        self._subscription = listener.subscribe(NOTIFY_CHANNEL, self._apply, on_connect=self._reload_on_connect)
 
     async def revoke(self, session: AsyncSession, identifiers: Sequence[str], until: datetime) -> None:
         """Deny `identifiers` in the caller's transaction, and in this process and Redis at once."""
@@ -195,19 +187,13 @@ class RevocationList:
 
     async def first_revoked_here(self, identifiers: Sequence[str]) -> str | None:
         """The same question of this process's mirror alone (complete, a notification behind at most)."""
-        if not self._loaded.is_set():  # never admit anything before the table is loaded
+        if not self._loaded:  # never admit anything before the table is loaded
             await self.start()
         return await self._mirror.first_revoked(identifiers)
 
     async def start(self) -> None:
-        """Load the table into the mirror and follow its notifications; returns once loaded."""
-        if self._listener is None:
-            self._listener = asyncio.create_task(self._follow(), name="revocation-listener")
-        loaded = asyncio.create_task(self._loaded.wait())
-        done, _ = await asyncio.wait({loaded, self._listener}, return_when=asyncio.FIRST_COMPLETED)
-        if loaded not in done:
-            loaded.cancel()
-            self._listener.result()  # the listener failed before the first load: raise its error
+        """Load the table into the mirror and follow its notifications; returns once loaded, raises if it cannot."""
+        await self._listener.start()
 
     async def reload(self) -> int:
         """Copy every live row of the table into the mirror; the number of rows."""
@@ -221,36 +207,22 @@ class RevocationList:
             self._mirror.add((identifier,), until.timestamp())
         return len(rows)
 
-    async def _follow(self) -> None:
-        first = True
-        while True:
-            try:
-                async with await psycopg.AsyncConnection.connect(self._database_url, autocommit=True) as connection:
-                    await connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
-                    # Listening before loading: a revocation committed in between arrives as a notification.
-                    count = await self.reload()
-                    self._loaded.set()
-                    _log.info("revocations_loaded", entries=count)
-                    first = False
-                    async for notification in connection.notifies():
-                        identifier, _, until = notification.payload.rpartition(" ")
-                        self._mirror.add((identifier,), float(until))
-            except (psycopg.Error, SQLAlchemyError, OSError) as exc:
-                if first:
-                    raise
-                _log.warning("revocation_listener_reconnecting", exception=type(exc).__name__)
-                await asyncio.sleep(RECONNECT_DELAY_S)
+    async def _reload_on_connect(self) -> None:
+        # The listener LISTENs before this runs: a revocation committed during the load arrives as a notification.
+        count = await self.reload()
+        self._loaded = True
+        _log.info("revocations_loaded", entries=count)
+
+    def _apply(self, payload: str) -> None:
+        identifier, _, until = payload.rpartition(" ")
+        self._mirror.add((identifier,), float(until))
 
     async def close(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, psycopg.Error, OSError):
-                await self._listener
-            self._listener = None
+        self._listener.unsubscribe(self._subscription)
         if self._shared is not None:
             await self._shared.close()
 
 
-def build_revocation_list(engine: AsyncEngine, database_url: str, redis_url: str | None) -> RevocationList:
-    """The durable deny-list over `engine`, with Redis as the instant shared layer when configured."""
-    return RevocationList(engine, database_url, RedisRevocationList.from_url(redis_url) if redis_url else None)
+def build_revocation_list(engine: AsyncEngine, listener: NotificationListener, redis_url: str | None) -> RevocationList:
+    """The durable deny-list over `engine`, followed by `listener`, with Redis as the instant shared layer."""
+    return RevocationList(engine, listener, RedisRevocationList.from_url(redis_url) if redis_url else None)

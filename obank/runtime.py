@@ -11,30 +11,42 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from obank.crypto import KeyRing, load_keyring
 from obank.database import create_engine, create_sessionmaker
 from obank.embedded_db import ensure_embedded_database
+from obank.listener import NotificationListener
 from obank.revocation import RevocationList, build_revocation_list
 from obank.settings import Settings
+
+# The side pool: the token group commit's two workers and up to 8 jti claims at once, 8 more under a burst.
+SIDE_POOL_SIZE = 10
+SIDE_POOL_OVERFLOW = 8
 
 
 @dataclass
 class Platform:
     """What every context needs from the infrastructure, handed over explicitly (no globals).
 
+    `side_engine` is a small pool apart from `engine`'s for what a request waits on while it may hold one of
+    `engine`'s connections (the jti claim, the token group commit): from the same pool, a full pool would
+    leave every such request waiting on itself. `listener` is the process's one LISTEN connection;
     `revocations` is the deny-list the authorization server writes and the gateway reads per request.
     """
 
     settings: Settings
     database_url: str
     engine: AsyncEngine
+    side_engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     keyring: KeyRing
+    listener: NotificationListener
     revocations: RevocationList
 
     async def start(self) -> None:
-        """Load the deny-list and follow its changes; the process serves no token before this returns."""
-        await self.revocations.start()
+        """Listen for every subscriber (the deny-list loads then); the process serves no token before this returns."""
+        await self.listener.start()
 
     async def close(self) -> None:
         await self.revocations.close()
+        await self.listener.close()
+        await self.side_engine.dispose()
         await self.engine.dispose()
 
 
@@ -60,11 +72,14 @@ def build_platform(settings: Settings, database_url: str | None = None) -> Platf
     settings.check_production_ready()
     url = database_url or resolve_database_url(settings)
     engine = create_engine(url)
+    listener = NotificationListener(url)
     return Platform(
         settings=settings,
         database_url=url,
         engine=engine,
+        side_engine=create_engine(url, pool_size=SIDE_POOL_SIZE, max_overflow=SIDE_POOL_OVERFLOW),
         sessions=create_sessionmaker(engine),
         keyring=load_keyring(settings),
-        revocations=build_revocation_list(engine, url, settings.redis_url),
+        listener=listener,
+        revocations=build_revocation_list(engine, listener, settings.redis_url),
     )

@@ -59,8 +59,8 @@ class OAuthServer:
         config = config or OAuthConfig.from_settings(platform.settings)
         http = http or httpx.AsyncClient()
         keys = SigningKeys(platform_units(platform))
-        replay_cache = build_replay_cache(platform.settings.redis_url, platform.database_url)
-        clients = ClientCache(platform.database_url)
+        replay_cache = build_replay_cache(platform.settings.redis_url, platform.side_engine)
+        clients = ClientCache(platform.listener)
         return cls(
             config=config,
             keyring=platform.keyring,

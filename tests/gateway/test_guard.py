@@ -77,8 +77,9 @@ async def test_a_certificate_bound_token_works_only_over_its_own_certificate(gat
     token = await gateway.token(tpp, subject=str(uuid.uuid4()), cert="tpp", scopes=("accounts",))
     headers = {"authorization": f"Bearer {token}"}
     passed = await gateway.http("tpp").get(OB_ACCOUNTS, headers=headers)
-    # Past every check: no Open Banking resource is mounted yet, so the router answers 404.
-    assert passed.status_code == 404, passed.text
+    # Past every check of the gateway: open_banking itself refuses a token bound to no consent, in OB format.
+    assert passed.status_code == 403, passed.text
+    assert passed.json()["Errors"][0]["ErrorCode"] == "AG01"
     for cert, reason in (("other", "another certificate"), (None, "present the certificate")):
         refused = await gateway.http(cert).get(OB_ACCOUNTS, headers=headers)
         assert refused.status_code == 401
@@ -166,7 +167,7 @@ async def test_revoking_the_consent_refuses_the_next_request(gateway: RunningGat
     token = await gateway.token(tpp, subject=str(uuid.uuid4()), cert="tpp", scopes=("accounts",), consent_id=consent)
     http = gateway.http("tpp")
     headers = {"authorization": f"Bearer {token}"}
-    assert (await http.get(OB_ACCOUNTS, headers=headers)).status_code == 404
+    assert (await http.get(OB_ACCOUNTS, headers=headers)).status_code == 403  # past the gateway: no such consent
     async with unit_of_work(gateway.platform.sessions) as session:
         until = datetime.now(UTC) + timedelta(minutes=5)
         await gateway.platform.revocations.revoke(session, [f"consent:{consent}"], until)

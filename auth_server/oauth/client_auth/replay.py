@@ -6,17 +6,12 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth_server.oauth.client_auth import repository
-from obank.database import async_url
 
 PURGE_EVERY = 1000
 REDIS_PREFIX = "obank:oauth:jti:"
-# Claims are single statements: a few connections of their own serve them all. A pool of their own also
-# means a request holding a connection of the main pool never waits for a second one from it.
-CLAIM_POOL_SIZE = 8
-CLAIM_POOL_OVERFLOW = 8
 
 
 class ReplayCache(Protocol):
@@ -28,24 +23,15 @@ class ReplayCache(Protocol):
 
 
 class DatabaseReplayCache:
-    """The single-process (embedded) default; also correct across processes sharing the database."""
+    """The single-process (embedded) default; also correct across processes sharing the database.
+
+    `engine` must not be the pool the request holds a connection of (the platform's `side_engine`).
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._claims = 0
-
-    @classmethod
-    def from_url(cls, database_url: str) -> DatabaseReplayCache:
         # Autocommit: a jti is spent even when the request that carried it fails later, in one round trip.
-        engine = create_async_engine(
-            async_url(database_url),
-            pool_size=CLAIM_POOL_SIZE,
-            max_overflow=CLAIM_POOL_OVERFLOW,
-            pool_recycle=1800,
-            isolation_level="AUTOCOMMIT",
-            hide_parameters=True,  # as obank.database.create_engine
-        )
-        return cls(engine)
+        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._claims = 0
 
     async def claim(self, client_id: str, jti: str, expires_at: datetime) -> bool:
         async with self._engine.connect() as connection:
@@ -56,7 +42,7 @@ class DatabaseReplayCache:
         return claimed
 
     async def close(self) -> None:
-        await self._engine.dispose()
+        return None  # the engine is the platform's
 
 
 class RedisReplayCache:
@@ -78,7 +64,8 @@ class RedisReplayCache:
         await self._redis.aclose()
 
 
-def build_replay_cache(redis_url: str | None, database_url: str) -> ReplayCache:
+def build_replay_cache(redis_url: str | None, engine: AsyncEngine) -> ReplayCache:
+    """Redis when configured, else the database through `engine`."""
     if redis_url:
         return RedisReplayCache.from_url(redis_url)
-    return DatabaseReplayCache.from_url(database_url)
+    return DatabaseReplayCache(engine)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import psycopg
-from psycopg import sql
 from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,11 +36,6 @@ async def read(session: AsyncSession, client_id: str) -> Row[Any] | None:
 async def announce_change(session: AsyncSession, client_id: str) -> None:
     """Tell every process's client cache, once this transaction commits, that the client changed."""
     await session.execute(select(func.pg_notify(CHANGES_CHANNEL, client_id)))
-
-
-async def listen_for_changes(connection: psycopg.AsyncConnection[Any]) -> None:
-    """Receive on `connection` (autocommit) every change announced from now on; each payload is a client id."""
-    await connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANGES_CHANNEL)))
 
 
 async def exists(session: AsyncSession, client_id: str) -> bool:

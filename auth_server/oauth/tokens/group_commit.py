@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from audit.trail import units_of_work
 from obank.actor import Actor
 from obank.crypto import KeyRing
-from obank.database import create_engine, create_sessionmaker
+from obank.database import create_sessionmaker
 from obank.log import describe_error, get_logger
 from obank.unit_of_work import UnitOfWork
 
@@ -30,8 +30,9 @@ class GroupCommit(Generic[T]):
     """Under load a transaction carries every write queued while the previous one ran (up to `max_batch`),
     sharing its commit, round trips and connection; a lone write commits at once, without waiting.
 
-    A failed group is retried one write per transaction, so a bad write fails only its own caller. The
-    workers have connections of their own: a request holding one of the main pool never starves them.
+    A failed group is retried one write per transaction, so a bad write fails only its own caller. `engine`
+    is a pool apart from the requests' (the platform's `side_engine`): a request holding a connection of the
+    main pool never starves the workers it waits on.
     """
 
     def __init__(
@@ -43,27 +44,12 @@ class GroupCommit(Generic[T]):
         workers: int = WORKERS,
         max_batch: int = MAX_BATCH,
     ) -> None:
-        self._engine = engine
         self._units = units_of_work(create_sessionmaker(engine), keyring)
         self._write = write
         self._worker_count = workers
         self._max_batch = max_batch
         self._queue: asyncio.Queue[tuple[T, asyncio.Future[None]]] = asyncio.Queue()
         self._workers: list[asyncio.Task[None]] = []
-
-    @classmethod
-    def over(
-        cls,
-        database_url: str,
-        keyring: KeyRing,
-        write: Callable[[UnitOfWork, Sequence[T]], Awaitable[None]],
-        *,
-        workers: int = WORKERS,
-        max_batch: int = MAX_BATCH,
-    ) -> GroupCommit[T]:
-        """A group commit with its own connections (one per worker) to `database_url`."""
-        engine = create_engine(database_url, pool_size=workers)
-        return cls(engine, keyring, write, workers=workers, max_batch=max_batch)
 
     async def submit(self, item: T) -> None:
         """Write `item` in the next group; returns once that group committed, raises if it could not."""
@@ -108,4 +94,3 @@ class GroupCommit(Generic[T]):
             _, done = self._queue.get_nowait()
             if not done.done():
                 done.set_exception(RuntimeError("the group commit was closed before this write"))
-        await self._engine.dispose()

@@ -116,8 +116,8 @@ class TokenService:
 
     @classmethod
     def build(cls, platform: Platform, config: OAuthConfig, keys: SigningKeys) -> TokenService:
-        """The service over `platform`: its deny-list, and a group commit with connections of its own."""
-        group_commit = GroupCommit.over(platform.database_url, platform.keyring, record_access_tokens)
+        """The service over `platform`: its deny-list, and a group commit on its side pool (never the requests')."""
+        group_commit = GroupCommit(platform.side_engine, platform.keyring, record_access_tokens)
         return cls(config, keys, platform.keyring, platform.revocations, group_commit)
 
     async def issue_access_token(self, uow: UnitOfWork, **request: Unpack[AccessTokenRequest]) -> IssuedAccessToken:
@@ -323,9 +323,10 @@ class TokenService:
         now: datetime | None = None,
     ) -> list[uuid.UUID]:
         """Revoke live tokens by id, grant, authorization code or parent; deny their jtis at the gateway."""
-        now = now or datetime.now(UTC)
-        revoked = await repository.revoke(
-            uow.session,
+        return await revoke_tokens(
+            uow,
+            self.revocations,
+            actor,
             ids=ids,
             grant_id=grant_id,
             authorization_code_id=authorization_code_id,
@@ -333,29 +334,57 @@ class TokenService:
             reason=reason,
             now=now,
         )
-        if not revoked:
-            return []
-        access: dict[uuid.UUID, datetime] = {}
-        for token in revoked:
-            if token.kind is TokenKind.ACCESS and token.expires_at is not None:
-                access[token.id] = token.expires_at
-        denied_until: datetime | None = None
-        if access:
-            # Until the last of them expires, with clock skew to spare.
-            denied_until = max(access.values()) + timedelta(seconds=CLOCK_SKEW_S)
-            await self.revocations.revoke(uow.session, [jti_denial(jti) for jti in access], denied_until)
-        report_oauth_change(
-            uow,
-            topic=TOKEN_REVOCATIONS_TOPIC,
-            action="token.revoked",
-            entity_type="tokens",
-            entity_id=str(revoked[0].id),
-            details={
-                "jtis": [str(token.id) for token in revoked],
-                "access_token_jtis": [str(jti) for jti in access],
-                "denied_until": None if denied_until is None else denied_until.isoformat(),
-                "reason": reason,
-            },
-            actor=actor,
-        )
-        return [token.id for token in revoked]
+
+
+async def revoke_tokens(
+    uow: UnitOfWork,
+    revocations: RevocationList,
+    actor: Actor,
+    *,
+    ids: Sequence[uuid.UUID] = (),
+    grant_id: uuid.UUID | None = None,
+    authorization_code_id: uuid.UUID | None = None,
+    parent_token_ids: Sequence[uuid.UUID] = (),
+    reason: str,
+    now: datetime | None = None,
+) -> list[uuid.UUID]:
+    """Revoke live tokens by id, grant, authorization code or parent; deny their jtis at the gateway.
+
+    Needs no signing key: event consumers that end grants revoke tokens with the process's deny-list alone.
+    """
+    now = now or datetime.now(UTC)
+    revoked = await repository.revoke(
+        uow.session,
+        ids=ids,
+        grant_id=grant_id,
+        authorization_code_id=authorization_code_id,
+        parent_token_ids=parent_token_ids,
+        reason=reason,
+        now=now,
+    )
+    if not revoked:
+        return []
+    access: dict[uuid.UUID, datetime] = {}
+    for token in revoked:
+        if token.kind is TokenKind.ACCESS and token.expires_at is not None:
+            access[token.id] = token.expires_at
+    denied_until: datetime | None = None
+    if access:
+        # Until the last of them expires, with clock skew to spare.
+        denied_until = max(access.values()) + timedelta(seconds=CLOCK_SKEW_S)
+        await revocations.revoke(uow.session, [jti_denial(jti) for jti in access], denied_until)
+    report_oauth_change(
+        uow,
+        topic=TOKEN_REVOCATIONS_TOPIC,
+        action="token.revoked",
+        entity_type="tokens",
+        entity_id=str(revoked[0].id),
+        details={
+            "jtis": [str(token.id) for token in revoked],
+            "access_token_jtis": [str(jti) for jti in access],
+            "denied_until": None if denied_until is None else denied_until.isoformat(),
+            "reason": reason,
+        },
+        actor=actor,
+    )
+    return [token.id for token in revoked]

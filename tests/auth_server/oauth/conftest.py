@@ -291,7 +291,7 @@ def registrar(platform: Platform) -> RegisterClient:
             "grant_types": list(grant_types),
             "scope": scope,
             "token_endpoint_auth_method": method,
-            "authorization_details_types": ["account_information", "payment_initiation"],
+            "authorization_details_types": ["account_information", "payment_initiation", "funds_confirmation"],
         }
         if key is not None:
             values["jwks"] = public_jwks(key)

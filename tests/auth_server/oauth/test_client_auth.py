@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from joserfc.jwk import RSAKey
 from redis.asyncio import Redis
+from sqlalchemy import text
 
 from auth_server.oauth.client_auth.service import JWT_BEARER_ASSERTION
 from auth_server.oauth.config import PAR_PATH, TOKEN_PATH
+from obank.database import MAX_OVERFLOW, POOL_SIZE
 from obank.runtime import Platform, build_platform
 from obank.server import bind_socket, build_server
 from obank.settings import Settings
@@ -180,6 +185,24 @@ async def test_a_replayed_assertion_is_refused(auth_server: RunningAS, register_
 
     assert first.status_code == 200, first.text
     _refused(second, "already used")
+
+
+async def test_a_jti_claim_never_waits_for_the_requests_pool(
+    auth_server: RunningAS, register_client: RegisterClient, shared_platform: Platform
+) -> None:
+    # A request may hold a connection of the main pool while it claims its jti: were the claim to take a
+    # second one from that pool, a full pool would leave every such request waiting on itself.
+    client = await register_client()
+    async with contextlib.AsyncExitStack() as held:
+        for _ in range(POOL_SIZE + MAX_OVERFLOW):
+            connection = await held.enter_async_context(shared_platform.engine.connect())
+            await connection.execute(text("SELECT 1"))
+        async with asyncio.timeout(5):
+            claimed = await auth_server.server.replay_cache.claim(
+                client.client_id, str(uuid.uuid4()), datetime.now(UTC) + timedelta(minutes=1)
+            )
+
+    assert claimed
 
 
 async def test_a_replay_is_refused_across_instances_sharing_redis(
