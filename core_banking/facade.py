@@ -49,6 +49,7 @@ from core_banking.consents.schemas import (
     DomesticPaymentDetails,
     FundsConfirmationDetails,
     Permission,
+    PsuContext,
 )
 from core_banking.customers import service as customers_service
 from core_banking.customers.schemas import Address, CustomerRecord
@@ -104,6 +105,7 @@ __all__ = [
     "PartyRecord",
     "Permission",
     "PermissionNotGranted",
+    "PsuContext",
     "RevokedBy",
     "StatementNotFound",
     "StatementRecord",
@@ -124,14 +126,26 @@ class CoreBanking(Protocol):
         """Every account of the customer, oldest first, closed ones included."""
 
     async def create_account_access_consent(
-        self, client_id: str, details: AccountAccessDetails, *, idempotency_key: str | None = None
+        self,
+        client_id: str,
+        details: AccountAccessDetails,
+        *,
+        idempotency_key: str | None = None,
+        psu: PsuContext | None = None,
     ) -> ConsentRecord:
         """An account access consent the TPP asks for, awaiting the customer; raises InvalidConsent (its
         `field` names the OB field at fault). With a key: the same request within 24 hours gets the same
-        consent (as it is now), another request under the key IdempotencyKeyReused."""
+        consent (as it is now), another request under the key IdempotencyKeyReused.
+
+        `psu`, on this and the TPP's other changes: what the TPP tells of its PSU, on the change's audit record."""
 
     async def create_funds_confirmation_consent(
-        self, client_id: str, details: FundsConfirmationDetails, *, idempotency_key: str | None = None
+        self,
+        client_id: str,
+        details: FundsConfirmationDetails,
+        *,
+        idempotency_key: str | None = None,
+        psu: PsuContext | None = None,
     ) -> ConsentRecord:
         """A funds confirmation consent the TPP asks for, awaiting the customer; as account access consents."""
 
@@ -163,14 +177,16 @@ class CoreBanking(Protocol):
     ) -> ConsentRecord:
         """The customer withdrew an authorised account access or funds confirmation consent; idempotent."""
 
-    async def withdraw_consent(self, consent_id: str, *, client_id: str) -> ConsentRecord:
+    async def withdraw_consent(
+        self, consent_id: str, *, client_id: str, psu: PsuContext | None = None
+    ) -> ConsentRecord:
         """The TPP deleted its consent (awaiting or authorised → Revoked, `revoked_by` client); idempotent.
 
         Another client's consent raises ConsentNotFound; an ended one ConsentNotRevocable.
         """
 
     async def confirm_funds(
-        self, consent_id: str, *, client_id: str, amount: Money, reference: str
+        self, consent_id: str, *, client_id: str, amount: Money, reference: str, psu: PsuContext | None = None
     ) -> FundsConfirmationRecord:
         """Whether the account of the client's authorised funds confirmation consent has `amount` available
         now (holds and overdraft counted); each answer is stored and audited, no money moves."""
@@ -292,19 +308,29 @@ class InProcessCoreBanking:
         return account.customer_id == customer_id
 
     async def create_account_access_consent(
-        self, client_id: str, details: AccountAccessDetails, *, idempotency_key: str | None = None
+        self,
+        client_id: str,
+        details: AccountAccessDetails,
+        *,
+        idempotency_key: str | None = None,
+        psu: PsuContext | None = None,
     ) -> ConsentRecord:
         async with self._units.begin(Actor.client(client_id)) as uow:
             return await consents_service.create_account_access_consent(
-                uow, client_id, details, idempotency_key=idempotency_key
+                uow, client_id, details, idempotency_key=idempotency_key, psu=psu
             )
 
     async def create_funds_confirmation_consent(
-        self, client_id: str, details: FundsConfirmationDetails, *, idempotency_key: str | None = None
+        self,
+        client_id: str,
+        details: FundsConfirmationDetails,
+        *,
+        idempotency_key: str | None = None,
+        psu: PsuContext | None = None,
     ) -> ConsentRecord:
         async with self._units.begin(Actor.client(client_id)) as uow:
             return await consents_service.create_funds_confirmation_consent(
-                uow, client_id, details, idempotency_key=idempotency_key
+                uow, client_id, details, idempotency_key=idempotency_key, psu=psu
             )
 
     async def create_domestic_payment_consent(self, client_id: str, details: DomesticPaymentDetails) -> ConsentRecord:
@@ -356,18 +382,20 @@ class InProcessCoreBanking:
             await self._denied_if_ended(revoked)
             return revoked
 
-    async def withdraw_consent(self, consent_id: str, *, client_id: str) -> ConsentRecord:
+    async def withdraw_consent(
+        self, consent_id: str, *, client_id: str, psu: PsuContext | None = None
+    ) -> ConsentRecord:
         async with self._units.begin(Actor.client(client_id)) as uow:
-            withdrawn = await consents_service.withdraw_consent(uow, consent_id, client_id=client_id)
+            withdrawn = await consents_service.withdraw_consent(uow, consent_id, client_id=client_id, psu=psu)
             await self._denied_if_ended(withdrawn)
             return withdrawn
 
     async def confirm_funds(
-        self, consent_id: str, *, client_id: str, amount: Money, reference: str
+        self, consent_id: str, *, client_id: str, amount: Money, reference: str, psu: PsuContext | None = None
     ) -> FundsConfirmationRecord:
         async with self._units.begin(Actor.client(client_id)) as uow:
             return await funds_service.confirm_funds(
-                uow, consent_id, client_id=client_id, amount=amount, reference=reference
+                uow, consent_id, client_id=client_id, amount=amount, reference=reference, psu=psu
             )
 
     async def consent_accounts(

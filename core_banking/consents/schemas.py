@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -148,6 +149,28 @@ class FundsConfirmationDetails:
             "debtor_name": self.debtor_account.name,
             "expires_at": _iso(self.expires_at),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class PsuContext:
+    """What the TPP tells of its PSU on the request that causes a change (`x-fapi-customer-ip-address`,
+    `x-customer-user-agent`, `x-fapi-auth-date`), for the change's audit record.
+
+    The IP address goes to the record's keyed hash (never stored as such); the user agent and the PSU's last
+    login go into its encrypted `after` details (`audit_detail`).
+    """
+
+    ip_address: str | None = None
+    user_agent: str | None = None
+    auth_date: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.ip_address is not None:
+            ipaddress.ip_address(self.ip_address)  # ValueError: the audit hash takes IP addresses only
+
+    def audit_detail(self) -> dict[str, Any]:
+        """The `psu` entry of the audit record's `after` (the IP address stays out: it is hashed apart)."""
+        return {"psu": {"user_agent": self.user_agent, "auth_date": _iso(self.auth_date)}}
 
 
 ConsentDetails = AccountAccessDetails | DomesticPaymentDetails | FundsConfirmationDetails

@@ -39,6 +39,7 @@ from core_banking.consents.schemas import (
     DomesticPaymentDetails,
     FundsConfirmationDetails,
     Permission,
+    PsuContext,
 )
 from core_banking.idempotency.service import execute_once, request_fingerprint
 from obank.actor import Actor
@@ -75,8 +76,13 @@ def _report(
     *,
     actor: Actor | None = None,
     detail: dict[str, Any] | None = None,
+    psu: PsuContext | None = None,
 ) -> None:
-    """The outbox event and the audit record of one consent change (`actor`: when not the unit of work's)."""
+    """The outbox event and the audit record of one consent change (`actor`: when not the unit of work's).
+
+    What the TPP tells of its PSU (`psu`) reaches the audit record only: its IP address as the record's keyed
+    hash, its user agent and last login in the encrypted `after`; never the event.
+    """
     payload = {**after.snapshot(), **(detail or {})}
     uow.publish(topic=CONSENTS_TOPIC, event_type=event_type, key=after.id, payload=payload)
     uow.audit(
@@ -84,8 +90,9 @@ def _report(
         entity_type="consent",
         entity_id=after.id,
         before=None if before is None else before.snapshot(),
-        after=payload,
+        after=payload if psu is None else {**payload, **psu.audit_detail()},
         actor=actor,
+        ip_address=None if psu is None else psu.ip_address,
     )
 
 
@@ -116,10 +123,10 @@ def _new_consent(kind: ConsentKind, client_id: str, now: datetime) -> Consent:
     )
 
 
-async def _created(uow: UnitOfWork, consent: Consent) -> ConsentRecord:
+async def _created(uow: UnitOfWork, consent: Consent, psu: PsuContext | None = None) -> ConsentRecord:
     await repository.add(uow.session, consent)
     record = ConsentRecord.from_model(consent)
-    _report(uow, CONSENT_CREATED, None, record)
+    _report(uow, CONSENT_CREATED, None, record, psu=psu)
     return record
 
 
@@ -164,6 +171,7 @@ async def create_account_access_consent(
     details: AccountAccessDetails,
     *,
     idempotency_key: str | None = None,
+    psu: PsuContext | None = None,
     now: datetime | None = None,
 ) -> ConsentRecord:
     """Record an account access consent awaiting the customer's authorisation."""
@@ -177,7 +185,7 @@ async def create_account_access_consent(
         consent.expires_at = details.expires_at
         consent.transactions_from = details.transactions_from
         consent.transactions_to = details.transactions_to
-        return await _created(uow, consent)
+        return await _created(uow, consent, psu)
 
     request = ("account_access_consent", details.snapshot())
     return await _create_once(uow, client_id, request, create, idempotency_key, now)
@@ -189,6 +197,7 @@ async def create_funds_confirmation_consent(
     details: FundsConfirmationDetails,
     *,
     idempotency_key: str | None = None,
+    psu: PsuContext | None = None,
     now: datetime | None = None,
 ) -> ConsentRecord:
     """Record a funds confirmation consent awaiting the customer's authorisation (the account is checked then)."""
@@ -202,7 +211,7 @@ async def create_funds_confirmation_consent(
         consent.debtor_identification = details.debtor_account.identification
         consent.debtor_name = details.debtor_account.name
         consent.expires_at = details.expires_at
-        return await _created(uow, consent)
+        return await _created(uow, consent, psu)
 
     request = ("funds_confirmation_consent", details.snapshot())
     return await _create_once(uow, client_id, request, create, idempotency_key, now)
@@ -375,7 +384,12 @@ async def reject_consent(
 
 
 async def _revoke(
-    uow: UnitOfWork, consent: Consent, revoked_by: RevokedBy, live: frozenset[ConsentStatus], now: datetime
+    uow: UnitOfWork,
+    consent: Consent,
+    revoked_by: RevokedBy,
+    live: frozenset[ConsentStatus],
+    now: datetime,
+    psu: PsuContext | None = None,
 ) -> ConsentRecord:
     """Revoke a locked consent in one of the `live` statuses (at `now`); revoked already: the first result."""
     before = ConsentRecord.from_model(consent)
@@ -392,7 +406,7 @@ async def _revoke(
     await uow.session.flush()
     after = ConsentRecord.from_model(consent)
     await _deny_tokens(uow, after)
-    _report(uow, CONSENT_REVOKED, before, after)
+    _report(uow, CONSENT_REVOKED, before, after, psu=psu)
     return after
 
 
@@ -409,7 +423,12 @@ async def revoke_consent(uow: UnitOfWork, consent_id: str, *, now: datetime | No
 
 
 async def withdraw_consent(
-    uow: UnitOfWork, consent_id: str, *, client_id: str, now: datetime | None = None
+    uow: UnitOfWork,
+    consent_id: str,
+    *,
+    client_id: str,
+    psu: PsuContext | None = None,
+    now: datetime | None = None,
 ) -> ConsentRecord:
     """The TPP deleted its consent (UK OB DELETE): awaiting or authorised, it is Revoked (CANC) from now.
 
@@ -420,7 +439,7 @@ async def withdraw_consent(
     if consent is None or consent.client_id != client_id:
         raise ConsentNotFound(consent_id)
     live = frozenset({ConsentStatus.AWAITING_AUTHORISATION, ConsentStatus.AUTHORISED})
-    return await _revoke(uow, consent, RevokedBy.CLIENT, live, now or datetime.now(UTC))
+    return await _revoke(uow, consent, RevokedBy.CLIENT, live, now or datetime.now(UTC), psu)
 
 
 async def lapse_consents(uow: UnitOfWork, now: datetime | None = None, *, batch_size: int = 200) -> list[ConsentRecord]:

@@ -14,6 +14,7 @@ from core_banking.accounts import service as accounts_service
 from core_banking.accounts.models import AccountStatus
 from core_banking.consents import service as consents_service
 from core_banking.consents.models import ConsentKind
+from core_banking.consents.schemas import PsuContext
 from core_banking.funds_confirmations import repository
 from core_banking.funds_confirmations.errors import InvalidFundsConfirmation
 from core_banking.funds_confirmations.models import FundsConfirmation
@@ -33,9 +34,11 @@ async def confirm_funds(
     client_id: str,
     amount: Money,
     reference: str,
+    psu: PsuContext | None = None,
     now: datetime | None = None,
 ) -> FundsConfirmationRecord:
-    """Answer the TPP `client_id` whether its authorised funds confirmation consent's account covers `amount`."""
+    """Answer the TPP `client_id` whether its authorised funds confirmation consent's account covers `amount`
+    (`psu`: what the TPP tells of its PSU, for the audit record only)."""
     now = now or datetime.now(UTC)
     if not amount.is_positive():
         raise InvalidFundsConfirmation("the amount must be positive", field=AMOUNT_FIELD)
@@ -69,6 +72,7 @@ async def confirm_funds(
         action="funds_confirmation.answered",
         entity_type="funds_confirmation",
         entity_id=str(record.id),
-        after=snapshot,
+        after=snapshot if psu is None else {**snapshot, **psu.audit_detail()},
+        ip_address=None if psu is None else psu.ip_address,
     )
     return record

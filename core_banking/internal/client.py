@@ -25,7 +25,7 @@ from core_banking.consents.errors import (
     InvalidConsentAccounts,
     PermissionNotGranted,
 )
-from core_banking.consents.schemas import AccountAccessDetails, ConsentRecord, FundsConfirmationDetails
+from core_banking.consents.schemas import AccountAccessDetails, ConsentRecord, FundsConfirmationDetails, PsuContext
 from core_banking.errors import DomainError
 from core_banking.funds_confirmations.errors import InvalidFundsConfirmation
 from core_banking.funds_confirmations.schemas import FundsConfirmationRecord
@@ -54,6 +54,7 @@ _FUNDS_CONFIRMATION = TypeAdapter(FundsConfirmationRecord)
 _ACCESS_DETAILS = TypeAdapter(AccountAccessDetails)
 _FUNDS_DETAILS = TypeAdapter(FundsConfirmationDetails)
 _MONEY = TypeAdapter(Money)
+_PSU = TypeAdapter(PsuContext | None)
 # The facade's errors travel as problem details; their stable `code` names the error to raise again here.
 _ERRORS: dict[str, type[DomainError]] = {
     error.code: error
@@ -159,22 +160,34 @@ class HttpCoreBanking:
         return _ACCOUNTS.validate_python(await self._call("GET", f"/customers/{customer_id}/accounts"))
 
     async def create_account_access_consent(
-        self, client_id: str, details: AccountAccessDetails, *, idempotency_key: str | None = None
+        self,
+        client_id: str,
+        details: AccountAccessDetails,
+        *,
+        idempotency_key: str | None = None,
+        psu: PsuContext | None = None,
     ) -> ConsentRecord:
         body = {
             "client_id": client_id,
             "details": _ACCESS_DETAILS.dump_python(details, mode="json"),
             "idempotency_key": idempotency_key,
+            "psu": _PSU.dump_python(psu, mode="json"),
         }
         return _CONSENT.validate_python(await self._call("POST", "/account-access-consents", body))
 
     async def create_funds_confirmation_consent(
-        self, client_id: str, details: FundsConfirmationDetails, *, idempotency_key: str | None = None
+        self,
+        client_id: str,
+        details: FundsConfirmationDetails,
+        *,
+        idempotency_key: str | None = None,
+        psu: PsuContext | None = None,
     ) -> ConsentRecord:
         body = {
             "client_id": client_id,
             "details": _FUNDS_DETAILS.dump_python(details, mode="json"),
             "idempotency_key": idempotency_key,
+            "psu": _PSU.dump_python(psu, mode="json"),
         }
         return _CONSENT.validate_python(await self._call("POST", "/funds-confirmation-consents", body))
 
@@ -205,14 +218,21 @@ class HttpCoreBanking:
         body = {"customer_id": str(customer_id), "session_id": session_id}
         return _CONSENT.validate_python(await self._call("POST", _consent(consent_id) + "/revocation", body))
 
-    async def withdraw_consent(self, consent_id: str, *, client_id: str) -> ConsentRecord:
-        body = {"client_id": client_id}
+    async def withdraw_consent(
+        self, consent_id: str, *, client_id: str, psu: PsuContext | None = None
+    ) -> ConsentRecord:
+        body = {"client_id": client_id, "psu": _PSU.dump_python(psu, mode="json")}
         return _CONSENT.validate_python(await self._call("POST", _consent(consent_id) + "/withdrawal", body))
 
     async def confirm_funds(
-        self, consent_id: str, *, client_id: str, amount: Money, reference: str
+        self, consent_id: str, *, client_id: str, amount: Money, reference: str, psu: PsuContext | None = None
     ) -> FundsConfirmationRecord:
-        body = {"client_id": client_id, "amount": _MONEY.dump_python(amount, mode="json"), "reference": reference}
+        body = {
+            "client_id": client_id,
+            "amount": _MONEY.dump_python(amount, mode="json"),
+            "reference": reference,
+            "psu": _PSU.dump_python(psu, mode="json"),
+        }
         answer = await self._call("POST", _consent(consent_id) + "/funds-confirmations", body)
         return _FUNDS_CONFIRMATION.validate_python(answer)
 

@@ -15,22 +15,13 @@ from fastapi.responses import Response
 
 from core_banking.account_information.schemas import AccountBalances, PartyRecord, StatementRecord
 from core_banking.accounts.schemas import AccountRecord
-from core_banking.consents.schemas import ConsentRecord
+from core_banking.consents.schemas import ConsentRecord, PsuContext
 from core_banking.errors import PROBLEM_RESPONSES, Forbidden
 from core_banking.facade import InProcessCoreBanking
 from core_banking.funds_confirmations.schemas import FundsConfirmationRecord
 from core_banking.history.schemas import TransactionPage
-from core_banking.internal import PREFIX
-from core_banking.internal.schemas import (
-    AuthoriseConsent,
-    ConfirmFunds,
-    CreateAccountAccessConsent,
-    CreateFundsConfirmationConsent,
-    CustomerExists,
-    RejectConsent,
-    RevokeConsent,
-    WithdrawConsent,
-)
+from core_banking.internal import PREFIX, schemas
+from core_banking.internal.schemas import AuthoriseConsent, CustomerExists, RejectConsent, RevokeConsent
 from obank.principal import PrincipalDep
 from obank.runtime import Platform
 
@@ -50,6 +41,23 @@ StatementId = Annotated[str, Path(max_length=1_000)]
 router = APIRouter(prefix=PREFIX, tags=["internal facade"], responses=PROBLEM_RESPONSES)
 
 
+# A TPP's changes carry what the TPP tells of its PSU (`PsuContext`), for the change's audit record.
+class CreateAccountAccessConsent(schemas.CreateAccountAccessConsent):
+    psu: PsuContext | None = None
+
+
+class CreateFundsConfirmationConsent(schemas.CreateFundsConfirmationConsent):
+    psu: PsuContext | None = None
+
+
+class WithdrawConsent(schemas.WithdrawConsent):
+    psu: PsuContext | None = None
+
+
+class ConfirmFunds(schemas.ConfirmFunds):
+    psu: PsuContext | None = None
+
+
 @router.get("/customers/{customer_id}")
 async def customer_exists(customer_id: uuid.UUID, facade: Facade) -> CustomerExists:
     """Whether the customer exists (no personal data)."""
@@ -66,7 +74,7 @@ async def list_customer_accounts(customer_id: uuid.UUID, facade: Facade) -> list
 async def create_account_access_consent(body: CreateAccountAccessConsent, facade: Facade) -> ConsentRecord:
     """An account access consent a TPP asks for (once per idempotency key)."""
     return await facade.create_account_access_consent(
-        body.client_id, body.details, idempotency_key=body.idempotency_key
+        body.client_id, body.details, idempotency_key=body.idempotency_key, psu=body.psu
     )
 
 
@@ -74,7 +82,7 @@ async def create_account_access_consent(body: CreateAccountAccessConsent, facade
 async def create_funds_confirmation_consent(body: CreateFundsConfirmationConsent, facade: Facade) -> ConsentRecord:
     """A funds confirmation consent a TPP asks for (once per idempotency key)."""
     return await facade.create_funds_confirmation_consent(
-        body.client_id, body.details, idempotency_key=body.idempotency_key
+        body.client_id, body.details, idempotency_key=body.idempotency_key, psu=body.psu
     )
 
 
@@ -107,14 +115,14 @@ async def revoke_consent(consent_id: ConsentId, body: RevokeConsent, facade: Fac
 @router.post("/consents/{consent_id}/withdrawal")
 async def withdraw_consent(consent_id: ConsentId, body: WithdrawConsent, facade: Facade) -> ConsentRecord:
     """The TPP deleted its consent (idempotent)."""
-    return await facade.withdraw_consent(consent_id, client_id=body.client_id)
+    return await facade.withdraw_consent(consent_id, client_id=body.client_id, psu=body.psu)
 
 
 @router.post("/consents/{consent_id}/funds-confirmations", status_code=201)
 async def confirm_funds(consent_id: ConsentId, body: ConfirmFunds, facade: Facade) -> FundsConfirmationRecord:
     """Whether the consent's account has the amount available now (stored and audited)."""
     return await facade.confirm_funds(
-        consent_id, client_id=body.client_id, amount=body.amount, reference=body.reference
+        consent_id, client_id=body.client_id, amount=body.amount, reference=body.reference, psu=body.psu
     )
 
 

@@ -16,7 +16,7 @@ from open_banking.cbpii.schemas import (
 )
 from open_banking.dependencies import CoreBankingDep, SelfUrlDep, public_url
 from open_banking.errors import ob_error_responses
-from open_banking.fapi import fapi_headers
+from open_banking.fapi import FapiHeadersDep, fapi_headers
 from open_banking.negotiation import OBRoute
 
 router = APIRouter(route_class=OBRoute, dependencies=[Depends(fapi_headers)], tags=["Funds Confirmations"])
@@ -48,9 +48,10 @@ async def create_funds_confirmation_consent(
     client: FundsConfirmationsClient,
     core_banking: CoreBankingDep,
     request: Request,
+    fapi: FapiHeadersDep,
     idempotency_key: IdempotencyKey = None,
 ) -> OBFundsConfirmationConsentResponse1:
-    consent = await service.create_consent(core_banking, client.client_id, body.Data, idempotency_key)
+    consent = await service.create_consent(core_banking, client.client_id, body.Data, idempotency_key, fapi)
     # Links.Self of a created resource is the resource itself (R/W API Profile, "Links").
     consent_url = public_url(request, f"{request.url.path.rstrip('/')}/{consent.id}")
     return OBFundsConfirmationConsentResponse1.of(consent, consent_url)
@@ -80,9 +81,9 @@ async def get_funds_confirmation_consent(
     responses=ob_error_responses(400, 401, 403, 405, 406, 500),
 )
 async def delete_funds_confirmation_consent(
-    consent_id: ConsentId, client: FundsConfirmationsClient, core_banking: CoreBankingDep
+    consent_id: ConsentId, client: FundsConfirmationsClient, core_banking: CoreBankingDep, fapi: FapiHeadersDep
 ) -> Response:
-    await service.delete_consent(core_banking, client.client_id, consent_id)
+    await service.delete_consent(core_banking, client.client_id, consent_id, fapi)
     return Response(status_code=204)
 
 
@@ -96,7 +97,11 @@ async def delete_funds_confirmation_consent(
     responses=ob_error_responses(400, 401, 403, 405, 406, 415, 500),
 )
 async def create_funds_confirmation(
-    body: OBFundsConfirmation1, tpp: FundsConfirmationsConsent, core_banking: CoreBankingDep, self_url: SelfUrlDep
+    body: OBFundsConfirmation1,
+    tpp: FundsConfirmationsConsent,
+    core_banking: CoreBankingDep,
+    self_url: SelfUrlDep,
+    fapi: FapiHeadersDep,
 ) -> OBFundsConfirmationResponse1:
-    answer = await service.confirm_funds(core_banking, tpp, body.Data)
+    answer = await service.confirm_funds(core_banking, tpp, body.Data, fapi)
     return OBFundsConfirmationResponse1.of(answer, self_url)

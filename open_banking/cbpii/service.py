@@ -10,6 +10,7 @@ from core_banking.facade import (
     DebtorScheme,
     FundsConfirmationDetails,
     FundsConfirmationRecord,
+    PsuContext,
 )
 from obank.money import Money, MoneyError, currency_exponent
 from open_banking.amounts import OBAmount
@@ -17,9 +18,17 @@ from open_banking.auth import TppUnderConsent
 from open_banking.cbpii.errors import ConsentOfAnotherToken, FundsConfirmationConsentNotFound, answered_in_ob_terms
 from open_banking.cbpii.schemas import FundsConfirmationConsentData, FundsConfirmationData, RequestedDebtorAccount
 from open_banking.errors import ConsentOfAnotherTpp, FieldInvalid
+from open_banking.fapi import FapiHeaders
 
 DEBTOR = "Data.DebtorAccount"
 INSTRUCTED_AMOUNT = "Data.InstructedAmount"
+
+
+def _psu(fapi: FapiHeaders) -> PsuContext | None:
+    """What the TPP told of its PSU, for core banking's audit record of the change; None when nothing."""
+    if fapi.customer_ip_address is None and fapi.customer_user_agent is None and fapi.auth_date is None:
+        return None
+    return PsuContext(fapi.customer_ip_address, fapi.customer_user_agent, fapi.auth_date)
 
 
 def _debtor_account(requested: RequestedDebtorAccount) -> DebtorAccount:
@@ -37,12 +46,18 @@ def _debtor_account(requested: RequestedDebtorAccount) -> DebtorAccount:
 
 
 async def create_consent(
-    core_banking: CoreBanking, client_id: str, data: FundsConfirmationConsentData, idempotency_key: str | None
+    core_banking: CoreBanking,
+    client_id: str,
+    data: FundsConfirmationConsentData,
+    idempotency_key: str | None,
+    fapi: FapiHeaders,
 ) -> ConsentRecord:
     """A consent awaiting the PSU; under a key already used with the same body, the consent it created, as it is now."""
     details = FundsConfirmationDetails(_debtor_account(data.DebtorAccount), data.ExpirationDateTime)
     with answered_in_ob_terms("ConsentId"):
-        return await core_banking.create_funds_confirmation_consent(client_id, details, idempotency_key=idempotency_key)
+        return await core_banking.create_funds_confirmation_consent(
+            client_id, details, idempotency_key=idempotency_key, psu=_psu(fapi)
+        )
 
 
 async def get_consent(core_banking: CoreBanking, client_id: str, consent_id: str) -> ConsentRecord:
@@ -57,11 +72,11 @@ async def get_consent(core_banking: CoreBanking, client_id: str, consent_id: str
     return consent
 
 
-async def delete_consent(core_banking: CoreBanking, client_id: str, consent_id: str) -> None:
+async def delete_consent(core_banking: CoreBanking, client_id: str, consent_id: str, fapi: FapiHeaders) -> None:
     """The TPP ends its consent (Cancelled) and every token issued for it; deleting it again changes nothing."""
     await get_consent(core_banking, client_id, consent_id)  # withdrawal alone would end any kind of consent
     with answered_in_ob_terms("ConsentId"):
-        await core_banking.withdraw_consent(consent_id, client_id=client_id)
+        await core_banking.withdraw_consent(consent_id, client_id=client_id, psu=_psu(fapi))
 
 
 def instructed_money(amount: OBAmount) -> Money:
@@ -77,7 +92,7 @@ def instructed_money(amount: OBAmount) -> Money:
 
 
 async def confirm_funds(
-    core_banking: CoreBanking, tpp: TppUnderConsent, data: FundsConfirmationData
+    core_banking: CoreBanking, tpp: TppUnderConsent, data: FundsConfirmationData, fapi: FapiHeaders
 ) -> FundsConfirmationRecord:
     """Whether the account of the token's consent could pay the amount now (core banking counts holds and
     overdraft); each answer is recorded there."""
@@ -86,5 +101,5 @@ async def confirm_funds(
     amount = instructed_money(data.InstructedAmount)
     with answered_in_ob_terms("Data.ConsentId"):
         return await core_banking.confirm_funds(
-            tpp.consent_id, client_id=tpp.client_id, amount=amount, reference=data.Reference
+            tpp.consent_id, client_id=tpp.client_id, amount=amount, reference=data.Reference, psu=_psu(fapi)
         )

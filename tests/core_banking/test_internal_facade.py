@@ -5,14 +5,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 
+from audit.verify import decrypt_record
+from audit.writer import ip_address_hash
 from core_banking import facade
-from core_banking.facade import DebtorScheme, Money, Permission
+from core_banking.facade import DebtorScheme, Money, Permission, PsuContext
 from core_banking.internal.client import HttpCoreBanking
+from obank.database import unit_of_work
 from obank.principal import PRINCIPAL_HEADER, Principal
 from obank.runtime import Platform
 from tests.core_banking.helpers import new_account, new_customer
@@ -161,3 +166,47 @@ async def test_the_http_facade_reads_account_information_like_the_in_process_one
     await local.authorise_consent(restricted.id, customer_id=customer.id, account_ids=[current.id])
     with pytest.raises(facade.PermissionNotGranted):
         await remote.consent_statement_file(restricted.id, "tpp-remote", current.id, month)
+
+
+async def _audited(platform: Platform, action: str, entity_id: str) -> tuple[bytes | None, dict[str, Any]]:
+    """The one audit record of `action` on `entity_id`: its IP hash and decrypted `after`."""
+    query = "SELECT record_id, ip_hash FROM audit.audit_records WHERE action = :action AND entity_id = :entity_id"
+    async with unit_of_work(platform.sessions) as session:
+        row = (await session.execute(text(query), {"action": action, "entity_id": entity_id})).one()
+        changes = await decrypt_record(session, platform.keyring, row.record_id)
+    assert changes.after is not None
+    return (None if row.ip_hash is None else bytes(row.ip_hash)), changes.after
+
+
+@pytest.mark.parametrize("over_http", [False, True], ids=["in-process", "over-http"])
+async def test_the_psu_context_of_a_tpps_changes_reaches_their_audit_records(
+    platform: Platform, remote: HttpCoreBanking, over_http: bool
+) -> None:
+    local = facade.InProcessCoreBanking(platform.sessions, platform.keyring, platform.revocations)
+    bank: facade.CoreBanking = remote if over_http else local
+    customer = await new_customer(platform.sessions, platform.keyring)
+    account = await new_account(platform.sessions, platform.keyring, customer.id, funded_minor=5_000)
+    login = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+    psu = PsuContext(ip_address="2001:db8::7", user_agent="Mozilla/5.0 (PSU)", auth_date=login)
+    details = funds(account.iban, scheme=DebtorScheme.IBAN, expires_at=datetime.now(UTC) + timedelta(days=1))
+
+    reading = await bank.create_account_access_consent("tpp-psu", access(), psu=psu)
+    cbpii = await bank.create_funds_confirmation_consent("tpp-psu", details, psu=psu)
+    await local.authorise_consent(cbpii.id, customer_id=customer.id, account_ids=[account.id])
+    answer = await bank.confirm_funds(cbpii.id, client_id="tpp-psu", amount=Money(100, "GBP"), reference="r", psu=psu)
+    await bank.withdraw_consent(reading.id, client_id="tpp-psu", psu=psu)
+    unknown = await bank.create_account_access_consent("tpp-psu", access())  # no PSU context: none recorded
+
+    ip_hash = ip_address_hash(platform.keyring, "2001:db8::7")
+    for action, entity_id in (
+        ("consent.created", reading.id),
+        ("consent.created", cbpii.id),
+        ("funds_confirmation.answered", str(answer.id)),
+        ("consent.revoked", reading.id),
+    ):
+        recorded_hash, after = await _audited(platform, action, entity_id)
+        assert recorded_hash == ip_hash, action
+        assert after["psu"] == {"user_agent": "Mozilla/5.0 (PSU)", "auth_date": login.isoformat()}, action
+        assert "2001:db8::7" not in str(after)
+    recorded_hash, after = await _audited(platform, "consent.created", unknown.id)
+    assert recorded_hash is None and "psu" not in after

@@ -14,6 +14,7 @@ from open_banking.aisp.service import consents as service
 from open_banking.auth import AccountsClient
 from open_banking.dependencies import CoreBankingDep, SelfUrlDep, public_url
 from open_banking.errors import ob_error_responses
+from open_banking.fapi import FapiHeadersDep
 
 ConsentId = Annotated[str, Path(alias="ConsentId", min_length=1, max_length=128)]
 # R/W API Profile, "Idempotency": at most 40 characters; the spec's pattern `^(?!\s)(.*)(\S)$` without the
@@ -44,9 +45,10 @@ async def create_account_access_consent(
     client: AccountsClient,
     core_banking: CoreBankingDep,
     request: Request,
+    fapi: FapiHeadersDep,
     idempotency_key: IdempotencyKey = None,
 ) -> OBReadConsentResponse1:
-    consent = await service.create_account_access_consent(core_banking, client.client_id, body, idempotency_key)
+    consent = await service.create_account_access_consent(core_banking, client.client_id, body, idempotency_key, fapi)
     self_url = public_url(request, f"{request.url.path}/{consent.id}")
     return OBReadConsentResponse1.of(consent, self_url, datetime.now(UTC))
 
@@ -77,7 +79,7 @@ async def get_account_access_consent(
     responses=ob_error_responses(400, 401, 403, 405, 406, 500),
 )
 async def delete_account_access_consent(
-    consent_id: ConsentId, client: AccountsClient, core_banking: CoreBankingDep
+    consent_id: ConsentId, client: AccountsClient, core_banking: CoreBankingDep, fapi: FapiHeadersDep
 ) -> Response:
-    await service.delete_account_access_consent(core_banking, client.client_id, consent_id)
+    await service.delete_account_access_consent(core_banking, client.client_id, consent_id, fapi)
     return Response(status_code=204)

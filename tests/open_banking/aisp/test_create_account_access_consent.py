@@ -9,8 +9,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
+from audit.verify import decrypt_record
+from audit.writer import ip_address_hash
 from core_banking.facade import InProcessCoreBanking
+from obank.database import unit_of_work
+from obank.runtime import Platform
 from tests.open_banking.aisp.conftest import AISP, PUBLIC, error_of, only_error
 from tests.open_banking.conftest import TppHeaders
 from tests.open_banking.contract import Contract
@@ -256,3 +261,31 @@ async def test_the_body_must_be_json(client: httpx.AsyncClient, tpp_headers: Tpp
     assert response.status_code == 415
     contract.check(response, request_conforms=False)
     assert error_of(response) == ("U006", "Content-Type")
+
+
+async def test_the_psus_fapi_headers_are_recorded_on_the_audit_records_of_the_tpps_changes(
+    client: httpx.AsyncClient, platform: Platform, tpp_headers: TppHeaders
+) -> None:
+    psu = {
+        "x-fapi-auth-date": "Sun, 10 Sep 2017 19:43:31 GMT",
+        "x-fapi-customer-ip-address": "198.51.100.23",
+        "x-customer-user-agent": "Mozilla/5.0 (X11; Linux x86_64) PSU",
+    }
+    created = await client.post(CONSENTS, headers=tpp_headers(**JSON, **psu), json=body())
+    assert created.status_code == 201, created.text
+    consent_id = created.json()["Data"]["ConsentId"]
+    deleted = await client.delete(f"{CONSENTS}/{consent_id}", headers=tpp_headers(**psu))
+    assert deleted.status_code == 204, deleted.text
+
+    query = "SELECT action, record_id, ip_hash FROM audit.audit_records WHERE entity_id = :id ORDER BY sequence"
+    async with unit_of_work(platform.sessions) as session:
+        rows = (await session.execute(text(query), {"id": consent_id})).all()
+        opened = [await decrypt_record(session, platform.keyring, row.record_id) for row in rows]
+    assert [row.action for row in rows] == ["consent.created", "consent.revoked"]
+    for row, changes in zip(rows, opened, strict=True):
+        assert bytes(row.ip_hash) == ip_address_hash(platform.keyring, "198.51.100.23"), row.action
+        assert changes.after is not None
+        assert changes.after["psu"] == {
+            "user_agent": "Mozilla/5.0 (X11; Linux x86_64) PSU",
+            "auth_date": datetime(2017, 9, 10, 19, 43, 31, tzinfo=UTC).isoformat(),
+        }, row.action

@@ -172,7 +172,7 @@ async def test_another_tpps_token_and_another_customers_account_are_refused(
     assert outside.json()["Errors"][0]["Path"] == "AccountId"
 
     deleted_elsewhere = await http.delete(f"{CONSENTS}/{consent_id}", headers=await client_token(gateway, other_tpp))
-    assert deleted_elsewhere.status_code == 400
+    assert deleted_elsewhere.status_code == 403  # R/W API Profile, "403 (Forbidden)"
     contract.check(deleted_elsewhere)
     assert (await http.get(AISP + "/accounts", headers=token)).status_code == 200
 
