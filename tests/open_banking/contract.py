@@ -10,9 +10,11 @@ body must still be an `OBErrorResponse1` of the spec's components.
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,7 +27,8 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from obank.settings import PROJECT_ROOT
 
-SPECS_DIR = PROJECT_ROOT.parent / "shared" / "specs" / "uk-open-banking-v4.0"
+# The official files sit beside the checkout (`../shared/specs`); OBANK_SPECS_DIR names another place.
+SPECS_DIR = Path(os.environ.get("OBANK_SPECS_DIR", PROJECT_ROOT.parent / "shared" / "specs")) / "uk-open-banking-v4.0"
 SPEC_FILES = {
     "/open-banking/v4.0/aisp": "account-info-openapi.json",
     "/open-banking/v4.0/cbpii": "confirmation-funds-openapi.json",
