@@ -1,21 +1,35 @@
 """Parties (`OBReadParty2`, `OBReadParty3`): the PSU who authorised the consent, or an account's holder.
 
 Every account has one holder, a person: `Sole`, `UK.OBIE.Individual`, in the role `UK.OBIE.Principal`.
-The phone number is left out: core banking keeps it in E.164 (`+447700900123`), and OB's pattern wants the
-country code set apart (`+44-7700900123`), which cannot be done without a numbering plan.
+Core banking keeps the phone number in E.164 (`+447700900123`); OB's pattern sets the country code apart
+(`+44-7700900123`), which takes a numbering plan (`phonenumbers`). A mobile number is `Mobile`, any other `Phone`.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
+import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field
 
 from core_banking.facade import PartyRecord
 from open_banking import schemas as envelope
 
 INDIVIDUAL = "UK.OBIE.Individual"
+PHONE_PATTERN = r"^\+[0-9]{1,3}-[0-9()+\-]{1,30}$"
 PRINCIPAL = "UK.OBIE.Principal"
+
+
+def ob_phone_number(e164: str | None) -> tuple[str | None, bool]:
+    """An E.164 number as OB writes it (`+44-2079460000`), and whether it is a mobile's; None if unreadable."""
+    if not e164:
+        return None, False
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return None, False
+    formatted = f"+{number.country_code}-{phonenumbers.national_significant_number(number)}"
+    return formatted, phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE
 
 
 class OBPostalAddress(BaseModel):
@@ -53,6 +67,8 @@ class OBParty2(BaseModel):
     LegalStructure: str
     AccountRole: str | None = None
     EmailAddress: str = Field(min_length=1, max_length=256)
+    Phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
+    Mobile: str | None = Field(default=None, pattern=PHONE_PATTERN)
     Relationships: OBPartyRelationships | None = None
     Address: list[OBPostalAddress]
 
@@ -60,11 +76,14 @@ class OBParty2(BaseModel):
     def person(cls, party: PartyRecord) -> OBParty2:
         """The party in their own right (the PSU of GET /party), related to no account."""
         address = party.address
+        number, is_mobile = ob_phone_number(party.phone)
         return cls(
             PartyId=str(party.party_id),
             Name=party.full_name,
             LegalStructure=INDIVIDUAL,
             EmailAddress=party.email,
+            Phone=None if is_mobile else number,
+            Mobile=number if is_mobile else None,
             Address=[
                 OBPostalAddress(
                     AddressLine=list(address.lines),

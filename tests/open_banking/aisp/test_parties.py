@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
+from open_banking.aisp.schemas.parties import ob_phone_number
 from tests.open_banking.aisp.conftest import AISP, PUBLIC, Bank, P, ReaderHeaders
 from tests.open_banking.contract import Contract
 
@@ -24,6 +26,7 @@ async def test_the_party_is_the_psu_who_authorised_the_consent(
         "Name": "Ada Lovelace",
         "LegalStructure": "UK.OBIE.Individual",
         "EmailAddress": bank.ada.email,
+        "Phone": "+44-7700900123",  # kept as +447700900123
         "Address": ADDRESS,
     }
     assert response.json()["Meta"] == {"TotalPages": 1}
@@ -49,8 +52,25 @@ async def test_an_accounts_party_is_its_sole_holder_related_to_it(
         "LegalStructure": "UK.OBIE.Individual",
         "AccountRole": "UK.OBIE.Principal",
         "EmailAddress": bank.ada.email,
+        "Phone": "+44-7700900123",
         "Relationships": {"Account": {"Related": PUBLIC + account, "Id": str(bank.savings.id)}},
         "Address": ADDRESS,
     }
     assert parties.json()["Data"]["Party"] == [holder]
     assert parties.json()["Links"] == {"Self": PUBLIC + account + "/parties"}
+
+
+@pytest.mark.parametrize(
+    ("e164", "expected"),
+    [
+        ("+442079460000", ("+44-2079460000", False)),  # a London landline
+        ("+447911123456", ("+44-7911123456", True)),  # a UK mobile
+        ("+390612345678", ("+39-0612345678", False)),  # Italy keeps its leading zero
+        ("not a number", (None, False)),
+        (None, (None, False)),
+    ],
+)
+def test_phone_numbers_are_written_with_the_country_code_apart(
+    e164: str | None, expected: tuple[str | None, bool]
+) -> None:
+    assert ob_phone_number(e164) == expected
