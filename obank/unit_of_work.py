@@ -50,8 +50,9 @@ class AuditEntry:
 class AuditWriter(Protocol):
     """Appends audit records, in order, inside the caller's transaction (`audit.writer.append_audit_records`)."""
 
-    def __call__(self, session: AsyncSession, keyring: KeyRing, entries: Sequence[AuditEntry], /) -> Awaitable[object]:
-        raise NotImplementedError
+    def __call__(
+        self, session: AsyncSession, keyring: KeyRing, entries: Sequence[AuditEntry], /
+    ) -> Awaitable[object]: ...
 
 
 @dataclass(eq=False)

@@ -66,9 +66,13 @@ def test_every_currency_with_a_minor_unit_is_known_with_the_published_exponent()
     assert {code: exponent for code, exponent in published.items() if exponent is not None} == CURRENCY_EXPONENTS
     assert (CURRENCY_EXPONENTS["GBP"], CURRENCY_EXPONENTS["JPY"], CURRENCY_EXPONENTS["KWD"]) == (2, 0, 3)
     assert CURRENCY_EXPONENTS["CLF"] == 4
-    for no_minor_unit in ("XAU", "XDR", "XTS", "XXX"):
-        with pytest.raises(MoneyError):
-            Money(1, no_minor_unit)
+
+
+# ISO 4217 codes with no minor unit: gold, the IMF's special drawing right, the testing code, "no currency".
+@pytest.mark.parametrize("code", ["XAU", "XDR", "XTS", "XXX"])
+def test_a_code_without_a_minor_unit_is_not_money(code: str) -> None:
+    with pytest.raises(MoneyError):
+        Money(1, code)
 
 
 def test_refuses_mixed_currencies() -> None:
