@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError
 
 # Months are written 19xx or 20xx everywhere (`core_banking.ledger.periods`); days and instants likewise, so
 # that a day's end, a month's end or a time zone shift never leaves the calendar (year 9999 overflows).
@@ -34,15 +35,18 @@ _C0_JSON_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u00(?:0[0-8bBcCeEfF]|1[0-9a-fA
 _FORM = "application/x-www-form-urlencoded"
 
 
+# Errors of pydantic's own date kinds (`date_...`, `timezone_aware`), so every API family reports them as the
+# date errors they are (Open Banking: UK.OBIE.Field.InvalidDate), not as generic value errors.
 def _within_calendar(value: date) -> date:
     if not EARLIEST_DATE <= value <= LATEST_DATE:
-        raise ValueError(f"dates run from {EARLIEST_DATE} to {LATEST_DATE}")
+        bounds = {"earliest": EARLIEST_DATE.isoformat(), "latest": LATEST_DATE.isoformat()}
+        raise PydanticCustomError("date_out_of_range", "dates run from {earliest} to {latest}", bounds)
     return value
 
 
 def _aware_within_calendar(value: datetime) -> datetime:
     if value.tzinfo is None:
-        raise ValueError("a time zone is required")
+        raise PydanticCustomError("timezone_aware", "a time zone is required")
     _within_calendar(value.date())  # its own date: converting a far one first would overflow
     return value
 

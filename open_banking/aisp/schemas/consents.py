@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field
 
 from core_banking.facade import AccountAccessDetails, ConsentRecord, ConsentStatus, Permission
-from obank.inputs import EARLIEST_DATE, LATEST_DATE
+from obank.inputs import BoundedDateTime
 from open_banking import schemas as envelope
 
 # OBReadConsentResponse1 Data.Status: AwaitingAuthorisation, Rejected, Authorised, Expired, Cancelled.
@@ -28,17 +27,7 @@ def _utc(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.astimezone(UTC)
 
 
-def _within_calendar(moment: datetime) -> datetime:
-    # A `datetime_` error type: the OB dialect answers it as UK.OBIE.Field.InvalidDate (U003).
-    if not EARLIEST_DATE <= moment.date() <= LATEST_DATE:
-        raise PydanticCustomError(
-            "datetime_out_of_range", "dates run from {earliest} to {latest}", {"earliest": "1900", "latest": "2099"}
-        )
-    return moment
-
-
 # R/W API Profile, "Date Formats": date-times in payloads carry their time zone.
-RequestDateTime = Annotated[AwareDatetime, AfterValidator(_within_calendar)]
 
 
 class OBRisk2(BaseModel):
@@ -53,9 +42,9 @@ class OBReadConsent1Data(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a misspelt optional field is refused, never silently ignored
 
     Permissions: list[Permission] = Field(min_length=1)
-    ExpirationDateTime: RequestDateTime | None = None
-    TransactionFromDateTime: RequestDateTime | None = None
-    TransactionToDateTime: RequestDateTime | None = None
+    ExpirationDateTime: BoundedDateTime | None = None
+    TransactionFromDateTime: BoundedDateTime | None = None
+    TransactionToDateTime: BoundedDateTime | None = None
 
     def details(self) -> AccountAccessDetails:
         # In UTC: the same instants written with another offset are the same request (x-idempotency-key).

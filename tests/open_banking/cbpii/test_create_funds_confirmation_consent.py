@@ -182,9 +182,9 @@ async def test_a_bad_debtor_account_is_400_naming_the_field(
     ("expiry", "code"),
     [
         ((datetime.now(UTC) - timedelta(minutes=1)).isoformat(), "U003"),  # in the past
-        ("2030-01-01T00:00:00", "U002"),  # no time zone
+        ("2030-01-01T00:00:00", "U003"),  # no time zone
         ("next week", "U003"),
-        ("2100-01-01T00:00:00+00:00", "U002"),  # beyond the calendar the bank keeps
+        ("2100-01-01T00:00:00+00:00", "U003"),  # beyond the calendar the bank keeps
         (1893456000, "U002"),  # an epoch number is no ISO 8601 date-time
     ],
 )
