@@ -10,7 +10,14 @@ def all_metadata() -> list[MetaData]:
     from audit import models as audit_models
     from auth_server.db import registered_metadata as auth_server_metadata
     from core_banking.db import registered_metadata as core_banking_metadata
+    from faster_payments.db import registered_metadata as faster_payments_metadata
     from obank import revocation  # noqa: F401  (registers platform.revocations)
     from obank.outbox import models as outbox_models
 
-    return [outbox_models.Base.metadata, audit_models.Base.metadata, core_banking_metadata(), auth_server_metadata()]
+    return [
+        outbox_models.Base.metadata,
+        audit_models.Base.metadata,
+        core_banking_metadata(),
+        auth_server_metadata(),
+        faster_payments_metadata(),
+    ]

@@ -22,7 +22,7 @@ NAMING_CONVENTION = {
 }
 
 # One PostgreSQL schema per bounded context; a context never reads or writes another's.
-CONTEXT_SCHEMAS = ("platform", "audit", "auth_server", "core_banking", "fraud", "notifications")
+CONTEXT_SCHEMAS = ("platform", "audit", "auth_server", "core_banking", "faster_payments", "fraud", "notifications")
 
 
 # Sized for two cores: enough connections to keep both busy while others wait on commits and row locks;
