@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -16,6 +17,7 @@ from auth_server.oauth.clients import cli as clients_cli
 from auth_server.oauth.keys import cli as keys_cli
 from core_banking.interest import cli as interest_cli
 from core_banking.reconciliation import cli as reconciliation_cli
+from faster_payments import cli as scheme_cli
 from obank.settings import INTERNAL_ROLES, ProductionSettingsError, Settings, get_settings
 
 app = typer.Typer(help="obank: a self-hostable FAPI 2.0 open-banking platform.", no_args_is_help=True)
@@ -27,6 +29,7 @@ app.add_typer(clients_cli.app, name="clients")
 app.add_typer(keys_cli.app, name="keys")
 app.add_typer(interest_cli.app, name="interest")
 app.add_typer(reconciliation_cli.app)  # a single command: `obank reconcile`
+app.add_typer(scheme_cli.app, name="scheme")
 console = Console(stderr=True)
 
 if TYPE_CHECKING:
@@ -261,6 +264,47 @@ def worker() -> None:
         finally:
             stop.set()
             await asyncio.gather(*jobs, return_exceptions=True)
+            await platform.close()
+
+    asyncio.run(work())
+
+
+@scheme_cli.app.command("run")
+def scheme_run() -> None:
+    """Run the simulated Faster Payments scheme as a process of its own: its Kafka consumer group and the
+    delivery of its messages to the bank. Give the bank's processes OBANK_SCHEME_EMBEDDED=false."""
+    from faster_payments.dispatcher import run_dispatcher
+    from faster_payments.registry import ensure_registry
+    from obank.database import unit_of_work
+    from obank.outbox.kafka import KafkaConsumerRunner
+    from obank.runtime import build_platform
+
+    settings = _settings()
+    if not settings.kafka_bootstrap_servers:
+        console.print("[red]`obank scheme run` talks to the bank over Kafka: set OBANK_KAFKA_BOOTSTRAP_SERVERS.[/red]")
+        raise typer.Exit(2)
+    platform = build_platform(settings)
+
+    async def work() -> None:
+        from bank.jobs import scheme_registry
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            async with unit_of_work(platform.sessions) as session:
+                await ensure_registry(session)
+            runner = KafkaConsumerRunner(
+                settings.kafka_bootstrap_servers or "",
+                settings.kafka_topic_prefix,
+                scheme_registry(platform),
+                platform.sessions,
+                partitions=settings.kafka_topic_partitions,
+                replication_factor=settings.kafka_replication_factor,
+            )
+            await asyncio.gather(runner.run(stop), run_dispatcher(platform.sessions, stop))
+        finally:
             await platform.close()
 
     asyncio.run(work())

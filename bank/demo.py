@@ -14,7 +14,9 @@ from audit.trail import platform_units
 from auth_server.demo import seed_demo_identities
 from auth_server.oauth.demo import seed_demo_clients
 from core_banking.demo import seed_demo_bank
+from faster_payments.registry import ensure_registry
 from obank.certs import DEMO_TPP, STAFF_DEVICE
+from obank.database import unit_of_work
 from obank.runtime import Platform
 from obank.settings import PROJECT_ROOT
 
@@ -36,6 +38,8 @@ async def seed_and_write_demo(platform: Platform, issuer: str) -> Path:
     customers = await seed_demo_bank(units)
     identities = await seed_demo_identities(units, [(customer.customer_id, customer.email) for customer in customers])
     clients = await seed_demo_clients(units, settings.certs_dir)
+    async with unit_of_work(platform.sessions) as session:
+        await ensure_registry(session)  # the simulated scheme's other banks, for payments out of the bank
     logins = {login.customer_id: login for login in identities.customers}
     demo: dict[str, Any] = {
         "issuer": issuer,

@@ -10,6 +10,7 @@ from core_banking.customers import router as customers_router
 from core_banking.history import router as history_router
 from core_banking.internal import router as internal_router
 from core_banking.ledger import router as ledger_router
+from core_banking.payments import router as payments_router
 from core_banking.statements import router as statements_router
 from core_banking.transfers import router as transfers_router
 from obank.inputs import refuse_control_characters
@@ -33,6 +34,7 @@ def create_app(platform: Platform) -> FastAPI:
         accounts_router.router,
         ledger_router.router,
         transfers_router.router,
+        payments_router.router,
         history_router.router,
         statements_router.router,
         internal_router.router,

@@ -20,6 +20,7 @@ MODEL_MODULES = (
     "core_banking.reconciliation.models",
     "core_banking.consents.models",
     "core_banking.funds_confirmations.models",
+    "core_banking.payments.models",
 )
 
 

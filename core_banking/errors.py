@@ -61,3 +61,25 @@ PROBLEM_RESPONSES = problem_responses(
         (422, "Invalid request or refused by a business rule"),
     )
 )
+
+
+def revive(problem: dict[str, object]) -> DomainError | None:
+    """The domain error a problem document was written from (by its stable `code`), or None if unknown.
+
+    An answer stored by idempotency (or sent over internal HTTP) becomes the error it was, field and all.
+    """
+    code = problem.get("code")
+    pending: list[type[DomainError]] = [DomainError]
+    while pending:
+        error = pending.pop()
+        pending.extend(error.__subclasses__())
+        if error.__dict__.get("code") == code and error is not DomainError:
+            detail = str(problem.get("detail") or error.title)
+            revived = getattr(error, "revive", None)
+            if revived is not None:
+                result: DomainError = revived(detail)
+                return result
+            raised = error.__new__(error)
+            DomainError.__init__(raised, detail)
+            return raised
+    return None

@@ -16,7 +16,7 @@ import asyncio
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -47,18 +47,24 @@ from core_banking.consents.schemas import (
     DebtorAccount,
     DebtorScheme,
     DomesticPaymentDetails,
+    FundsAvailability,
     FundsConfirmationDetails,
     Permission,
     PsuContext,
 )
 from core_banking.customers import service as customers_service
 from core_banking.customers.schemas import Address, CustomerRecord
+from core_banking.errors import revive
 from core_banking.funds_confirmations import service as funds_service
 from core_banking.funds_confirmations.errors import InvalidFundsConfirmation
 from core_banking.funds_confirmations.schemas import FundsConfirmationRecord
 from core_banking.history.errors import InvalidCursor, InvalidFilter
 from core_banking.history.schemas import Direction, TransactionLine, TransactionPage
 from core_banking.idempotency.errors import IdempotencyKeyReused
+from core_banking.idempotency.service import IdempotentOutcome, execute_once, request_fingerprint
+from core_banking.payments import service as payments_service
+from core_banking.payments.errors import InvalidPayment, PaymentNotFound
+from core_banking.payments.schemas import PaymentInitiation, PaymentRecord, PaymentStatus, StatusChange
 from core_banking.statements.errors import StatementNotFound
 from core_banking.statements.pdf_statement import render_pdf
 from obank.actor import Actor, ActorKind
@@ -67,6 +73,7 @@ from obank.database import unit_of_work
 from obank.money import Money
 from obank.revocation import RevocationList
 from obank.runtime import Platform
+from obank.unit_of_work import UnitOfWork
 
 __all__ = [
     "AccountAccessDetails",
@@ -92,6 +99,7 @@ __all__ = [
     "DebtorScheme",
     "Direction",
     "DomesticPaymentDetails",
+    "FundsAvailability",
     "FundsConfirmationDetails",
     "FundsConfirmationRecord",
     "IdempotencyKeyReused",
@@ -101,14 +109,20 @@ __all__ = [
     "InvalidCursor",
     "InvalidFilter",
     "InvalidFundsConfirmation",
+    "InvalidPayment",
     "Money",
     "PartyRecord",
+    "PaymentInitiation",
+    "PaymentNotFound",
+    "PaymentRecord",
+    "PaymentStatus",
     "Permission",
     "PermissionNotGranted",
     "PsuContext",
     "RevokedBy",
     "StatementNotFound",
     "StatementRecord",
+    "StatusChange",
     "TransactionLine",
     "TransactionPage",
     "connect",
@@ -149,6 +163,22 @@ class CoreBanking(Protocol):
     ) -> ConsentRecord:
         """A funds confirmation consent the TPP asks for, awaiting the customer; as account access consents."""
 
+    async def create_domestic_payment_consent(
+        self,
+        client_id: str,
+        details: DomesticPaymentDetails,
+        *,
+        idempotency_key: str | None = None,
+        psu: PsuContext | None = None,
+    ) -> ConsentRecord:
+        """A domestic payment consent the TPP asks for (its Initiation and Risk kept as sent), awaiting the
+        customer; idempotent per key as account access consents."""
+
+    async def payment_funds_available(self, consent_id: str, *, client_id: str) -> FundsAvailability:
+        """Whether the debtor account of the client's authorised payment consent has its amount available now
+        (nothing held or stored); another client's consent raises ConsentNotFound, one not in force
+        ConsentNotAuthorised."""
+
     async def get_consent(self, consent_id: str) -> ConsentRecord:
         """A consent's kind, owning client, details and effective status: Expired from its expiry on, Rejected
         once unanswered for `AUTHORISATION_WINDOW` (an hour); raises ConsentNotFound."""
@@ -184,6 +214,18 @@ class CoreBanking(Protocol):
 
         Another client's consent raises ConsentNotFound; an ended one ConsentNotRevocable.
         """
+
+    async def initiate_payment(
+        self, initiation: PaymentInitiation, *, idempotency_key: str, psu: PsuContext | None = None
+    ) -> PaymentRecord:
+        """Accept a payment (funds held, the consent named consumed in the same transaction); the saga then
+        settles or rejects it. The same key (per TPP, or per customer without one) with the same initiation
+        gives the first payment as it stands now; with another, IdempotencyKeyReused. Refusals raise
+        InvalidPayment (its `field` an OB Initiation path), the ledger's refusals (InsufficientFunds,
+        LimitExceeded...) and the consent errors."""
+
+    async def get_payment(self, payment_id: uuid.UUID, *, client_id: str | None = None) -> PaymentRecord:
+        """A payment with its status history; PaymentNotFound, also for another client's payment."""
 
     async def confirm_funds(
         self, consent_id: str, *, client_id: str, amount: Money, reference: str, psu: PsuContext | None = None
@@ -333,10 +375,24 @@ class InProcessCoreBanking:
                 uow, client_id, details, idempotency_key=idempotency_key, psu=psu
             )
 
-    async def create_domestic_payment_consent(self, client_id: str, details: DomesticPaymentDetails) -> ConsentRecord:
-        """A domestic payment consent the TPP `client_id` asks for, awaiting the customer."""
+    async def create_domestic_payment_consent(
+        self,
+        client_id: str,
+        details: DomesticPaymentDetails,
+        *,
+        idempotency_key: str | None = None,
+        psu: PsuContext | None = None,
+    ) -> ConsentRecord:
         async with self._units.begin(Actor.client(client_id)) as uow:
-            return await consents_service.create_domestic_payment_consent(uow, client_id, details)
+            return await consents_service.create_domestic_payment_consent(
+                uow, client_id, details, idempotency_key=idempotency_key, psu=psu
+            )
+
+    async def payment_funds_available(self, consent_id: str, *, client_id: str) -> FundsAvailability:
+        async with unit_of_work(self._sessions) as session:
+            return await consents_service.payment_funds_available(
+                session, consent_id, client_id=client_id, now=datetime.now(UTC)
+            )
 
     async def get_consent(self, consent_id: str) -> ConsentRecord:
         async with unit_of_work(self._sessions) as session:
@@ -389,6 +445,43 @@ class InProcessCoreBanking:
             withdrawn = await consents_service.withdraw_consent(uow, consent_id, client_id=client_id, psu=psu)
             await self._denied_if_ended(withdrawn)
             return withdrawn
+
+    async def initiate_payment(
+        self, initiation: PaymentInitiation, *, idempotency_key: str, psu: PsuContext | None = None
+    ) -> PaymentRecord:
+        client_id = initiation.client_id
+        scope = f"client:{client_id}" if client_id else f"customer:{initiation.customer_id}"
+        actor = Actor(ActorKind.CUSTOMER, str(initiation.customer_id), client_id)
+
+        async def work(uow: UnitOfWork) -> IdempotentOutcome:
+            async def run() -> tuple[int, dict[str, Any]]:
+                record = await payments_service.submit_payment(uow, initiation)
+                if psu is not None:
+                    uow.audit(
+                        action="payment.psu",
+                        entity_type="payment",
+                        entity_id=str(record.id),
+                        after=psu.audit_detail(),
+                        ip_address=psu.ip_address,
+                    )
+                return 201, {"payment_id": str(record.id)}
+
+            return await execute_once(
+                uow,
+                scope=scope,
+                key=idempotency_key,
+                fingerprint=request_fingerprint("payment", initiation.fingerprint()),
+                operation=run,
+            )
+
+        outcome = await self._units.retry(actor, work)
+        if outcome.status >= 400:
+            raise revive(outcome.body) or IdempotencyKeyReused()
+        return await self.get_payment(uuid.UUID(str(outcome.body["payment_id"])), client_id=client_id)
+
+    async def get_payment(self, payment_id: uuid.UUID, *, client_id: str | None = None) -> PaymentRecord:
+        async with unit_of_work(self._sessions) as session:
+            return await payments_service.get_payment(session, self._keyring, payment_id, client_id=client_id)
 
     async def confirm_funds(
         self, consent_id: str, *, client_id: str, amount: Money, reference: str, psu: PsuContext | None = None

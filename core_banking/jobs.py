@@ -6,6 +6,7 @@ committed and a rerun carries on: accruals, postings, expiries and lapses are id
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -16,15 +17,20 @@ from core_banking.interest import service as interest_service
 from core_banking.interest.schemas import AccrualRun, InterestPostingRecord, PostingCandidate
 from core_banking.ledger import service as ledger_service
 from core_banking.ledger.periods import Month, bank_day
+from core_banking.payments import service as payments_service
 from core_banking.reconciliation import service as reconciliation_service
 from core_banking.reconciliation.schemas import ReconciliationReport
+from obank.actor import Actor
 from obank.database import unit_of_work
 from obank.log import get_logger
+from obank.outbox.relay import sleep_unless_stopped
 from obank.runtime import Platform
 from obank.unit_of_work import UnitOfWork, UnitsOfWork
 
 HOLD_EXPIRY_BATCH = 500
 CONSENT_LAPSE_BATCH = 200
+PAYMENT_CHASE_BATCH = 100
+PAYMENTS_CHASE_ACTOR = Actor.system("core_banking.payment-chase")
 _log = get_logger("core_banking.jobs")
 
 
@@ -141,3 +147,33 @@ async def lapse_consents(platform: Platform, *, now: datetime | None = None) -> 
             _log.info("consents_lapsed", count=len(batch))
         if len(batch) < CONSENT_LAPSE_BATCH:
             return lapsed
+
+
+def scheme_timing(platform: Platform) -> payments_service.SchemeTiming:
+    settings = platform.settings
+    return payments_service.SchemeTiming(
+        answer_timeout=timedelta(seconds=settings.payments_scheme_answer_timeout_s),
+        status_requests=settings.payments_status_requests,
+    )
+
+
+async def chase_payments(platform: Platform, *, now: datetime | None = None) -> int:
+    """Ask the scheme about payments it has not answered in time, or reject them after the last request."""
+    timing = scheme_timing(platform)
+    total = 0
+    while True:
+        async with platform_units(platform).begin(PAYMENTS_CHASE_ACTOR) as uow:
+            chased = await payments_service.chase_overdue(uow, timing, now=now, batch_size=PAYMENT_CHASE_BATCH)
+        total += chased
+        if chased < PAYMENT_CHASE_BATCH:
+            return total
+
+
+async def run_payment_chase(platform: Platform, stop: asyncio.Event) -> None:
+    """`chase_payments` every `payments_chase_interval_s` until `stop`; a failure is logged and retried."""
+    while not stop.is_set():
+        try:
+            await chase_payments(platform)
+        except Exception:
+            _log.exception("payment_chase_failed")
+        await sleep_unless_stopped(stop, platform.settings.payments_chase_interval_s)

@@ -30,6 +30,7 @@ class OBErrorCode(StrEnum):
     FIELD_UNEXPECTED = "U005"
     HEADER_INVALID = "U006"
     HEADER_MISSING = "U007"
+    RESOURCE_CONSENT_MISMATCH = "U008"
     RESOURCE_INVALID_CONSENT_STATUS = "U009"
     RESOURCE_INVALID_FORMAT = "U010"
     RESOURCE_NOT_FOUND = "U011"
@@ -37,6 +38,10 @@ class OBErrorCode(StrEnum):
     RESOURCE_ALREADY_EXISTS = "U029"
     # ISO 20022 ExternalStatusReason1Code, where no UK.OBIE code says it.
     TRANSACTION_FORBIDDEN = "AG01"
+    CLOSED_ACCOUNT = "AC04"
+    BLOCKED_ACCOUNT = "AC06"
+    NOT_ALLOWED_AMOUNT = "AM02"
+    INSUFFICIENT_FUNDS = "AM04"
     TOKEN_EXPIRED = "TKXP"  # noqa: S105 (a reason code, not a secret)
     NARRATIVE = "NARR"
 
@@ -51,6 +56,7 @@ _NAMES: dict[OBErrorCode, str] = {
     OBErrorCode.FIELD_UNEXPECTED: "UK.OBIE.Field.Unexpected",
     OBErrorCode.HEADER_INVALID: "UK.OBIE.Header.Invalid",
     OBErrorCode.HEADER_MISSING: "UK.OBIE.Header.Missing",
+    OBErrorCode.RESOURCE_CONSENT_MISMATCH: "UK.OBIE.Resource.ConsentMismatch",
     OBErrorCode.RESOURCE_INVALID_CONSENT_STATUS: "UK.OBIE.Resource.InvalidConsentStatus",
     OBErrorCode.RESOURCE_INVALID_FORMAT: "UK.OBIE.Resource.InvalidFormat",
     OBErrorCode.RESOURCE_NOT_FOUND: "UK.OBIE.Resource.NotFound",

@@ -81,6 +81,14 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     outbox_poll_interval_s: float = 0.5
+    # Payments sent to the Faster Payments scheme: how long its answer may take before the bank asks for the
+    # payment's status (pacs.028), how often it asks before rejecting the payment, and how often it checks.
+    payments_scheme_answer_timeout_s: float = Field(default=10.0, gt=0)
+    payments_status_requests: int = Field(default=3, ge=0, le=20)
+    payments_chase_interval_s: float = Field(default=1.0, gt=0)
+    # The simulated Faster Payments scheme runs inside the bank's processes unless it has its own
+    # (`obank scheme run`, as compose.yaml deploys it).
+    scheme_embedded: bool = True
     outbox_batch_size: int = 100
 
     @field_validator("encryption_keys")

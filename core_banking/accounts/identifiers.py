@@ -5,8 +5,9 @@ from __future__ import annotations
 import string
 
 # A fictitious UK sort code and bank code for this self-hosted bank; an operator with a real sort code
-# changes these two constants (existing accounts keep the identifiers they were issued).
-SORT_CODE = "040040"
+# changes these two constants (existing accounts keep the identifiers they were issued). 04-00-75 is outside
+# every range of VocaLink's modulus table, so other banks accept any of its account numbers.
+SORT_CODE = "040075"
 BANK_CODE = "OBNK"
 COUNTRY_CODE = "GB"
 SERIAL_DIGITS = 7

@@ -51,6 +51,8 @@ class InternalPurpose(StrEnum):
 
     SETTLEMENT = "SETTLEMENT"
     INTEREST_EXPENSE = "INTEREST_EXPENSE"
+    # What the bank owes the Faster Payments scheme (payments sent) less what it is owed (payments received).
+    FASTER_PAYMENTS = "FASTER_PAYMENTS"
 
 
 # Serials behind account numbers; a sequence, so concurrent openings never collide.

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import ARRAY, BigInteger, CheckConstraint, DateTime, Index, String, text
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core_banking.db import Base
@@ -68,7 +69,14 @@ class Consent(Base):
     creditor_scheme: Mapped[str | None] = mapped_column(String(40))
     creditor_identification: Mapped[str | None] = mapped_column(String(256))
     reference: Mapped[str | None] = mapped_column(String(35))
-    # Funds confirmation: the DebtorAccount whose funds the TPP may check, as the TPP named it.
+    # Domestic payment made through Open Banking: the TPP's identifications of the instruction, and its whole
+    # `Initiation` and `Risk` as it sent them (echoed on reads; the payment's Initiation must match it).
+    instruction_id: Mapped[str | None] = mapped_column(String(35))
+    end_to_end_id: Mapped[str | None] = mapped_column(String(35))
+    initiation: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    risk: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # Funds confirmation: the DebtorAccount whose funds the TPP may check, as the TPP named it. Domestic
+    # payment: the DebtorAccount the TPP named, if any (the customer must pay from it).
     debtor_scheme: Mapped[str | None] = mapped_column(String(40))
     debtor_identification: Mapped[str | None] = mapped_column(String(256))
     debtor_name: Mapped[str | None] = mapped_column(String(350))
@@ -93,13 +101,18 @@ class Consent(Base):
             " OR (kind = 'DOMESTIC_PAYMENT' AND permissions IS NULL AND expires_at IS NULL"
             " AND amount_minor IS NOT NULL AND currency IS NOT NULL AND creditor_name IS NOT NULL"
             " AND creditor_scheme IS NOT NULL AND creditor_identification IS NOT NULL"
-            " AND debtor_scheme IS NULL AND debtor_identification IS NULL AND debtor_name IS NULL)"
+            " AND (debtor_scheme IS NULL) = (debtor_identification IS NULL))"
             " OR (kind = 'FUNDS_CONFIRMATION' AND permissions IS NULL"
             " AND transactions_from IS NULL AND transactions_to IS NULL"
             " AND amount_minor IS NULL AND currency IS NULL AND creditor_name IS NULL AND creditor_scheme IS NULL"
             " AND creditor_identification IS NULL AND reference IS NULL"
             " AND debtor_scheme IS NOT NULL AND debtor_identification IS NOT NULL)",
             name="kind_details",
+        ),
+        CheckConstraint(
+            "kind = 'DOMESTIC_PAYMENT'"
+            " OR (instruction_id IS NULL AND end_to_end_id IS NULL AND initiation IS NULL AND risk IS NULL)",
+            name="payment_initiation",
         ),
         CheckConstraint("amount_minor IS NULL OR amount_minor > 0", name="amount_positive"),
         CheckConstraint("currency IS NULL OR currency ~ '^[A-Z]{3}$'", name="currency_code"),

@@ -8,11 +8,14 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from core_banking.accounts.identifiers import iban_is_valid
+import ukmodulus
+from schwifty import IBAN
+
 from core_banking.consents.errors import InvalidConsent
 from core_banking.consents.schemas import (
     AccountAccessDetails,
     CreditorScheme,
+    DebtorAccount,
     DebtorScheme,
     DomesticPaymentDetails,
     FundsConfirmationDetails,
@@ -24,6 +27,7 @@ MAX_CREDITOR_NAME = 140
 MAX_DEBTOR_NAME = 350  # OB DebtorAccount.Name
 MAX_IDENTIFICATION = 256
 MAX_REFERENCE = 35  # OB Reference: max 35 characters, as Faster Payments carries it
+MAX_INSTRUCTION_ID = 35  # OB InstructionIdentification and EndToEndIdentification: Max35Text
 MAX_IDEMPOTENCY_KEY = 255  # what the key store holds; the OB edge allows 40 (Read/Write Data API Profile)
 
 # Permissions this bank refuses as "not supported by the ASPSP": it publishes no offers endpoint.
@@ -36,6 +40,7 @@ _IDENTIFICATION_PATTERNS = {
     CreditorScheme.SORT_CODE_ACCOUNT_NUMBER: re.compile(r"[0-9]{14}"),
     CreditorScheme.IBAN: re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}"),
 }
+INITIATION = "Data.Initiation"
 
 PERMISSIONS_FIELD = "Data.Permissions"
 EXPIRATION_FIELD = "Data.ExpirationDateTime"
@@ -96,52 +101,92 @@ def check_account_access(details: AccountAccessDetails, now: datetime) -> None:
         raise InvalidConsent("the transaction window ends before it starts", field=_WINDOW_FIELDS["transactions_to"])
 
 
+def iban_is_valid(identification: str) -> bool:
+    """An IBAN as ISO 13616 and its country's BBAN format define it (spaces and case aside)."""
+    try:
+        IBAN(identification)
+    except ValueError:
+        return False
+    return True
+
+
+def sort_code_account_is_valid(identification: str) -> bool:
+    """A sort code and account number (14 digits) that pass VocaLink's modulus check, as the sending bank
+    runs it before a Faster Payment leaves."""
+    if not _IDENTIFICATION_PATTERNS[CreditorScheme.SORT_CODE_ACCOUNT_NUMBER].fullmatch(identification):
+        return False
+    try:
+        return bool(ukmodulus.validate_number(identification[:6], identification[6:]))
+    except ValueError:
+        return False
+
+
+def _check_identification(identification: str, field: str) -> None:
+    if not 0 < len(identification) <= MAX_INSTRUCTION_ID or not identification.isprintable():
+        raise InvalidConsent(f"must be 1 to {MAX_INSTRUCTION_ID} printable characters", field=field)
+
+
 def check_domestic_payment(details: DomesticPaymentDetails) -> None:
+    """An amount to pay, a payee this bank can pay (a sort code and account number that pass the modulus
+    check, or a valid IBAN), and the OB limits of the reference and the instruction's identifications."""
     if not details.amount.is_positive():
-        raise InvalidConsent("the instructed amount must be positive", field="Data.Initiation.InstructedAmount.Amount")
+        raise InvalidConsent("the instructed amount must be positive", field=f"{INITIATION}.InstructedAmount.Amount")
     creditor = details.creditor
     if not 0 < len(creditor.name.strip()) <= MAX_CREDITOR_NAME:
         raise InvalidConsent(
-            f"the creditor name must be 1 to {MAX_CREDITOR_NAME} characters",
-            field="Data.Initiation.CreditorAccount.Name",
+            f"the creditor name must be 1 to {MAX_CREDITOR_NAME} characters", field=f"{INITIATION}.CreditorAccount.Name"
         )
-    identification_field = "Data.Initiation.CreditorAccount.Identification"
+    identification_field = f"{INITIATION}.CreditorAccount.Identification"
     if not 0 < len(creditor.identification) <= MAX_IDENTIFICATION:
         raise InvalidConsent(
             f"the creditor identification must be 1 to {MAX_IDENTIFICATION} characters", field=identification_field
         )
-    pattern = _IDENTIFICATION_PATTERNS.get(creditor.scheme)
-    if pattern is not None and not pattern.fullmatch(creditor.identification):
-        raise InvalidConsent(
-            f"{creditor.identification!r} is not a valid {creditor.scheme.value} identification",
-            field=identification_field,
-        )
+    if creditor.scheme is CreditorScheme.SORT_CODE_ACCOUNT_NUMBER:
+        if not sort_code_account_is_valid(creditor.identification):
+            raise InvalidConsent(
+                f"{creditor.identification!r} is not a valid {creditor.scheme.value} identification: a sort code"
+                " and account number that pass the modulus check",
+                field=identification_field,
+            )
+    elif creditor.scheme is CreditorScheme.IBAN and not (
+        _IDENTIFICATION_PATTERNS[CreditorScheme.IBAN].fullmatch(creditor.identification)
+        and iban_is_valid(creditor.identification)
+    ):
+        raise InvalidConsent(f"{creditor.identification!r} is not a valid IBAN", field=identification_field)
     if details.reference is not None and not 0 < len(details.reference) <= MAX_REFERENCE:
         raise InvalidConsent(
             f"the reference must be 1 to {MAX_REFERENCE} characters",
-            field="Data.Initiation.RemittanceInformation.Reference",
+            field=f"{INITIATION}.RemittanceInformation.Structured.CreditorReferenceInformation.Reference",
         )
+    if details.instruction_id is not None:
+        _check_identification(details.instruction_id, f"{INITIATION}.InstructionIdentification")
+    if details.end_to_end_id is not None:
+        _check_identification(details.end_to_end_id, f"{INITIATION}.EndToEndIdentification")
+    if details.debtor_account is not None:
+        _check_debtor_account(details.debtor_account, f"{INITIATION}.DebtorAccount")
 
 
-def check_funds_confirmation(details: FundsConfirmationDetails, now: datetime) -> None:
-    """A DebtorAccount our accounts could be (a sort code and number, or a valid IBAN), and a future expiry."""
-    debtor = details.debtor_account
+def _check_debtor_account(debtor: DebtorAccount, prefix: str) -> None:
+    """A DebtorAccount our accounts could be: a sort code and number (14 digits), or a valid IBAN."""
     try:
         scheme = DebtorScheme(debtor.scheme)
     except ValueError:
         schemes = " or ".join(s.value for s in DebtorScheme)
-        raise InvalidConsent(f"must be {schemes}", field="Data.DebtorAccount.SchemeName") from None
-    field = "Data.DebtorAccount.Identification"
+        raise InvalidConsent(f"must be {schemes}", field=f"{prefix}.SchemeName") from None
+    field = f"{prefix}.Identification"
     identification = debtor.identification
     if not 0 < len(identification) <= MAX_IDENTIFICATION:
         raise InvalidConsent(f"must be 1 to {MAX_IDENTIFICATION} characters", field=field)
     if scheme is DebtorScheme.SORT_CODE_ACCOUNT_NUMBER:
         if not _IDENTIFICATION_PATTERNS[CreditorScheme.SORT_CODE_ACCOUNT_NUMBER].fullmatch(identification):
             raise InvalidConsent("a sort code and account number are 14 digits", field=field)
-    else:
-        compact = identification.replace(" ", "").upper()
-        if not _IDENTIFICATION_PATTERNS[CreditorScheme.IBAN].fullmatch(compact) or not iban_is_valid(compact):
-            raise InvalidConsent(f"{identification!r} is not a valid IBAN", field=field)
+    elif not iban_is_valid(identification):
+        raise InvalidConsent(f"{identification!r} is not a valid IBAN", field=field)
     if debtor.name is not None and not 0 < len(debtor.name.strip()) <= MAX_DEBTOR_NAME:
-        raise InvalidConsent(f"must be 1 to {MAX_DEBTOR_NAME} characters", field="Data.DebtorAccount.Name")
+        raise InvalidConsent(f"must be 1 to {MAX_DEBTOR_NAME} characters", field=f"{prefix}.Name")
+
+
+def check_funds_confirmation(details: FundsConfirmationDetails, now: datetime) -> None:
+    """A DebtorAccount our accounts could be (a sort code and number, or a valid IBAN), and a future expiry."""
+    _check_debtor_account(details.debtor_account, "Data.DebtorAccount")
     _check_expiry(details.expires_at, now)

@@ -94,25 +94,6 @@ class CreditorAccount:
     identification: str
 
 
-@dataclass(frozen=True, slots=True)
-class DomesticPaymentDetails:
-    """The instructed amount, the payee and the reference of one domestic payment."""
-
-    amount: Money
-    creditor: CreditorAccount
-    reference: str | None = None
-
-    def snapshot(self) -> dict[str, Any]:
-        return {
-            "amount": self.amount.to_decimal_string(),
-            "currency": self.amount.currency,
-            "creditor_name": self.creditor.name,
-            "creditor_scheme": self.creditor.scheme.value,
-            "creditor_identification": self.creditor.identification,
-            "reference": self.reference,
-        }
-
-
 class DebtorScheme(StrEnum):
     """The schemes a funds confirmation consent's DebtorAccount may be named by: the ones our accounts carry."""
 
@@ -133,6 +114,42 @@ class DebtorAccount:
         if self.scheme is DebtorScheme.SORT_CODE_ACCOUNT_NUMBER:
             return self.identification == account.sort_code + account.account_number
         return self.identification.replace(" ", "").upper() == account.iban
+
+
+@dataclass(frozen=True, slots=True)
+class DomesticPaymentDetails:
+    """The instructed amount, the payee and the reference of one domestic payment.
+
+    A TPP's consent (UK OB `OBWriteDomesticConsent4`) also carries its instruction's identifications, the
+    DebtorAccount it names if any (the customer must pay from that one), and its whole `Initiation` and
+    `Risk` as it sent them: reads echo them, and the payment's Initiation must match the consent's.
+    """
+
+    amount: Money
+    creditor: CreditorAccount
+    reference: str | None = None
+    instruction_id: str | None = None
+    end_to_end_id: str | None = None
+    debtor_account: DebtorAccount | None = None
+    initiation: dict[str, Any] | None = None
+    risk: dict[str, Any] | None = None
+
+    def snapshot(self) -> dict[str, Any]:
+        """The payment as audit records and events carry it (its Risk, details of the PSU, stays out)."""
+        debtor = self.debtor_account
+        return {
+            "amount": self.amount.to_decimal_string(),
+            "currency": self.amount.currency,
+            "creditor_name": self.creditor.name,
+            "creditor_scheme": self.creditor.scheme.value,
+            "creditor_identification": self.creditor.identification,
+            "reference": self.reference,
+            "instruction_id": self.instruction_id,
+            "end_to_end_id": self.end_to_end_id,
+            "debtor_scheme": None if debtor is None else debtor.scheme.value,
+            "debtor_identification": None if debtor is None else debtor.identification,
+            "initiation": self.initiation,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +191,15 @@ class PsuContext:
 
 
 ConsentDetails = AccountAccessDetails | DomesticPaymentDetails | FundsConfirmationDetails
+
+
+@dataclass(frozen=True, slots=True)
+class FundsAvailability:
+    """Whether the debtor account of an authorised payment consent has the instructed amount available, and when
+    that was checked (UK OB `GET /domestic-payment-consents/{ConsentId}/funds-confirmation`)."""
+
+    available: bool
+    checked_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,12 +275,22 @@ class ConsentRecord:
             assert consent.amount_minor is not None and consent.currency is not None
             assert consent.creditor_name is not None and consent.creditor_scheme is not None
             assert consent.creditor_identification is not None
+            debtor = None
+            if consent.debtor_scheme is not None and consent.debtor_identification is not None:
+                debtor = DebtorAccount(
+                    DebtorScheme(consent.debtor_scheme), consent.debtor_identification, consent.debtor_name
+                )
             details = DomesticPaymentDetails(
                 amount=Money(consent.amount_minor, consent.currency),
                 creditor=CreditorAccount(
                     consent.creditor_name, CreditorScheme(consent.creditor_scheme), consent.creditor_identification
                 ),
                 reference=consent.reference,
+                instruction_id=consent.instruction_id,
+                end_to_end_id=consent.end_to_end_id,
+                debtor_account=debtor,
+                initiation=consent.initiation,
+                risk=consent.risk,
             )
         return cls(
             id=consent.id,

@@ -37,6 +37,7 @@ from core_banking.consents.schemas import (
     AccountAccessDetails,
     ConsentRecord,
     DomesticPaymentDetails,
+    FundsAvailability,
     FundsConfirmationDetails,
     Permission,
     PsuContext,
@@ -46,6 +47,7 @@ from obank.actor import Actor
 from obank.revocation import consent_denial, record_revocations
 from obank.topics import (
     CONSENT_AUTHORISED,
+    CONSENT_CONSUMED,
     CONSENT_CREATED,
     CONSENT_EXPIRED,
     CONSENT_REJECTED,
@@ -222,20 +224,36 @@ async def create_domestic_payment_consent(
     client_id: str,
     details: DomesticPaymentDetails,
     *,
+    idempotency_key: str | None = None,
+    psu: PsuContext | None = None,
     now: datetime | None = None,
 ) -> ConsentRecord:
-    """Record a domestic payment consent awaiting the customer's authorisation."""
+    """Record a domestic payment consent awaiting the customer's authorisation (once per key, as the others)."""
     now = now or datetime.now(UTC)
     rules.check_client(client_id)
-    rules.check_domestic_payment(details)
-    consent = _new_consent(ConsentKind.DOMESTIC_PAYMENT, client_id, now)
-    consent.amount_minor = details.amount.minor
-    consent.currency = details.amount.currency
-    consent.creditor_name = details.creditor.name
-    consent.creditor_scheme = details.creditor.scheme.value
-    consent.creditor_identification = details.creditor.identification
-    consent.reference = details.reference
-    return await _created(uow, consent)
+
+    async def create() -> ConsentRecord:
+        rules.check_domestic_payment(details)
+        consent = _new_consent(ConsentKind.DOMESTIC_PAYMENT, client_id, now)
+        consent.amount_minor = details.amount.minor
+        consent.currency = details.amount.currency
+        consent.creditor_name = details.creditor.name
+        consent.creditor_scheme = details.creditor.scheme.value
+        consent.creditor_identification = details.creditor.identification
+        consent.reference = details.reference
+        consent.instruction_id = details.instruction_id
+        consent.end_to_end_id = details.end_to_end_id
+        consent.initiation = details.initiation
+        consent.risk = details.risk
+        if details.debtor_account is not None:
+            consent.debtor_scheme = str(details.debtor_account.scheme)
+            consent.debtor_identification = details.debtor_account.identification
+            consent.debtor_name = details.debtor_account.name
+        return await _created(uow, consent, psu)
+
+    # The Risk is part of the request the key is bound to, though events and audit records leave it out.
+    request = ("domestic_payment_consent", {**details.snapshot(), "risk": details.risk})
+    return await _create_once(uow, client_id, request, create, idempotency_key, now)
 
 
 async def get_consent(session: AsyncSession, consent_id: str, *, now: datetime | None = None) -> ConsentRecord:
@@ -283,7 +301,10 @@ async def _check_accounts(
             raise InvalidConsentAccounts(f"account {account_id} is not the customer's", (account_id,))
         if account.status is AccountStatus.CLOSED:
             raise InvalidConsentAccounts(f"account {account_id} is closed", (account_id,))
-        if isinstance(details, FundsConfirmationDetails) and not details.debtor_account.names(account):
+        named = None
+        if isinstance(details, FundsConfirmationDetails | DomesticPaymentDetails):
+            named = details.debtor_account
+        if named is not None and not named.names(account):
             raise InvalidConsentAccounts(
                 f"account {account_id} is not the DebtorAccount the consent names", (account_id,)
             )
@@ -469,6 +490,49 @@ async def authorised_consent(
     if record.status is not ConsentStatus.AUTHORISED:
         raise ConsentNotAuthorised(consent_id, record.status)
     return record
+
+
+async def consume_consent(uow: UnitOfWork, consent_id: str, *, client_id: str, now: datetime) -> ConsentRecord:
+    """The payment a domestic payment consent authorised is being made: Authorised → Consumed, once.
+
+    Called inside the payment's own transaction, so the consent is consumed if and only if the payment is
+    recorded. The row stays locked until that transaction ends: a second payment waits, then finds it
+    Consumed. Another client's consent, or one of another kind, reads as unknown (ConsentNotFound); one not
+    in force (awaiting, rejected, consumed) is ConsentNotAuthorised with its status.
+    """
+    consent = await repository.get(uow.session, consent_id, for_update=True)
+    if consent is None or consent.client_id != client_id or consent.kind is not ConsentKind.DOMESTIC_PAYMENT:
+        raise ConsentNotFound(consent_id)
+    before = ConsentRecord.from_model(consent)
+    effective = before.effective(now)
+    if effective.status is not ConsentStatus.AUTHORISED:
+        raise ConsentNotAuthorised(consent_id, effective.status)
+    consent.status = ConsentStatus.CONSUMED
+    consent.status_updated_at = now
+    await uow.session.flush()
+    after = ConsentRecord.from_model(consent)
+    _report(uow, CONSENT_CONSUMED, before, after)
+    return after
+
+
+async def payment_funds_available(
+    session: AsyncSession, consent_id: str, *, client_id: str, now: datetime
+) -> FundsAvailability:
+    """Whether the debtor account of the client's authorised payment consent could pay its amount now (its
+    available balance: booked, plus overdraft, less holds; a frozen or closed account has nothing available).
+    Nothing is held and nothing is stored: the answer is a moment's (UK OB: no funds are reserved)."""
+    consent = await authorised_consent(
+        session, consent_id, client_id=client_id, kind=ConsentKind.DOMESTIC_PAYMENT, now=now
+    )
+    details = consent.details
+    assert isinstance(details, DomesticPaymentDetails)
+    account = await accounts_service.get_account(session, consent.account_ids[0])
+    available = (
+        account.status is AccountStatus.ACTIVE
+        and account.currency == details.amount.currency
+        and account.balances.available.minor >= details.amount.minor
+    )
+    return FundsAvailability(available=available, checked_at=now)
 
 
 def require_permission(consent: ConsentRecord, *any_of: Permission) -> None:

@@ -12,7 +12,7 @@ import httpx
 from pydantic import TypeAdapter
 
 from core_banking.account_information.schemas import AccountBalances, PartyRecord, StatementRecord
-from core_banking.accounts.errors import AccountNotFound
+from core_banking.accounts.errors import AccountClosed, AccountFrozen, AccountNotFound
 from core_banking.accounts.schemas import AccountRecord
 from core_banking.consents.errors import (
     AccountNotInConsent,
@@ -25,7 +25,14 @@ from core_banking.consents.errors import (
     InvalidConsentAccounts,
     PermissionNotGranted,
 )
-from core_banking.consents.schemas import AccountAccessDetails, ConsentRecord, FundsConfirmationDetails, PsuContext
+from core_banking.consents.schemas import (
+    AccountAccessDetails,
+    ConsentRecord,
+    DomesticPaymentDetails,
+    FundsAvailability,
+    FundsConfirmationDetails,
+    PsuContext,
+)
 from core_banking.errors import DomainError
 from core_banking.funds_confirmations.errors import InvalidFundsConfirmation
 from core_banking.funds_confirmations.schemas import FundsConfirmationRecord
@@ -33,6 +40,9 @@ from core_banking.history.errors import InvalidCursor, InvalidFilter
 from core_banking.history.schemas import TransactionPage
 from core_banking.idempotency.errors import IdempotencyKeyReused
 from core_banking.internal import PREFIX
+from core_banking.ledger.errors import InsufficientFunds, LimitExceeded, SameAccount
+from core_banking.payments.errors import InvalidPayment, PaymentNotFound
+from core_banking.payments.schemas import PaymentInitiation, PaymentRecord
 from core_banking.statements.errors import StatementNotFound
 from obank.correlation import HEADER as CORRELATION_HEADER
 from obank.correlation import current_correlation_id
@@ -53,8 +63,12 @@ _STATEMENTS = TypeAdapter(list[StatementRecord])
 _FUNDS_CONFIRMATION = TypeAdapter(FundsConfirmationRecord)
 _ACCESS_DETAILS = TypeAdapter(AccountAccessDetails)
 _FUNDS_DETAILS = TypeAdapter(FundsConfirmationDetails)
+_PAYMENT_DETAILS = TypeAdapter(DomesticPaymentDetails)
+_FUNDS_AVAILABILITY = TypeAdapter(FundsAvailability)
 _MONEY = TypeAdapter(Money)
 _PSU = TypeAdapter(PsuContext | None)
+_INITIATION = TypeAdapter(PaymentInitiation)
+_PAYMENT = TypeAdapter(PaymentRecord)
 # The facade's errors travel as problem details; their stable `code` names the error to raise again here.
 _ERRORS: dict[str, type[DomainError]] = {
     error.code: error
@@ -72,6 +86,13 @@ _ERRORS: dict[str, type[DomainError]] = {
         InvalidCursor,
         InvalidFilter,
         InvalidFundsConfirmation,
+        InvalidPayment,
+        PaymentNotFound,
+        InsufficientFunds,
+        LimitExceeded,
+        AccountFrozen,
+        AccountClosed,
+        SameAccount,
         PermissionNotGranted,
         StatementNotFound,
     )
@@ -191,6 +212,26 @@ class HttpCoreBanking:
         }
         return _CONSENT.validate_python(await self._call("POST", "/funds-confirmation-consents", body))
 
+    async def create_domestic_payment_consent(
+        self,
+        client_id: str,
+        details: DomesticPaymentDetails,
+        *,
+        idempotency_key: str | None = None,
+        psu: PsuContext | None = None,
+    ) -> ConsentRecord:
+        body = {
+            "client_id": client_id,
+            "details": _PAYMENT_DETAILS.dump_python(details, mode="json"),
+            "idempotency_key": idempotency_key,
+            "psu": _PSU.dump_python(psu, mode="json"),
+        }
+        return _CONSENT.validate_python(await self._call("POST", "/domestic-payment-consents", body))
+
+    async def payment_funds_available(self, consent_id: str, *, client_id: str) -> FundsAvailability:
+        path = _consent(consent_id) + "/payment-funds"
+        return _FUNDS_AVAILABILITY.validate_python(await self._call("GET", path, params=_query(client_id=client_id)))
+
     async def get_consent(self, consent_id: str) -> ConsentRecord:
         return _CONSENT.validate_python(await self._call("GET", _consent(consent_id)))
 
@@ -223,6 +264,20 @@ class HttpCoreBanking:
     ) -> ConsentRecord:
         body = {"client_id": client_id, "psu": _PSU.dump_python(psu, mode="json")}
         return _CONSENT.validate_python(await self._call("POST", _consent(consent_id) + "/withdrawal", body))
+
+    async def initiate_payment(
+        self, initiation: PaymentInitiation, *, idempotency_key: str, psu: PsuContext | None = None
+    ) -> PaymentRecord:
+        body = {
+            "initiation": _INITIATION.dump_python(initiation, mode="json"),
+            "idempotency_key": idempotency_key,
+            "psu": _PSU.dump_python(psu, mode="json"),
+        }
+        return _PAYMENT.validate_python(await self._call("POST", "/payments", body))
+
+    async def get_payment(self, payment_id: uuid.UUID, *, client_id: str | None = None) -> PaymentRecord:
+        params = _query(client_id=client_id)
+        return _PAYMENT.validate_python(await self._call("GET", f"/payments/{payment_id}", params=params))
 
     async def confirm_funds(
         self, consent_id: str, *, client_id: str, amount: Money, reference: str, psu: PsuContext | None = None

@@ -12,16 +12,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from core_banking.account_information.schemas import AccountBalances, PartyRecord, StatementRecord
 from core_banking.accounts.schemas import AccountRecord
-from core_banking.consents.schemas import ConsentRecord, PsuContext
+from core_banking.consents.schemas import ConsentRecord, DomesticPaymentDetails, FundsAvailability, PsuContext
 from core_banking.errors import PROBLEM_RESPONSES, Forbidden
 from core_banking.facade import InProcessCoreBanking
 from core_banking.funds_confirmations.schemas import FundsConfirmationRecord
 from core_banking.history.schemas import TransactionPage
 from core_banking.internal import PREFIX, schemas
 from core_banking.internal.schemas import AuthoriseConsent, CustomerExists, RejectConsent, RevokeConsent
+from core_banking.payments.schemas import PaymentInitiation, PaymentRecord
 from obank.principal import PrincipalDep
 from obank.runtime import Platform
 
@@ -58,6 +60,13 @@ class ConfirmFunds(schemas.ConfirmFunds):
     psu: PsuContext | None = None
 
 
+class CreateDomesticPaymentConsent(BaseModel):
+    client_id: str = Field(max_length=1_000)
+    details: DomesticPaymentDetails
+    idempotency_key: str | None = Field(default=None, max_length=1_000)
+    psu: PsuContext | None = None
+
+
 @router.get("/customers/{customer_id}")
 async def customer_exists(customer_id: uuid.UUID, facade: Facade) -> CustomerExists:
     """Whether the customer exists (no personal data)."""
@@ -84,6 +93,20 @@ async def create_funds_confirmation_consent(body: CreateFundsConfirmationConsent
     return await facade.create_funds_confirmation_consent(
         body.client_id, body.details, idempotency_key=body.idempotency_key, psu=body.psu
     )
+
+
+@router.post("/domestic-payment-consents", status_code=201)
+async def create_domestic_payment_consent(body: CreateDomesticPaymentConsent, facade: Facade) -> ConsentRecord:
+    """A domestic payment consent a TPP asks for (once per idempotency key)."""
+    return await facade.create_domestic_payment_consent(
+        body.client_id, body.details, idempotency_key=body.idempotency_key, psu=body.psu
+    )
+
+
+@router.get("/consents/{consent_id}/payment-funds")
+async def payment_funds_available(consent_id: ConsentId, client_id: ClientId, facade: Facade) -> FundsAvailability:
+    """Whether the payment consent's debtor account has its amount available now."""
+    return await facade.payment_funds_available(consent_id, client_id=client_id)
 
 
 @router.get("/consents/{consent_id}")
@@ -207,3 +230,21 @@ async def consent_statement_file(
     """One statement of the account as a PDF."""
     pdf = await facade.consent_statement_file(consent_id, client_id, account_id, statement_id)
     return Response(pdf, media_type="application/pdf")
+
+
+class InitiatePayment(BaseModel):
+    initiation: PaymentInitiation
+    idempotency_key: str = Field(min_length=1, max_length=255)
+    psu: PsuContext | None = None
+
+
+@router.post("/payments", status_code=201)
+async def initiate_payment(body: InitiatePayment, facade: Facade) -> PaymentRecord:
+    """Accept a payment (idempotent per key), consuming its consent."""
+    return await facade.initiate_payment(body.initiation, idempotency_key=body.idempotency_key, psu=body.psu)
+
+
+@router.get("/payments/{payment_id}")
+async def get_payment(payment_id: uuid.UUID, facade: Facade, client_id: ClientId | None = None) -> PaymentRecord:
+    """A payment with its status history."""
+    return await facade.get_payment(payment_id, client_id=client_id)

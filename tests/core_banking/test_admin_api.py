@@ -130,7 +130,7 @@ async def test_staff_run_the_account_lifecycle_and_each_change_is_audited_with_t
     assert opened.status_code == 201, opened.text
     account = opened.json()
     account_id = account["id"]
-    assert account["sort_code"] == "04-00-40" and account["iban"].startswith("GB")
+    assert account["sort_code"] == "04-00-75" and account["iban"].startswith("GB")
 
     deposited = await client.post(
         f"/admin/v1/accounts/{account_id}/deposits", json=CASH, headers={**admin, "Idempotency-Key": "dep-1"}

@@ -25,7 +25,7 @@ from obank.runtime import Platform
 from tests.core_banking.helpers import new_account, new_customer
 
 CLIENT = "tpp-consents"
-PAYEE = CreditorAccount("ACME Ltd", CreditorScheme.SORT_CODE_ACCOUNT_NUMBER, "20000012345678")
+PAYEE = CreditorAccount("ACME Ltd", CreditorScheme.SORT_CODE_ACCOUNT_NUMBER, "20000055779911")
 
 
 def payment(minor: int = 12_500, currency: str = "GBP", **overrides: Any) -> DomesticPaymentDetails:

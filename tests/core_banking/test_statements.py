@@ -90,7 +90,7 @@ async def test_pdf_statement_reads_like_a_bank_statement(
         "Statement of account",
         "Ada Lovelace",
         "1 October 2026 to 31 October 2026",
-        "04-00-40",
+        "04-00-75",
         current.account_number,
         " ".join(current.iban[i : i + 4] for i in range(0, len(current.iban), 4)),
         "Opening balance",

@@ -1,0 +1,31 @@
+"""Payment errors."""
+
+from __future__ import annotations
+
+import uuid
+
+from core_banking.errors import DomainError, FieldError
+
+
+class InvalidPayment(FieldError):
+    """A payment refused for one of its fields before anything is held; `field` names it."""
+
+    code = "invalid_payment"
+    title = "The payment is invalid"
+
+
+class PaymentNotFound(DomainError):
+    status = 404
+    code = "payment_not_found"
+    title = "Payment not found"
+
+    def __init__(self, payment_id: uuid.UUID | str) -> None:
+        super().__init__(f"no payment {payment_id}")
+
+
+class StepUpRequired(DomainError):
+    """The payment needs a fresh strong authentication (RFC 9470): sign in again with a TOTP, then retry."""
+
+    status = 401
+    code = "insufficient_user_authentication"
+    title = "A fresh strong customer authentication is required for this payment"

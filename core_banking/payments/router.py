@@ -1,0 +1,97 @@
+"""First-party API for payments (scope `payments`): pay someone with an `Idempotency-Key`, follow its status."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from core_banking.dependencies import AccountsReader, PaymentsInitiator
+from core_banking.errors import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES
+from core_banking.idempotency.service import IdempotentOutcome, execute_once, request_fingerprint
+from core_banking.ledger.router import REPLAYED_HEADER, IdempotencyKeyHeader
+from core_banking.payments import service
+from core_banking.payments.errors import InvalidPayment
+from core_banking.payments.schemas import PaymentCreate, PaymentRead
+from obank.database import SessionDep
+from obank.inputs import BoundedDateTime
+from obank.runtime import KeyRingDep
+from obank.unit_of_work import UnitOfWork, UnitsDep
+
+router = APIRouter(prefix="/api/v1/payments", tags=["payments"], responses=PROBLEM_RESPONSES)
+
+# The service names fields as Open Banking's Initiation does; this API's request names them so.
+_FIELDS = {
+    "Data.Initiation.CreditorAccount.Identification": "payee",
+    "Data.Initiation.CreditorAccount.Name": "payee.name",
+    "Data.Initiation.CreditorAccount.SchemeName": "payee",
+    "Data.Initiation.InstructedAmount.Amount": "amount_minor",
+    "Data.Initiation.InstructedAmount.Currency": "currency",
+    "Data.Initiation.RemittanceInformation.Reference": "reference",
+}
+
+
+def _in_this_api(error: InvalidPayment) -> InvalidPayment:
+    field = error.field or ""
+    return InvalidPayment(error.detail.removeprefix(f"{field}: "), field=_FIELDS.get(field, field))
+
+
+def _response(outcome: IdempotentOutcome) -> JSONResponse:
+    media_type = PROBLEM_MEDIA_TYPE if outcome.status >= 400 else "application/json"
+    headers = {REPLAYED_HEADER: "true"} if outcome.replayed else None
+    return JSONResponse(outcome.body, status_code=outcome.status, media_type=media_type, headers=headers)
+
+
+@router.post("", status_code=202, response_model=PaymentRead)
+async def make_payment(
+    body: PaymentCreate,
+    idempotency_key: IdempotencyKeyHeader,
+    caller: PaymentsInitiator,
+    units: UnitsDep,
+) -> JSONResponse:
+    """Pay a payee from one of the caller's accounts: 202 with the payment, whose status then moves on its own
+    (PDNG → ACSP → ACSC, or RJCT). A retry with the same key replays the first answer."""
+    initiation = body.initiation(caller.customer_id)
+
+    async def work(uow: UnitOfWork) -> IdempotentOutcome:
+        async def run() -> tuple[int, dict[str, Any]]:
+            try:
+                record = await service.submit_payment(uow, initiation)
+            except InvalidPayment as error:
+                raise _in_this_api(error) from None
+            return 202, PaymentRead.from_record(record).model_dump(mode="json")
+
+        return await execute_once(
+            uow,
+            scope=f"customer:{caller.customer_id}",
+            key=idempotency_key,
+            fingerprint=request_fingerprint("payment", initiation.fingerprint()),
+            operation=run,
+        )
+
+    return _response(await units.retry(caller.actor, work))
+
+
+@router.get("")
+async def list_payments(
+    caller: AccountsReader,
+    session: SessionDep,
+    keyring: KeyRingDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    before: Annotated[BoundedDateTime | None, Query(description="only payments created before this instant")] = None,
+) -> list[PaymentRead]:
+    """The caller's payments, newest first."""
+    records = await service.list_payments(session, keyring, caller.customer_id, limit=limit, before=before)
+    return [PaymentRead.from_record(record) for record in records]
+
+
+@router.get("/{payment_id}")
+async def get_payment(
+    payment_id: uuid.UUID, caller: AccountsReader, session: SessionDep, keyring: KeyRingDep
+) -> PaymentRead:
+    """One of the caller's payments, with its status history."""
+    return PaymentRead.from_record(
+        await service.get_payment(session, keyring, payment_id, customer_id=caller.customer_id)
+    )

@@ -1,0 +1,603 @@
+"""Payments out of customers' accounts, as a saga of idempotent steps driven by the outbox.
+
+1. **Accept** (the request's transaction): check the payee, hold the funds on the debtor account (status,
+   funds with overdraft and limits, under the account's row lock), consume the TPP's consent if any; PDNG.
+2. **Screen** (on `payment.submitted`): ask the fraud decision interface and record its answer; BLOCK rejects.
+3. **Dispatch** (on `payment.screened`): a payee of this bank is paid at once (the hold captured to the payee's
+   account: ACSC); another bank's is sent to the Faster Payments scheme as a pacs.008 (ACSP).
+4. **Answer** (on the scheme's pacs.002): ACSC captures the hold to the scheme's settlement account; RJCT voids
+   it. A payment the scheme leaves unanswered is asked about (pacs.028) after its timeout, a few times, then
+   rejected and its hold voided.
+
+Each step locks the payment row and acts only if the payment is at the step before it (`Payment.step`), in
+one transaction with its ledger change, its events and its audit record: a crash between two steps replays
+the next one from the outbox, and a redelivered event finds its step done. A payment therefore ends settled
+or rejected, exactly once, whatever dies when.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core_banking.accounts import identifiers
+from core_banking.accounts import service as accounts_service
+from core_banking.accounts.errors import AccountClosed, AccountFrozen, AccountNotFound
+from core_banking.accounts.models import AccountKind, AccountStatus, InternalPurpose
+from core_banking.consents import service as consents_service
+from core_banking.consents.schemas import CreditorAccount, CreditorScheme
+from core_banking.customers import service as customers_service
+from core_banking.ledger import service as ledger_service
+from core_banking.ledger.errors import SameAccount
+from core_banking.payments import creditors, repository
+from core_banking.payments.errors import InvalidPayment, PaymentNotFound
+from core_banking.payments.models import Payment, ReceivedPayment
+from core_banking.payments.schemas import (
+    PaymentInitiation,
+    PaymentOrigin,
+    PaymentRecord,
+    PaymentStatus,
+    Route,
+    StatusChange,
+)
+from faster_payments import messages
+from fraud.decisions import Decision, FraudDecisions, PaymentFacts, Recommendation
+from obank.crypto import KeyRing, seal, unseal
+from obank.money import Money
+from obank.topics import FPS_TO_SCHEME_TOPIC, PAYMENTS_TOPIC
+from obank.unit_of_work import UnitOfWork
+
+# Saga steps (`Payment.step`).
+ACCEPTED, SCREENED, SENT, ANSWERED = 1, 2, 3, 4
+
+SUBMITTED = "payment.submitted"
+SCREENED_EVENT = "payment.screened"
+STATUS_CHANGED = "payment.status_changed"
+RECEIVED = "payment.received"
+RECONCILIATION_REQUIRED = "payment.reconciliation_required"
+
+# Long enough for any saga to end; the hold-expiry job never releases the funds of a payment in flight.
+HOLD_LIFETIME = timedelta(days=7)
+MAX_REFERENCE = 35
+_NAME_PURPOSE = "creditor_name"
+
+# ISO 20022 ExternalStatusReason1Code values the bank gives itself.
+REASON_FRAUD = "FRAD"
+REASON_TIMEOUT = "AB05"
+REASON_CLOSED = "AC04"
+REASON_UNKNOWN_ACCOUNT = "AC01"
+REASON_BLOCKED = "AC06"
+REASON_CURRENCY = "AM03"
+
+
+@dataclass(frozen=True, slots=True)
+class SchemeTiming:
+    """How long the scheme may take to answer, and how often it is asked before the payment is rejected."""
+
+    answer_timeout: timedelta = timedelta(seconds=10)
+    status_requests: int = 3
+
+
+def _reference_id() -> str:
+    """A 35-character-safe identifier (ISO 20022 Max35Text) for message, instruction and transaction ids."""
+    return secrets.token_hex(16)
+
+
+def _creditor_name(keyring: KeyRing, payment: Payment) -> str:
+    return unseal(keyring, payment.id, _NAME_PURPOSE, payment.creditor_name_sealed).decode()
+
+
+def to_record(keyring: KeyRing, payment: Payment, history: Sequence[StatusChange] = ()) -> PaymentRecord:
+    return PaymentRecord(
+        id=payment.id,
+        origin=payment.origin,
+        route=payment.route,
+        customer_id=payment.customer_id,
+        debtor_account_id=payment.debtor_account_id,
+        amount=Money(payment.amount_minor, payment.currency),
+        creditor=CreditorAccount(
+            name=_creditor_name(keyring, payment),
+            scheme=CreditorScheme(payment.creditor_scheme),
+            identification=payment.creditor_identification,
+        ),
+        creditor_account_id=payment.creditor_account_id,
+        reference=payment.reference,
+        end_to_end_id=payment.end_to_end_id,
+        instruction_id=payment.instruction_id,
+        consent_id=payment.consent_id,
+        client_id=payment.client_id,
+        status=payment.status,
+        reason=payment.reason,
+        reason_text=payment.reason_text,
+        created_at=payment.created_at,
+        status_updated_at=payment.status_updated_at,
+        history=tuple(history),
+    )
+
+
+def _snapshot(payment: Payment) -> dict[str, Any]:
+    """The event payload and audit `after` of a payment: no personal data (the payee's name stays sealed)."""
+    return {
+        "payment_id": str(payment.id),
+        "origin": payment.origin.value,
+        "route": payment.route.value,
+        "customer_id": str(payment.customer_id),
+        "debtor_account_id": str(payment.debtor_account_id),
+        "creditor_account_id": None if payment.creditor_account_id is None else str(payment.creditor_account_id),
+        "amount_minor": payment.amount_minor,
+        "currency": payment.currency,
+        "status": payment.status.value,
+        "reason": payment.reason,
+        "consent_id": payment.consent_id,
+        "client_id": payment.client_id,
+        "scheme_transaction_id": payment.scheme_transaction_id,
+    }
+
+
+def _report(uow: UnitOfWork, payment: Payment, event_type: str, *, before: dict[str, Any] | None = None) -> None:
+    snapshot = _snapshot(payment)
+    uow.publish(topic=PAYMENTS_TOPIC, event_type=event_type, key=str(payment.id), payload=snapshot)
+    uow.audit(action=event_type, entity_type="payment", entity_id=str(payment.id), before=before, after=snapshot)
+
+
+async def _set_status(
+    uow: UnitOfWork,
+    payment: Payment,
+    status: PaymentStatus,
+    now: datetime,
+    *,
+    reason: str | None = None,
+    reason_text: str | None = None,
+) -> None:
+    before = {"status": payment.status.value, "step": payment.step}
+    payment.status = status
+    payment.reason = reason
+    payment.reason_text = None if reason_text is None else reason_text[:140]
+    payment.status_updated_at = now
+    await repository.add_status_change(uow.session, payment.id, status, now, reason, payment.reason_text)
+    _report(uow, payment, STATUS_CHANGED, before=before)
+
+
+# 1. Accept -------------------------------------------------------------------------------------------------
+
+
+async def _route(
+    session: AsyncSession, initiation: PaymentInitiation
+) -> tuple[Route, creditors.UkAccount, uuid.UUID | None]:
+    payee = creditors.uk_account(initiation.creditor)
+    if not payee.ours:
+        if initiation.amount.currency != creditors.FASTER_PAYMENTS_CURRENCY:
+            raise InvalidPayment(
+                "payments to other banks are in GBP (Faster Payments)",
+                field="Data.Initiation.InstructedAmount.Currency",
+            )
+        return Route.FASTER_PAYMENTS, payee, None
+    account = await repository.customer_account_by_number(session, payee.sort_code, payee.account_number)
+    if account is None:
+        raise InvalidPayment(
+            "no account of this bank has that number", field="Data.Initiation.CreditorAccount.Identification"
+        )
+    if account.id == initiation.debtor_account_id:
+        raise SameAccount(account.id)
+    if account.currency != initiation.amount.currency:
+        raise InvalidPayment(
+            f"the payee's account holds {account.currency}", field="Data.Initiation.InstructedAmount.Currency"
+        )
+    return Route.INTERNAL, payee, account.id
+
+
+def _check_initiation(initiation: PaymentInitiation) -> None:
+    if initiation.amount.minor <= 0:
+        raise InvalidPayment("the amount must be positive", field="Data.Initiation.InstructedAmount.Amount")
+    reference = initiation.reference
+    if reference is not None and not 0 < len(reference) <= MAX_REFERENCE:
+        raise InvalidPayment(
+            f"the reference must be 1 to {MAX_REFERENCE} characters",
+            field="Data.Initiation.RemittanceInformation.Reference",
+        )
+    for value, name in (
+        (initiation.end_to_end_id, "EndToEndIdentification"),
+        (initiation.instruction_id, "InstructionIdentification"),
+    ):
+        if value is not None and not 0 < len(value) <= 35:
+            raise InvalidPayment("must be 1 to 35 characters", field=f"Data.Initiation.{name}")
+
+
+async def submit_payment(
+    uow: UnitOfWork, initiation: PaymentInitiation, *, now: datetime | None = None
+) -> PaymentRecord:
+    """Accept a payment (step 1): the payee checked, the funds held, the consent consumed; PDNG.
+
+    Raises InvalidPayment (naming the field), AccountNotFound for an account not the customer's, and the
+    ledger's refusals (InsufficientFunds, LimitExceeded, AccountFrozen, AccountClosed); nothing is kept then.
+    """
+    _check_initiation(initiation)
+    session = uow.session
+    now = now or datetime.now(UTC)
+    debtor = await accounts_service.get_account(session, initiation.debtor_account_id)
+    if debtor.kind is not AccountKind.CUSTOMER or debtor.customer_id != initiation.customer_id:
+        raise AccountNotFound(initiation.debtor_account_id)
+    route, payee, creditor_account_id = await _route(session, initiation)
+    if initiation.consent_id is not None:
+        if initiation.client_id is None:
+            raise InvalidPayment("a consent belongs to a TPP", field="Data.ConsentId")
+        # In this transaction: the consent is consumed if and only if the payment is accepted.
+        await consents_service.consume_consent(uow, initiation.consent_id, client_id=initiation.client_id, now=now)
+    payment_id = uuid.uuid4()
+    hold = await ledger_service.place_hold(
+        session,
+        initiation.debtor_account_id,
+        initiation.amount,
+        expires_at=now + HOLD_LIFETIME,
+        description=f"Payment to {initiation.creditor.name.strip()}"[:140],
+        reference=str(payment_id),
+        now=now,
+    )
+    origin = PaymentOrigin.OPEN_BANKING if initiation.client_id is not None else PaymentOrigin.CUSTOMER
+    payment = Payment(
+        id=payment_id,
+        origin=origin,
+        route=route,
+        customer_id=initiation.customer_id,
+        debtor_account_id=initiation.debtor_account_id,
+        amount_minor=initiation.amount.minor,
+        currency=initiation.amount.currency,
+        creditor_name_sealed=seal(uow.keyring, payment_id, _NAME_PURPOSE, initiation.creditor.name.strip().encode()),
+        creditor_scheme=initiation.creditor.scheme.value,
+        creditor_identification=initiation.creditor.identification,
+        creditor_sort_code=payee.sort_code,
+        creditor_account_number=payee.account_number,
+        creditor_account_id=creditor_account_id,
+        reference=initiation.reference,
+        end_to_end_id=initiation.end_to_end_id or _reference_id(),
+        instruction_id=initiation.instruction_id or _reference_id(),
+        scheme_transaction_id=_reference_id(),
+        consent_id=initiation.consent_id,
+        client_id=initiation.client_id,
+        status=PaymentStatus.PENDING,
+        step=ACCEPTED,
+        hold_id=hold.id,
+        status_requests=0,
+        created_at=now,
+        status_updated_at=now,
+    )
+    await repository.add(session, payment)
+    await repository.add_status_change(session, payment.id, PaymentStatus.PENDING, now)
+    _report(uow, payment, SUBMITTED)
+    return to_record(uow.keyring, payment, (StatusChange(PaymentStatus.PENDING, None, None, now),))
+
+
+# Reads -----------------------------------------------------------------------------------------------------
+
+
+async def _with_history(session: AsyncSession, keyring: KeyRing, payments: Sequence[Payment]) -> list[PaymentRecord]:
+    changes: dict[uuid.UUID, list[StatusChange]] = {payment.id: [] for payment in payments}
+    for change in await repository.history(session, list(changes)):
+        changes[change.payment_id].append(
+            StatusChange(change.status, change.reason, change.reason_text, change.changed_at)
+        )
+    return [to_record(keyring, payment, changes[payment.id]) for payment in payments]
+
+
+async def get_payment(
+    session: AsyncSession,
+    keyring: KeyRing,
+    payment_id: uuid.UUID,
+    *,
+    customer_id: uuid.UUID | None = None,
+    client_id: str | None = None,
+) -> PaymentRecord:
+    """A payment with its history; one of another customer or TPP is not found."""
+    payment = await repository.get(session, payment_id)
+    if (
+        payment is None
+        or (customer_id is not None and payment.customer_id != customer_id)
+        or (client_id is not None and payment.client_id != client_id)
+    ):
+        raise PaymentNotFound(payment_id)
+    return (await _with_history(session, keyring, [payment]))[0]
+
+
+async def list_payments(
+    session: AsyncSession, keyring: KeyRing, customer_id: uuid.UUID, *, limit: int = 50, before: datetime | None = None
+) -> list[PaymentRecord]:
+    """The customer's payments, newest first."""
+    return await _with_history(
+        session, keyring, await repository.list_for_customer(session, customer_id, limit=limit, before=before)
+    )
+
+
+# 2. Screen -------------------------------------------------------------------------------------------------
+
+
+async def _locked_at(session: AsyncSession, payment_id: uuid.UUID, step: int) -> Payment | None:
+    """The payment, locked, if it waits for the step after `step`; None when that step is done (a redelivery)."""
+    payment = await repository.get(session, payment_id, for_update=True)
+    if payment is None or payment.step != step or payment.status.final:
+        return None
+    return payment
+
+
+async def _compensate(uow: UnitOfWork, payment: Payment, now: datetime, reason: str, text: str) -> None:
+    """Reject the payment and release its hold: the money never left."""
+    await ledger_service.void_hold(uow.session, payment.hold_id, now=now)
+    payment.step = ANSWERED
+    payment.answer_due_at = None
+    await _set_status(uow, payment, PaymentStatus.REJECTED, now, reason=reason, reason_text=text)
+
+
+async def screen(uow: UnitOfWork, payment_id: uuid.UUID, fraud: FraudDecisions, *, now: datetime | None = None) -> bool:
+    """Step 2: the fraud decision, recorded with the payment; BLOCK rejects it. False if already screened."""
+    payment = await _locked_at(uow.session, payment_id, ACCEPTED)
+    if payment is None:
+        return False
+    decision: Decision = await fraud.decide(
+        PaymentFacts(
+            payment_id=payment.id,
+            customer_id=payment.customer_id,
+            debtor_account_id=payment.debtor_account_id,
+            amount_minor=payment.amount_minor,
+            currency=payment.currency,
+            creditor_identification=payment.creditor_identification,
+            external=payment.route is Route.FASTER_PAYMENTS,
+            client_id=payment.client_id,
+            created_at=payment.created_at,
+        )
+    )
+    now = now or datetime.now(UTC)
+    payment.fraud_score = decision.score
+    payment.fraud_recommendation = decision.recommendation.value
+    uow.audit(
+        action="payment.fraud_decision",
+        entity_type="payment",
+        entity_id=str(payment.id),
+        after=decision.snapshot(),
+    )
+    if decision.recommendation is Recommendation.BLOCK:
+        await _compensate(uow, payment, now, REASON_FRAUD, "The payment was stopped by the bank's fraud checks")
+        return True
+    payment.step = SCREENED
+    _report(uow, payment, SCREENED_EVENT)
+    return True
+
+
+# 3. Dispatch -----------------------------------------------------------------------------------------------
+
+
+async def _settlement_account(uow: UnitOfWork, currency: str, now: datetime) -> uuid.UUID:
+    account = await accounts_service.ensure_internal_account(uow, InternalPurpose.FASTER_PAYMENTS, currency, now=now)
+    return account.id
+
+
+async def _capture(uow: UnitOfWork, payment: Payment, credit_account_id: uuid.UUID, now: datetime) -> None:
+    captured = await ledger_service.capture_hold(
+        uow.session,
+        payment.hold_id,
+        credit_account_id,
+        description=f"Payment to {_creditor_name(uow.keyring, payment)}"[:140],
+        reference=str(payment.id),
+        now=now,
+    )
+    payment.settlement_entry_id = captured.entry.id
+    payment.step = ANSWERED
+    payment.answer_due_at = None
+    await _set_status(uow, payment, PaymentStatus.ACCEPTED_SETTLEMENT_COMPLETED, now)
+
+
+def credit_transfer(
+    keyring: KeyRing, payment: Payment, debtor_sort_code: str, debtor_number: str, debtor_name: str
+) -> messages.CreditTransfer:
+    assert payment.creditor_sort_code is not None and payment.creditor_account_number is not None
+    return messages.CreditTransfer(
+        message_id=_reference_id(),
+        transaction_id=payment.scheme_transaction_id,
+        end_to_end_id=payment.end_to_end_id,
+        instruction_id=payment.instruction_id,
+        amount_minor=payment.amount_minor,
+        currency=payment.currency,
+        debtor=messages.Party(name=debtor_name, sort_code=debtor_sort_code, account_number=debtor_number),
+        creditor=messages.Party(
+            name=_creditor_name(keyring, payment),
+            sort_code=payment.creditor_sort_code,
+            account_number=payment.creditor_account_number,
+        ),
+        reference=payment.reference,
+        created_at=payment.created_at,
+        settlement_date=payment.created_at.date(),
+    )
+
+
+def _send(uow: UnitOfWork, message: messages.Message, transaction_id: str) -> None:
+    definition, xml = messages.encode(message)
+    uow.publish(topic=FPS_TO_SCHEME_TOPIC, event_type=definition, key=transaction_id, payload={"xml": xml})
+
+
+async def dispatch(
+    uow: UnitOfWork, payment_id: uuid.UUID, timing: SchemeTiming, *, now: datetime | None = None
+) -> bool:
+    """Step 3: pay a payee of this bank at once, or send the payment to the scheme. False if already done."""
+    payment = await _locked_at(uow.session, payment_id, SCREENED)
+    if payment is None:
+        return False
+    now = now or datetime.now(UTC)
+    if payment.route is Route.INTERNAL:
+        assert payment.creditor_account_id is not None
+        try:
+            async with uow.savepoint():
+                await _capture(uow, payment, payment.creditor_account_id, now)
+        except (AccountClosed, AccountFrozen, AccountNotFound) as refusal:
+            # The payee's account closed after acceptance; frozen debtors cannot pay either.
+            reason = REASON_CLOSED if isinstance(refusal, AccountClosed) else REASON_BLOCKED
+            await _compensate(uow, payment, now, reason, refusal.title)
+        return True
+    debtor = await accounts_service.get_account(uow.session, payment.debtor_account_id)
+    customer = await customers_service.get_customer(uow.session, uow.keyring, payment.customer_id)
+    transfer = credit_transfer(uow.keyring, payment, debtor.sort_code, debtor.account_number, customer.full_name)
+    _send(uow, transfer, payment.scheme_transaction_id)
+    payment.step = SENT
+    payment.answer_due_at = now + timing.answer_timeout
+    await _set_status(uow, payment, PaymentStatus.ACCEPTED_SETTLEMENT_IN_PROCESS, now)
+    return True
+
+
+# 4. The scheme's answer ------------------------------------------------------------------------------------
+
+
+async def apply_status_report(uow: UnitOfWork, report: messages.StatusReport, *, now: datetime | None = None) -> bool:
+    """Step 4: settle (ACSC) or compensate (RJCT) a payment sent to the scheme; False when nothing changed.
+
+    A repeated answer finds the payment final and changes nothing; an answer contradicting a final status
+    (the scheme settled a payment the bank gave up on) is published for reconciliation, never booked twice.
+    """
+    session = uow.session
+    payment = await repository.get_by_transaction(session, report.original_transaction_id, for_update=True)
+    if payment is None or payment.route is not Route.FASTER_PAYMENTS:
+        return False
+    now = now or datetime.now(UTC)
+    status = report.status
+    if payment.status.final:
+        answered = PaymentStatus.ACCEPTED_SETTLEMENT_COMPLETED if status == "ACSC" else PaymentStatus.REJECTED
+        if status in ("ACSC", "RJCT") and answered is not payment.status:
+            _report(uow, payment, RECONCILIATION_REQUIRED, before={"scheme_status": str(status)})
+        return False
+    if payment.step != SENT:
+        return False  # not sent yet: an answer cannot precede its question
+    if status == "ACSC":
+        await _capture(uow, payment, await _settlement_account(uow, payment.currency, now), now)
+        return True
+    if status == "RJCT":
+        await _compensate(
+            uow, payment, now, (report.reason or "NARR")[:4], "Rejected by the payee's bank or the scheme"
+        )
+        return True
+    return False  # ACSP / PDNG: still in process; the chase asks again when due
+
+
+async def chase_overdue(
+    uow: UnitOfWork, timing: SchemeTiming, *, now: datetime | None = None, batch_size: int = 100
+) -> int:
+    """Ask the scheme about payments whose answer is overdue; past the last request, reject them (AB05)."""
+    now = now or datetime.now(UTC)
+    chased = 0
+    for payment in await repository.overdue(uow.session, now, batch_size):
+        if payment.status_requests >= timing.status_requests:
+            await _compensate(uow, payment, now, REASON_TIMEOUT, "The scheme did not answer in time")
+        else:
+            _send(
+                uow,
+                messages.StatusRequest(
+                    message_id=_reference_id(),
+                    original_message_id=payment.scheme_transaction_id,
+                    original_transaction_id=payment.scheme_transaction_id,
+                    original_end_to_end_id=payment.end_to_end_id,
+                    created_at=now,
+                ),
+                payment.scheme_transaction_id,
+            )
+            payment.status_requests += 1
+            payment.answer_due_at = now + timing.answer_timeout
+            uow.audit(
+                action="payment.status_requested",
+                entity_type="payment",
+                entity_id=str(payment.id),
+                after={"status_requests": payment.status_requests},
+            )
+        chased += 1
+    return chased
+
+
+# Payments received -----------------------------------------------------------------------------------------
+
+
+async def receive(uow: UnitOfWork, transfer: messages.CreditTransfer, *, now: datetime | None = None) -> bool:
+    """Credit a payment another bank sent through the scheme, once per transaction id, and answer the scheme.
+
+    A duplicated message is answered again with the first answer and credits nothing.
+    """
+    session = uow.session
+    now = now or datetime.now(UTC)
+    claimed = await repository.claim_received(
+        session,
+        ReceivedPayment(
+            scheme_transaction_id=transfer.transaction_id,
+            message_id=transfer.message_id,
+            end_to_end_id=transfer.end_to_end_id,
+            amount_minor=transfer.amount_minor,
+            currency=transfer.currency,
+            status=PaymentStatus.PENDING,
+            received_at=now,
+        ),
+    )
+    if not claimed:
+        received = await repository.get_received(session, transfer.transaction_id)
+        if received is not None and received.status.final:
+            _answer(uow, transfer, received.status, received.reason, now)
+        return False
+    status: PaymentStatus = PaymentStatus.REJECTED
+    reason: str | None = REASON_UNKNOWN_ACCOUNT
+    entry_id: uuid.UUID | None = None
+    account_id: uuid.UUID | None = None
+    creditor = transfer.creditor
+    account = (
+        await repository.customer_account_by_number(session, creditor.sort_code, creditor.account_number)
+        if creditor.sort_code == identifiers.SORT_CODE
+        else None
+    )
+    if account is not None:
+        account_id = account.id
+        if account.status is AccountStatus.CLOSED:
+            reason = REASON_CLOSED
+        elif account.currency != transfer.currency:
+            reason = REASON_CURRENCY
+        else:
+            entry = await ledger_service.post_transfer(
+                session,
+                await _settlement_account(uow, transfer.currency, now),
+                account.id,
+                Money(transfer.amount_minor, transfer.currency),
+                description=f"Payment from {transfer.debtor.name}"[:140],
+                reference=transfer.reference or transfer.end_to_end_id,
+                apply_limits=False,
+                now=now,
+            )
+            status, reason, entry_id = PaymentStatus.ACCEPTED_SETTLEMENT_COMPLETED, None, entry.id
+    await repository.settle_received(session, transfer.transaction_id, status, reason, entry_id, account_id)
+    payload = {
+        "scheme_transaction_id": transfer.transaction_id,
+        "account_id": None if account_id is None else str(account_id),
+        "amount_minor": transfer.amount_minor,
+        "currency": transfer.currency,
+        "status": status.value,
+        "reason": reason,
+        "entry_id": None if entry_id is None else str(entry_id),
+    }
+    uow.publish(
+        topic=PAYMENTS_TOPIC, event_type=RECEIVED, key=str(account_id or transfer.transaction_id), payload=payload
+    )
+    uow.audit(action=RECEIVED, entity_type="received_payment", entity_id=transfer.transaction_id, after=payload)
+    _answer(uow, transfer, status, reason, now)
+    return True
+
+
+def _answer(
+    uow: UnitOfWork, transfer: messages.CreditTransfer, status: PaymentStatus, reason: str | None, now: datetime
+) -> None:
+    _send(
+        uow,
+        messages.StatusReport(
+            message_id=_reference_id(),
+            original_message_id=transfer.message_id,
+            original_transaction_id=transfer.transaction_id,
+            original_end_to_end_id=transfer.end_to_end_id,
+            status=messages.TransactionStatus(status.value),
+            reason=reason,
+            created_at=now,
+        ),
+        transfer.transaction_id,
+    )

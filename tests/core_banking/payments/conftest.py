@@ -1,0 +1,68 @@
+"""Payment fixtures: a platform whose outbox relay, scheme and chase run quickly, and rails to run them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+
+from bank.jobs import consumer_registry
+from core_banking.jobs import run_payment_chase
+from faster_payments.dispatcher import run_dispatcher
+from faster_payments.registry import ensure_registry
+from obank.database import unit_of_work
+from obank.outbox.worker import run_worker
+from obank.runtime import Platform, build_platform
+from obank.settings import Settings
+
+Rails = Callable[[], Any]
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Quick rails: the relay polls every 20 ms, the scheme is chased after 1 s, twice, then given up."""
+    return settings.model_copy(
+        update={
+            "outbox_poll_interval_s": 0.02,
+            "payments_scheme_answer_timeout_s": 1.0,
+            "payments_status_requests": 2,
+            "payments_chase_interval_s": 0.05,
+        }
+    )
+
+
+@pytest.fixture
+async def platform(settings: Settings) -> AsyncIterator[Platform]:
+    built = build_platform(settings)
+    async with unit_of_work(built.sessions) as session:
+        await ensure_registry(session)
+    yield built
+    await built.close()
+
+
+@asynccontextmanager
+async def running(platform: Platform) -> AsyncIterator[None]:
+    """The outbox relay with every consumer (saga, bank and scheme), the scheme's dispatcher and the chase."""
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(run_worker(platform, consumer_registry(platform), stop=stop, handle_signals=False)),
+        asyncio.create_task(run_dispatcher(platform.sessions, stop, interval_s=0.02)),
+        asyncio.create_task(run_payment_chase(platform, stop)),
+    ]
+    try:
+        yield
+    finally:
+        stop.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+
+@pytest.fixture
+async def rails(platform: Platform) -> AsyncIterator[None]:
+    async with running(platform):
+        yield
