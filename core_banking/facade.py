@@ -59,7 +59,7 @@ from core_banking.funds_confirmations import service as funds_service
 from core_banking.funds_confirmations.errors import InvalidFundsConfirmation
 from core_banking.funds_confirmations.schemas import FundsConfirmationRecord
 from core_banking.history.errors import InvalidCursor, InvalidFilter
-from core_banking.history.schemas import Direction, TransactionLine, TransactionPage
+from core_banking.history.schemas import Direction, PendingLine, TransactionLine, TransactionPage
 from core_banking.idempotency.errors import IdempotencyKeyReused
 from core_banking.idempotency.service import IdempotentOutcome, execute_once, request_fingerprint
 from core_banking.payments import service as payments_service
@@ -116,6 +116,7 @@ __all__ = [
     "PaymentNotFound",
     "PaymentRecord",
     "PaymentStatus",
+    "PendingLine",
     "Permission",
     "PermissionNotGranted",
     "PsuContext",

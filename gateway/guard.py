@@ -157,6 +157,7 @@ class Guard:
             acr=acr,
             token_id=jti,
             grant_id=private.grant_id,
+            auth_time=claims["auth_time"] if type(claims.get("auth_time")) is int else None,
         )
 
     @staticmethod

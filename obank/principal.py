@@ -48,6 +48,8 @@ class Principal:
     session_id: str | None = None
     token_id: str | None = None
     grant_id: str | None = None
+    # When the person last signed in (the access token's `auth_time`, seconds since the epoch).
+    auth_time: int | None = None
 
     def to_claims(self) -> dict[str, Any]:
         return {
@@ -63,6 +65,7 @@ class Principal:
             "sid": self.session_id,
             "token_id": self.token_id,
             "grant_id": self.grant_id,
+            "auth_time": self.auth_time,
         }
 
     @classmethod
@@ -83,6 +86,7 @@ class Principal:
             session_id=claims.get("sid"),
             token_id=claims.get("token_id"),
             grant_id=claims.get("grant_id"),
+            auth_time=claims["auth_time"] if type(claims.get("auth_time")) is int else None,
         )
 
 

@@ -27,9 +27,10 @@ class ProblemError(Exception):
     code: ClassVar[str] = "bad_request"
     title: ClassVar[str] = "Bad request"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.headers = headers
 
 
 class Unauthenticated(ProblemError):
@@ -67,8 +68,8 @@ def error_problem(error: ProblemError) -> dict[str, Any]:
     return problem_body(error.status, error.code, error.title, error.detail)
 
 
-def problem_response(status: int, body: dict[str, Any]) -> JSONResponse:
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
+def problem_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
 def describe_validation(error: RequestValidationError) -> str:
@@ -85,7 +86,7 @@ async def render_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, InvalidPrincipalAssertionError):
         exc = Unauthenticated("a valid internal principal assertion is required")
     if isinstance(exc, ProblemError):
-        return problem_response(exc.status, error_problem(exc))
+        return problem_response(exc.status, error_problem(exc), exc.headers)
     if isinstance(exc, RequestValidationError):
         return problem_response(422, problem_body(422, "invalid_request", "Invalid request", describe_validation(exc)))
     if isinstance(exc, StarletteHTTPException):

@@ -10,8 +10,8 @@ from typing import Any, cast
 from sqlalchemy import Row, Select, Table, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core_banking.history.schemas import Direction, TransactionFilter, TransactionLine
-from core_banking.ledger.models import Hold, JournalEntry, Posting
+from core_banking.history.schemas import Direction, PendingLine, TransactionFilter, TransactionLine
+from core_banking.ledger.models import Hold, HoldStatus, JournalEntry, Posting
 
 _postings = cast(Table, Posting.__table__)
 _entries = cast(Table, JournalEntry.__table__)
@@ -145,3 +145,34 @@ async def totals_between(
     ).where(_postings.c.account_id == account_id, _postings.c.booked_at >= start, _postings.c.booked_at < end)
     paid_in, paid_out = (await session.execute(statement)).one()
     return int(paid_in), int(paid_out)
+
+
+async def pending_lines(
+    session: AsyncSession, account_ids: Sequence[uuid.UUID], lines: TransactionFilter
+) -> list[PendingLine]:
+    """The accounts' open holds within the filter (placed in the booking window; debits), newest first."""
+    if lines.direction is Direction.CREDIT:
+        return []
+    holds = _holds
+    statement = select(holds).where(holds.c.account_id.in_(account_ids), holds.c.status == HoldStatus.OPEN)
+    if lines.booked_from is not None:
+        statement = statement.where(holds.c.created_at >= lines.booked_from)
+    if lines.booked_before is not None:
+        statement = statement.where(holds.c.created_at < lines.booked_before)
+    if lines.min_amount_minor is not None:
+        statement = statement.where(holds.c.amount_minor >= lines.min_amount_minor)
+    if lines.max_amount_minor is not None:
+        statement = statement.where(holds.c.amount_minor <= lines.max_amount_minor)
+    rows = (await session.execute(statement.order_by(holds.c.created_at.desc(), holds.c.id))).mappings().all()
+    return [
+        PendingLine(
+            hold_id=row["id"],
+            account_id=row["account_id"],
+            description=row["description"],
+            reference=row["reference"],
+            currency=row["currency"],
+            amount_minor=-row["amount_minor"],
+            created_at=row["created_at"],
+        )
+        for row in rows
+    ]

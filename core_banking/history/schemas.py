@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -51,13 +51,27 @@ class TransactionFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class PendingLine:
+    """Money held on an account and not yet booked (a payment in flight): an open hold."""
+
+    hold_id: uuid.UUID
+    account_id: uuid.UUID
+    description: str
+    reference: str | None
+    currency: str
+    amount_minor: int  # negative: money on its way out
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class TransactionPage:
     """Lines newest first; `next_cursor` continues with older lines, None at the end; `prev_cursor` goes back
-    to newer ones, None on the first page."""
+    to newer ones, None on the first page. The first page also lists what is `pending` (open holds)."""
 
     lines: list[TransactionLine]
     next_cursor: str | None
     prev_cursor: str | None = None
+    pending: list[PendingLine] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,13 +113,42 @@ class TransactionRead(BaseModel):
         )
 
 
+class PendingRead(BaseModel):
+    """Money held and not yet booked (a payment on its way); `amount_minor` is positive, always a debit."""
+
+    id: uuid.UUID
+    created_at: datetime
+    description: str
+    reference: str | None
+    direction: Direction
+    amount_minor: int
+    currency: str
+
+    @classmethod
+    def from_line(cls, line: PendingLine) -> PendingRead:
+        return cls(
+            id=line.hold_id,
+            created_at=line.created_at,
+            description=line.description,
+            reference=line.reference,
+            direction=Direction.DEBIT,
+            amount_minor=abs(line.amount_minor),
+            currency=line.currency,
+        )
+
+
 class TransactionPageRead(BaseModel):
     transactions: list[TransactionRead]
     next_cursor: str | None
+    pending: list[PendingRead] = []
 
     @classmethod
     def from_page(cls, page: TransactionPage) -> TransactionPageRead:
-        return cls(transactions=[TransactionRead.from_line(line) for line in page.lines], next_cursor=page.next_cursor)
+        return cls(
+            transactions=[TransactionRead.from_line(line) for line in page.lines],
+            next_cursor=page.next_cursor,
+            pending=[PendingRead.from_line(line) for line in page.pending],
+        )
 
 
 class BalancesAtRead(BaseModel):

@@ -89,7 +89,8 @@ async def transactions(
     cursor: str | None = None,
     limit: int = 50,
 ) -> TransactionPage:
-    """One page of the account's lines, newest first, each with the balance just after it."""
+    """One page of the account's lines, newest first, each with the balance just after it (and on the first
+    page, the money held and not booked yet)."""
     await owned_account(session, customer_id, account_id)
     if (
         lines.min_amount_minor is not None
@@ -98,7 +99,7 @@ async def transactions(
     ):
         raise InvalidFilter("min_amount_minor exceeds max_amount_minor")
     page = await page_of_lines(session, keyring, str(account_id), [account_id], lines, cursor=cursor, limit=limit)
-    return TransactionPage(lines=page.lines, next_cursor=page.next_cursor)
+    return TransactionPage(lines=page.lines, next_cursor=page.next_cursor, pending=page.pending)
 
 
 def _at(line: TransactionLine, *, newer: bool = False) -> Position:
@@ -131,8 +132,10 @@ async def page_of_lines(
         found = await repository.lines_before(session, account_ids, lines, at, limit + 1)
         page, older_exist = found[:limit], len(found) > limit
         newer_exist = position is not None
+    # What is held and not booked yet leads the first page (payments on their way out).
+    pending = await repository.pending_lines(session, account_ids, lines) if position is None else []
     if not page:
-        return TransactionPage(lines=[], next_cursor=None, prev_cursor=None)
+        return TransactionPage(lines=[], next_cursor=None, prev_cursor=None, pending=pending)
     next_cursor = encode_cursor(keyring, scope, _at(page[-1])) if older_exist else None
     prev_cursor = encode_cursor(keyring, scope, _at(page[0], newer=True)) if newer_exist else None
-    return TransactionPage(lines=page, next_cursor=next_cursor, prev_cursor=prev_cursor)
+    return TransactionPage(lines=page, next_cursor=next_cursor, prev_cursor=prev_cursor, pending=pending)

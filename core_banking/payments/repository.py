@@ -122,3 +122,21 @@ async def settle_received(
         .where(ReceivedPayment.scheme_transaction_id == transaction_id)
         .values(status=status, reason=reason, entry_id=entry_id, creditor_account_id=account_id)
     )
+
+
+async def paid_before(
+    session: AsyncSession, customer_id: uuid.UUID, sort_code: str, account_number: str, before: datetime
+) -> bool:
+    """Whether the customer paid this payee (settled) before `before`."""
+    statement = (
+        select(Payment.id)
+        .where(
+            Payment.customer_id == customer_id,
+            Payment.creditor_sort_code == sort_code,
+            Payment.creditor_account_number == account_number,
+            Payment.status == PaymentStatus.ACCEPTED_SETTLEMENT_COMPLETED,
+            Payment.created_at < before,
+        )
+        .limit(1)
+    )
+    return (await session.execute(statement)).first() is not None

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from core_banking.dependencies import AccountsReader, PaymentsInitiator
+from core_banking.dependencies import AccountsReader, CustomerCaller, PaymentsInitiator
 from core_banking.errors import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES
 from core_banking.idempotency.service import IdempotentOutcome, execute_once, request_fingerprint
 from core_banking.ledger.router import REPLAYED_HEADER, IdempotencyKeyHeader
 from core_banking.payments import service
-from core_banking.payments.errors import InvalidPayment
-from core_banking.payments.schemas import PaymentCreate, PaymentRead
+from core_banking.payments.errors import InvalidPayment, StepUpRequired
+from core_banking.payments.schemas import PaymentCreate, PaymentInitiation, PaymentRead
+from obank.claims import ACR_SCA
 from obank.database import SessionDep
 from obank.inputs import BoundedDateTime
 from obank.runtime import KeyRingDep
@@ -38,6 +41,40 @@ def _in_this_api(error: InvalidPayment) -> InvalidPayment:
     return InvalidPayment(error.detail.removeprefix(f"{field}: "), field=_FIELDS.get(field, field))
 
 
+def policy_of(request: Request) -> service.StepUpPolicy:
+    settings = request.app.state.platform.settings
+    return service.StepUpPolicy(
+        above_minor=settings.payments_step_up_above_minor,
+        max_age=timedelta(seconds=settings.payments_step_up_max_age_s),
+    )
+
+
+async def _require_strong_authentication(
+    caller: CustomerCaller, initiation: PaymentInitiation, policy: service.StepUpPolicy, session: AsyncSession
+) -> None:
+    """RFC 9470: a large payment, or one to a new payee, needs password + TOTP signed in at most `max_age` ago.
+
+    Refused before the idempotency key is taken, so the retry after the step-up can use the same key.
+    """
+    now = datetime.now(UTC)
+    try:
+        reason = await service.step_up_reason(session, initiation, policy, now)
+    except InvalidPayment as error:
+        raise _in_this_api(error) from None
+    if reason is None:
+        return
+    principal = caller.principal
+    signed_in = principal.auth_time
+    max_age = int(policy.max_age.total_seconds())
+    if principal.acr == ACR_SCA and signed_in is not None and now.timestamp() - signed_in <= max_age:
+        return
+    challenge = (
+        f'Bearer error="insufficient_user_authentication", error_description="{reason}", '
+        f'acr_values="{ACR_SCA}", max_age={max_age}'
+    )
+    raise StepUpRequired(reason, headers={"WWW-Authenticate": challenge})
+
+
 def _response(outcome: IdempotentOutcome) -> JSONResponse:
     media_type = PROBLEM_MEDIA_TYPE if outcome.status >= 400 else "application/json"
     headers = {REPLAYED_HEADER: "true"} if outcome.replayed else None
@@ -50,10 +87,13 @@ async def make_payment(
     idempotency_key: IdempotencyKeyHeader,
     caller: PaymentsInitiator,
     units: UnitsDep,
+    session: SessionDep,
+    request: Request,
 ) -> JSONResponse:
     """Pay a payee from one of the caller's accounts: 202 with the payment, whose status then moves on its own
     (PDNG → ACSP → ACSC, or RJCT). A retry with the same key replays the first answer."""
     initiation = body.initiation(caller.customer_id)
+    await _require_strong_authentication(caller, initiation, policy_of(request), session)
 
     async def work(uow: UnitOfWork) -> IdempotentOutcome:
         async def run() -> tuple[int, dict[str, Any]]:

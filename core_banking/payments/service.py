@@ -273,6 +273,33 @@ async def submit_payment(
     return to_record(uow.keyring, payment, (StatusChange(PaymentStatus.PENDING, None, None, now),))
 
 
+# Strong customer authentication ---------------------------------------------------------------------------
+
+NEW_PAYEE_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class StepUpPolicy:
+    """When a customer's own payment needs a fresh strong authentication (PSD2 SCA, RFC 9470 step-up)."""
+
+    above_minor: int = 25_000
+    max_age: timedelta = timedelta(minutes=5)
+
+
+async def step_up_reason(
+    session: AsyncSession, initiation: PaymentInitiation, policy: StepUpPolicy, now: datetime
+) -> str | None:
+    """Why this payment needs a fresh strong authentication (a large amount, a new payee), or None."""
+    if initiation.amount.minor > policy.above_minor:
+        return f"payments above {policy.above_minor} minor units need a fresh strong authentication"
+    payee = creditors.uk_account(initiation.creditor)
+    if not await repository.paid_before(
+        session, initiation.customer_id, payee.sort_code, payee.account_number, now - NEW_PAYEE_WINDOW
+    ):
+        return "a payee first paid less than 24 hours ago needs a fresh strong authentication"
+    return None
+
+
 # Reads -----------------------------------------------------------------------------------------------------
 
 

@@ -2,7 +2,8 @@
 
 A line is shown in its Basic form (`OBTransaction6Basic`) unless the consent grants ReadTransactionsDetail
 (`OBTransaction6Detail`: also the narrative and the account's balance after it). Lines are booked postings,
-which never change: Status `BOOK`, `Immutable`. This bank issues no cards: no `CardInstrument`, no PAN.
+which never change: Status `BOOK`, `Immutable`; the first page also lists money held for payments on their way
+out, Status `PDNG`, `Mutable`. This bank issues no cards: no `CardInstrument`, no PAN.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core_banking.facade import Money, TransactionLine
+from core_banking.facade import Money, PendingLine, TransactionLine
 from open_banking import schemas as envelope
 from open_banking.aisp.schemas.balances import INTERIM_BOOKED, BalanceTypeCode
 from open_banking.amounts import CreditDebitIndicator as Indicator
@@ -46,8 +47,8 @@ class OBTransaction6(BaseModel):
     TransactionId: str = Field(min_length=1, max_length=210)
     TransactionReference: str | None = Field(default=None, min_length=1, max_length=210)
     CreditDebitIndicator: Indicator
-    Status: Literal["BOOK"]
-    TransactionMutability: Literal["Immutable"]
+    Status: Literal["BOOK", "PDNG"]
+    TransactionMutability: Literal["Immutable", "Mutable"]
     BookingDateTime: datetime
     Amount: OBAmount
     ProprietaryBankTransactionCode: OBProprietaryBankTransactionCode
@@ -74,6 +75,23 @@ class OBTransaction6(BaseModel):
             TransactionInformation=(line.description or None) if detail else None,
             Balance=balance,
         )
+
+
+def pending_transaction(line: PendingLine, *, detail: bool) -> OBTransaction6:
+    """Money held for a payment on its way out: Status PDNG, Mutable (it is booked, or released, later)."""
+    amount, indicator = signed_ob_amount(Money(line.amount_minor, line.currency))
+    return OBTransaction6(
+        AccountId=str(line.account_id),
+        TransactionId=f"hold-{line.hold_id}",
+        TransactionReference=line.reference or None,
+        CreditDebitIndicator=indicator,
+        Status="PDNG",
+        TransactionMutability="Mutable",
+        BookingDateTime=line.created_at,
+        Amount=amount,
+        ProprietaryBankTransactionCode=OBProprietaryBankTransactionCode(Code="PAYMENT_PENDING"),
+        TransactionInformation=(line.description or None) if detail else None,
+    )
 
 
 class OBReadDataTransaction6(BaseModel):

@@ -38,6 +38,7 @@ from open_banking.aisp.schemas import (
     OBStatement2,
     OBTransaction6,
 )
+from open_banking.aisp.schemas.transactions import pending_transaction
 
 P = Permission
 ACCOUNTS = (P.READ_ACCOUNTS_BASIC, P.READ_ACCOUNTS_DETAIL)
@@ -135,7 +136,10 @@ async def transactions(
             cursor=cursor,
             limit=per_page,
         )
-    return [OBTransaction6.of(line, detail=detail) for line in page.lines], page
+    booked_lines = [OBTransaction6.of(line, detail=detail) for line in page.lines]
+    # Core banking lists pending (held) debits only where the consent grants debits.
+    pending = [pending_transaction(line, detail=detail) for line in page.pending]
+    return pending + booked_lines, page
 
 
 async def statements(

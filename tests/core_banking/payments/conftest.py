@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 
 from bank.jobs import consumer_registry
 from core_banking.jobs import run_payment_chase
 from faster_payments.dispatcher import run_dispatcher
 from faster_payments.registry import ensure_registry
+from obank.claims import ACR_SCA
 from obank.database import unit_of_work
+from obank.principal import PRINCIPAL_HEADER, Principal
 from obank.outbox.worker import run_worker
 from obank.runtime import Platform, build_platform
 from obank.settings import Settings
@@ -66,3 +71,22 @@ async def running(platform: Platform) -> AsyncIterator[None]:
 async def rails(platform: Platform) -> AsyncIterator[None]:
     async with running(platform):
         yield
+
+
+@pytest.fixture
+def sca_headers(app: FastAPI) -> Callable[..., dict[str, str]]:
+    """Headers of customer `customer_id` signed in with password + TOTP `age_s` seconds ago (or with `acr`)."""
+
+    def make(customer_id: uuid.UUID, *, acr: str | None = ACR_SCA, age_s: int = 10) -> dict[str, str]:
+        principal = Principal(
+            subject=str(customer_id),
+            kind="customer",
+            interaction_id="00000000-0000-4000-8000-000000000002",
+            client_id="obank-web",
+            scopes=frozenset({"accounts", "payments"}),
+            acr=acr,
+            auth_time=int(time.time()) - age_s,
+        )
+        return {PRINCIPAL_HEADER: app.state.internal_assertions.sign(principal, "core_banking")}
+
+    return make

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -17,10 +18,10 @@ from faster_payments import service as scheme_service
 from faster_payments.messages import Party
 from obank.database import unit_of_work
 from obank.runtime import Platform
-from tests.core_banking.conftest import CustomerHeadersFor
 from tests.core_banking.helpers import account, ledger_problems, new_account, new_customer
 
 pytestmark = pytest.mark.usefixtures("rails")
+ScaHeaders = Callable[..., dict[str, str]]
 
 ALAN = {"name": "Alan Turing", "sort_code": "40-05-15", "account_number": "76262352"}
 
@@ -77,10 +78,10 @@ async def payer(platform: Platform) -> tuple[uuid.UUID, uuid.UUID]:
 
 
 async def test_a_payment_to_another_bank_settles_against_the_scheme_account(
-    platform: Platform, client: httpx.AsyncClient, customer_headers: CustomerHeadersFor, payer: Any
+    platform: Platform, client: httpx.AsyncClient, sca_headers: ScaHeaders, payer: Any
 ) -> None:
     customer_id, debtor = payer
-    response = await pay(client, customer_headers(customer_id), debtor, ALAN, 2_500, reference="Rent")
+    response = await pay(client, sca_headers(customer_id), debtor, ALAN, 2_500, reference="Rent")
     assert response.status_code == 202, response.text
     accepted = response.json()
     assert accepted["status"] == "PDNG" and accepted["amount_minor"] == 2_500
@@ -91,7 +92,7 @@ async def test_a_payment_to_another_bank_settles_against_the_scheme_account(
     after = await account(platform.sessions, debtor)
     assert (after.balances.booked.minor, after.balances.available.minor) == (97_500, 97_500)
     assert await settlement_balance(platform) == 2_500
-    shown = (await client.get(f"/api/v1/payments/{accepted['id']}", headers=customer_headers(customer_id))).json()
+    shown = (await client.get(f"/api/v1/payments/{accepted['id']}", headers=sca_headers(customer_id))).json()
     assert [step["status"] for step in shown["history"]] == ["PDNG", "ACSP", "ACSC"]
     assert shown["payee"]["name"] == "Alan Turing"
     async with unit_of_work(platform.sessions) as session:
@@ -99,13 +100,13 @@ async def test_a_payment_to_another_bank_settles_against_the_scheme_account(
 
 
 async def test_a_payment_between_customers_of_the_bank_settles_at_once(
-    platform: Platform, client: httpx.AsyncClient, customer_headers: CustomerHeadersFor, payer: Any
+    platform: Platform, client: httpx.AsyncClient, sca_headers: ScaHeaders, payer: Any
 ) -> None:
     customer_id, debtor = payer
     friend = await new_customer(platform.sessions, platform.keyring, full_name="Grace Hopper")
     payee_account = await new_account(platform.sessions, platform.keyring, friend.id)
     payee = {"name": "Grace Hopper", "iban": payee_account.iban}
-    response = await pay(client, customer_headers(customer_id), debtor, payee, 4_000)
+    response = await pay(client, sca_headers(customer_id), debtor, payee, 4_000)
     assert response.status_code == 202, response.text
     row = await final(platform, response.json()["id"])
     assert (row["status"], row["route"]) == ("ACSC", "INTERNAL")
@@ -125,13 +126,13 @@ async def test_a_payment_between_customers_of_the_bank_settles_at_once(
 async def test_a_rejected_payment_leaves_the_balance_as_before(
     platform: Platform,
     client: httpx.AsyncClient,
-    customer_headers: CustomerHeadersFor,
+    sca_headers: ScaHeaders,
     payer: Any,
     payee: dict[str, str],
     reason: str,
 ) -> None:
     customer_id, debtor = payer
-    response = await pay(client, customer_headers(customer_id), debtor, payee, 3_000)
+    response = await pay(client, sca_headers(customer_id), debtor, payee, 3_000)
     if response.status_code == 422:  # a number failing the modulus check never reaches the scheme
         assert reason == "AC01"
         assert (await account(platform.sessions, debtor)).balances.available.minor == 100_000
@@ -144,13 +145,18 @@ async def test_a_rejected_payment_leaves_the_balance_as_before(
 
 
 async def test_an_unanswered_payment_is_chased_then_rejected_and_its_hold_released(
-    platform: Platform, client: httpx.AsyncClient, customer_headers: CustomerHeadersFor, payer: Any
+    platform: Platform, client: httpx.AsyncClient, sca_headers: ScaHeaders, payer: Any
 ) -> None:
     customer_id, debtor = payer
     async with unit_of_work(platform.sessions) as session:
         await scheme_service.set_faults(session, drop_rate=1.0)
-    response = await pay(client, customer_headers(customer_id), debtor, ALAN, 1_500)
+    response = await pay(client, sca_headers(customer_id), debtor, ALAN, 1_500)
+    history = f"/api/v1/accounts/{debtor}/transactions"
+    waiting = (await client.get(history, headers=sca_headers(customer_id))).json()
+    assert [(p["direction"], p["amount_minor"]) for p in waiting["pending"]] == [("debit", 1_500)]
     row = await final(platform, response.json()["id"], timeout=20)
+    after = (await client.get(history, headers=sca_headers(customer_id))).json()
+    assert after["pending"] == [] and len(after["transactions"]) == 1  # the funding deposit only
     assert (row["status"], row["reason"], row["status_requests"]) == ("RJCT", "AB05", 2)
     assert (await account(platform.sessions, debtor)).balances.available.minor == 100_000
 
@@ -183,10 +189,10 @@ async def test_a_payment_received_from_another_bank_is_credited_once_however_oft
 
 
 async def test_refusals_hold_nothing(
-    platform: Platform, client: httpx.AsyncClient, customer_headers: CustomerHeadersFor, payer: Any
+    platform: Platform, client: httpx.AsyncClient, sca_headers: ScaHeaders, payer: Any
 ) -> None:
     customer_id, debtor = payer
-    headers = customer_headers(customer_id)
+    headers = sca_headers(customer_id)
     cases: list[tuple[dict[str, Any], int, str]] = [
         ({"amount_minor": 0}, 422, "amount_minor"),
         ({"amount_minor": -5}, 422, "amount_minor"),
@@ -217,10 +223,10 @@ async def test_refusals_hold_nothing(
 
 
 async def test_the_same_key_gives_one_payment_even_in_parallel(
-    platform: Platform, client: httpx.AsyncClient, customer_headers: CustomerHeadersFor, payer: Any
+    platform: Platform, client: httpx.AsyncClient, sca_headers: ScaHeaders, payer: Any
 ) -> None:
     customer_id, debtor = payer
-    headers = customer_headers(customer_id)
+    headers = sca_headers(customer_id)
     responses = await asyncio.gather(*(pay(client, headers, debtor, ALAN, 700, key="same-key") for _ in range(8)))
     assert {r.status_code for r in responses} == {202}
     assert len({r.json()["id"] for r in responses}) == 1
@@ -233,11 +239,11 @@ async def test_the_same_key_gives_one_payment_even_in_parallel(
 
 
 async def test_another_customer_cannot_see_a_payment(
-    platform: Platform, client: httpx.AsyncClient, customer_headers: CustomerHeadersFor, payer: Any
+    platform: Platform, client: httpx.AsyncClient, sca_headers: ScaHeaders, payer: Any
 ) -> None:
     customer_id, debtor = payer
-    made = (await pay(client, customer_headers(customer_id), debtor, ALAN)).json()
+    made = (await pay(client, sca_headers(customer_id), debtor, ALAN)).json()
     stranger = await new_customer(platform.sessions, platform.keyring)
-    response = await client.get(f"/api/v1/payments/{made['id']}", headers=customer_headers(stranger.id))
+    response = await client.get(f"/api/v1/payments/{made['id']}", headers=sca_headers(stranger.id))
     assert response.status_code == 404
     assert service.PaymentNotFound.code in response.text

@@ -7,7 +7,7 @@ Ada's current account: 100.00 salary (10 Sep), 25.00 rent out (20 Sep), 10.00 bo
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,6 +15,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from audit.trail import platform_units
+from core_banking.ledger import service as ledger_service
+from obank.actor import Actor
+from obank.money import Money
 from open_banking.aisp.queries import transactions_per_page
 from tests.open_banking.aisp.conftest import (
     AISP,
@@ -265,3 +269,32 @@ async def test_a_cursor_of_another_consent_or_account_is_refused(
         assert response.status_code == 400, (why, response.text)
         contract.check(response)
         assert error_of(response) == ("U002", "page"), why
+
+
+async def test_money_held_for_a_payment_on_its_way_leads_the_first_page_as_pending(
+    client: httpx.AsyncClient, bank: Bank, reader_headers: ReaderHeaders, contract: Contract
+) -> None:
+    async with platform_units(bank.platform).begin(Actor.system("test")) as uow:
+        await ledger_service.place_hold(
+            uow.session,
+            bank.current.id,
+            Money(1_250, "GBP"),
+            expires_at=datetime.now(UTC) + timedelta(days=1),
+            description="Payment to Alan Turing",
+            reference="pay-1",
+        )
+    path = f"{AISP}/accounts/{bank.current.id}/transactions"
+
+    detail = await client.get(path, headers=reader_headers((await bank.consent(*DETAIL)).id))
+    credits_only = await bank.consent(P.READ_ACCOUNTS_DETAIL, P.READ_TRANSACTIONS_DETAIL, P.READ_TRANSACTIONS_CREDITS)
+    credits = await client.get(path, headers=reader_headers(credits_only.id))
+
+    for response in (detail, credits):
+        assert response.status_code == 200, response.text
+        contract.check(response)
+    pending, *booked = detail.json()["Data"]["Transaction"]
+    assert pending["Status"] == "PDNG" and pending["TransactionMutability"] == "Mutable"
+    assert (pending["CreditDebitIndicator"], pending["Amount"]) == ("Debit", {"Amount": "12.50", "Currency": "GBP"})
+    assert pending["TransactionInformation"] == "Payment to Alan Turing" and "Balance" not in pending
+    assert len(booked) == 5 and {line["Status"] for line in booked} == {"BOOK"}
+    assert "PDNG" not in credits.text  # a hold is a debit: not shown to a credits-only consent
