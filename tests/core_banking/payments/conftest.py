@@ -18,8 +18,8 @@ from faster_payments.dispatcher import run_dispatcher
 from faster_payments.registry import ensure_registry
 from obank.claims import ACR_SCA
 from obank.database import unit_of_work
-from obank.principal import PRINCIPAL_HEADER, Principal
 from obank.outbox.worker import run_worker
+from obank.principal import PRINCIPAL_HEADER, Principal
 from obank.runtime import Platform, build_platform
 from obank.settings import Settings
 

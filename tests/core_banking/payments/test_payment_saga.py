@@ -13,7 +13,6 @@ from sqlalchemy import text
 
 from core_banking.accounts.models import InternalPurpose
 from core_banking.payments import service
-from core_banking.payments.schemas import PaymentStatus
 from faster_payments import service as scheme_service
 from faster_payments.messages import Party
 from obank.database import unit_of_work
