@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from core_banking.accounts.models import InternalPurpose
-from core_banking.payments import service
+from core_banking.payments.errors import PaymentNotFound
 from faster_payments import service as scheme_service
 from faster_payments.messages import Party
 from obank.database import unit_of_work
@@ -245,4 +245,4 @@ async def test_another_customer_cannot_see_a_payment(
     stranger = await new_customer(platform.sessions, platform.keyring)
     response = await client.get(f"/api/v1/payments/{made['id']}", headers=sca_headers(stranger.id))
     assert response.status_code == 404
-    assert service.PaymentNotFound.code in response.text
+    assert PaymentNotFound.code in response.text
