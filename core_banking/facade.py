@@ -24,7 +24,7 @@ from audit.trail import units_of_work
 from core_banking.account_information import service as information_service
 from core_banking.account_information.schemas import AccountBalances, PartyRecord, StatementRecord
 from core_banking.accounts import service as accounts_service
-from core_banking.accounts.errors import AccountNotFound
+from core_banking.accounts.errors import AccountClosed, AccountFrozen, AccountNotFound
 from core_banking.accounts.schemas import AccountRecord, Balances
 from core_banking.consents import service as consents_service
 from core_banking.consents.errors import (
@@ -62,6 +62,7 @@ from core_banking.history.errors import InvalidCursor, InvalidFilter
 from core_banking.history.schemas import Direction, PendingLine, TransactionLine, TransactionPage
 from core_banking.idempotency.errors import IdempotencyKeyReused
 from core_banking.idempotency.service import IdempotentOutcome, execute_once, request_fingerprint
+from core_banking.ledger.errors import InsufficientFunds, LimitExceeded, SameAccount
 from core_banking.payments import service as payments_service
 from core_banking.payments.errors import InvalidPayment, PaymentNotFound
 from core_banking.payments.schemas import PaymentInitiation, PaymentRecord, PaymentStatus, StatusChange
@@ -78,6 +79,8 @@ from obank.unit_of_work import UnitOfWork
 __all__ = [
     "AccountAccessDetails",
     "AccountBalances",
+    "AccountClosed",
+    "AccountFrozen",
     "AccountNotFound",
     "AccountNotInConsent",
     "AccountRecord",
@@ -104,12 +107,14 @@ __all__ = [
     "FundsConfirmationRecord",
     "IdempotencyKeyReused",
     "InProcessCoreBanking",
+    "InsufficientFunds",
     "InvalidConsent",
     "InvalidConsentAccounts",
     "InvalidCursor",
     "InvalidFilter",
     "InvalidFundsConfirmation",
     "InvalidPayment",
+    "LimitExceeded",
     "Money",
     "PartyRecord",
     "PaymentInitiation",
@@ -121,6 +126,7 @@ __all__ = [
     "PermissionNotGranted",
     "PsuContext",
     "RevokedBy",
+    "SameAccount",
     "StatementNotFound",
     "StatementRecord",
     "StatusChange",

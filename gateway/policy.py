@@ -94,6 +94,9 @@ RULES: tuple[Rule, ...] = (
     _rule("GET", rf"/api/v1/accounts/{_UUID}/.+", _first_party("accounts.history", "accounts", "core_banking", READS)),
     _rule("POST", r"/api/v1/transfers", _first_party("transfers.create", "payments", "core_banking", PAYMENTS)),
     _rule("GET", rf"/api/v1/transfers/{_UUID}", _first_party("transfers.get", "payments", "core_banking", READS)),
+    _rule("POST", r"/api/v1/payments", _first_party("payments.create", "payments", "core_banking", PAYMENTS)),
+    _rule("GET", r"/api/v1/payments", _first_party("payments.list", "accounts", "core_banking", READS)),
+    _rule("GET", rf"/api/v1/payments/{_UUID}", _first_party("payments.get", "accounts", "core_banking", READS)),
     # Staff: the authorization server's client registry, then core banking's admin API.
     _rule("GET", r"/admin/v1/oauth-clients(/.*)?", _admin("admin.clients.read", ANY_STAFF, READS, "auth_server")),
     _rule(None, r"/admin/v1/oauth-clients(/.*)?", _admin("admin.clients.write", ADMIN, WRITES, "auth_server")),
@@ -105,7 +108,7 @@ RULES: tuple[Rule, ...] = (
     _rule(None, r"/admin/v1/.*", _admin("admin.write", ADMIN, WRITES)),
     # UK Open Banking v4.0 resources (TPPs): account information, payments, funds confirmation.
     _rule("GET", r"/open-banking/discovery", OPEN_BANKING_DISCOVERY),
-    _rule("GET", r"/open-banking/v4\.0/(aisp|cbpii)/openapi\.json", OPEN_BANKING_DISCOVERY),
+    _rule("GET", r"/open-banking/v4\.0/(aisp|pisp|cbpii)/openapi\.json", OPEN_BANKING_DISCOVERY),
     _rule("GET", r"/open-banking/v4\.0/aisp/.*", _open_banking("ob.aisp.read", "accounts", READS)),
     _rule(None, r"/open-banking/v4\.0/aisp/.*", _open_banking("ob.aisp.write", "accounts", WRITES)),
     _rule("GET", r"/open-banking/v4\.0/pisp/.*", _open_banking("ob.pisp.read", "payments", READS)),

@@ -64,3 +64,7 @@ AccountsClient = Annotated[TppClient, Depends(_tpp_client("accounts"))]
 FundsConfirmationsClient = Annotated[TppClient, Depends(_tpp_client("fundsconfirmations"))]
 # A CBPII with the token of a customer's authorised funds confirmation consent.
 FundsConfirmationsConsent = Annotated[TppUnderConsent, Depends(_tpp_under_consent("fundsconfirmations"))]
+# A PISP with a client credentials token for the Payment Initiation API (its consents, its payments).
+PaymentsClient = Annotated[TppClient, Depends(_tpp_client("payments"))]
+# A PISP with the token of a customer's authorised domestic payment consent.
+PaymentsConsent = Annotated[TppUnderConsent, Depends(_tpp_under_consent("payments"))]

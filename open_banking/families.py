@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from open_banking.aisp import router as aisp_router
 from open_banking.cbpii import router as cbpii_router
+from open_banking.pisp import router as pisp_router
 
 VERSION = "v4.0"
 
@@ -27,5 +28,6 @@ class ApiFamily:
 
 
 AISP = ApiFamily("aisp", "Account and Transaction API", "AccountAndTransactionAPI", aisp_router.router)
+PISP = ApiFamily("pisp", "Payment Initiation API", "PaymentInitiationAPI", pisp_router.router)
 CBPII = ApiFamily("cbpii", "Confirmation of Funds API", "FundsConfirmationAPI", cbpii_router.router)
-FAMILIES = (AISP, CBPII)
+FAMILIES = (AISP, PISP, CBPII)

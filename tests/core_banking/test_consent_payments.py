@@ -3,10 +3,13 @@ account they name, checked for funds, and consumed by their one payment."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 
 from audit.trail import platform_units
@@ -25,6 +28,7 @@ from core_banking.facade import (
     InvalidConsentAccounts,
     PsuContext,
 )
+from core_banking.internal.client import HttpCoreBanking
 from obank.actor import Actor
 from obank.money import Money
 from obank.runtime import Platform
@@ -197,3 +201,31 @@ async def test_only_the_clients_authorised_payment_consent_can_be_consumed(platf
 
     assert not_yet.value.consent_status is ConsentStatus.AWAITING_AUTHORISATION
     assert (await core(platform).get_consent(authorised.id)).status is ConsentStatus.AUTHORISED
+
+
+@pytest.fixture
+async def remote(app: FastAPI) -> AsyncIterator[HttpCoreBanking]:
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://core-banking")
+    client = HttpCoreBanking(http, app.state.internal_assertions, "open_banking")
+    yield client
+    await client.close()
+
+
+async def test_over_http_payment_consents_are_created_once_and_checked_for_funds_alike(
+    platform: Platform, remote: HttpCoreBanking
+) -> None:
+    details = ob_payment(debtor_account=DebtorAccount(DebtorScheme.IBAN, "GB82WEST12345698765432", "Ada"))
+
+    created = await remote.create_domestic_payment_consent(CLIENT, details, idempotency_key="http-1")
+    again = await remote.create_domestic_payment_consent(CLIENT, details, idempotency_key="http-1")
+    with pytest.raises(IdempotencyKeyReused):
+        await remote.create_domestic_payment_consent(CLIENT, ob_payment(), idempotency_key="http-1")
+    with pytest.raises(InvalidConsent) as refused:
+        await remote.create_domestic_payment_consent(CLIENT, ob_payment(end_to_end_id=""))
+    authorised = await _authorised(platform)
+
+    assert again == created and created.details == details
+    assert refused.value.field == "Data.Initiation.EndToEndIdentification"
+    assert (await remote.payment_funds_available(authorised.id, client_id=CLIENT)).available is True
+    with pytest.raises(ConsentNotAuthorised):
+        await remote.payment_funds_available(created.id, client_id=CLIENT)

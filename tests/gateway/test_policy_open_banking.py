@@ -25,7 +25,12 @@ def test_open_banking_routes_take_tpp_tokens_and_go_to_open_banking(method: str,
 
 @pytest.mark.parametrize(
     "path",
-    ["/open-banking/discovery", "/open-banking/v4.0/aisp/openapi.json", "/open-banking/v4.0/cbpii/openapi.json"],
+    [
+        "/open-banking/discovery",
+        "/open-banking/v4.0/aisp/openapi.json",
+        "/open-banking/v4.0/pisp/openapi.json",
+        "/open-banking/v4.0/cbpii/openapi.json",
+    ],
 )
 def test_discovery_and_openapi_documents_are_public_reads(path: str) -> None:
     assert policy_for("GET", path).family is Family.PUBLIC
@@ -33,6 +38,6 @@ def test_discovery_and_openapi_documents_are_public_reads(path: str) -> None:
 
 
 def test_nothing_else_under_open_banking_passes_without_a_token() -> None:
-    assert policy_for("GET", "/open-banking/v4.0/pisp/openapi.json").needs_token
+    assert policy_for("GET", "/open-banking/v4.0/pisp/openapi.yaml").needs_token
     assert policy_for("GET", "/open-banking/discovery/x") is UNMATCHED
     assert policy_for("GET", "/open-banking/v3.1/aisp/accounts") is UNMATCHED

@@ -15,6 +15,15 @@ from tests.open_banking.contract import SPEC_FILES, spec_document
 PUBLIC = "https://127.0.0.1:8443"
 # Offers: core banking refuses ReadOffers. A statement's transactions: core banking's facade reads none.
 AISP_NOT_SERVED = {"GetOffers", "GetAccountsAccountIdOffers", "GetAccountsAccountIdStatementsStatementIdTransactions"}
+# Payment initiation: single immediate domestic payments only.
+PISP_SERVED = {
+    "CreateDomesticPaymentConsents",
+    "GetDomesticPaymentConsentsConsentId",
+    "GetDomesticPaymentConsentsConsentIdFundsConfirmation",
+    "CreateDomesticPayments",
+    "GetDomesticPaymentsDomesticPaymentId",
+    "GetDomesticPaymentsDomesticPaymentIdPaymentDetails",
+}
 
 
 def official_operations(prefix: str) -> dict[str, tuple[str, str]]:
@@ -66,6 +75,8 @@ async def test_the_discovery_document_lists_every_endpoint_served_and_no_other(
             listed[operation_id] = url
     aisp = official_operations("/open-banking/v4.0/aisp")
     assert {operation for operation in listed if operation in aisp} == set(aisp) - AISP_NOT_SERVED
+    pisp = official_operations("/open-banking/v4.0/pisp")
+    assert {operation for operation in listed if operation in pisp} == PISP_SERVED
 
 
 async def test_each_family_serves_an_openapi_document_of_what_it_serves(client: httpx.AsyncClient) -> None:
@@ -84,6 +95,9 @@ async def test_each_family_serves_an_openapi_document_of_what_it_serves(client: 
     aisp = (await client.get("/open-banking/v4.0/aisp/openapi.json")).json()
     served = {operation["operationId"] for operations in aisp["paths"].values() for operation in operations.values()}
     assert served == set(official_operations("/open-banking/v4.0/aisp")) - AISP_NOT_SERVED
+    pisp = (await client.get("/open-banking/v4.0/pisp/openapi.json")).json()
+    served = {operation["operationId"] for operations in pisp["paths"].values() for operation in operations.values()}
+    assert served == PISP_SERVED
     cbpii = (await client.get("/open-banking/v4.0/cbpii/openapi.json")).json()
     served = {operation["operationId"] for operations in cbpii["paths"].values() for operation in operations.values()}
     assert served == set(official_operations("/open-banking/v4.0/cbpii"))

@@ -78,7 +78,7 @@ async def test_discovery_and_the_openapi_documents_need_no_token(gateway: Runnin
     assert discovery.status_code == 200, discovery.text
     [aisp] = discovery.json()["Data"]["AccountAndTransactionAPI"]
     assert aisp["Links"]["GetAccountAccessConsentsConsentId"].startswith(gateway.issuer + "/open-banking/v4.0/aisp/")
-    for family in ("aisp", "cbpii"):
+    for family in ("aisp", "pisp", "cbpii"):
         document = await http.get(f"/open-banking/v4.0/{family}/openapi.json")
         assert document.status_code == 200
         assert document.json()["servers"] == [{"url": f"/open-banking/v4.0/{family}"}]
@@ -92,7 +92,8 @@ async def test_every_path_under_open_banking_answers_in_ob_format(
     payments = await client_token(gateway, tpp, "payments")
     cases = [
         ("/open-banking/v4.0/aisp/offers", accounts, 404),  # in the spec, not served
-        ("/open-banking/v4.0/pisp/domestic-payments/p-1", payments, 404),  # a family not mounted
+        ("/open-banking/v4.0/pisp/domestic-scheduled-payments/p-1", payments, 404),  # in the spec, not served
+        ("/open-banking/v4.0/pisp/domestic-payments/p-1", payments, 400),  # no such payment (U011)
         ("/open-banking/v9.9/aisp/accounts", accounts, 404),  # no policy admits it: the gateway's own 404
         ("/open-banking/v4.0/cbpii/funds-confirmation-consents/c-1", accounts, 403),  # lacks fundsconfirmations
         (CONSENTS + "aac-%00", accounts, 400),  # a NUL in the path

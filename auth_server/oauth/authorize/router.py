@@ -115,15 +115,17 @@ async def _fail(
 async def _accounts(
     facade: CoreBanking, customer_id: uuid.UUID, consent: core_banking.ConsentRecord | None
 ) -> list[core_banking.AccountRecord]:
-    """The customer's open accounts the consent may cover: a payment's in its currency, and for a funds
-    confirmation only the one its DebtorAccount names (the customer chooses nothing there)."""
+    """The customer's open accounts the consent may cover: a payment's in its currency, and only the one its
+    DebtorAccount names when it names one (a funds confirmation always does; the customer chooses nothing)."""
     accounts = [a for a in await facade.list_customer_accounts(customer_id) if a.status.value == "ACTIVE"]
     if consent is not None and isinstance(consent.details, core_banking.DomesticPaymentDetails):
         currency = consent.details.amount.currency
         accounts = [a for a in accounts if a.currency == currency]
-    if consent is not None and isinstance(consent.details, core_banking.FundsConfirmationDetails):
+    if consent is not None and isinstance(
+        consent.details, core_banking.FundsConfirmationDetails | core_banking.DomesticPaymentDetails
+    ):
         debtor = consent.details.debtor_account
-        accounts = [a for a in accounts if debtor.names(a)]
+        accounts = [a for a in accounts if debtor is None or debtor.names(a)]
     return accounts
 
 

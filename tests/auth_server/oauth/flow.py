@@ -38,7 +38,7 @@ from tests.auth_server.oauth.conftest import REDIRECT_URI, RegisteredClient, Run
 from tests.core_banking.helpers import new_account, new_customer
 
 PAYEE = "ACME Widgets Ltd"
-PAYEE_ACCOUNT = "20000012345678"
+PAYEE_ACCOUNT = "20000055779911"
 # The RFC 9396 type and the scope a pushed request carries for each consent kind.
 CONSENT_REQUESTS = {
     core_banking.ConsentKind.ACCOUNT_ACCESS: ("account_information", "accounts"),

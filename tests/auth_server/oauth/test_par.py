@@ -213,7 +213,7 @@ async def _consent(platform: Platform, client_id: str, kind: str = "payment") ->
         details = core_banking.DomesticPaymentDetails(
             amount=Money(12_500, "GBP"),
             creditor=core_banking.CreditorAccount(
-                "ACME Ltd", core_banking.CreditorScheme.SORT_CODE_ACCOUNT_NUMBER, "20000012345678"
+                "ACME Ltd", core_banking.CreditorScheme.SORT_CODE_ACCOUNT_NUMBER, "20000055779911"
             ),
             reference="INV-42",
         )
