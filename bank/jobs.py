@@ -9,7 +9,7 @@ from auth_server.oauth.config import OAuthConfig
 from auth_server.oauth.grants.consumers import consent_end_consumer
 from bank.health import BackgroundJob
 from core_banking.consents.consumers import consent_withdrawal_consumer
-from core_banking.jobs import run_payment_chase, scheme_timing
+from core_banking.jobs import run_payment_chase, run_payment_orders, scheme_timing
 from core_banking.payments.consumers import saga_consumer
 from core_banking.payments.consumers import scheme_consumer as payments_scheme_consumer
 from core_banking.scheduler import BankScheduler
@@ -32,6 +32,7 @@ def scheduled_jobs(platform: Platform) -> list[BackgroundJob]:
         BankScheduler(platform).run,
         partial(purge_spent_denials, platform.sessions),
         partial(run_payment_chase, platform),
+        partial(run_payment_orders, platform),
     ]
     if platform.settings.scheme_embedded:
         jobs.append(scheme_dispatcher(platform))

@@ -21,6 +21,7 @@ MODEL_MODULES = (
     "core_banking.consents.models",
     "core_banking.funds_confirmations.models",
     "core_banking.payments.models",
+    "core_banking.payment_orders.models",
 )
 
 

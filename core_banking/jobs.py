@@ -17,6 +17,7 @@ from core_banking.interest import service as interest_service
 from core_banking.interest.schemas import AccrualRun, InterestPostingRecord, PostingCandidate
 from core_banking.ledger import service as ledger_service
 from core_banking.ledger.periods import Month, bank_day
+from core_banking.payment_orders import service as payment_orders_service
 from core_banking.payments import service as payments_service
 from core_banking.reconciliation import service as reconciliation_service
 from core_banking.reconciliation.schemas import ReconciliationReport
@@ -31,6 +32,7 @@ HOLD_EXPIRY_BATCH = 500
 CONSENT_LAPSE_BATCH = 200
 PAYMENT_CHASE_BATCH = 100
 PAYMENTS_CHASE_ACTOR = Actor.system("core_banking.payment-chase")
+PAYMENT_ORDERS_ACTOR = Actor.system("core_banking.payment-orders")
 _log = get_logger("core_banking.jobs")
 
 
@@ -154,6 +156,7 @@ def scheme_timing(platform: Platform) -> payments_service.SchemeTiming:
     return payments_service.SchemeTiming(
         answer_timeout=timedelta(seconds=settings.payments_scheme_answer_timeout_s),
         status_requests=settings.payments_status_requests,
+        scheme_window=timedelta(seconds=settings.payments_scheme_window_s),
     )
 
 
@@ -177,3 +180,32 @@ async def run_payment_chase(platform: Platform, stop: asyncio.Event) -> None:
         except Exception:
             _log.exception("payment_chase_failed")
         await sleep_unless_stopped(stop, platform.settings.payments_chase_interval_s)
+
+
+def order_retry_policy(platform: Platform) -> payment_orders_service.RetryPolicy:
+    settings = platform.settings
+    return payment_orders_service.RetryPolicy(
+        attempts=settings.payment_orders_attempts,
+        interval=timedelta(seconds=settings.payment_orders_retry_interval_s),
+    )
+
+
+async def run_due_payment_orders(platform: Platform, *, now: datetime | None = None) -> int:
+    """Run every due occurrence of scheduled payments and standing orders, each in its own transaction."""
+    retry = order_retry_policy(platform)
+    ran = 0
+    while True:
+        async with platform_units(platform).begin(PAYMENT_ORDERS_ACTOR) as uow:
+            if not await payment_orders_service.run_next_due(uow, retry, now=now):
+                return ran
+        ran += 1
+
+
+async def run_payment_orders(platform: Platform, stop: asyncio.Event) -> None:
+    """`run_due_payment_orders` every `payment_orders_interval_s` until `stop`; safe with many replicas."""
+    while not stop.is_set():
+        try:
+            await run_due_payment_orders(platform)
+        except Exception:
+            _log.exception("payment_orders_failed")
+        await sleep_unless_stopped(stop, platform.settings.payment_orders_interval_s)

@@ -86,10 +86,18 @@ class Settings(BaseSettings):
     payments_scheme_answer_timeout_s: float = Field(default=10.0, gt=0)
     payments_status_requests: int = Field(default=3, ge=0, le=20)
     payments_chase_interval_s: float = Field(default=1.0, gt=0)
+    # The scheme's acceptance window as its rules state it (the simulator's `faults.timeout_s`): the bank
+    # never gives up on a payment before it has passed.
+    payments_scheme_window_s: float = Field(default=10.0, gt=0)
     # A customer's payment above this amount (minor units), or to a payee first paid less than a day ago, needs
     # a strong authentication (password + TOTP) at most `payments_step_up_max_age_s` old.
     payments_step_up_above_minor: int = Field(default=25_000, ge=0)
     payments_step_up_max_age_s: int = Field(default=300, gt=0)
+    # Scheduled payments and standing orders: how often the runner looks for due occurrences, and how a
+    # refused one is retried (attempts in all, this far apart, within its bank day).
+    payment_orders_interval_s: float = Field(default=30.0, gt=0)
+    payment_orders_attempts: int = Field(default=3, ge=1, le=24)
+    payment_orders_retry_interval_s: int = Field(default=7200, gt=0)
     # The simulated Faster Payments scheme runs inside the bank's processes unless it has its own
     # (`obank scheme run`, as compose.yaml deploys it).
     scheme_embedded: bool = True

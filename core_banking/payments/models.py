@@ -71,6 +71,8 @@ class Payment(Base):
     # When the scheme is chased next (a status request), and how many times it has been already.
     answer_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     status_requests: Mapped[int] = mapped_column(Integer, nullable=False)
+    # When the scheme first contradicted the payment's final status (reconciliation, raised once).
+    contradicted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     status_updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 

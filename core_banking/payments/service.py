@@ -78,10 +78,17 @@ REASON_CURRENCY = "AM03"
 
 @dataclass(frozen=True, slots=True)
 class SchemeTiming:
-    """How long the scheme may take to answer, and how often it is asked before the payment is rejected."""
+    """How long the scheme may take to answer, how often it is asked, and its acceptance window.
+
+    The scheme refuses a payment that reaches it later than `scheme_window` after its creation (AB05), and
+    answers a status request about a payment it never saw by refusing it for good. So once the window has
+    passed and the scheme has been asked `status_requests` times without an answer, rejecting the payment
+    cannot contradict the scheme unless every one of its answers was lost.
+    """
 
     answer_timeout: timedelta = timedelta(seconds=10)
     status_requests: int = 3
+    scheme_window: timedelta = timedelta(seconds=10)
 
 
 def _reference_id() -> str:
@@ -490,7 +497,9 @@ async def apply_status_report(uow: UnitOfWork, report: messages.StatusReport, *,
     status = report.status
     if payment.status.final:
         answered = PaymentStatus.ACCEPTED_SETTLEMENT_COMPLETED if status == "ACSC" else PaymentStatus.REJECTED
-        if status in ("ACSC", "RJCT") and answered is not payment.status:
+        if status in ("ACSC", "RJCT") and answered is not payment.status and payment.contradicted_at is None:
+            # Once per payment: the scheme's duplicates and later answers say the same again.
+            payment.contradicted_at = now
             _report(uow, payment, RECONCILIATION_REQUIRED, before={"scheme_status": str(status)})
         return False
     if payment.step != SENT:
@@ -509,11 +518,13 @@ async def apply_status_report(uow: UnitOfWork, report: messages.StatusReport, *,
 async def chase_overdue(
     uow: UnitOfWork, timing: SchemeTiming, *, now: datetime | None = None, batch_size: int = 100
 ) -> int:
-    """Ask the scheme about payments whose answer is overdue; past the last request, reject them (AB05)."""
+    """Ask the scheme about payments whose answer is overdue; once asked enough and past the scheme's
+    window, reject them (AB05) and release their funds."""
     now = now or datetime.now(UTC)
     chased = 0
     for payment in await repository.overdue(uow.session, now, batch_size):
-        if payment.status_requests >= timing.status_requests:
+        window_closed = now >= payment.created_at + timing.scheme_window + timing.answer_timeout
+        if payment.status_requests >= timing.status_requests and window_closed:
             await _compensate(uow, payment, now, REASON_TIMEOUT, "The scheme did not answer in time")
         else:
             _send(

@@ -125,6 +125,7 @@ def upgrade() -> None:
         sa.Column("fraud_recommendation", sa.String(length=16), nullable=True),
         sa.Column("answer_due_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("status_requests", sa.Integer(), nullable=False),
+        sa.Column("contradicted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("status_updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(

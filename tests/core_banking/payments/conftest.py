@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from bank.jobs import consumer_registry
 from core_banking.jobs import run_payment_chase
+from faster_payments import service as scheme_service
 from faster_payments.dispatcher import run_dispatcher
 from faster_payments.registry import ensure_registry
 from obank.claims import ACR_SCA
@@ -24,16 +25,19 @@ from obank.runtime import Platform, build_platform
 from obank.settings import Settings
 
 Rails = Callable[[], Any]
+QUICK_SCHEME_WINDOW_S = 2.0
 
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    """Quick rails: the relay polls every 20 ms, the scheme is chased after 1 s, twice, then given up."""
+    """Quick rails: the relay polls every 20 ms; the scheme, whose window is 2 s, is chased after 1 s, twice,
+    then given up once its window has passed."""
     return settings.model_copy(
         update={
             "outbox_poll_interval_s": 0.02,
             "payments_scheme_answer_timeout_s": 1.0,
             "payments_status_requests": 2,
+            "payments_scheme_window_s": QUICK_SCHEME_WINDOW_S,
             "payments_chase_interval_s": 0.05,
         }
     )
@@ -44,6 +48,7 @@ async def platform(settings: Settings) -> AsyncIterator[Platform]:
     built = build_platform(settings)
     async with unit_of_work(built.sessions) as session:
         await ensure_registry(session)
+        await scheme_service.set_faults(session, timeout_s=QUICK_SCHEME_WINDOW_S)
     yield built
     await built.close()
 

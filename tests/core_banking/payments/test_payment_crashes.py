@@ -34,6 +34,7 @@ from tests.core_banking.helpers import account, ledger_problems, new_account, ne
 ROOT = Path(__file__).resolve().parents[3]
 ALAN = CreditorAccount("Alan Turing", CreditorScheme.SORT_CODE_ACCOUNT_NUMBER, "40051576262352")
 FUNDED, AMOUNT = 50_000, 1_234
+WINDOW_S = 10.0
 
 State = dict[str, Any]
 
@@ -115,7 +116,9 @@ async def test_a_worker_killed_between_two_steps_leaves_one_outcome(
     reached: Callable[[State], bool],
     expected: str,
 ) -> None:
-    # A slow relay opens a gap after each step, for the kill to fall into.
+    # A slow relay opens a gap after each step, for the kill to fall into; the scheme's window is wide enough
+    # for the restarts (10 s, on both sides).
+    settings = settings.model_copy(update={"payments_scheme_window_s": WINDOW_S})
     slow = settings.model_copy(update={"outbox_poll_interval_s": 0.4})
     customer = await new_customer(platform.sessions, platform.keyring)
     debtor = await new_account(platform.sessions, platform.keyring, customer.id, funded_minor=FUNDED)
@@ -123,7 +126,7 @@ async def test_a_worker_killed_between_two_steps_leaves_one_outcome(
     if name.startswith("rejected"):
         creditor = CreditorAccount("Mary Seacole", CreditorScheme.SORT_CODE_ACCOUNT_NUMBER, "30963418142912")
     async with unit_of_work(platform.sessions) as session:
-        await scheme_service.set_faults(session, **faults)
+        await scheme_service.set_faults(session, timeout_s=WINDOW_S, **faults)
         if name.startswith("rejected"):
             await scheme_service.set_faults(session, delay_min_ms=600, delay_max_ms=800)
     async with platform_units(platform).begin(Actor(ActorKind.CUSTOMER, str(customer.id))) as uow:

@@ -156,7 +156,7 @@ async def test_an_unanswered_payment_is_chased_then_rejected_and_its_hold_releas
     row = await final(platform, response.json()["id"], timeout=20)
     after = (await client.get(history, headers=sca_headers(customer_id))).json()
     assert after["pending"] == [] and len(after["transactions"]) == 1  # the funding deposit only
-    assert (row["status"], row["reason"], row["status_requests"]) == ("RJCT", "AB05", 2)
+    assert (row["status"], row["reason"]) == ("RJCT", "AB05") and row["status_requests"] >= 2
     assert (await account(platform.sessions, debtor)).balances.available.minor == 100_000
 
 
