@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from core_banking.dependencies import Admin, UnitOfWorkDep
-from core_banking.errors import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES
-from core_banking.idempotency.service import IdempotentOutcome, execute_once, request_fingerprint
+from core_banking.errors import PROBLEM_RESPONSES
+from core_banking.idempotency.http import IdempotencyKeyHeader, idempotent_response
+from core_banking.idempotency.service import execute_once, request_fingerprint
 from core_banking.ledger import service
 from core_banking.ledger.schemas import CashMovement, CashMovementRead
 from obank.money import Money
 from obank.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/admin/v1", tags=["admin: ledger"], responses=PROBLEM_RESPONSES)
-
-IdempotencyKeyHeader = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
-REPLAYED_HEADER = "Idempotent-Replayed"
-
-
-def _response(outcome: IdempotentOutcome) -> JSONResponse:
-    media_type = PROBLEM_MEDIA_TYPE if outcome.status >= 400 else "application/json"
-    headers = {REPLAYED_HEADER: "true"} if outcome.replayed else None
-    return JSONResponse(outcome.body, status_code=outcome.status, media_type=media_type, headers=headers)
 
 
 async def _move_cash(
@@ -45,7 +36,7 @@ async def _move_cash(
         fingerprint=request_fingerprint(operation, str(account_id), body.model_dump(mode="json")),
         operation=run,
     )
-    return _response(outcome)
+    return idempotent_response(outcome)
 
 
 @router.post("/accounts/{account_id}/deposits", status_code=201, response_model=CashMovementRead)

@@ -11,9 +11,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_banking.dependencies import AccountsReader, CustomerCaller, PaymentsInitiator
-from core_banking.errors import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES
+from core_banking.errors import PROBLEM_RESPONSES
+from core_banking.idempotency.http import IdempotencyKeyHeader, idempotent_response
 from core_banking.idempotency.service import IdempotentOutcome, execute_once, request_fingerprint
-from core_banking.ledger.router import REPLAYED_HEADER, IdempotencyKeyHeader
 from core_banking.payments import service
 from core_banking.payments.errors import InvalidPayment, StepUpRequired
 from core_banking.payments.schemas import PaymentCreate, PaymentInitiation, PaymentRead
@@ -75,12 +75,6 @@ async def _require_strong_authentication(
     raise StepUpRequired(reason, headers={"WWW-Authenticate": challenge})
 
 
-def _response(outcome: IdempotentOutcome) -> JSONResponse:
-    media_type = PROBLEM_MEDIA_TYPE if outcome.status >= 400 else "application/json"
-    headers = {REPLAYED_HEADER: "true"} if outcome.replayed else None
-    return JSONResponse(outcome.body, status_code=outcome.status, media_type=media_type, headers=headers)
-
-
 @router.post("", status_code=202, response_model=PaymentRead)
 async def make_payment(
     body: PaymentCreate,
@@ -111,7 +105,7 @@ async def make_payment(
             operation=run,
         )
 
-    return _response(await units.retry(caller.actor, work))
+    return idempotent_response(await units.retry(caller.actor, work))
 
 
 @router.get("")

@@ -429,7 +429,7 @@ def credit_transfer(
 ) -> messages.CreditTransfer:
     assert payment.creditor_sort_code is not None and payment.creditor_account_number is not None
     return messages.CreditTransfer(
-        message_id=_reference_id(),
+        message_id=_credit_transfer_message_id(payment),
         transaction_id=payment.scheme_transaction_id,
         end_to_end_id=payment.end_to_end_id,
         instruction_id=payment.instruction_id,
@@ -445,6 +445,11 @@ def credit_transfer(
         created_at=payment.created_at,
         settlement_date=payment.created_at.date(),
     )
+
+
+def _credit_transfer_message_id(payment: Payment) -> str:
+    """The pacs.008's MsgId, derived from the transaction id: a status request names it without storing it."""
+    return f"M{payment.scheme_transaction_id}"
 
 
 def _send(uow: UnitOfWork, message: messages.Message, transaction_id: str) -> None:
@@ -531,7 +536,7 @@ async def chase_overdue(
                 uow,
                 messages.StatusRequest(
                     message_id=_reference_id(),
-                    original_message_id=payment.scheme_transaction_id,
+                    original_message_id=_credit_transfer_message_id(payment),
                     original_transaction_id=payment.scheme_transaction_id,
                     original_end_to_end_id=payment.end_to_end_id,
                     created_at=now,

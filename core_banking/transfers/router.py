@@ -8,21 +8,15 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from core_banking.dependencies import PaymentsInitiator
-from core_banking.errors import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES
+from core_banking.errors import PROBLEM_RESPONSES
+from core_banking.idempotency.http import IdempotencyKeyHeader, idempotent_response
 from core_banking.idempotency.service import IdempotentOutcome
-from core_banking.ledger.router import REPLAYED_HEADER, IdempotencyKeyHeader
 from core_banking.transfers import service
 from core_banking.transfers.schemas import TransferCreate, TransferRead
 from obank.database import SessionDep
 from obank.unit_of_work import UnitOfWork, UnitsDep
 
 router = APIRouter(prefix="/api/v1/transfers", tags=["transfers"], responses=PROBLEM_RESPONSES)
-
-
-def _response(outcome: IdempotentOutcome) -> JSONResponse:
-    media_type = PROBLEM_MEDIA_TYPE if outcome.status >= 400 else "application/json"
-    headers = {REPLAYED_HEADER: "true"} if outcome.replayed else None
-    return JSONResponse(outcome.body, status_code=outcome.status, media_type=media_type, headers=headers)
 
 
 @router.post("", status_code=201, response_model=TransferRead)
@@ -38,7 +32,7 @@ async def make_transfer(
         return await service.make_transfer(uow, caller.customer_id, body, idempotency_key=idempotency_key)
 
     # Its own transaction rather than the request's, so a deadlock or serialization failure is retried whole.
-    return _response(await units.retry(caller.actor, work))
+    return idempotent_response(await units.retry(caller.actor, work))
 
 
 @router.get("/{transfer_id}")

@@ -55,13 +55,15 @@ async def platform(settings: Settings) -> AsyncIterator[Platform]:
 
 @asynccontextmanager
 async def running(platform: Platform) -> AsyncIterator[None]:
-    """The outbox relay with every consumer (saga, bank and scheme), the scheme's dispatcher and the chase."""
+    """The outbox relay with every consumer (saga, bank and, when embedded, the scheme's), the chase, and the
+    scheme's dispatcher when embedded."""
     stop = asyncio.Event()
     tasks = [
         asyncio.create_task(run_worker(platform, consumer_registry(platform), stop=stop, handle_signals=False)),
-        asyncio.create_task(run_dispatcher(platform.sessions, stop, interval_s=0.02)),
         asyncio.create_task(run_payment_chase(platform, stop)),
     ]
+    if platform.settings.scheme_embedded:
+        tasks.append(asyncio.create_task(run_dispatcher(platform.sessions, stop, interval_s=0.02)))
     try:
         yield
     finally:
