@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from starlette.types import ASGIApp
 
+from auth_server import facade as auth_server_facade
 from auth_server.app import PAGE_PREFIXES as AUTH_PAGE_PREFIXES
 from auth_server.app import create_app as create_auth_server_app
 from auth_server.oauth.app import MOUNT_PREFIXES as OAUTH_PREFIXES
@@ -35,14 +36,17 @@ def create_app(
     limiter = rate_limiter or RateLimiter.from_settings(settings)
     guard = build_guard(
         settings,
-        jwks=oauth_server.keys.jwks,
+        jwks=oauth_server.keys.token_jwks,  # access tokens: never a message signing key
         issuer=oauth_server.config.issuer,
         audience=oauth_server.config.resource_audience,
         revocations=platform.revocations,
         limiter=limiter,
     )
     core_banking = core_banking_upstream(platform)
-    open_banking, close_open_banking = open_banking_upstream(platform)
+    # open_banking shares the OAuth server's key and client caches; the OAuth server closes them.
+    open_banking, close_open_banking = open_banking_upstream(
+        platform, auth_server_facade.sharing(platform, oauth_server)
+    )
     auth_server = create_auth_server_app(platform)
     routes = [
         Route("/api/v1", first_party_cors(core_banking, settings)),

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 from starlette.types import ASGIApp
 
+from auth_server.facade import AuthServer
+from auth_server.facade import connect as connect_auth_server
 from bank import health
 from bank.health import BackgroundJob, Closer
 from core_banking.app import create_app as create_core_banking_app
@@ -43,8 +45,11 @@ def _open_banking_core_banking(platform: Platform) -> CoreBanking:
     return connect_core_banking(platform)
 
 
-def open_banking_upstream(platform: Platform) -> tuple[ASGIApp, Closer]:
-    """The open_banking app here or a proxy to `OBANK_UPSTREAM_OPEN_BANKING_URL`, with what closes its connections."""
+def open_banking_upstream(platform: Platform, auth_server: AuthServer) -> tuple[ASGIApp, Closer]:
+    """The open_banking app here or a proxy to `OBANK_UPSTREAM_OPEN_BANKING_URL`, with what closes its connections.
+
+    `auth_server` is the authorization server in this process (TPPs' keys, the bank's message signature).
+    """
     settings = platform.settings
     if settings.upstream_open_banking_url is not None:
         proxy = HttpUpstream(
@@ -54,7 +59,7 @@ def open_banking_upstream(platform: Platform) -> tuple[ASGIApp, Closer]:
         )
         return proxy, proxy.close
     core_banking = _open_banking_core_banking(platform)
-    return create_open_banking_app(platform, core_banking), core_banking.close
+    return create_open_banking_app(platform, core_banking, auth_server), core_banking.close
 
 
 async def close_upstream(upstream: ASGIApp) -> None:
@@ -80,9 +85,13 @@ def open_banking_service_app(platform: Platform, background: Sequence[Background
     """What `obank serve --role open_banking` serves: /open-banking, health probes, correlation ids.
 
     Requests arrive from gateways with the principal as an internal assertion addressed to `open_banking`;
-    core banking is reached over HTTP when `OBANK_UPSTREAM_CORE_BANKING_URL` is set, else in this process.
+    core banking is reached over HTTP when `OBANK_UPSTREAM_CORE_BANKING_URL` is set, else in this process. The
+    authorization server's facade (TPPs' keys, the bank's message key) runs in this process over the database.
     """
     core_banking = _open_banking_core_banking(platform)
-    probes = health.probes_app("obank open banking service", platform, background, [core_banking.close])
-    open_banking = create_open_banking_app(platform, core_banking)
+    auth_server = connect_auth_server(platform)
+    probes = health.probes_app(
+        "obank open banking service", platform, background, [core_banking.close, auth_server.close]
+    )
+    open_banking = create_open_banking_app(platform, core_banking, auth_server)
     return CorrelationMiddleware(PrefixRouter([Route(OPEN_BANKING_PREFIX, open_banking)], fallback=probes))

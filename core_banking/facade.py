@@ -38,7 +38,7 @@ from core_banking.consents.errors import (
     InvalidConsentAccounts,
     PermissionNotGranted,
 )
-from core_banking.consents.models import ConsentKind, ConsentStatus, RevokedBy
+from core_banking.consents.models import PAYMENT_KINDS, ConsentKind, ConsentStatus, RevokedBy
 from core_banking.consents.schemas import (
     AccountAccessDetails,
     ConsentRecord,
@@ -49,6 +49,7 @@ from core_banking.consents.schemas import (
     DomesticPaymentDetails,
     FundsAvailability,
     FundsConfirmationDetails,
+    PaymentOrderDetails,
     Permission,
     PsuContext,
 )
@@ -63,6 +64,11 @@ from core_banking.history.schemas import Direction, PendingLine, TransactionLine
 from core_banking.idempotency.errors import IdempotencyKeyReused
 from core_banking.idempotency.service import IdempotentOutcome, execute_once, request_fingerprint
 from core_banking.ledger.errors import InsufficientFunds, LimitExceeded, SameAccount
+from core_banking.payment_orders import service as payment_orders_service
+from core_banking.payment_orders.errors import InvalidPaymentOrder, PaymentOrderEnded, PaymentOrderNotFound
+from core_banking.payment_orders.models import OrderKind, OrderStatus, RunOutcome
+from core_banking.payment_orders.schedule import Frequency
+from core_banking.payment_orders.schemas import OrderRecord, OrderRequest, OrderRun
 from core_banking.payments import service as payments_service
 from core_banking.payments.errors import InvalidPayment, PaymentNotFound
 from core_banking.payments.schemas import PaymentInitiation, PaymentRecord, PaymentStatus, StatusChange
@@ -77,6 +83,7 @@ from obank.runtime import Platform
 from obank.unit_of_work import UnitOfWork
 
 __all__ = [
+    "PAYMENT_KINDS",
     "AccountAccessDetails",
     "AccountBalances",
     "AccountClosed",
@@ -102,6 +109,7 @@ __all__ = [
     "DebtorScheme",
     "Direction",
     "DomesticPaymentDetails",
+    "Frequency",
     "FundsAvailability",
     "FundsConfirmationDetails",
     "FundsConfirmationRecord",
@@ -114,11 +122,20 @@ __all__ = [
     "InvalidFilter",
     "InvalidFundsConfirmation",
     "InvalidPayment",
+    "InvalidPaymentOrder",
     "LimitExceeded",
     "Money",
+    "OrderKind",
+    "OrderRecord",
+    "OrderRequest",
+    "OrderRun",
+    "OrderStatus",
     "PartyRecord",
     "PaymentInitiation",
     "PaymentNotFound",
+    "PaymentOrderDetails",
+    "PaymentOrderEnded",
+    "PaymentOrderNotFound",
     "PaymentRecord",
     "PaymentStatus",
     "PendingLine",
@@ -126,6 +143,7 @@ __all__ = [
     "PermissionNotGranted",
     "PsuContext",
     "RevokedBy",
+    "RunOutcome",
     "SameAccount",
     "StatementNotFound",
     "StatementRecord",
@@ -180,6 +198,35 @@ class CoreBanking(Protocol):
     ) -> ConsentRecord:
         """A domestic payment consent the TPP asks for (its Initiation and Risk kept as sent), awaiting the
         customer; idempotent per key as account access consents."""
+
+    async def create_payment_order_consent(
+        self,
+        client_id: str,
+        kind: ConsentKind,
+        details: PaymentOrderDetails,
+        *,
+        idempotency_key: str | None = None,
+        psu: PsuContext | None = None,
+    ) -> ConsentRecord:
+        """A scheduled payment or standing order consent (`kind`) the TPP asks for (its Initiation and Risk kept
+        as sent), awaiting the customer; idempotent per key as the others. InvalidConsent names the OB field."""
+
+    async def create_payment_order(
+        self, request: OrderRequest, *, idempotency_key: str, psu: PsuContext | None = None
+    ) -> OrderRecord:
+        """Set up the payment order a TPP's scheduled payment or standing order consent authorised, consuming
+        the consent (of the order's kind) in the same transaction. The same key (per TPP) with the same request
+        gives the first order as it stands now; with another, IdempotencyKeyReused. Refusals raise
+        InvalidPaymentOrder or InvalidPayment (their `field` an OB Initiation path) and the consent errors."""
+
+    async def get_payment_order(self, order_id: uuid.UUID, *, client_id: str | None = None) -> OrderRecord:
+        """A payment order with each occurrence it ran; PaymentOrderNotFound, also for another client's order."""
+
+    async def consent_payment_orders(
+        self, consent_id: str, client_id: str, account_id: uuid.UUID | None, kind: OrderKind
+    ) -> list[OrderRecord]:
+        """The active scheduled payments or standing orders (`kind`) of the consent's accounts (or of the one
+        asked for), whoever set them up (ReadScheduledPaymentsBasic/Detail, ReadStandingOrdersBasic/Detail)."""
 
     async def payment_funds_available(self, consent_id: str, *, client_id: str) -> FundsAvailability:
         """Whether the debtor account of the client's authorised payment consent has its amount available now
@@ -293,6 +340,13 @@ class CoreBanking(Protocol):
         """Release connections."""
 
 
+# The consent kind that sets up each kind of payment order.
+_ORDER_CONSENT_KINDS = {
+    OrderKind.SCHEDULED: ConsentKind.DOMESTIC_SCHEDULED_PAYMENT,
+    OrderKind.STANDING_ORDER: ConsentKind.DOMESTIC_STANDING_ORDER,
+}
+
+
 def _customer_actor(consent: ConsentRecord, customer_id: uuid.UUID, session_id: str | None) -> Actor:
     return Actor(ActorKind.CUSTOMER, str(customer_id), consent.client_id, session_id)
 
@@ -393,6 +447,70 @@ class InProcessCoreBanking:
         async with self._units.begin(Actor.client(client_id)) as uow:
             return await consents_service.create_domestic_payment_consent(
                 uow, client_id, details, idempotency_key=idempotency_key, psu=psu
+            )
+
+    async def create_payment_order_consent(
+        self,
+        client_id: str,
+        kind: ConsentKind,
+        details: PaymentOrderDetails,
+        *,
+        idempotency_key: str | None = None,
+        psu: PsuContext | None = None,
+    ) -> ConsentRecord:
+        async with self._units.begin(Actor.client(client_id)) as uow:
+            return await consents_service.create_payment_order_consent(
+                uow, client_id, kind, details, idempotency_key=idempotency_key, psu=psu
+            )
+
+    async def create_payment_order(
+        self, request: OrderRequest, *, idempotency_key: str, psu: PsuContext | None = None
+    ) -> OrderRecord:
+        client_id = request.client_id
+        scope = f"client:{client_id}" if client_id else f"customer:{request.customer_id}"
+        actor = Actor(ActorKind.CUSTOMER, str(request.customer_id), client_id)
+
+        async def work(uow: UnitOfWork) -> IdempotentOutcome:
+            async def run() -> tuple[int, dict[str, Any]]:
+                if request.consent_id is not None:
+                    # Only a consent of the order's own kind sets it up (its kind never changes: no lock needed).
+                    consent = await consents_service.get_consent(uow.session, request.consent_id)
+                    if consent.kind is not _ORDER_CONSENT_KINDS[request.kind] or consent.client_id != client_id:
+                        raise ConsentNotFound(request.consent_id)
+                record = await payment_orders_service.create_order(uow, request)
+                if psu is not None:
+                    uow.audit(
+                        action="payment_order.psu",
+                        entity_type="payment_order",
+                        entity_id=str(record.id),
+                        after=psu.audit_detail(),
+                        ip_address=psu.ip_address,
+                    )
+                return 201, {"order_id": str(record.id)}
+
+            return await execute_once(
+                uow,
+                scope=scope,
+                key=idempotency_key,
+                fingerprint=request_fingerprint("payment_order", request.fingerprint()),
+                operation=run,
+            )
+
+        outcome = await self._units.retry(actor, work)
+        if outcome.status >= 400:
+            raise revive(outcome.body) or IdempotencyKeyReused()
+        return await self.get_payment_order(uuid.UUID(str(outcome.body["order_id"])), client_id=client_id)
+
+    async def get_payment_order(self, order_id: uuid.UUID, *, client_id: str | None = None) -> OrderRecord:
+        async with unit_of_work(self._sessions) as session:
+            return await payment_orders_service.get_order(session, self._keyring, order_id, client_id=client_id)
+
+    async def consent_payment_orders(
+        self, consent_id: str, client_id: str, account_id: uuid.UUID | None, kind: OrderKind
+    ) -> list[OrderRecord]:
+        async with unit_of_work(self._sessions) as session:
+            return await information_service.consent_payment_orders(
+                session, self._keyring, consent_id, client_id, datetime.now(UTC), kind, account_id
             )
 
     async def payment_funds_available(self, consent_id: str, *, client_id: str) -> FundsAvailability:

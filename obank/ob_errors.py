@@ -34,6 +34,12 @@ class OBErrorCode(StrEnum):
     RESOURCE_INVALID_CONSENT_STATUS = "U009"
     RESOURCE_INVALID_FORMAT = "U010"
     RESOURCE_NOT_FOUND = "U011"
+    # R/W API Profile, "Message Signing": an x-jws-signature that does not verify, or a claim in it.
+    SIGNATURE_INVALID = "U015"
+    SIGNATURE_INVALID_CLAIM = "U016"
+    SIGNATURE_MISSING_CLAIM = "U017"
+    SIGNATURE_MALFORMED = "U018"
+    SIGNATURE_MISSING = "U019"
     REAUTHENTICATE = "U028"
     RESOURCE_ALREADY_EXISTS = "U029"
     # ISO 20022 ExternalStatusReason1Code, where no UK.OBIE code says it.
@@ -60,6 +66,11 @@ _NAMES: dict[OBErrorCode, str] = {
     OBErrorCode.RESOURCE_INVALID_CONSENT_STATUS: "UK.OBIE.Resource.InvalidConsentStatus",
     OBErrorCode.RESOURCE_INVALID_FORMAT: "UK.OBIE.Resource.InvalidFormat",
     OBErrorCode.RESOURCE_NOT_FOUND: "UK.OBIE.Resource.NotFound",
+    OBErrorCode.SIGNATURE_INVALID: "UK.OBIE.Signature.Invalid",
+    OBErrorCode.SIGNATURE_INVALID_CLAIM: "UK.OBIE.Signature.InvalidClaim",
+    OBErrorCode.SIGNATURE_MISSING_CLAIM: "UK.OBIE.Signature.MissingClaim",
+    OBErrorCode.SIGNATURE_MALFORMED: "UK.OBIE.Signature.Malformed",
+    OBErrorCode.SIGNATURE_MISSING: "UK.OBIE.Signature.Missing",
     OBErrorCode.REAUTHENTICATE: "UK.OBIE.Reauthenticate",
     OBErrorCode.RESOURCE_ALREADY_EXISTS: "UK.OBIE.Rules.ResourceAlreadyExists",
 }

@@ -1,29 +1,50 @@
 """The open_banking ASGI app: UK Open Banking v4.0 under /open-banking, in the OB dialect throughout.
 
 Every answer under /open-banking is the profile's: `OBErrorResponse1` for every failure (a bare 401 for a
-missing principal), JSON only, the x-fapi headers checked. Principals arrive as internal assertions
-addressed to `open_banking`; money data and consents come from core banking's facade.
+missing principal), JSON only, the x-fapi headers checked, messages signed where the API wants it
+(`open_banking.signing`). Principals arrive as internal assertions addressed to `open_banking`; money data
+and consents come from core banking's facade, TPPs' keys and the bank's signature from the authorization
+server's.
 """
 
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI
+from starlette.types import ASGIApp
 
+from auth_server.facade import AuthServer
+from auth_server.facade import connect as connect_auth_server
 from core_banking.facade import CoreBanking
 from obank.inputs import refuse_control_characters
 from obank.principal import load_internal_assertions
 from obank.runtime import Platform
 from open_banking import discovery
 from open_banking.errors import install_ob_error_handler
-from open_banking.families import FAMILIES
+from open_banking.families import FAMILIES, PISP
+from open_banking.signing import MessageSigning, ResponseSigning
 
 SERVICE_NAME = "open_banking"
 PREFIX = "/open-banking"
+# The families whose responses the bank signs, as their OpenAPI files require (R/W API Profile, "Message
+# Signing"); their POSTs take `open_banking.signing.SignedRequest`. AISP and CBPII sign neither.
+SIGNED_FAMILIES = (PISP,)
 
 
-def create_app(platform: Platform, core_banking: CoreBanking) -> FastAPI:
-    """The app over `platform`, reading and writing through `core_banking` (in this process or over HTTP)."""
-    app = FastAPI(
+class OpenBankingApp(FastAPI):
+    """FastAPI with the response signature outside everything, the 500 of an unexpected error included."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        prefixes = tuple(family.prefix for family in SIGNED_FAMILIES)
+        return ResponseSigning(super().build_middleware_stack(), lambda: self.state.message_signing, prefixes)
+
+
+def create_app(platform: Platform, core_banking: CoreBanking, auth_server: AuthServer | None = None) -> FastAPI:
+    """The app over `platform`, reading and writing through `core_banking` (in this process or over HTTP).
+
+    `auth_server` resolves TPPs' keys and signs responses; without it, the app connects its own (in process).
+    """
+    auth_server = auth_server or connect_auth_server(platform)
+    app = OpenBankingApp(
         title="obank Open Banking",
         openapi_url=None,  # each API family serves its own document (open_banking.discovery)
         docs_url=None,
@@ -35,6 +56,8 @@ def create_app(platform: Platform, core_banking: CoreBanking) -> FastAPI:
     app.state.internal_assertions = load_internal_assertions(platform.settings)
     app.state.service_name = SERVICE_NAME
     app.state.public_base_url = platform.settings.public_base_url()
+    app.state.auth_server = auth_server
+    app.state.message_signing = MessageSigning(auth_server, issuer=platform.settings.public_base_url())
     for family in FAMILIES:
         app.include_router(family.router, prefix=family.prefix)
     app.include_router(discovery.router)

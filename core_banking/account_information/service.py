@@ -5,7 +5,8 @@ the customer chose; then it reads through the accounts, history, statements and 
 UK OB v4.0 permissions by resource: ReadAccountsBasic/Detail for accounts, ReadBalances for balances,
 ReadTransactionsBasic/Detail for transactions (ReadTransactionsCredits/Debits choosing which), ReadPartyPSU
 for the PSU's party and ReadParty for an account's, ReadStatementsBasic/Detail for statements and
-ReadStatementsDetail for a statement's file. The consent's TransactionFromDateTime/ToDateTime bound the
+ReadStatementsDetail for a statement's file, ReadScheduledPayments*/ReadStandingOrders* for the payment
+orders still to pay from an account. The consent's TransactionFromDateTime/ToDateTime bound the
 transactions and statements ("the transaction validity period").
 """
 
@@ -27,6 +28,9 @@ from core_banking.history import service as history_service
 from core_banking.history.errors import InvalidFilter
 from core_banking.history.schemas import Direction, TransactionFilter, TransactionPage
 from core_banking.ledger.periods import Month, bank_day
+from core_banking.payment_orders import service as payment_orders_service
+from core_banking.payment_orders.models import OrderKind, OrderStatus
+from core_banking.payment_orders.schemas import OrderRecord
 from core_banking.statements import service as statements_service
 from core_banking.statements.errors import StatementNotFound
 from core_banking.statements.schemas import Statement
@@ -252,3 +256,27 @@ async def consent_statement_lines(
     period = _period(consent, account, statement_id, now)
     assert account.customer_id is not None  # a customer chose it
     return await statements_service.statement_for(session, keyring, account.customer_id, account_id, period, now=now)
+
+
+# Payment orders by kind, and the permissions that read them (a Detail permission includes its Basic one).
+PAYMENT_ORDERS = {
+    OrderKind.SCHEDULED: (Permission.READ_SCHEDULED_PAYMENTS_BASIC, Permission.READ_SCHEDULED_PAYMENTS_DETAIL),
+    OrderKind.STANDING_ORDER: (Permission.READ_STANDING_ORDERS_BASIC, Permission.READ_STANDING_ORDERS_DETAIL),
+}
+
+
+async def consent_payment_orders(
+    session: AsyncSession,
+    keyring: KeyRing,
+    consent_id: str,
+    client_id: str,
+    now: datetime,
+    kind: OrderKind,
+    account_id: uuid.UUID | None = None,
+) -> list[OrderRecord]:
+    """The scheduled payments or standing orders (`kind`) still to pay from the consent's accounts (or the one
+    asked for), whoever set them up, oldest first (ReadScheduledPayments*/ReadStandingOrders*)."""
+    consent = await _consent(session, consent_id, client_id, now, *PAYMENT_ORDERS[kind])
+    accounts = _covered(consent, account_id)
+    orders = await payment_orders_service.list_orders(session, keyring, account_ids=accounts, kinds=(kind,))
+    return [order for order in orders if order.status is OrderStatus.ACTIVE]

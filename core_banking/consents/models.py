@@ -7,11 +7,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ARRAY, BigInteger, CheckConstraint, DateTime, Index, String, text
+from sqlalchemy import ARRAY, BigInteger, CheckConstraint, DateTime, Index, Integer, String, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core_banking.db import Base
+from core_banking.payment_orders.schedule import Frequency
 from obank.database import enum_type
 
 
@@ -19,6 +20,16 @@ class ConsentKind(StrEnum):
     ACCOUNT_ACCESS = "ACCOUNT_ACCESS"
     DOMESTIC_PAYMENT = "DOMESTIC_PAYMENT"
     FUNDS_CONFIRMATION = "FUNDS_CONFIRMATION"
+    DOMESTIC_SCHEDULED_PAYMENT = "DOMESTIC_SCHEDULED_PAYMENT"
+    DOMESTIC_STANDING_ORDER = "DOMESTIC_STANDING_ORDER"
+
+
+# Consents that authorise paying someone: each makes one payment, or one payment order, and is consumed by it.
+PAYMENT_KINDS = frozenset(
+    {ConsentKind.DOMESTIC_PAYMENT, ConsentKind.DOMESTIC_SCHEDULED_PAYMENT, ConsentKind.DOMESTIC_STANDING_ORDER}
+)
+# Consents that set up a payment order (core_banking.payment_orders) rather than pay at once.
+ORDER_KINDS = frozenset({ConsentKind.DOMESTIC_SCHEDULED_PAYMENT, ConsentKind.DOMESTIC_STANDING_ORDER})
 
 
 class ConsentStatus(StrEnum):
@@ -45,7 +56,7 @@ class Consent(Base):
     __tablename__ = "consents"
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    kind: Mapped[ConsentKind] = mapped_column(enum_type(ConsentKind, "consent_kind", length=24), nullable=False)
+    kind: Mapped[ConsentKind] = mapped_column(enum_type(ConsentKind, "consent_kind", length=32), nullable=False)
     client_id: Mapped[str] = mapped_column(String(128), nullable=False)
     status: Mapped[ConsentStatus] = mapped_column(
         enum_type(ConsentStatus, "consent_status", length=24),
@@ -75,6 +86,14 @@ class Consent(Base):
     end_to_end_id: Mapped[str | None] = mapped_column(String(35))
     initiation: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     risk: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # Scheduled payment and standing order: when the first (or only) payment is asked for, and a standing
+    # order's frequency, end (a final date and/or a number of payments) and its later payments' amounts.
+    first_payment_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    final_payment_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    frequency: Mapped[Frequency | None] = mapped_column(enum_type(Frequency, "consent_frequency", length=4))
+    payments_total: Mapped[int | None] = mapped_column(Integer)
+    recurring_amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    final_amount_minor: Mapped[int | None] = mapped_column(BigInteger)
     # Funds confirmation: the DebtorAccount whose funds the TPP may check, as the TPP named it. Domestic
     # payment: the DebtorAccount the TPP named, if any (the customer must pay from it).
     debtor_scheme: Mapped[str | None] = mapped_column(String(40))
@@ -106,13 +125,31 @@ class Consent(Base):
             " AND transactions_from IS NULL AND transactions_to IS NULL"
             " AND amount_minor IS NULL AND currency IS NULL AND creditor_name IS NULL AND creditor_scheme IS NULL"
             " AND creditor_identification IS NULL AND reference IS NULL"
-            " AND debtor_scheme IS NOT NULL AND debtor_identification IS NOT NULL)",
+            " AND debtor_scheme IS NOT NULL AND debtor_identification IS NOT NULL)"
+            " OR (kind IN ('DOMESTIC_SCHEDULED_PAYMENT', 'DOMESTIC_STANDING_ORDER') AND permissions IS NULL"
+            " AND expires_at IS NULL AND transactions_from IS NULL AND transactions_to IS NULL"
+            " AND amount_minor IS NOT NULL AND currency IS NOT NULL AND creditor_name IS NOT NULL"
+            " AND creditor_scheme IS NOT NULL AND creditor_identification IS NOT NULL"
+            " AND first_payment_at IS NOT NULL AND (debtor_scheme IS NULL) = (debtor_identification IS NULL))",
             name="kind_details",
         ),
         CheckConstraint(
-            "kind = 'DOMESTIC_PAYMENT'"
+            "kind IN ('DOMESTIC_PAYMENT', 'DOMESTIC_SCHEDULED_PAYMENT', 'DOMESTIC_STANDING_ORDER')"
             " OR (instruction_id IS NULL AND end_to_end_id IS NULL AND initiation IS NULL AND risk IS NULL)",
             name="payment_initiation",
+        ),
+        # A scheduled payment is one payment on a date; a standing order pays at a frequency.
+        CheckConstraint(
+            "(kind = 'DOMESTIC_STANDING_ORDER' AND frequency IS NOT NULL)"
+            " OR (frequency IS NULL AND final_payment_at IS NULL AND payments_total IS NULL"
+            " AND recurring_amount_minor IS NULL AND final_amount_minor IS NULL"
+            " AND (kind = 'DOMESTIC_SCHEDULED_PAYMENT' OR first_payment_at IS NULL))",
+            name="order_schedule",
+        ),
+        CheckConstraint("payments_total IS NULL OR payments_total > 0", name="payments_total_positive"),
+        CheckConstraint(
+            "coalesce(recurring_amount_minor, 1) > 0 AND coalesce(final_amount_minor, 1) > 0",
+            name="order_amounts_positive",
         ),
         CheckConstraint("amount_minor IS NULL OR amount_minor > 0", name="amount_positive"),
         CheckConstraint("currency IS NULL OR currency ~ '^[A-Z]{3}$'", name="currency_code"),

@@ -19,8 +19,11 @@ from core_banking.consents.schemas import (
     DebtorScheme,
     DomesticPaymentDetails,
     FundsConfirmationDetails,
+    PaymentOrderDetails,
     Permission,
 )
+from core_banking.ledger.periods import bank_day
+from obank.money import Money
 
 MAX_CLIENT_ID = 128
 MAX_CREDITOR_NAME = 140
@@ -131,6 +134,10 @@ def check_domestic_payment(details: DomesticPaymentDetails) -> None:
     check, or a valid IBAN), and the OB limits of the reference and the instruction's identifications."""
     if not details.amount.is_positive():
         raise InvalidConsent("the instructed amount must be positive", field=f"{INITIATION}.InstructedAmount.Amount")
+    _check_payee(details)
+
+
+def _check_payee(details: DomesticPaymentDetails | PaymentOrderDetails) -> None:
     creditor = details.creditor
     if not 0 < len(creditor.name.strip()) <= MAX_CREDITOR_NAME:
         raise InvalidConsent(
@@ -190,3 +197,64 @@ def check_funds_confirmation(details: FundsConfirmationDetails, now: datetime) -
     """A DebtorAccount our accounts could be (a sort code and number, or a valid IBAN), and a future expiry."""
     _check_debtor_account(details.debtor_account, "Data.DebtorAccount")
     _check_expiry(details.expires_at, now)
+
+
+# As many payments as a payment order may make (core_banking.payment_orders.service.MAX_PAYMENTS).
+MAX_ORDER_PAYMENTS = 10_000
+_SCHEDULED_FIELDS = {
+    "first_payment_at": f"{INITIATION}.RequestedExecutionDateTime",
+    "amount": f"{INITIATION}.InstructedAmount",
+}
+_MANDATE = f"{INITIATION}.MandateRelatedInformation"
+_STANDING_ORDER_FIELDS = {
+    "first_payment_at": f"{_MANDATE}.FirstPaymentDateTime",
+    "final_payment_at": f"{_MANDATE}.FinalPaymentDateTime",
+    "frequency": f"{_MANDATE}.Frequency.Type",
+    "payments_total": f"{INITIATION}.NumberOfPayments",
+    "amount": f"{INITIATION}.FirstPaymentAmount",
+    "recurring_amount": f"{INITIATION}.RecurringPaymentAmount",
+    "final_amount": f"{INITIATION}.FinalPaymentAmount",
+}
+
+
+def check_payment_order(details: PaymentOrderDetails, *, standing_order: bool, now: datetime) -> None:
+    """A scheduled payment: one positive amount on a bank day not yet past (London). A standing order: its
+    first payment likewise, a frequency, an end not before its start, 1 to 10,000 payments, and later amounts
+    positive and in the first one's currency (a final amount needs an end to be the last of). Then the payee,
+    as for a domestic payment."""
+    fields = _STANDING_ORDER_FIELDS if standing_order else _SCHEDULED_FIELDS
+    for name in ("amount", "recurring_amount", "final_amount"):
+        money: Money | None = getattr(details, name)
+        if money is None:
+            continue
+        if not money.is_positive():
+            raise InvalidConsent("the amount must be positive", field=f"{fields[name]}.Amount")
+        if money.currency != details.amount.currency:
+            raise InvalidConsent("every amount is in the first payment's currency", field=f"{fields[name]}.Currency")
+    _aware(details.first_payment_at, fields["first_payment_at"])
+    today = bank_day(now)
+    if details.first_date < today:
+        raise InvalidConsent(
+            f"the payment date is in the past (today is {today} in London)", field=fields["first_payment_at"]
+        )
+    if not standing_order:
+        if details.frequency or details.final_payment_at or details.payments_total:
+            raise InvalidConsent("a scheduled payment is one payment", field=INITIATION)
+        if details.recurring_amount or details.final_amount:
+            raise InvalidConsent("a scheduled payment is one payment", field=INITIATION)
+    else:
+        if details.frequency is None:
+            raise InvalidConsent("a standing order needs a frequency", field=fields["frequency"])
+        _aware(details.final_payment_at, fields["final_payment_at"])
+        final_date = details.final_date
+        if final_date is not None and final_date < details.first_date:
+            raise InvalidConsent("the final payment date is before the first", field=fields["final_payment_at"])
+        total = details.payments_total
+        if total is not None and not 0 < total <= MAX_ORDER_PAYMENTS:
+            raise InvalidConsent(f"from 1 to {MAX_ORDER_PAYMENTS} payments", field=fields["payments_total"])
+        if details.final_amount is not None and final_date is None and total is None:
+            raise InvalidConsent(
+                "a final payment amount needs a final payment date or a number of payments",
+                field=fields["final_amount"],
+            )
+    _check_payee(details)

@@ -6,12 +6,14 @@ import dataclasses
 import ipaddress
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from core_banking.accounts.schemas import AccountRecord
-from core_banking.consents.models import Consent, ConsentKind, ConsentStatus, RevokedBy
+from core_banking.consents.models import ORDER_KINDS, Consent, ConsentKind, ConsentStatus, RevokedBy
+from core_banking.ledger.periods import bank_day
+from core_banking.payment_orders.schedule import Frequency, execution_moment, nominal_date
 from obank.money import Money
 
 # How long a consent may await the customer's answer. UK OB leaves it to the ASPSP; the authorization
@@ -153,6 +155,81 @@ class DomesticPaymentDetails:
 
 
 @dataclass(frozen=True, slots=True)
+class PaymentOrderDetails:
+    """A payment scheduled for a date, or a standing order: what a scheduled payment consent (UK OB
+    `OBWriteDomesticScheduledConsent4`) or a standing order consent (`OBWriteDomesticStandingOrderConsent5`)
+    authorises, which the payment order made under it (core_banking.payment_orders) repeats.
+
+    `amount` is the scheduled payment's instructed amount, or the standing order's first payment amount;
+    `first_payment_at` its RequestedExecutionDateTime or FirstPaymentDateTime, paid on that instant's bank
+    day in London. A standing order pays every `frequency` until `final_payment_at`'s bank day and/or
+    `payments_total` payments, `recurring_amount` after the first and `final_amount` last. As for a domestic
+    payment, the TPP's `Initiation` and `Risk` are kept as sent.
+    """
+
+    amount: Money
+    creditor: CreditorAccount
+    first_payment_at: datetime
+    frequency: Frequency | None = None
+    final_payment_at: datetime | None = None
+    payments_total: int | None = None
+    recurring_amount: Money | None = None
+    final_amount: Money | None = None
+    reference: str | None = None
+    instruction_id: str | None = None
+    end_to_end_id: str | None = None
+    debtor_account: DebtorAccount | None = None
+    initiation: dict[str, Any] | None = None
+    risk: dict[str, Any] | None = None
+
+    @property
+    def first_date(self) -> date:
+        """The bank day (Europe/London) the first payment is made on, or the next business day after it."""
+        return bank_day(self.first_payment_at)
+
+    @property
+    def final_date(self) -> date | None:
+        return None if self.final_payment_at is None else bank_day(self.final_payment_at)
+
+    @property
+    def second_date(self) -> date | None:
+        """A standing order's second payment date (before moving to a business day): one period after the first."""
+        return None if self.frequency is None else nominal_date(self.first_date, self.frequency, 1)
+
+    @property
+    def first_execution_at(self) -> datetime:
+        """When the first payment is expected to be made: its day (or the next business day) at the execution hour."""
+        return execution_moment(self.first_date)
+
+    def recurs_from(self, moment: datetime) -> bool:
+        """Whether a standing order's recurring payments start on `moment`'s bank day (its second date)."""
+        return moment.tzinfo is not None and bank_day(moment) == self.second_date
+
+    def snapshot(self) -> dict[str, Any]:
+        """The order as audit records and events carry it (its Risk, details of the PSU, stays out)."""
+        debtor = self.debtor_account
+        return {
+            "amount": self.amount.to_decimal_string(),
+            "currency": self.amount.currency,
+            "creditor_name": self.creditor.name,
+            "creditor_scheme": self.creditor.scheme.value,
+            "creditor_identification": self.creditor.identification,
+            "reference": self.reference,
+            "first_payment_at": _iso(self.first_payment_at),
+            "frequency": None if self.frequency is None else self.frequency.value,
+            "final_payment_at": _iso(self.final_payment_at),
+            "payments_total": self.payments_total,
+            "recurring_amount": None if self.recurring_amount is None else self.recurring_amount.to_decimal_string(),
+            "final_amount": None if self.final_amount is None else self.final_amount.to_decimal_string(),
+            "instruction_id": self.instruction_id,
+            "end_to_end_id": self.end_to_end_id,
+            "debtor_scheme": None if debtor is None else debtor.scheme.value,
+            "debtor_identification": None if debtor is None else debtor.identification,
+            "initiation": self.initiation,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class FundsConfirmationDetails:
     """Which account a CBPII may ask about, and until when (OB `OBFundsConfirmationConsent1`)."""
 
@@ -190,7 +267,7 @@ class PsuContext:
         return {"psu": {"user_agent": self.user_agent, "auth_date": _iso(self.auth_date)}}
 
 
-ConsentDetails = AccountAccessDetails | DomesticPaymentDetails | FundsConfirmationDetails
+ConsentDetails = AccountAccessDetails | DomesticPaymentDetails | FundsConfirmationDetails | PaymentOrderDetails
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,15 +348,12 @@ class ConsentRecord:
                 ),
                 expires_at=consent.expires_at,
             )
+        elif consent.kind in ORDER_KINDS:
+            details = _order_details(consent)
         else:
             assert consent.amount_minor is not None and consent.currency is not None
             assert consent.creditor_name is not None and consent.creditor_scheme is not None
             assert consent.creditor_identification is not None
-            debtor = None
-            if consent.debtor_scheme is not None and consent.debtor_identification is not None:
-                debtor = DebtorAccount(
-                    DebtorScheme(consent.debtor_scheme), consent.debtor_identification, consent.debtor_name
-                )
             details = DomesticPaymentDetails(
                 amount=Money(consent.amount_minor, consent.currency),
                 creditor=CreditorAccount(
@@ -288,7 +362,7 @@ class ConsentRecord:
                 reference=consent.reference,
                 instruction_id=consent.instruction_id,
                 end_to_end_id=consent.end_to_end_id,
-                debtor_account=debtor,
+                debtor_account=_named_debtor(consent),
                 initiation=consent.initiation,
                 risk=consent.risk,
             )
@@ -317,6 +391,39 @@ class ConsentRecord:
             "revoked_by": None if self.revoked_by is None else self.revoked_by.value,
             **self.details.snapshot(),
         }
+
+
+def _named_debtor(consent: Consent) -> DebtorAccount | None:
+    """The DebtorAccount a payment consent names, if it names one."""
+    if consent.debtor_scheme is None or consent.debtor_identification is None:
+        return None
+    return DebtorAccount(DebtorScheme(consent.debtor_scheme), consent.debtor_identification, consent.debtor_name)
+
+
+def _order_details(consent: Consent) -> PaymentOrderDetails:
+    assert consent.amount_minor is not None and consent.currency is not None
+    assert consent.creditor_name is not None and consent.creditor_scheme is not None
+    assert consent.creditor_identification is not None and consent.first_payment_at is not None
+    currency = consent.currency
+    recurring, final = consent.recurring_amount_minor, consent.final_amount_minor
+    return PaymentOrderDetails(
+        amount=Money(consent.amount_minor, currency),
+        creditor=CreditorAccount(
+            consent.creditor_name, CreditorScheme(consent.creditor_scheme), consent.creditor_identification
+        ),
+        first_payment_at=consent.first_payment_at,
+        frequency=consent.frequency,
+        final_payment_at=consent.final_payment_at,
+        payments_total=consent.payments_total,
+        recurring_amount=None if recurring is None else Money(recurring, currency),
+        final_amount=None if final is None else Money(final, currency),
+        reference=consent.reference,
+        instruction_id=consent.instruction_id,
+        end_to_end_id=consent.end_to_end_id,
+        debtor_account=_named_debtor(consent),
+        initiation=consent.initiation,
+        risk=consent.risk,
+    )
 
 
 def _iso(value: datetime | None) -> str | None:

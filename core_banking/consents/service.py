@@ -31,7 +31,7 @@ from core_banking.consents.errors import (
     InvalidConsentAccounts,
     PermissionNotGranted,
 )
-from core_banking.consents.models import Consent, ConsentKind, ConsentStatus, RevokedBy
+from core_banking.consents.models import ORDER_KINDS, PAYMENT_KINDS, Consent, ConsentKind, ConsentStatus, RevokedBy
 from core_banking.consents.schemas import (
     AUTHORISATION_WINDOW,
     AccountAccessDetails,
@@ -39,6 +39,7 @@ from core_banking.consents.schemas import (
     DomesticPaymentDetails,
     FundsAvailability,
     FundsConfirmationDetails,
+    PaymentOrderDetails,
     Permission,
     PsuContext,
 )
@@ -60,6 +61,8 @@ ID_PREFIXES = {
     ConsentKind.ACCOUNT_ACCESS: "aac-",
     ConsentKind.DOMESTIC_PAYMENT: "pdc-",
     ConsentKind.FUNDS_CONFIRMATION: "fcc-",
+    ConsentKind.DOMESTIC_SCHEDULED_PAYMENT: "spc-",
+    ConsentKind.DOMESTIC_STANDING_ORDER: "soc-",
 }
 # Long-lived consents, which the TPP (DELETE) or the customer may end while in force.
 REVOCABLE_KINDS = frozenset({ConsentKind.ACCOUNT_ACCESS, ConsentKind.FUNDS_CONFIRMATION})
@@ -256,6 +259,52 @@ async def create_domestic_payment_consent(
     return await _create_once(uow, client_id, request, create, idempotency_key, now)
 
 
+async def create_payment_order_consent(
+    uow: UnitOfWork,
+    client_id: str,
+    kind: ConsentKind,
+    details: PaymentOrderDetails,
+    *,
+    idempotency_key: str | None = None,
+    psu: PsuContext | None = None,
+    now: datetime | None = None,
+) -> ConsentRecord:
+    """Record a scheduled payment or standing order consent (`kind`) awaiting the customer's authorisation
+    (once per key, as the others)."""
+    now = now or datetime.now(UTC)
+    rules.check_client(client_id)
+    if kind not in ORDER_KINDS:
+        raise InvalidConsent(f"{kind.value} is not a payment order consent", field="kind")
+
+    async def create() -> ConsentRecord:
+        rules.check_payment_order(details, standing_order=kind is ConsentKind.DOMESTIC_STANDING_ORDER, now=now)
+        consent = _new_consent(kind, client_id, now)
+        consent.amount_minor = details.amount.minor
+        consent.currency = details.amount.currency
+        consent.creditor_name = details.creditor.name
+        consent.creditor_scheme = details.creditor.scheme.value
+        consent.creditor_identification = details.creditor.identification
+        consent.reference = details.reference
+        consent.first_payment_at = details.first_payment_at
+        consent.frequency = details.frequency
+        consent.final_payment_at = details.final_payment_at
+        consent.payments_total = details.payments_total
+        consent.recurring_amount_minor = None if details.recurring_amount is None else details.recurring_amount.minor
+        consent.final_amount_minor = None if details.final_amount is None else details.final_amount.minor
+        consent.instruction_id = details.instruction_id
+        consent.end_to_end_id = details.end_to_end_id
+        consent.initiation = details.initiation
+        consent.risk = details.risk
+        if details.debtor_account is not None:
+            consent.debtor_scheme = str(details.debtor_account.scheme)
+            consent.debtor_identification = details.debtor_account.identification
+            consent.debtor_name = details.debtor_account.name
+        return await _created(uow, consent, psu)
+
+    request = (f"{kind.value.lower()}_consent", {**details.snapshot(), "risk": details.risk})
+    return await _create_once(uow, client_id, request, create, idempotency_key, now)
+
+
 async def get_consent(session: AsyncSession, consent_id: str, *, now: datetime | None = None) -> ConsentRecord:
     """One consent with its effective status at `now`; raises ConsentNotFound."""
     consent = await repository.get(session, consent_id)
@@ -287,7 +336,7 @@ async def _check_accounts(
         raise InvalidConsentAccounts("choose at least one account")
     if len(set(chosen)) != len(chosen):
         raise InvalidConsentAccounts("an account is chosen twice", chosen)
-    if consent.kind is ConsentKind.DOMESTIC_PAYMENT and len(chosen) != 1:
+    if consent.kind in PAYMENT_KINDS and len(chosen) != 1:
         raise InvalidConsentAccounts("a payment is made from exactly one account", chosen)
     if consent.kind is ConsentKind.FUNDS_CONFIRMATION and len(chosen) != 1:
         raise InvalidConsentAccounts("funds are confirmed on exactly one account, the one the TPP named", chosen)
@@ -302,13 +351,13 @@ async def _check_accounts(
         if account.status is AccountStatus.CLOSED:
             raise InvalidConsentAccounts(f"account {account_id} is closed", (account_id,))
         named = None
-        if isinstance(details, FundsConfirmationDetails | DomesticPaymentDetails):
+        if isinstance(details, FundsConfirmationDetails | DomesticPaymentDetails | PaymentOrderDetails):
             named = details.debtor_account
         if named is not None and not named.names(account):
             raise InvalidConsentAccounts(
                 f"account {account_id} is not the DebtorAccount the consent names", (account_id,)
             )
-        if consent.kind is ConsentKind.DOMESTIC_PAYMENT:
+        if consent.kind in PAYMENT_KINDS:
             if account.status is not AccountStatus.ACTIVE:
                 raise InvalidConsentAccounts(f"account {account_id} cannot make payments", (account_id,))
             if account.currency != consent.currency:
@@ -492,16 +541,24 @@ async def authorised_consent(
     return record
 
 
-async def consume_consent(uow: UnitOfWork, consent_id: str, *, client_id: str, now: datetime) -> ConsentRecord:
-    """The payment a domestic payment consent authorised is being made: Authorised → Consumed, once.
+async def consume_consent(
+    uow: UnitOfWork,
+    consent_id: str,
+    *,
+    client_id: str,
+    now: datetime,
+    kinds: frozenset[ConsentKind] = PAYMENT_KINDS,
+) -> ConsentRecord:
+    """The payment a domestic payment consent authorised is being made, or the payment order a scheduled
+    payment or standing order consent authorised is being set up: Authorised → Consumed, once.
 
-    Called inside the payment's own transaction, so the consent is consumed if and only if the payment is
+    Called inside the payment's (or order's) own transaction, so the consent is consumed if and only if it is
     recorded. The row stays locked until that transaction ends: a second payment waits, then finds it
-    Consumed. Another client's consent, or one of another kind, reads as unknown (ConsentNotFound); one not
-    in force (awaiting, rejected, consumed) is ConsentNotAuthorised with its status.
+    Consumed. Another client's consent, or one of another kind than `kinds` (a payment kind), reads as unknown
+    (ConsentNotFound); one not in force (awaiting, rejected, consumed) is ConsentNotAuthorised with its status.
     """
     consent = await repository.get(uow.session, consent_id, for_update=True)
-    if consent is None or consent.client_id != client_id or consent.kind is not ConsentKind.DOMESTIC_PAYMENT:
+    if consent is None or consent.client_id != client_id or consent.kind not in kinds & PAYMENT_KINDS:
         raise ConsentNotFound(consent_id)
     before = ConsentRecord.from_model(consent)
     effective = before.effective(now)

@@ -25,12 +25,14 @@ from core_banking.consents.errors import (
     InvalidConsentAccounts,
     PermissionNotGranted,
 )
+from core_banking.consents.models import ConsentKind
 from core_banking.consents.schemas import (
     AccountAccessDetails,
     ConsentRecord,
     DomesticPaymentDetails,
     FundsAvailability,
     FundsConfirmationDetails,
+    PaymentOrderDetails,
     PsuContext,
 )
 from core_banking.errors import DomainError
@@ -41,6 +43,9 @@ from core_banking.history.schemas import TransactionPage
 from core_banking.idempotency.errors import IdempotencyKeyReused
 from core_banking.internal import PREFIX
 from core_banking.ledger.errors import InsufficientFunds, LimitExceeded, SameAccount
+from core_banking.payment_orders.errors import InvalidPaymentOrder, PaymentOrderEnded, PaymentOrderNotFound
+from core_banking.payment_orders.models import OrderKind
+from core_banking.payment_orders.schemas import OrderRecord, OrderRequest
 from core_banking.payments.errors import InvalidPayment, PaymentNotFound
 from core_banking.payments.schemas import PaymentInitiation, PaymentRecord
 from core_banking.statements.errors import StatementNotFound
@@ -69,6 +74,10 @@ _MONEY = TypeAdapter(Money)
 _PSU = TypeAdapter(PsuContext | None)
 _INITIATION = TypeAdapter(PaymentInitiation)
 _PAYMENT = TypeAdapter(PaymentRecord)
+_ORDER_DETAILS = TypeAdapter(PaymentOrderDetails)
+_ORDER_REQUEST = TypeAdapter(OrderRequest)
+_ORDER = TypeAdapter(OrderRecord)
+_ORDERS = TypeAdapter(list[OrderRecord])
 # The facade's errors travel as problem details; their stable `code` names the error to raise again here.
 _ERRORS: dict[str, type[DomainError]] = {
     error.code: error
@@ -87,7 +96,10 @@ _ERRORS: dict[str, type[DomainError]] = {
         InvalidFilter,
         InvalidFundsConfirmation,
         InvalidPayment,
+        InvalidPaymentOrder,
         PaymentNotFound,
+        PaymentOrderEnded,
+        PaymentOrderNotFound,
         InsufficientFunds,
         LimitExceeded,
         AccountFrozen,
@@ -227,6 +239,44 @@ class HttpCoreBanking:
             "psu": _PSU.dump_python(psu, mode="json"),
         }
         return _CONSENT.validate_python(await self._call("POST", "/domestic-payment-consents", body))
+
+    async def create_payment_order_consent(
+        self,
+        client_id: str,
+        kind: ConsentKind,
+        details: PaymentOrderDetails,
+        *,
+        idempotency_key: str | None = None,
+        psu: PsuContext | None = None,
+    ) -> ConsentRecord:
+        body = {
+            "client_id": client_id,
+            "kind": kind.value,
+            "details": _ORDER_DETAILS.dump_python(details, mode="json"),
+            "idempotency_key": idempotency_key,
+            "psu": _PSU.dump_python(psu, mode="json"),
+        }
+        return _CONSENT.validate_python(await self._call("POST", "/payment-order-consents", body))
+
+    async def create_payment_order(
+        self, request: OrderRequest, *, idempotency_key: str, psu: PsuContext | None = None
+    ) -> OrderRecord:
+        body = {
+            "request": _ORDER_REQUEST.dump_python(request, mode="json"),
+            "idempotency_key": idempotency_key,
+            "psu": _PSU.dump_python(psu, mode="json"),
+        }
+        return _ORDER.validate_python(await self._call("POST", "/payment-orders", body))
+
+    async def get_payment_order(self, order_id: uuid.UUID, *, client_id: str | None = None) -> OrderRecord:
+        params = _query(client_id=client_id)
+        return _ORDER.validate_python(await self._call("GET", f"/payment-orders/{order_id}", params=params))
+
+    async def consent_payment_orders(
+        self, consent_id: str, client_id: str, account_id: uuid.UUID | None, kind: OrderKind
+    ) -> list[OrderRecord]:
+        params = _query(client_id=client_id, account_id=account_id, kind=kind.value)
+        return _ORDERS.validate_python(await self._call("GET", _consent(consent_id) + "/payment-orders", params=params))
 
     async def payment_funds_available(self, consent_id: str, *, client_id: str) -> FundsAvailability:
         path = _consent(consent_id) + "/payment-funds"

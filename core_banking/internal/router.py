@@ -16,13 +16,22 @@ from pydantic import BaseModel, Field
 
 from core_banking.account_information.schemas import AccountBalances, PartyRecord, StatementRecord
 from core_banking.accounts.schemas import AccountRecord
-from core_banking.consents.schemas import ConsentRecord, DomesticPaymentDetails, FundsAvailability, PsuContext
+from core_banking.consents.models import ConsentKind
+from core_banking.consents.schemas import (
+    ConsentRecord,
+    DomesticPaymentDetails,
+    FundsAvailability,
+    PaymentOrderDetails,
+    PsuContext,
+)
 from core_banking.errors import PROBLEM_RESPONSES, Forbidden
 from core_banking.facade import InProcessCoreBanking
 from core_banking.funds_confirmations.schemas import FundsConfirmationRecord
 from core_banking.history.schemas import TransactionPage
 from core_banking.internal import PREFIX, schemas
 from core_banking.internal.schemas import AuthoriseConsent, CustomerExists, RejectConsent, RevokeConsent
+from core_banking.payment_orders.models import OrderKind
+from core_banking.payment_orders.schemas import OrderRecord, OrderRequest
 from core_banking.payments.schemas import PaymentInitiation, PaymentRecord
 from obank.principal import PrincipalDep
 from obank.runtime import Platform
@@ -67,6 +76,20 @@ class CreateDomesticPaymentConsent(BaseModel):
     psu: PsuContext | None = None
 
 
+class CreatePaymentOrderConsent(BaseModel):
+    client_id: str = Field(max_length=1_000)
+    kind: ConsentKind
+    details: PaymentOrderDetails
+    idempotency_key: str | None = Field(default=None, max_length=1_000)
+    psu: PsuContext | None = None
+
+
+class CreatePaymentOrder(BaseModel):
+    request: OrderRequest
+    idempotency_key: str = Field(min_length=1, max_length=255)
+    psu: PsuContext | None = None
+
+
 @router.get("/customers/{customer_id}")
 async def customer_exists(customer_id: uuid.UUID, facade: Facade) -> CustomerExists:
     """Whether the customer exists (no personal data)."""
@@ -100,6 +123,14 @@ async def create_domestic_payment_consent(body: CreateDomesticPaymentConsent, fa
     """A domestic payment consent a TPP asks for (once per idempotency key)."""
     return await facade.create_domestic_payment_consent(
         body.client_id, body.details, idempotency_key=body.idempotency_key, psu=body.psu
+    )
+
+
+@router.post("/payment-order-consents", status_code=201)
+async def create_payment_order_consent(body: CreatePaymentOrderConsent, facade: Facade) -> ConsentRecord:
+    """A scheduled payment or standing order consent a TPP asks for (once per idempotency key)."""
+    return await facade.create_payment_order_consent(
+        body.client_id, body.kind, body.details, idempotency_key=body.idempotency_key, psu=body.psu
     )
 
 
@@ -248,3 +279,23 @@ async def initiate_payment(body: InitiatePayment, facade: Facade) -> PaymentReco
 async def get_payment(payment_id: uuid.UUID, facade: Facade, client_id: ClientId | None = None) -> PaymentRecord:
     """A payment with its status history."""
     return await facade.get_payment(payment_id, client_id=client_id)
+
+
+@router.post("/payment-orders", status_code=201)
+async def create_payment_order(body: CreatePaymentOrder, facade: Facade) -> OrderRecord:
+    """Set up a payment order (idempotent per key), consuming its consent."""
+    return await facade.create_payment_order(body.request, idempotency_key=body.idempotency_key, psu=body.psu)
+
+
+@router.get("/payment-orders/{order_id}")
+async def get_payment_order(order_id: uuid.UUID, facade: Facade, client_id: ClientId | None = None) -> OrderRecord:
+    """A payment order with each occurrence it ran."""
+    return await facade.get_payment_order(order_id, client_id=client_id)
+
+
+@router.get("/consents/{consent_id}/payment-orders")
+async def consent_payment_orders(
+    consent_id: ConsentId, client_id: ClientId, kind: OrderKind, facade: Facade, account_id: uuid.UUID | None = None
+) -> list[OrderRecord]:
+    """The active scheduled payments or standing orders of the consent's accounts, or of the one asked for."""
+    return await facade.consent_payment_orders(consent_id, client_id, account_id, kind)

@@ -21,6 +21,7 @@ from core_banking.facade import (
     InsufficientFunds,
     InvalidConsent,
     InvalidPayment,
+    InvalidPaymentOrder,
     LimitExceeded,
     PaymentNotFound,
     SameAccount,
@@ -37,20 +38,28 @@ CREDITOR = "Data.Initiation.CreditorAccount"
 class PaymentConsentNotFound(ResourceNotFound):
     """An unknown id, and equally a consent of another kind: nothing of it is told."""
 
-    def __init__(self, path: str = "ConsentId") -> None:
-        super().__init__("no domestic payment consent has this id", path)
+    def __init__(self, path: str = "ConsentId", what: str = "domestic payment consent") -> None:
+        super().__init__(f"no {what} has this id", path)
 
 
 class PaymentNotKnown(ResourceNotFound):
-    def __init__(self) -> None:
-        super().__init__("no domestic payment has this id", "DomesticPaymentId")
+    """An unknown id, and equally a resource of another kind (`what`, named by the path parameter `path`)."""
+
+    def __init__(self, path: str = "DomesticPaymentId", what: str = "domestic payment") -> None:
+        super().__init__(f"no {what} has this id", path)
 
 
 class PaymentOfAnotherTpp(Forbidden):
     """R/W API Profile, "403 (Forbidden)": GET /domestic-payments/1001 where 1001 belongs to another TPP."""
 
-    def __init__(self) -> None:
-        super().__init__("the payment belongs to another TPP", "DomesticPaymentId")
+    def __init__(self, path: str = "DomesticPaymentId", what: str = "payment") -> None:
+        super().__init__(f"the {what} belongs to another TPP", path)
+
+
+class FieldMissing(OpenBankingError):
+    """A field the spec leaves optional that this bank needs to act (U004)."""
+
+    code = OBErrorCode.FIELD_MISSING
 
 
 class NotThisConsentsToken(Forbidden):
@@ -121,19 +130,22 @@ def _reason(detail: str, field: str | None) -> str:
 
 
 @contextmanager
-def answered_in_ob_terms(consent_path: str = "ConsentId") -> Iterator[None]:
-    """Core banking's refusals as the R/W API Profile answers them; `consent_path` names where the id came from."""
+def answered_in_ob_terms(
+    consent_path: str = "ConsentId", consent_words: str = "domestic payment consent"
+) -> Iterator[None]:
+    """Core banking's refusals as the R/W API Profile answers them; `consent_path` names where the id came from,
+    `consent_words` the kind of consent it should name."""
     try:
         yield
     except ConsentNotFound:
-        raise PaymentConsentNotFound(consent_path) from None
+        raise PaymentConsentNotFound(consent_path, consent_words) from None
     except ConsentNotAuthorised as exc:
         if exc.consent_status is ConsentStatus.EXPIRED:
             raise ConsentExpired from None
         raise ConsentNotInForce(exc.consent_status, consent_path) from None
     except IdempotencyKeyReused:
         raise IdempotencyKeyConflict from None
-    except (InvalidConsent, InvalidPayment) as exc:
+    except (InvalidConsent, InvalidPayment, InvalidPaymentOrder) as exc:
         if exc.field == IDEMPOTENCY_KEY:
             raise HeaderInvalid(_reason(exc.detail, exc.field), IDEMPOTENCY_KEY) from None
         raise FieldInvalid(_reason(exc.detail, exc.field), exc.field) from None

@@ -34,11 +34,11 @@ Max140Text = Annotated[str, StringConstraints(min_length=1, max_length=140)]
 Code4 = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{4}$")]
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class AccountIdentification(_Strict):
+class AccountIdentification(Strict):
     """`DebtorAccount` / `CreditorAccount`: a scheme and an identification (OBInternalAccountIdentification4Code).
 
     `SecondaryIdentification` and `Proxy` are the spec's; this bank pays neither, so the service refuses them
@@ -56,27 +56,27 @@ class OBCreditorAccount(AccountIdentification):
     Name: Annotated[str, StringConstraints(min_length=1, max_length=350)]
 
 
-class OBCreditorReference(_Strict):
+class OBCreditorReference(Strict):
     Code: Literal["DISP", "FXDR", "PUOR", "RPIN", "RADM", "SCOR"] | None = None
     Issuer: Max35Text | None = None
     Reference: Max35Text | None = None
 
 
-class StructuredRemittance(_Strict):
+class StructuredRemittance(Strict):
     """One `Structured` entry: the creditor's reference (what the payee sees) and free text around it."""
 
     CreditorReferenceInformation: OBCreditorReference | None = None
     AdditionalRemittanceInformation: list[Max140Text] | None = Field(default=None, max_length=3)
 
 
-class OBRemittanceInformation2(_Strict):
+class OBRemittanceInformation2(Strict):
     """`OBRemittanceInformation2`."""
 
     Structured: list[StructuredRemittance] | None = Field(default=None, max_length=10)
     Unstructured: list[Max140Text] | None = Field(default=None, max_length=10)
 
 
-class DomesticInitiation(_Strict):
+class DomesticInitiation(Strict):
     """The `Initiation` of a single immediate domestic payment, in the consent and in the payment."""
 
     InstructionIdentification: Max35Text
@@ -101,7 +101,7 @@ class DomesticInitiation(_Strict):
         return None
 
 
-class PostalAddress(_Strict):
+class PostalAddress(Strict):
     """`OBPostalAddress7`."""
 
     AddressType: Literal["BIZZ", "DLVY", "MLTO", "PBOX", "ADDR", "HOME", "CORR", "STAT"] | None = None
@@ -124,7 +124,7 @@ class PostalAddress(_Strict):
     AddressLine: list[Max70Text] | None = Field(default=None, max_length=7)
 
 
-class OBRisk1(_Strict):
+class OBRisk1(Strict):
     """What the PISP tells of the payment's context, for the bank's risk scoring; kept and echoed as sent."""
 
     PaymentContextCode: (
@@ -170,19 +170,19 @@ class OBRisk1(_Strict):
         return self.model_dump(mode="json", exclude_unset=True)
 
 
-class DomesticPaymentConsentData(_Strict):
+class DomesticPaymentConsentData(Strict):
     ReadRefundAccount: Literal["No", "Yes"] | None = None
     Initiation: DomesticInitiation
 
 
-class OBWriteDomesticConsent4(_Strict):
+class OBWriteDomesticConsent4(Strict):
     """The body of POST /domestic-payment-consents."""
 
     Data: DomesticPaymentConsentData
     Risk: OBRisk1
 
 
-class DomesticPaymentConsentResponseData(_Strict):
+class DomesticPaymentConsentResponseData(Strict):
     ConsentId: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     CreationDateTime: datetime
     Status: ConsentStatusCode
@@ -190,7 +190,7 @@ class DomesticPaymentConsentResponseData(_Strict):
     Initiation: DomesticInitiation
 
 
-class OBWriteDomesticConsentResponse5(_Strict):
+class OBWriteDomesticConsentResponse5(Strict):
     """A domestic payment consent as the PISP reads it: its Initiation and Risk as the PISP sent them."""
 
     Data: DomesticPaymentConsentResponseData
@@ -215,16 +215,16 @@ class OBWriteDomesticConsentResponse5(_Strict):
         )
 
 
-class FundsAvailableResult(_Strict):
+class FundsAvailableResult(Strict):
     FundsAvailableDateTime: datetime
     FundsAvailable: bool
 
 
-class FundsConfirmationData(_Strict):
+class FundsConfirmationData(Strict):
     FundsAvailableResult: FundsAvailableResult
 
 
-class OBWriteFundsConfirmationResponse1(_Strict):
+class OBWriteFundsConfirmationResponse1(Strict):
     """Whether the consent's debtor account has the instructed amount available at `FundsAvailableDateTime`."""
 
     Data: FundsConfirmationData
@@ -237,35 +237,35 @@ class OBWriteFundsConfirmationResponse1(_Strict):
         return cls(Data=FundsConfirmationData(FundsAvailableResult=result), Links=envelope.Links(Self=self_url))
 
 
-class DomesticPaymentData(_Strict):
+class DomesticPaymentData(Strict):
     ConsentId: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     Initiation: DomesticInitiation
 
 
-class OBWriteDomestic2(_Strict):
+class OBWriteDomestic2(Strict):
     """The body of POST /domestic-payments: the consent, and its Initiation again."""
 
     Data: DomesticPaymentData
     Risk: OBRisk1
 
 
-class OBStatusReason(_Strict):
+class OBStatusReason(Strict):
     StatusReasonCode: Annotated[str, StringConstraints(min_length=1, max_length=4)]
     StatusReasonDescription: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
 
 
-def _status_reasons(payment: PaymentRecord) -> list[OBStatusReason] | None:
+def status_reasons(payment: PaymentRecord) -> list[OBStatusReason] | None:
     if not payment.reason:
         return None
-    description = _clip(payment.reason_text, 500)
+    description = clip(payment.reason_text, 500)
     return [OBStatusReason(StatusReasonCode=payment.reason[:4], StatusReasonDescription=description)]
 
 
-def _clip(text: str | None, limit: int) -> str | None:
+def clip(text: str | None, limit: int) -> str | None:
     return text[:limit] if text else None
 
 
-class DomesticPaymentResponseData(_Strict):
+class DomesticPaymentResponseData(Strict):
     DomesticPaymentId: Annotated[str, StringConstraints(min_length=1, max_length=40)]
     ConsentId: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     CreationDateTime: datetime
@@ -275,7 +275,7 @@ class DomesticPaymentResponseData(_Strict):
     Initiation: DomesticInitiation
 
 
-class OBWriteDomesticResponse5(_Strict):
+class OBWriteDomesticResponse5(Strict):
     """A domestic payment with its status now; its Initiation is its consent's."""
 
     Data: DomesticPaymentResponseData
@@ -290,28 +290,28 @@ class OBWriteDomesticResponse5(_Strict):
                 DomesticPaymentId=str(payment.id),
                 ConsentId=payment.consent_id,
                 CreationDateTime=payment.created_at,
-                Status=_status_code(payment.status),
+                Status=status_code(payment.status),
                 StatusUpdateDateTime=payment.status_updated_at,
-                StatusReason=_status_reasons(payment),
+                StatusReason=status_reasons(payment),
                 Initiation=initiation,
             ),
             Links=envelope.Links(Self=self_url),
         )
 
 
-def _status_code(status: PaymentStatus) -> PaymentStatusCode:
+def status_code(status: PaymentStatus) -> PaymentStatusCode:
     code: PaymentStatusCode = status.value  # PDNG, ACSP, ACSC, RJCT: ISO 20022 codes as OB writes them
     return code
 
 
-class OBStatusDetail(_Strict):
+class OBStatusDetail(Strict):
     LocalInstrument: Annotated[str, StringConstraints(min_length=1, max_length=50)] | None = None
     Status: PaymentStatusCode
     StatusReason: Annotated[str, StringConstraints(min_length=1, max_length=4)] | None = None
     StatusReasonDescription: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
 
 
-class PaymentStatusEntry(_Strict):
+class PaymentStatusEntry(Strict):
     """`OBWritePaymentDetails1`: one step of the payment's life."""
 
     PaymentTransactionId: Annotated[str, StringConstraints(min_length=1, max_length=210)]
@@ -320,11 +320,11 @@ class PaymentStatusEntry(_Strict):
     StatusDetail: OBStatusDetail | None = None
 
 
-class PaymentDetailsData(_Strict):
+class PaymentDetailsData(Strict):
     PaymentStatus: list[PaymentStatusEntry]
 
 
-class OBWritePaymentDetailsResponse1(_Strict):
+class OBWritePaymentDetailsResponse1(Strict):
     """The payment's status history, oldest first."""
 
     Data: PaymentDetailsData
@@ -333,18 +333,26 @@ class OBWritePaymentDetailsResponse1(_Strict):
 
     @classmethod
     def of(cls, payment: PaymentRecord, local_instrument: str | None, self_url: str) -> OBWritePaymentDetailsResponse1:
-        entries = [
-            PaymentStatusEntry(
-                PaymentTransactionId=str(payment.id),
-                Status=_status_code(change.status),
-                StatusUpdateDateTime=change.at,
-                StatusDetail=OBStatusDetail(
-                    LocalInstrument=local_instrument,
-                    Status=_status_code(change.status),
-                    StatusReason=change.reason[:4] if change.reason else None,
-                    StatusReasonDescription=_clip(change.reason_text, 256),
-                ),
-            )
-            for change in payment.history
-        ]
+        return cls.of_entries(payment_status_entries(payment, local_instrument), self_url)
+
+    @classmethod
+    def of_entries(cls, entries: list[PaymentStatusEntry], self_url: str) -> OBWritePaymentDetailsResponse1:
         return cls(Data=PaymentDetailsData(PaymentStatus=entries), Links=envelope.Links(Self=self_url))
+
+
+def payment_status_entries(payment: PaymentRecord, local_instrument: str | None) -> list[PaymentStatusEntry]:
+    """Each step of a payment's life, oldest first, as `OBWritePaymentDetails1` entries."""
+    return [
+        PaymentStatusEntry(
+            PaymentTransactionId=str(payment.id),
+            Status=status_code(change.status),
+            StatusUpdateDateTime=change.at,
+            StatusDetail=OBStatusDetail(
+                LocalInstrument=local_instrument,
+                Status=status_code(change.status),
+                StatusReason=change.reason[:4] if change.reason else None,
+                StatusReasonDescription=clip(change.reason_text, 256),
+            ),
+        )
+        for change in payment.history
+    ]

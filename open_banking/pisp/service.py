@@ -9,6 +9,7 @@ transaction, so one consent makes at most one payment; the same x-idempotency-ke
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from core_banking.facade import (
@@ -40,6 +41,7 @@ from open_banking.pisp.errors import (
     PaymentOfAnotherTpp,
     answered_in_ob_terms,
 )
+from open_banking.pisp.order_schemas import ScheduledInitiation, StandingOrderInitiation
 from open_banking.pisp.schemas import (
     AccountIdentification,
     DomesticInitiation,
@@ -52,11 +54,10 @@ INITIATION = "Data.Initiation"
 # This bank pays within itself or by Faster Payments: the one local instrument a PISP may ask for.
 LOCAL_INSTRUMENTS = frozenset({"UK.OBIE.FPS"})
 CREDITOR_SCHEMES = (CreditorScheme.SORT_CODE_ACCOUNT_NUMBER, CreditorScheme.IBAN)
-# The order fields are compared in, so a mismatch names the first that differs as the PISP reads them.
-_FIELD_ORDER = tuple(DomesticInitiation.model_fields)
+AnyInitiation = DomesticInitiation | ScheduledInitiation | StandingOrderInitiation
 
 
-def _psu(fapi: FapiHeaders) -> PsuContext | None:
+def psu_of(fapi: FapiHeaders) -> PsuContext | None:
     """What the TPP told of its PSU, for core banking's audit record of the change; None when nothing."""
     if fapi.customer_ip_address is None and fapi.customer_user_agent is None and fapi.auth_date is None:
         return None
@@ -74,7 +75,7 @@ def _compact_iban(identification: str) -> str:
     return identification.replace(" ", "").upper()
 
 
-def _creditor(initiation: DomesticInitiation) -> CreditorAccount:
+def creditor(initiation: AnyInitiation) -> CreditorAccount:
     path = f"{INITIATION}.CreditorAccount"
     account = initiation.CreditorAccount
     _refuse_what_we_do_not_pay(account, path)
@@ -88,7 +89,7 @@ def _creditor(initiation: DomesticInitiation) -> CreditorAccount:
     return CreditorAccount(account.Name, scheme, identification)
 
 
-def _debtor(initiation: DomesticInitiation) -> DebtorAccount | None:
+def debtor(initiation: AnyInitiation) -> DebtorAccount | None:
     account = initiation.DebtorAccount
     if account is None:
         return None
@@ -105,9 +106,9 @@ def _debtor(initiation: DomesticInitiation) -> DebtorAccount | None:
     return DebtorAccount(scheme, identification, account.Name)
 
 
-def instructed_money(amount: OBAmount) -> Money:
-    """The exact amount instructed, in integer minor units: an unknown currency or excess decimals refused."""
-    path = f"{INITIATION}.InstructedAmount"
+def instructed_money(amount: OBAmount, path: str = f"{INITIATION}.InstructedAmount") -> Money:
+    """The exact amount instructed (at `path`), in integer minor units: an unknown currency, excess decimals
+    or nothing to pay refused."""
     try:
         currency_exponent(amount.Currency)
     except MoneyError as exc:
@@ -117,11 +118,11 @@ def instructed_money(amount: OBAmount) -> Money:
     except MoneyError as exc:
         raise FieldInvalid(str(exc), f"{path}.Amount") from None
     if not money.is_positive():
-        raise FieldInvalid("the instructed amount must be positive", f"{path}.Amount")
+        raise FieldInvalid("the amount must be positive", f"{path}.Amount")
     return money
 
 
-def _check_local_instrument(initiation: DomesticInitiation) -> None:
+def check_local_instrument(initiation: DomesticInitiation | ScheduledInitiation) -> None:
     if initiation.LocalInstrument is not None and initiation.LocalInstrument not in LOCAL_INSTRUMENTS:
         raise FieldInvalid(
             f"this bank pays by {', '.join(sorted(LOCAL_INSTRUMENTS))} only", f"{INITIATION}.LocalInstrument"
@@ -130,14 +131,14 @@ def _check_local_instrument(initiation: DomesticInitiation) -> None:
 
 def payment_details(initiation: DomesticInitiation, risk: OBRisk1) -> DomesticPaymentDetails:
     """The consent in core banking's terms, with the Initiation and Risk as the PISP sent them."""
-    _check_local_instrument(initiation)
+    check_local_instrument(initiation)
     return DomesticPaymentDetails(
         amount=instructed_money(initiation.InstructedAmount),
-        creditor=_creditor(initiation),
+        creditor=creditor(initiation),
         reference=initiation.reference,
         instruction_id=initiation.InstructionIdentification,
         end_to_end_id=initiation.EndToEndIdentification,
-        debtor_account=_debtor(initiation),
+        debtor_account=debtor(initiation),
         initiation=initiation.as_sent(),
         risk=risk.as_sent(),
     )
@@ -156,7 +157,7 @@ async def create_consent(
     details = payment_details(body.Data.Initiation, body.Risk)
     with answered_in_ob_terms("ConsentId"):
         return await core_banking.create_domestic_payment_consent(
-            client_id, details, idempotency_key=idempotency_key, psu=_psu(fapi)
+            client_id, details, idempotency_key=idempotency_key, psu=psu_of(fapi)
         )
 
 
@@ -196,21 +197,22 @@ async def get_consent(core_banking: CoreBanking, client_id: str, consent_id: str
     return consent
 
 
-def _token_for(tpp: TppUnderConsent, consent_id: str, path: str) -> None:
+def token_for(tpp: TppUnderConsent, consent_id: str, path: str) -> None:
     if consent_id != tpp.consent_id:
         raise NotThisConsentsToken(path)
 
 
 async def confirm_funds(core_banking: CoreBanking, tpp: TppUnderConsent, consent_id: str) -> FundsAvailability:
     """Whether the debtor account the PSU chose has the consent's amount available now (nothing is held)."""
-    _token_for(tpp, consent_id, "ConsentId")
+    token_for(tpp, consent_id, "ConsentId")
     await get_consent(core_banking, tpp.client_id, consent_id)
     with answered_in_ob_terms("ConsentId"):
         return await core_banking.payment_funds_available(consent_id, client_id=tpp.client_id)
 
 
-def _comparable(value: Any, path: str) -> Any:
-    """A value of the Initiation as its meaning, not its spelling: amounts as money, IBANs compact."""
+def _comparable(value: Any) -> Any:
+    """A value of the Initiation as its meaning, not its spelling: amounts as money, IBANs compact, instants in
+    UTC."""
     if isinstance(value, dict):
         if set(value) == {"Amount", "Currency"} and isinstance(value["Amount"], str):
             try:
@@ -218,21 +220,24 @@ def _comparable(value: Any, path: str) -> Any:
             except MoneyError:
                 return value
             return {"Amount": money.minor, "Currency": money.currency}
-        comparable = {key: _comparable(item, f"{path}.{key}") for key, item in value.items() if item is not None}
+        comparable = {key: _comparable(item) for key, item in value.items() if item is not None}
         if comparable.get("SchemeName") in (CreditorScheme.IBAN.value, DebtorScheme.IBAN.value):
             comparable["Identification"] = _compact_iban(str(comparable.get("Identification", "")))
         return comparable
     if isinstance(value, list):
-        return [_comparable(item, f"{path}[{index}]") for index, item in enumerate(value)]
+        return [_comparable(item) for item in value]
     if isinstance(value, str):
         return value.strip()
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
     return value
 
 
-def _first_difference(consented: Any, submitted: Any, path: str) -> str | None:
-    """The path of the first field where the two differ, or None when they mean the same."""
+def _first_difference(consented: Any, submitted: Any, path: str, order: tuple[str, ...] = ()) -> str | None:
+    """The path of the first field where the two differ (named fields in `order` first), or None when they
+    mean the same."""
     if isinstance(consented, dict) and isinstance(submitted, dict):
-        names = [name for name in _FIELD_ORDER if name in consented or name in submitted] if path == INITIATION else []
+        names = [name for name in order if name in consented or name in submitted]
         names += sorted((set(consented) | set(submitted)) - set(names))
         for name in names:
             if name not in consented or name not in submitted:
@@ -252,11 +257,12 @@ def _first_difference(consented: Any, submitted: Any, path: str) -> str | None:
     return None if consented == submitted else path
 
 
-def check_same_initiation(consented: DomesticInitiation, submitted: DomesticInitiation) -> None:
-    """The payment's Initiation means exactly the consent's; else ConsentMismatch naming the first field."""
-    left = _comparable(consented.model_dump(mode="json", exclude_none=True), INITIATION)
-    right = _comparable(submitted.model_dump(mode="json", exclude_none=True), INITIATION)
-    difference = _first_difference(left, right, INITIATION)
+def check_same_initiation(consented: AnyInitiation, submitted: AnyInitiation) -> None:
+    """The submitted Initiation means exactly the consent's; else ConsentMismatch naming the first field that
+    differs, in the order the PISP reads them."""
+    left = _comparable(consented.model_dump(exclude_none=True))
+    right = _comparable(submitted.model_dump(exclude_none=True))
+    difference = _first_difference(left, right, INITIATION, tuple(type(consented).model_fields))
     if difference is not None:
         raise ConsentMismatch(difference)
 
@@ -270,7 +276,7 @@ async def make_payment(
     again reach the first payment there, anything else finds the consent Consumed.
     """
     data = body.Data
-    _token_for(tpp, data.ConsentId, "Data.ConsentId")
+    token_for(tpp, data.ConsentId, "Data.ConsentId")
     with answered_in_ob_terms("Data.ConsentId"):
         consent = await core_banking.get_consent(data.ConsentId)
     if consent.kind is not ConsentKind.DOMESTIC_PAYMENT:
@@ -297,7 +303,7 @@ async def make_payment(
         client_id=tpp.client_id,
     )
     with answered_in_ob_terms("Data.ConsentId"):
-        payment = await core_banking.initiate_payment(initiation, idempotency_key=idempotency_key, psu=_psu(fapi))
+        payment = await core_banking.initiate_payment(initiation, idempotency_key=idempotency_key, psu=psu_of(fapi))
     return payment, consented
 
 

@@ -15,7 +15,7 @@ from tests.open_banking.contract import SPEC_FILES, spec_document
 PUBLIC = "https://127.0.0.1:8443"
 # Offers: core banking refuses ReadOffers. A statement's transactions: core banking's facade reads none.
 AISP_NOT_SERVED = {"GetOffers", "GetAccountsAccountIdOffers", "GetAccountsAccountIdStatementsStatementIdTransactions"}
-# Payment initiation: single immediate domestic payments only.
+# Payment initiation: domestic payments, scheduled payments and standing orders.
 PISP_SERVED = {
     "CreateDomesticPaymentConsents",
     "GetDomesticPaymentConsentsConsentId",
@@ -23,6 +23,16 @@ PISP_SERVED = {
     "CreateDomesticPayments",
     "GetDomesticPaymentsDomesticPaymentId",
     "GetDomesticPaymentsDomesticPaymentIdPaymentDetails",
+    "CreateDomesticScheduledPaymentConsents",
+    "GetDomesticScheduledPaymentConsentsConsentId",
+    "CreateDomesticScheduledPayments",
+    "GetDomesticScheduledPaymentsDomesticScheduledPaymentId",
+    "GetDomesticScheduledPaymentsDomesticScheduledPaymentIdPaymentDetails",
+    "CreateDomesticStandingOrderConsents",
+    "GetDomesticStandingOrderConsentsConsentId",
+    "CreateDomesticStandingOrders",
+    "GetDomesticStandingOrdersDomesticStandingOrderId",
+    "GetDomesticStandingOrdersDomesticStandingOrderIdPaymentDetails",
 }
 
 

@@ -12,9 +12,11 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from joserfc.jwk import RSAKey
 
 from audit.trail import platform_units
 from auth_server.identities import service as identities
@@ -28,11 +30,11 @@ from tests.auth_server.oauth.flow import Customer, decision_form, pkce, redirect
 from tests.core_banking.helpers import new_account, new_customer
 from tests.gateway.harness import RunningGateway, serving_gateway
 from tests.open_banking.contract import Contract
+from tests.open_banking.message_signing import tpp_signature, verify_bank_signature
 
 __all__ = ["pki", "shared_database_url"]
 
 PISP = "/open-banking/v4.0/pisp"
-SIGNED = {"x-jws-signature": "eyJhbGciOiJQUzI1NiJ9..c2lnbmF0dXJl"}  # required by the spec, not yet verified
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +72,15 @@ def ob_headers(token: str, **extra: str) -> dict[str, str]:
     }
 
 
+def signed(gateway: RunningGateway, tpp: RegisteredClient, body: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    """The exact bytes a TPP sends and its x-jws-signature of them, with the key it registered (R/W API Profile,
+    "Message Signing"; the bank is the trust anchor, named by its domain)."""
+    assert isinstance(tpp.key, RSAKey)
+    content = json.dumps(body).encode()
+    signature = tpp_signature(content, tpp.key, iss=tpp.client_id, tan=urlsplit(gateway.issuer).hostname or "")
+    return content, {"content-type": "application/json", "x-jws-signature": signature}
+
+
 async def app_token(gateway: RunningGateway, tpp: RegisteredClient, tls: httpx.AsyncClient) -> str:
     response = await tls.post(
         "/oauth2/token",
@@ -82,7 +93,7 @@ async def app_token(gateway: RunningGateway, tpp: RegisteredClient, tls: httpx.A
 
 async def test_a_pisp_pays_what_the_customer_authorised_once(gateway: RunningGateway, contract: Contract) -> None:
     platform = gateway.platform
-    tpp = await registrar(platform)(scope="openid payments")
+    tpp = await registrar(platform)(scope="openid payments", alg="PS256")  # one key: client auth and messages
     customer = await paying_customer(gateway)
     current_id, savings_id = customer.account_ids
     payee_owner = await new_customer(platform.sessions, platform.keyring)
@@ -105,13 +116,19 @@ async def test_a_pisp_pays_what_the_customer_authorised_once(gateway: RunningGat
     }
     risk = {"PaymentContextCode": "EcommerceMerchantInitiatedPayment"}
     token = await app_token(gateway, tpp, tls)
+    content, signature = signed(gateway, tpp, {"Data": {"Initiation": initiation}, "Risk": risk})
     created = await tls.post(
         PISP + "/domestic-payment-consents",
-        json={"Data": {"Initiation": initiation}, "Risk": risk},
-        headers=ob_headers(token, **SIGNED, **{"x-idempotency-key": "e2e-" + uuid.uuid4().hex[:16]}),
+        content=content,
+        headers=ob_headers(token, **signature, **{"x-idempotency-key": "e2e-" + uuid.uuid4().hex[:16]}),
     )
     assert created.status_code == 201, created.text
     contract.check(created)
+    # The bank's signature verifies with the keys its discovery document publishes at jwks_uri.
+    metadata = (await gateway.http().get("/.well-known/openid-configuration")).json()
+    published = (await gateway.http().get(urlsplit(metadata["jwks_uri"]).path)).json()
+    bank_header = verify_bank_signature(created, published)
+    assert bank_header["http://openbanking.org.uk/iss"] == gateway.issuer
     consent_id = created.json()["Data"]["ConsentId"]
 
     # PAR with the consent as RFC 9396 authorization_details, then the customer's sign-in (SCA) and choice.
@@ -165,22 +182,30 @@ async def test_a_pisp_pays_what_the_customer_authorised_once(gateway: RunningGat
     assert funds.json()["Data"]["FundsAvailableResult"]["FundsAvailable"] is True
 
     payment_key = "e2e-" + uuid.uuid4().hex[:16]
+    content, signature = signed(
+        gateway, tpp, {"Data": {"ConsentId": consent_id, "Initiation": initiation}, "Risk": risk}
+    )
     paid = await tls.post(
         PISP + "/domestic-payments",
-        json={"Data": {"ConsentId": consent_id, "Initiation": initiation}, "Risk": risk},
-        headers=ob_headers(psu_token, **SIGNED, **{"x-idempotency-key": payment_key}),
+        content=content,
+        headers=ob_headers(psu_token, **signature, **{"x-idempotency-key": payment_key}),
     )
     assert paid.status_code == 201, paid.text
     contract.check(paid)
+    verify_bank_signature(paid, published)
     payment_id = paid.json()["Data"]["DomesticPaymentId"]
 
+    content, signature = signed(
+        gateway, tpp, {"Data": {"ConsentId": consent_id, "Initiation": initiation}, "Risk": risk}
+    )
     again = await tls.post(
         PISP + "/domestic-payments",
-        json={"Data": {"ConsentId": consent_id, "Initiation": initiation}, "Risk": risk},
-        headers=ob_headers(psu_token, **SIGNED, **{"x-idempotency-key": "e2e-" + uuid.uuid4().hex[:16]}),
+        content=content,
+        headers=ob_headers(psu_token, **signature, **{"x-idempotency-key": "e2e-" + uuid.uuid4().hex[:16]}),
     )
     assert again.status_code == 400, again.text
     contract.check(again)
+    verify_bank_signature(again, published)  # errors with a body are signed too
 
     read = await tls.get(f"{PISP}/domestic-payments/{payment_id}", headers=ob_headers(token))
     details = await tls.get(f"{PISP}/domestic-payments/{payment_id}/payment-details", headers=ob_headers(token))
@@ -188,6 +213,7 @@ async def test_a_pisp_pays_what_the_customer_authorised_once(gateway: RunningGat
     for response in (read, details, consent):
         assert response.status_code == 200, response.text
         contract.check(response)
+        verify_bank_signature(response, published)
     assert read.json()["Data"]["Initiation"] == initiation
     assert details.json()["Data"]["PaymentStatus"][0]["Status"] == "PDNG"
     assert consent.json()["Data"]["Status"] == "COND"

@@ -26,7 +26,7 @@ def errors_of(response: httpx.Response) -> list[tuple[str, str | None]]:
     [
         AISP + "/cards",  # not in the specification
         AISP + "/offers",  # in the specification, not served
-        "/open-banking/v4.0/pisp/domestic-scheduled-payments",  # in the spec, not served
+        "/open-banking/v4.0/pisp/international-scheduled-payments",  # in the spec, not served
         "/open-banking/v3.1/aisp/accounts",  # a version not served
     ],
 )

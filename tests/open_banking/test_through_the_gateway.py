@@ -92,7 +92,7 @@ async def test_every_path_under_open_banking_answers_in_ob_format(
     payments = await client_token(gateway, tpp, "payments")
     cases = [
         ("/open-banking/v4.0/aisp/offers", accounts, 404),  # in the spec, not served
-        ("/open-banking/v4.0/pisp/domestic-scheduled-payments/p-1", payments, 404),  # in the spec, not served
+        ("/open-banking/v4.0/pisp/international-scheduled-payments/p-1", payments, 404),  # in the spec, not served
         ("/open-banking/v4.0/pisp/domestic-payments/p-1", payments, 400),  # no such payment (U011)
         ("/open-banking/v9.9/aisp/accounts", accounts, 404),  # no policy admits it: the gateway's own 404
         ("/open-banking/v4.0/cbpii/funds-confirmation-consents/c-1", accounts, 403),  # lacks fundsconfirmations

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
@@ -118,15 +118,55 @@ async def _accounts(
     """The customer's open accounts the consent may cover: a payment's in its currency, and only the one its
     DebtorAccount names when it names one (a funds confirmation always does; the customer chooses nothing)."""
     accounts = [a for a in await facade.list_customer_accounts(customer_id) if a.status.value == "ACTIVE"]
-    if consent is not None and isinstance(consent.details, core_banking.DomesticPaymentDetails):
+    if consent is not None and isinstance(consent.details, _PAYMENT_DETAILS):
         currency = consent.details.amount.currency
         accounts = [a for a in accounts if a.currency == currency]
-    if consent is not None and isinstance(
-        consent.details, core_banking.FundsConfirmationDetails | core_banking.DomesticPaymentDetails
-    ):
+    if consent is not None and isinstance(consent.details, core_banking.FundsConfirmationDetails | _PAYMENT_DETAILS):
         debtor = consent.details.debtor_account
         accounts = [a for a in accounts if debtor is None or debtor.names(a)]
     return accounts
+
+
+# What a payment consent (single, scheduled or standing order) authorises: the customer pays from one account.
+_PAYMENT_DETAILS = core_banking.DomesticPaymentDetails | core_banking.PaymentOrderDetails
+_FREQUENCY_WORDS = {
+    core_banking.Frequency.DAILY: "Every day",
+    core_banking.Frequency.WEEKLY: "Every week",
+    core_banking.Frequency.FORTNIGHTLY: "Every two weeks",
+    core_banking.Frequency.MONTHLY: "Every month",
+    core_banking.Frequency.QUARTERLY: "Every three months",
+    core_banking.Frequency.HALF_YEARLY: "Every six months",
+    core_banking.Frequency.YEARLY: "Every year",
+}
+
+
+def _day(day: date) -> str:
+    return day.strftime("%d %B %Y")
+
+
+def _money(money: core_banking.Money) -> str:
+    return f"{money.to_decimal_string()} {money.currency}"
+
+
+def _schedule(details: core_banking.PaymentOrderDetails) -> dict[str, Any]:
+    """When a scheduled payment or standing order pays, in the customer's words (dates in London)."""
+    if details.frequency is None:
+        return {"on": _day(details.first_date)}
+    if details.payments_total is not None and details.final_date is not None:
+        end = f"after {details.payments_total} payments or on {_day(details.final_date)}, whichever comes first"
+    elif details.payments_total is not None:
+        end = f"after {details.payments_total} payments"
+    elif details.final_date is not None:
+        end = f"on {_day(details.final_date)}"
+    else:
+        end = "when you cancel it"
+    return {
+        "frequency": _FREQUENCY_WORDS[details.frequency],
+        "first": _day(details.first_date),
+        "recurring": None if details.recurring_amount is None else _money(details.recurring_amount),
+        "final": None if details.final_amount is None else _money(details.final_amount),
+        "ends": end,
+    }
 
 
 def _account_label(account: core_banking.AccountRecord) -> str:
@@ -162,12 +202,13 @@ def _consent_context(
     funds: dict[str, Any] | None = None
     choice, legend = "many", "Accounts to share"
     details = None if consent is None else consent.details
-    if isinstance(details, core_banking.DomesticPaymentDetails):
+    if isinstance(details, _PAYMENT_DETAILS):
         payment = {
             "payee": details.creditor.name,
             "payee_account": details.creditor.identification,
-            "amount": f"{details.amount.to_decimal_string()} {details.amount.currency}",
+            "amount": _money(details.amount),
             "reference": details.reference,
+            "schedule": _schedule(details) if isinstance(details, core_banking.PaymentOrderDetails) else None,
         }
         choice, legend = "one", "Pay from"
     elif isinstance(details, core_banking.AccountAccessDetails):
@@ -395,7 +436,7 @@ async def _chosen_accounts(
         return None, accounts
     if consent is not None and not ids:
         return "Choose an account.", []
-    if consent is not None and consent.kind is core_banking.ConsentKind.DOMESTIC_PAYMENT and len(ids) != 1:
+    if consent is not None and consent.kind in core_banking.PAYMENT_KINDS and len(ids) != 1:
         return "Choose one account to pay from.", []
     return None, ids
 

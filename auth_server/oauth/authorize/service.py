@@ -140,11 +140,12 @@ def requested_acr(pushed: PushedRequest) -> tuple[str, ...]:
 
 
 def needs_sca(client: ClientRecord, pushed: PushedRequest, consent: core_banking.ConsentRecord | None) -> bool:
-    """PSD2 SCA: staff always, payments, and any request asking for the SCA acr (acr_values or an acr claim)."""
+    """PSD2 SCA: staff always, payments (single, scheduled, standing orders), and any request asking for the SCA
+    acr (acr_values or an acr claim)."""
     return (
         client.identity_kind is IdentityKind.STAFF
         or ACR_SCA in requested_acr(pushed)
-        or (consent is not None and consent.kind is core_banking.ConsentKind.DOMESTIC_PAYMENT)
+        or (consent is not None and consent.kind in core_banking.PAYMENT_KINDS)
     )
 
 

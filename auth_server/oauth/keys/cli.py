@@ -10,20 +10,22 @@ from rich.table import Table
 
 from auth_server.oauth.keys.service import KeyInfo
 
-app = typer.Typer(help="The authorization server's token signing keys.", no_args_is_help=True)
+app = typer.Typer(help="The authorization server's signing keys (tokens, Open Banking messages).", no_args_is_help=True)
 console = Console()
 
 
 @app.callback()
 def keys() -> None:
-    """The authorization server's token signing keys."""
+    """The authorization server's signing keys (tokens, Open Banking messages)."""
 
 
 def _table(rows: list[KeyInfo]) -> Table:
-    table = Table("kid", "alg", "status", "created", "published until")
+    table = Table("kid", "purpose", "alg", "status", "created", "published until")
     for key in rows:
         until = "while active" if key.publish_until is None else key.publish_until.isoformat(timespec="seconds")
-        table.add_row(key.kid, key.alg, key.status.value, key.created_at.isoformat(timespec="seconds"), until)
+        table.add_row(
+            key.kid, key.purpose.value, key.alg, key.status.value, key.created_at.isoformat(timespec="seconds"), until
+        )
     return table
 
 
@@ -35,7 +37,7 @@ def list_keys() -> None:
 
 @app.command()
 def rotate() -> None:
-    """Activate new ES256 and PS256 keys; the old ones stay published until their tokens have expired."""
+    """Activate new token (ES256, PS256) and message (PS256) keys; the old ones stay published a while."""
     created = asyncio.run(_rotate())
     console.print(f"[green]Signing keys rotated[/green]: new kids {', '.join(created)}")
 

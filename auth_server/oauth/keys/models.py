@@ -22,14 +22,27 @@ class SigningKeyStatus(StrEnum):
     RETIRED = "RETIRED"
 
 
+class SigningKeyPurpose(StrEnum):
+    """What a key signs: TOKENS (access and ID tokens) or MESSAGES (Open Banking response bodies, PS256 only).
+
+    Kept apart so that a key never signs both: a verifier of one kind never accepts the other's key.
+    """
+
+    TOKENS = "TOKENS"
+    MESSAGES = "MESSAGES"
+
+
 class SigningKey(Base):
-    """One signing key of one algorithm; at most one ACTIVE key per algorithm."""
+    """One signing key of one purpose and algorithm; at most one ACTIVE key per purpose and algorithm."""
 
     __tablename__ = "signing_keys"
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     kid: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     alg: Mapped[str] = mapped_column(String(8), nullable=False)
+    purpose: Mapped[SigningKeyPurpose] = mapped_column(
+        enum_type(SigningKeyPurpose, "signing_key_purpose"), nullable=False
+    )
     status: Mapped[SigningKeyStatus] = mapped_column(
         enum_type(SigningKeyStatus, "signing_key_status"),
         nullable=False,
@@ -41,8 +54,16 @@ class SigningKey(Base):
     publish_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
-        Index("uq_signing_keys_active_alg", "alg", unique=True, postgresql_where=text("status = 'ACTIVE'")),
+        Index(
+            "uq_signing_keys_active_purpose_alg",
+            "purpose",
+            "alg",
+            unique=True,
+            postgresql_where=text("status = 'ACTIVE'"),
+        ),
         CheckConstraint("alg IN ('ES256', 'PS256')", name="alg"),
+        # R/W API Profile, "Message Signing": messages are signed with PS256 only.
+        CheckConstraint("purpose = 'TOKENS' OR alg = 'PS256'", name="message_alg"),
         CheckConstraint(
             "(status = 'ACTIVE' AND retired_at IS NULL AND publish_until IS NULL)"
             " OR (status = 'RETIRED' AND retired_at IS NOT NULL AND publish_until IS NOT NULL)",

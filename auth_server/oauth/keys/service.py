@@ -1,4 +1,8 @@
-"""Signing keys: one active ES256 and one active PS256 key; rotation keeps retired keys published a while."""
+"""Signing keys: one active ES256 and one active PS256 key for tokens, and one PS256 key for Open Banking messages.
+
+Rotation keeps retired keys published a while: token keys until every token they signed has expired, message
+keys long enough for TPPs that verify a response's `x-jws-signature` after receiving it.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from auth_server.oauth.config import SIGNING_KEY_CACHE_S, OAuthConfig
 from auth_server.oauth.events import KEYS_TOPIC, report_oauth_change
 from auth_server.oauth.jose import SERVER_SIGNING_ALGORITHMS
 from auth_server.oauth.keys import repository
-from auth_server.oauth.keys.models import SigningKey, SigningKeyStatus
+from auth_server.oauth.keys.models import SigningKey, SigningKeyPurpose, SigningKeyStatus
 from obank.actor import Actor
 from obank.crypto import KeyRing, seal, unseal
 from obank.unit_of_work import UnitOfWork, UnitsOfWork
@@ -28,6 +32,15 @@ RSA_BITS = 2048
 UNKNOWN_KID_REFRESH_S = 1.0
 # Who creates the first keys when a process finds none.
 KEYS_ACTOR = Actor.system("auth_server")
+# R/W API Profile, "Message Signing": the signer must sign with PS256.
+MESSAGE_SIGNING_ALGORITHM = "PS256"
+# A retired message key stays published a day: a TPP may verify a response it received (and kept) later.
+MESSAGE_KEY_PUBLICATION_S = 24 * 3600
+# Every key the store keeps active: (purpose, algorithm).
+ACTIVE_KEYS: tuple[tuple[SigningKeyPurpose, str], ...] = (
+    *((SigningKeyPurpose.TOKENS, alg) for alg in SERVER_SIGNING_ALGORITHMS),
+    (SigningKeyPurpose.MESSAGES, MESSAGE_SIGNING_ALGORITHM),
+)
 
 PrivateKey = ECKey | RSAKey
 
@@ -38,6 +51,7 @@ class KeyInfo:
 
     kid: str
     alg: str
+    purpose: SigningKeyPurpose
     status: SigningKeyStatus
     created_at: datetime
     retired_at: datetime | None
@@ -52,7 +66,7 @@ def _generate(alg: str) -> PrivateKey:
     raise ValueError(f"no key generation for {alg}")
 
 
-def _new_key(keyring: KeyRing, alg: str, now: datetime) -> SigningKey:
+def _new_key(keyring: KeyRing, purpose: SigningKeyPurpose, alg: str, now: datetime) -> SigningKey:
     private = _generate(alg)
     kid = private.thumbprint()  # RFC 7638: stable, and unique per key
     key_id = uuid.uuid4()
@@ -61,6 +75,7 @@ def _new_key(keyring: KeyRing, alg: str, now: datetime) -> SigningKey:
         id=key_id,
         kid=kid,
         alg=alg,
+        purpose=purpose,
         status=SigningKeyStatus.ACTIVE,
         public_jwk=public_jwk,
         private_jwk_sealed=seal(keyring, key_id, SEAL_PURPOSE, json.dumps(private.as_dict(private=True)).encode()),
@@ -69,15 +84,15 @@ def _new_key(keyring: KeyRing, alg: str, now: datetime) -> SigningKey:
 
 
 async def ensure_signing_keys(uow: UnitOfWork, *, now: datetime | None = None) -> list[str]:
-    """Create the missing active key of each algorithm (first start); return the kids created."""
+    """Create the missing active key of each purpose and algorithm (first start); return the kids created."""
     now = now or datetime.now(UTC)
     session = uow.session
     await repository.lock_keys(session)
-    present = {key.alg for key in await repository.active(session)}
+    present = {(key.purpose, key.alg) for key in await repository.active(session)}
     created: list[str] = []
-    for alg in SERVER_SIGNING_ALGORITHMS:
-        if alg not in present:
-            key = _new_key(uow.keyring, alg, now)
+    for purpose, alg in ACTIVE_KEYS:
+        if (purpose, alg) not in present:
+            key = _new_key(uow.keyring, purpose, alg, now)
             await repository.add(session, key)
             created.append(key.kid)
     if created:
@@ -93,7 +108,7 @@ async def ensure_signing_keys(uow: UnitOfWork, *, now: datetime | None = None) -
 
 
 async def rotate_signing_keys(uow: UnitOfWork, config: OAuthConfig, *, now: datetime | None = None) -> list[str]:
-    """Retire every active key (still published until its tokens expire) and activate new ones."""
+    """Retire every active key (still published until what it signed is verified) and activate new ones."""
     now = now or datetime.now(UTC)
     session = uow.session
     await repository.lock_keys(session)
@@ -101,12 +116,15 @@ async def rotate_signing_keys(uow: UnitOfWork, config: OAuthConfig, *, now: date
     for key in await repository.active(session):
         key.status = SigningKeyStatus.RETIRED
         key.retired_at = now
-        key.publish_until = now + timedelta(seconds=config.key_publication_s)
+        published_s = (
+            MESSAGE_KEY_PUBLICATION_S if key.purpose is SigningKeyPurpose.MESSAGES else config.key_publication_s
+        )
+        key.publish_until = now + timedelta(seconds=published_s)
         retired.append(key.kid)
     await session.flush()
     created = []
-    for alg in SERVER_SIGNING_ALGORITHMS:
-        key = _new_key(uow.keyring, alg, now)
+    for purpose, alg in ACTIVE_KEYS:
+        key = _new_key(uow.keyring, purpose, alg, now)
         await repository.add(session, key)
         created.append(key.kid)
     report_oauth_change(
@@ -122,7 +140,7 @@ async def rotate_signing_keys(uow: UnitOfWork, config: OAuthConfig, *, now: date
 
 async def list_keys(session: AsyncSession) -> list[KeyInfo]:
     return [
-        KeyInfo(k.kid, k.alg, k.status, k.created_at, k.retired_at, k.publish_until)
+        KeyInfo(k.kid, k.alg, k.purpose, k.status, k.created_at, k.retired_at, k.publish_until)
         for k in await repository.all_keys(session)
     ]
 
@@ -134,21 +152,23 @@ class SigningKeys:
         self._units = units
         self._keyring = units.keyring
         self._lock = asyncio.Lock()
-        self._active: dict[str, tuple[str, PrivateKey]] = {}
+        self._active: dict[tuple[SigningKeyPurpose, str], tuple[str, PrivateKey]] = {}
         self._published: list[dict[str, Any]] = []
+        self._published_tokens: list[dict[str, Any]] = []
         self._verification = KeySet([])
         self._loaded_at = float("-inf")
 
     async def _refresh(self) -> None:
         async with self._units.begin(KEYS_ACTOR) as uow:
             active = await repository.active(uow.session)
-            if {k.alg for k in active} != set(SERVER_SIGNING_ALGORITHMS):
+            if {(k.purpose, k.alg) for k in active} != set(ACTIVE_KEYS):
                 await ensure_signing_keys(uow)
                 active = await repository.active(uow.session)
             published = await repository.published(uow.session, datetime.now(UTC))
-        self._active = {key.alg: (key.kid, self._open(key)) for key in active}
+        self._active = {(key.purpose, key.alg): (key.kid, self._open(key)) for key in active}
         self._published = [dict(key.public_jwk) for key in published]
-        self._verification = KeySet.import_key_set({"keys": self._published})
+        self._published_tokens = [dict(k.public_jwk) for k in published if k.purpose is SigningKeyPurpose.TOKENS]
+        self._verification = KeySet.import_key_set({"keys": self._published_tokens})
         self._loaded_at = time.monotonic()
 
     def _open(self, key: SigningKey) -> PrivateKey:
@@ -165,21 +185,33 @@ class SigningKeys:
                 await self._refresh()
 
     async def signing_key(self, alg: str) -> tuple[str, PrivateKey]:
-        """The active key of `alg` and its kid."""
+        """The active token signing key of `alg` and its kid."""
         await self._fresh(SIGNING_KEY_CACHE_S)
-        return self._active[alg]
+        return self._active[(SigningKeyPurpose.TOKENS, alg)]
+
+    async def message_signing_key(self) -> tuple[str, RSAKey]:
+        """The active key signing Open Banking messages (PS256) and its kid."""
+        await self._fresh(SIGNING_KEY_CACHE_S)
+        kid, key = self._active[(SigningKeyPurpose.MESSAGES, MESSAGE_SIGNING_ALGORITHM)]
+        assert isinstance(key, RSAKey)
+        return kid, key
 
     async def verification_keys(self, kid: str | None = None) -> KeySet:
-        """Every published public key; refreshed first if `kid` is one this process has not seen yet."""
+        """Every published token key; refreshed first if `kid` is one this process has not seen yet."""
         await self._fresh(SIGNING_KEY_CACHE_S)
         if kid is not None and all(k.kid != kid for k in self._verification.keys):
             await self._fresh(UNKNOWN_KID_REFRESH_S)
         return self._verification
 
     async def jwks(self) -> dict[str, Any]:
-        """The public JWK Set served at `jwks_uri`."""
+        """The public JWK Set served at `jwks_uri`: token keys, and the keys TPPs verify our messages with."""
         await self._fresh(SIGNING_KEY_CACHE_S)
         return {"keys": list(self._published)}
+
+    async def token_jwks(self) -> dict[str, Any]:
+        """The token keys alone, for resource servers verifying access tokens (never a message key)."""
+        await self._fresh(SIGNING_KEY_CACHE_S)
+        return {"keys": list(self._published_tokens)}
 
     def invalidate(self) -> None:
         """Reload on next use (after this process rotated the keys)."""

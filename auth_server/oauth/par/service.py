@@ -28,7 +28,7 @@ from auth_server.oauth.errors import (
 from auth_server.oauth.par import repository
 from auth_server.oauth.par.models import PushedAuthorizationRequest
 from auth_server.oauth.par.schemas import PushedRequest
-from core_banking.facade import ConsentKind, ConsentNotFound, ConsentStatus, CoreBanking
+from core_banking.facade import PAYMENT_KINDS, ConsentKind, ConsentNotFound, ConsentStatus, CoreBanking
 from obank.unit_of_work import UnitOfWork
 
 REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"  # RFC 9126 s2.2
@@ -38,14 +38,18 @@ PKCE_S256_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # RFC 7636 s4.2: BASE6
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 # Which RFC 9396 type carries which consent kind, and the scope a consent of that kind needs (UK OB v4.0:
 # `accounts` for AIS, `payments` for PIS, `fundsconfirmations` for CBPII).
+# `payment_initiation` carries every payment consent (single, scheduled, standing order): the consent's own
+# kind says which, as UK OB's `openbanking_intent_id` leaves it to the intent.
 CONSENT_TYPES = {
-    ACCOUNT_INFORMATION: ConsentKind.ACCOUNT_ACCESS,
-    PAYMENT_INITIATION: ConsentKind.DOMESTIC_PAYMENT,
-    FUNDS_CONFIRMATION: ConsentKind.FUNDS_CONFIRMATION,
+    ACCOUNT_INFORMATION: frozenset({ConsentKind.ACCOUNT_ACCESS}),
+    PAYMENT_INITIATION: PAYMENT_KINDS,
+    FUNDS_CONFIRMATION: frozenset({ConsentKind.FUNDS_CONFIRMATION}),
 }
 CONSENT_SCOPES = {
     ConsentKind.ACCOUNT_ACCESS: "accounts",
     ConsentKind.DOMESTIC_PAYMENT: "payments",
+    ConsentKind.DOMESTIC_SCHEDULED_PAYMENT: "payments",
+    ConsentKind.DOMESTIC_STANDING_ORDER: "payments",
     ConsentKind.FUNDS_CONFIRMATION: "fundsconfirmations",
 }
 INTENT_CLAIM = "openbanking_intent_id"
@@ -117,7 +121,7 @@ async def _check_consent(
     core_banking: CoreBanking,
     client_id: str,
     consent_id: str,
-    expected_kind: ConsentKind | None,
+    expected_kinds: frozenset[ConsentKind] | None,
     scopes: list[str],
     now: datetime,
 ) -> None:
@@ -139,7 +143,7 @@ async def _check_consent(
         raise InvalidRequest(f"consent {consent_id} is {consent.status.value}, not awaiting authorisation")
     if consent.is_expired(now):
         raise InvalidRequest(f"consent {consent_id} has expired")
-    if expected_kind is not None and consent.kind is not expected_kind:
+    if expected_kinds is not None and consent.kind not in expected_kinds:
         raise InvalidAuthorizationDetails(f"consent {consent_id} is not of the authorization_details type given")
     scope = CONSENT_SCOPES.get(consent.kind)
     if scope is None:

@@ -1,12 +1,18 @@
-"""Beneficiaries, standing orders, scheduled payments and direct debits: empty lists, behind the same checks.
+"""Beneficiaries, standing orders, scheduled payments and direct debits, behind the same checks.
 
 The consent must be in force, grant the list's permission and cover the account asked for, as for any
-other resource; core banking keeps none of these yet, so each answers its empty list, never 404.
+other resource. Standing orders and scheduled payments are the payment orders still to pay from the
+consent's accounts, whoever set them up; core banking keeps no beneficiaries or direct debits yet, so those
+answer their empty lists, never 404.
 """
 
 from __future__ import annotations
 
-from open_banking.aisp.auth import AccountsReader
+import uuid
+
+from core_banking.facade import AccountAccessDetails, CoreBanking, OrderKind, OrderRecord, Permission
+from open_banking.aisp.auth import AccountsReader, ConsentReader
+from open_banking.aisp.errors import information_errors
 from open_banking.aisp.router.common import READ_ERRORS, AccountIdPath, one_page, router
 from open_banking.aisp.schemas import (
     OBReadBeneficiary5,
@@ -19,9 +25,45 @@ from open_banking.aisp.schemas.payees import (
     OBReadDirectDebit2Data,
     OBReadScheduledPayment3Data,
     OBReadStandingOrder6Data,
+    OBScheduledPayment3,
+    OBStandingOrder6,
 )
 from open_banking.aisp.service import information
 from open_banking.dependencies import CoreBankingDep, SelfUrlDep
+
+
+async def _orders(
+    core_banking: CoreBanking, reader: ConsentReader, kind: OrderKind, account_id: uuid.UUID | None
+) -> tuple[list[OrderRecord], bool]:
+    """The consent's orders of `kind` (of the account asked for), and whether its permission is the Detail one."""
+    needs, detail = _PERMISSIONS[kind]
+    consent = await information.consent_in_force(core_banking, reader, needs, account_id)
+    with information_errors():
+        orders = await core_banking.consent_payment_orders(consent.id, reader.client_id, account_id, kind)
+    assert isinstance(consent.details, AccountAccessDetails)  # an account access consent, checked above
+    return orders, detail in consent.details.permissions
+
+
+_PERMISSIONS = {
+    OrderKind.SCHEDULED: (information.SCHEDULED_PAYMENTS, Permission.READ_SCHEDULED_PAYMENTS_DETAIL),
+    OrderKind.STANDING_ORDER: (information.STANDING_ORDERS, Permission.READ_STANDING_ORDERS_DETAIL),
+}
+
+
+async def _standing_orders(
+    core_banking: CoreBanking, reader: ConsentReader, account_id: uuid.UUID | None, self_url: str
+) -> OBReadStandingOrder6:
+    orders, detail = await _orders(core_banking, reader, OrderKind.STANDING_ORDER, account_id)
+    data = OBReadStandingOrder6Data(StandingOrder=[OBStandingOrder6.of(order, detail=detail) for order in orders])
+    return OBReadStandingOrder6(Data=data, **one_page(self_url))
+
+
+async def _scheduled_payments(
+    core_banking: CoreBanking, reader: ConsentReader, account_id: uuid.UUID | None, self_url: str
+) -> OBReadScheduledPayment3:
+    orders, detail = await _orders(core_banking, reader, OrderKind.SCHEDULED, account_id)
+    payments = [OBScheduledPayment3.of(order, detail=detail) for order in orders]
+    return OBReadScheduledPayment3(Data=OBReadScheduledPayment3Data(ScheduledPayment=payments), **one_page(self_url))
 
 
 @router.get(
@@ -69,8 +111,7 @@ async def get_account_beneficiaries(
 async def get_standing_orders(
     reader: AccountsReader, core_banking: CoreBankingDep, self_url: SelfUrlDep
 ) -> OBReadStandingOrder6:
-    await information.payee_list_in_reach(core_banking, reader, information.STANDING_ORDERS, None)
-    return OBReadStandingOrder6(Data=OBReadStandingOrder6Data(), **one_page(self_url))
+    return await _standing_orders(core_banking, reader, None, self_url)
 
 
 @router.get(
@@ -85,9 +126,7 @@ async def get_standing_orders(
 async def get_account_standing_orders(
     account_id: AccountIdPath, reader: AccountsReader, core_banking: CoreBankingDep, self_url: SelfUrlDep
 ) -> OBReadStandingOrder6:
-    covered = information.covered_account(account_id)
-    await information.payee_list_in_reach(core_banking, reader, information.STANDING_ORDERS, covered)
-    return OBReadStandingOrder6(Data=OBReadStandingOrder6Data(), **one_page(self_url))
+    return await _standing_orders(core_banking, reader, information.covered_account(account_id), self_url)
 
 
 @router.get(
@@ -102,8 +141,7 @@ async def get_account_standing_orders(
 async def get_scheduled_payments(
     reader: AccountsReader, core_banking: CoreBankingDep, self_url: SelfUrlDep
 ) -> OBReadScheduledPayment3:
-    await information.payee_list_in_reach(core_banking, reader, information.SCHEDULED_PAYMENTS, None)
-    return OBReadScheduledPayment3(Data=OBReadScheduledPayment3Data(), **one_page(self_url))
+    return await _scheduled_payments(core_banking, reader, None, self_url)
 
 
 @router.get(
@@ -118,9 +156,7 @@ async def get_scheduled_payments(
 async def get_account_scheduled_payments(
     account_id: AccountIdPath, reader: AccountsReader, core_banking: CoreBankingDep, self_url: SelfUrlDep
 ) -> OBReadScheduledPayment3:
-    covered = information.covered_account(account_id)
-    await information.payee_list_in_reach(core_banking, reader, information.SCHEDULED_PAYMENTS, covered)
-    return OBReadScheduledPayment3(Data=OBReadScheduledPayment3Data(), **one_page(self_url))
+    return await _scheduled_payments(core_banking, reader, information.covered_account(account_id), self_url)
 
 
 @router.get(

@@ -1,16 +1,160 @@
-"""Beneficiaries, standing orders, scheduled payments and direct debits: none kept by this bank yet.
+"""Beneficiaries, standing orders, scheduled payments and direct debits.
 
-Core banking keeps no payees, standing orders, scheduled payments or direct debit mandates until the
-beneficiaries and scheduled payments work builds them; these resources answer their empty lists (R/W API
-Profile, "400 (Bad Request) v/s 404 (Not Found)": no business data is 200 with an empty array), typed as
-arrays that hold nothing so that the OpenAPI document promises no more than the bank serves.
+Standing orders and scheduled payments are core banking's payment orders still to pay from an account
+(`OBStandingOrder6`, `OBScheduledPayment3`): the Basic permission shows all but the payee's account, the
+Detail one the payee's account too (UK OB: ReadStandingOrdersBasic/Detail, ReadScheduledPaymentsBasic/
+Detail). Core banking keeps no payees or direct debit mandates yet: those resources answer their empty lists
+(R/W API Profile, "400 (Bad Request) v/s 404 (Not Found)": no business data is 200 with an empty array),
+typed as arrays that hold nothing so that the OpenAPI document promises no more than the bank serves.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from datetime import date, datetime, time
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from core_banking.facade import OrderRecord, OrderStatus
 from open_banking import schemas as envelope
+from open_banking.amounts import OBAmount
+
+Max35Text = Annotated[str, StringConstraints(min_length=1, max_length=35)]
+# Payment dates are the bank's days, in London (core banking's bank time zone).
+BANK_TIMEZONE = ZoneInfo("Europe/London")
+
+
+class OBCashAccount5(BaseModel):
+    """The payee's account (`OBCashAccount5_1`), shown under the Detail permission only."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    SchemeName: str
+    Identification: str = Field(min_length=1, max_length=256)
+    Name: str | None = Field(default=None, min_length=1, max_length=350)
+
+    @classmethod
+    def of(cls, order: OrderRecord) -> OBCashAccount5:
+        creditor = order.creditor
+        return cls(SchemeName=creditor.scheme.value, Identification=creditor.identification, Name=creditor.name[:350])
+
+
+class OBFrequency(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    Type: str
+
+
+class OBMandateRelatedInformation(BaseModel):
+    """When a standing order pays: from its first date, at its frequency, until its final date if it has one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    Classification: Literal["FIXE"] = "FIXE"
+    FirstPaymentDateTime: datetime
+    FinalPaymentDateTime: datetime | None = None
+    Frequency: OBFrequency
+
+
+class OBCreditorReference(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    Reference: Max35Text
+
+
+class OBStructuredRemittance(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    CreditorReferenceInformation: OBCreditorReference
+
+
+class OBRemittanceInformation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    Structured: list[OBStructuredRemittance]
+
+    @classmethod
+    def of(cls, reference: str | None) -> OBRemittanceInformation | None:
+        if reference is None:
+            return None
+        return cls(
+            Structured=[OBStructuredRemittance(CreditorReferenceInformation=OBCreditorReference(Reference=reference))]
+        )
+
+
+def _midnight(day: date) -> datetime:
+    """A nominal payment date as OB writes dates: midnight in the bank's time zone."""
+    return datetime.combine(day, time(0, 0), BANK_TIMEZONE)
+
+
+class OBStandingOrder6(BaseModel):
+    """A standing order still paying from the account."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    AccountId: str
+    StandingOrderId: str = Field(min_length=1, max_length=40)
+    NextPaymentDateTime: datetime | None = None
+    LastPaymentDateTime: datetime | None = None
+    NumberOfPayments: str | None = None
+    StandingOrderStatusCode: Literal["ACTV", "CANC"]
+    FirstPaymentAmount: OBAmount
+    NextPaymentAmount: OBAmount | None = None
+    LastPaymentAmount: OBAmount | None = None
+    FinalPaymentAmount: OBAmount | None = None
+    CreditorAccount: OBCashAccount5 | None = None
+    MandateRelatedInformation: OBMandateRelatedInformation
+    RemittanceInformation: OBRemittanceInformation | None = None
+
+    @classmethod
+    def of(cls, order: OrderRecord, *, detail: bool) -> OBStandingOrder6:
+        assert order.frequency is not None  # a standing order
+        last = order.runs[-1] if order.runs else None
+        return cls(
+            AccountId=str(order.debtor_account_id),
+            StandingOrderId=str(order.id),
+            NextPaymentDateTime=order.next_payment_at,
+            LastPaymentDateTime=None if last is None else last.ran_at,
+            NumberOfPayments=None if order.payments_total is None else str(order.payments_total),
+            StandingOrderStatusCode="ACTV" if order.status is OrderStatus.ACTIVE else "CANC",
+            FirstPaymentAmount=OBAmount.from_money(order.first),
+            NextPaymentAmount=None if order.next_amount is None else OBAmount.from_money(order.next_amount),
+            FinalPaymentAmount=None if order.final is None else OBAmount.from_money(order.final),
+            CreditorAccount=OBCashAccount5.of(order) if detail else None,
+            MandateRelatedInformation=OBMandateRelatedInformation(
+                FirstPaymentDateTime=_midnight(order.first_date),
+                FinalPaymentDateTime=None if order.final_date is None else _midnight(order.final_date),
+                Frequency=OBFrequency(Type=order.frequency.value),
+            ),
+            RemittanceInformation=OBRemittanceInformation.of(order.reference),
+        )
+
+
+class OBScheduledPayment3(BaseModel):
+    """A payment scheduled from the account and not yet made."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    AccountId: str
+    ScheduledPaymentId: str = Field(min_length=1, max_length=40)
+    ScheduledPaymentDateTime: datetime
+    ScheduledType: Literal["Execution"] = "Execution"
+    Reference: Max35Text | None = None
+    InstructedAmount: OBAmount
+    CreditorAccount: OBCashAccount5 | None = None
+
+    @classmethod
+    def of(cls, order: OrderRecord, *, detail: bool) -> OBScheduledPayment3:
+        return cls(
+            AccountId=str(order.debtor_account_id),
+            ScheduledPaymentId=str(order.id),
+            # When the bank executes it: its date (or the next business day) at the execution hour.
+            ScheduledPaymentDateTime=order.next_payment_at or _midnight(order.first_date),
+            Reference=order.reference,
+            InstructedAmount=OBAmount.from_money(order.first),
+            CreditorAccount=OBCashAccount5.of(order) if detail else None,
+        )
 
 
 class OBReadBeneficiary5Data(BaseModel):
@@ -30,7 +174,7 @@ class OBReadBeneficiary5(BaseModel):
 class OBReadStandingOrder6Data(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    StandingOrder: tuple[()] = ()
+    StandingOrder: list[OBStandingOrder6] = Field(default_factory=list)
 
 
 class OBReadStandingOrder6(BaseModel):
@@ -44,7 +188,7 @@ class OBReadStandingOrder6(BaseModel):
 class OBReadScheduledPayment3Data(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ScheduledPayment: tuple[()] = ()
+    ScheduledPayment: list[OBScheduledPayment3] = Field(default_factory=list)
 
 
 class OBReadScheduledPayment3(BaseModel):

@@ -55,14 +55,15 @@ async def test_keys_are_generated_published_and_sealed(isolated_server: RunningA
 
     keys = jwks["keys"]
     assert isinstance(keys, list)
-    assert sorted(k["alg"] for k in keys) == ["ES256", "PS256"]
+    # Tokens are signed with ES256 or PS256, Open Banking messages with a PS256 key of their own.
+    assert sorted(k["alg"] for k in keys) == ["ES256", "PS256", "PS256"]
     assert all(k["use"] == "sig" and "d" not in k and "p" not in k for k in keys)
     async with unit_of_work(platform.sessions) as session:
         sealed = (
             (await session.execute(text("SELECT private_jwk_sealed FROM auth_server.signing_keys"))).scalars().all()
         )
     private_d = json.dumps(keys).encode()  # nothing public or private appears in clear in the sealed column
-    assert len(sealed) == 2
+    assert len(sealed) == 3
     assert all(b'"d"' not in value and private_d not in value for value in sealed)
 
 
@@ -89,7 +90,7 @@ async def test_rotation_keeps_old_tokens_verifiable_until_they_expire(
     old = jwt.decode(old_token, published, algorithms=["ES256"])
     new = jwt.decode(new_token, published, algorithms=["ES256"])
     assert old.header["kid"] != new.header["kid"]
-    assert len(published.keys) == 4
+    assert len(published.keys) == 6  # old and new: two token keys and a message key each
 
     # Once every token the old keys signed has expired, they leave the JWK Set.
     async with unit_of_work(platform.sessions) as session:
@@ -116,6 +117,7 @@ def test_keys_rotate_command(settings: Settings, monkeypatch: pytest.MonkeyPatch
     assert rotated.exit_code == 0, rotated.output
     assert "Signing keys rotated" in rotated.stdout
     assert listed.exit_code == 0, listed.output
-    assert listed.stdout.count("ACTIVE") == 2
-    # A first rotation on an empty store retires nothing: two keys, both active.
+    assert listed.stdout.count("ACTIVE") == 3
+    assert listed.stdout.count("MESSAGES") == 1
+    # A first rotation on an empty store retires nothing: three keys, all active.
     assert listed.stdout.count("RETIRED") == 0

@@ -1,6 +1,7 @@
 """Beneficiaries, standing orders, scheduled payments, direct debits: empty lists behind the consent's checks.
 
-Core banking keeps none of them yet; never 404 (R/W API Profile, "400 (Bad Request) v/s 404 (Not Found)"): a
+Core banking keeps no beneficiaries or direct debits yet, and these customers have no payment orders
+(test_payment_orders.py lists some); never 404 (R/W API Profile, "400 (Bad Request) v/s 404 (Not Found)"): a
 resource without business data is 200 with its array empty.
 """
 

@@ -2,34 +2,100 @@
 
 from __future__ import annotations
 
+import base64
 import copy
+import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
+from joserfc.jwk import RSAKey
 
+from audit.trail import platform_units
+from auth_server.oauth.clients import service as clients_service
+from auth_server.oauth.clients.schemas import ClientMetadata
 from core_banking.accounts.schemas import AccountRecord
 from core_banking.facade import ConsentRecord, InProcessCoreBanking
+from obank.actor import Actor
+from obank.correlation import CorrelationMiddleware
 from obank.principal import PRINCIPAL_HEADER, Principal
 from obank.runtime import Platform
 from open_banking.app import SERVICE_NAME
 from open_banking.pisp import service
 from open_banking.pisp.schemas import OBWriteDomesticConsent4
+from open_banking.signing import SIGNATURE_HEADER, MessageSigning
 from tests.core_banking.helpers import new_account, new_customer
-from tests.open_banking.conftest import TppHeaders
+from tests.open_banking.conftest import BASE_URL, TppHeaders
+from tests.open_banking.message_signing import tpp_signature
 
 PISP = "/open-banking/v4.0/pisp"
 CONSENTS = PISP + "/domestic-payment-consents"
 PAYMENTS = PISP + "/domestic-payments"
 TPP = "tpp-1"
+OTHER_TPP = "tpp-2"
 JSON = {"content-type": "application/json"}
-# Message signing is not verified yet (see open_banking.pisp); the spec makes the header mandatory on these POSTs.
-SIGNED = {"x-jws-signature": "eyJhbGciOiJQUzI1NiJ9..c2lnbmF0dXJl"}
+# R/W API Profile, "Message Signing": these POSTs must be signed. `client` replaces this value by the TPP's
+# detached JWS of the exact body it sends, made with the key the TPP registered (the principal's client).
+SIGN_THE_BODY = "sign-the-body-as-the-tpp"
+SIGNED = {SIGNATURE_HEADER: SIGN_THE_BODY}
 # A payee at another bank whose sort code and account number pass VocaLink's modulus check.
 PAYEE_ACCOUNT = "08999966374958"
+
+
+@cache
+def tpp_key(client_id: str) -> RSAKey:
+    """The PS256 key a test TPP registered (one per client id and test session)."""
+    key = RSAKey.generate_key(2048, private=True)
+    key.ensure_kid()
+    return key
+
+
+@pytest.fixture(autouse=True)
+async def registered_tpps(platform: Platform) -> None:
+    """The test TPPs, registered with the bank as the demo TPP is: their public keys are their client's JWKS."""
+    async with platform_units(platform).begin(Actor.system("test")) as uow:
+        for client_id in (TPP, OTHER_TPP):
+            key = tpp_key(client_id)
+            metadata = ClientMetadata(
+                client_name=f"Test PISP {client_id}",
+                redirect_uris=["https://tpp.example/callback"],
+                grant_types=["authorization_code", "client_credentials"],
+                scope="openid payments",
+                token_endpoint_auth_method="private_key_jwt",
+                token_endpoint_auth_signing_alg="PS256",
+                jwks={"keys": [{**key.as_dict(private=False), "kid": key.kid, "use": "sig", "alg": "PS256"}]},
+                authorization_details_types=["payment_initiation"],
+            )
+            await clients_service.register_client(uow, metadata, client_id=client_id)
+
+
+def _principal_client(request: httpx.Request) -> str:
+    """The client the internal assertion names (read, not verified: the app verifies it)."""
+    segment = request.headers[PRINCIPAL_HEADER].split(".")[1]
+    client_id: str = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))["client_id"]
+    return client_id
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """As the open_banking `client`, and a request carrying `SIGNED` leaves signed by its TPP's registered key."""
+    signing: MessageSigning = app.state.message_signing
+
+    async def sign(request: httpx.Request) -> None:
+        if request.headers.get(SIGNATURE_HEADER) == SIGN_THE_BODY:
+            client_id = _principal_client(request)
+            request.headers[SIGNATURE_HEADER] = tpp_signature(
+                request.content, tpp_key(client_id), iss=client_id, tan=signing.trust_anchor
+            )
+
+    transport = httpx.ASGITransport(app=CorrelationMiddleware(app))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL, event_hooks={"request": [sign]}) as http:
+        yield http
 
 
 @dataclass(frozen=True)

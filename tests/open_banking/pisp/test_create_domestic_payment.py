@@ -284,7 +284,7 @@ async def test_the_signature_header_is_required_on_payments(
 
     assert response.status_code == 400, response.text
     contract.check(response, request_conforms=False)
-    assert (only_error(response)["ErrorCode"], only_error(response)["Path"]) == ("U007", "x-jws-signature")
+    assert (only_error(response)["ErrorCode"], only_error(response)["Path"]) == ("U019", "x-jws-signature")
 
 
 async def test_payments_of_another_tpp_are_403_and_unknown_ids_400(
