@@ -16,6 +16,9 @@ from obank.outbox.consumers import ConsumerRegistry, apply_once
 from obank.outbox.record import Event
 
 _log = get_logger("obank.outbox.relay")
+# The outbox table NOTIFYs this channel when events are inserted (a statement trigger, delivered at commit),
+# so an idle relay wakes at once rather than at its next poll.
+OUTBOX_CHANNEL = "obank_outbox"
 
 
 class PublishError(Exception):
@@ -70,18 +73,37 @@ class OutboxRelay:
             raise failure
         return delivered
 
-    async def run_forever(self, stop: asyncio.Event, poll_interval: float = 0.5) -> None:
-        """Publish until `stop` is set, draining full batches at once and polling when idle or failing."""
+    async def run_forever(
+        self, stop: asyncio.Event, poll_interval: float = 0.5, wakeup: asyncio.Event | None = None
+    ) -> None:
+        """Publish until `stop` is set, draining full batches at once; when idle or failing, wait for `wakeup`
+        (set when events commit, see `OUTBOX_CHANNEL`) or `poll_interval`, whichever comes first."""
         while not stop.is_set():
+            if wakeup is not None:
+                wakeup.clear()  # before the round: an event committed during it wakes the next one
             try:
                 published = await self.run_once()
             except Exception:
                 _log.exception("outbox_publish_failed")
                 published = 0
             if published < self.batch_size:
-                await sleep_unless_stopped(stop, poll_interval)
+                await _wait_for_either(stop, wakeup, poll_interval)
             else:
                 await asyncio.sleep(0)  # let other tasks run between back-to-back batches
+
+
+async def _wait_for_either(stop: asyncio.Event, wakeup: asyncio.Event | None, seconds: float) -> None:
+    """Wait `seconds`, returning early once `stop` or `wakeup` is set."""
+    if wakeup is None:
+        await sleep_unless_stopped(stop, seconds)
+        return
+    waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wakeup.wait())]
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
 
 
 async def sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from obank.log import get_logger
 from obank.outbox.consumers import ConsumerRegistry
 from obank.outbox.kafka import KafkaConsumerRunner, KafkaPublisher
-from obank.outbox.relay import InProcessPublisher, OutboxRelay, Publisher
+from obank.outbox.relay import OUTBOX_CHANNEL, InProcessPublisher, OutboxRelay, Publisher
 from obank.runtime import Platform
 
 _log = get_logger("obank.outbox.worker")
@@ -61,7 +61,12 @@ async def run_worker(
             else:
                 publisher = InProcessPublisher(registry, platform.sessions)
             relay = OutboxRelay(platform.sessions, publisher, settings.outbox_batch_size)
-            jobs.append(relay.run_forever(stop, settings.outbox_poll_interval_s))
+            # Committed events wake the relay through the process's listener; polling stays as the fallback.
+            wakeup = asyncio.Event()
+            subscription = platform.listener.subscribe(OUTBOX_CHANNEL, lambda _payload: wakeup.set())
+            stack.callback(platform.listener.unsubscribe, subscription)
+            platform.listener.start_in_background()
+            jobs.append(relay.run_forever(stop, settings.outbox_poll_interval_s, wakeup))
             _log.info("worker_started", count=len(registry))
             await _until_stopped(jobs, stop)
             _log.info("worker_stopped")

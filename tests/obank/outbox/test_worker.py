@@ -88,3 +88,22 @@ async def test_the_worker_fails_when_kafka_is_unreachable_and_releases_the_signa
         await asyncio.wait_for(run_worker(unreachable, ConsumerRegistry()), 10)
 
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+async def test_a_committed_event_wakes_an_idle_relay_at_once_rather_than_at_its_next_poll(platform: Platform) -> None:
+    await create_applications_table(platform.sessions)
+    registry = ConsumerRegistry()
+    registry.register(recording_consumer("wakeful", "payments"))
+    # A poll every minute: only the outbox's notification can deliver the event within the test's wait.
+    worker = asyncio.create_task(run_worker(with_settings(platform, outbox_poll_interval_s=60.0), registry))
+    try:
+        await asyncio.sleep(1.0)  # the first round has run and found nothing; the relay is idle
+        await record_events(platform.sessions, "payments", ["acc-1"], per_key=1)
+
+        async def applied() -> bool:
+            return await consumed_count(platform.sessions, "wakeful") == 1
+
+        await wait_until(applied, 5, "the notification to wake the relay")
+    finally:
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
