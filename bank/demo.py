@@ -79,6 +79,9 @@ async def seed_and_write_demo(platform: Platform, issuer: str) -> Path:
                 # private_key_jwt (RFC 7523): the key the TPP signs its client assertions with, and its kid.
                 "private_key": _display_path(clients.tpp.private_key),
                 "key_id": clients.tpp.key_id,
+                # UK Open Banking message signing (x-jws-signature, PS256), for payment initiation.
+                "message_signing_key": _display_path(clients.tpp.message_private_key),
+                "message_key_id": clients.tpp.message_key_id,
                 # mTLS (RFC 8705): the client certificate its tokens are bound to, and that certificate's key.
                 "certificate": _display_path(clients.tpp.certificate),
                 "certificate_key": _display_path(settings.certs_dir / f"{DEMO_TPP.name}.key"),

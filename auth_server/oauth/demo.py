@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from joserfc.jwk import ECKey
+from joserfc.jwk import ECKey, RSAKey
 
 from auth_server.identities.schemas import IdentityKind
 from auth_server.oauth.clients import service as clients_service
@@ -28,6 +28,9 @@ DEMO_ACTOR = Actor.system("auth_server.demo")
 TPP_CLIENT_ID = "demo-tpp"
 TPP_REDIRECT_URI = "https://tpp.demo.obank.example/callback"
 TPP_SIGNING_KEY_FILE = "tpp-demo-signing.key"
+# UK Open Banking message signing (`x-jws-signature` on payment initiation) is PS256: an RSA key of its own.
+TPP_MESSAGE_KEY_FILE = "tpp-demo-message-signing.key"
+MESSAGE_KEY_BITS = 2048
 FIRST_PARTY_CLIENT_ID = "obank-app"
 FIRST_PARTY_REDIRECT_URI = "http://127.0.0.1:8765/callback"  # RFC 8252 s7.3: a native app's loopback listener
 STAFF_CONSOLE_CLIENT_ID = "obank-staff-console"
@@ -39,6 +42,8 @@ class DemoTpp:
     client_id: str
     private_key: Path
     key_id: str
+    message_private_key: Path
+    message_key_id: str
     certificate: Path
     redirect_uri: str
 
@@ -64,7 +69,21 @@ def _signing_key(certs_dir: Path) -> tuple[ECKey, bool]:
     return key, created
 
 
-def _tpp_metadata(key: ECKey) -> ClientMetadata:
+def _message_key(certs_dir: Path) -> tuple[RSAKey, bool]:
+    """The TPP's PS256 message-signing key from certs/, created (0600) when missing; and whether it was created."""
+    path = certs_dir / TPP_MESSAGE_KEY_FILE
+    created = not path.exists()
+    if created:
+        certs_dir.mkdir(parents=True, exist_ok=True)
+        generated = RSAKey.generate_key(MESSAGE_KEY_BITS, private=True)
+        path.touch(mode=0o600)
+        path.write_bytes(generated.as_pem(private=True))
+    key = RSAKey.import_key(path.read_bytes())
+    key.ensure_kid()
+    return key, created
+
+
+def _tpp_metadata(key: ECKey, message_key: RSAKey) -> ClientMetadata:
     return ClientMetadata(
         client_name="Demo TPP",
         redirect_uris=[TPP_REDIRECT_URI],
@@ -72,7 +91,12 @@ def _tpp_metadata(key: ECKey) -> ClientMetadata:
         scope="openid accounts payments fundsconfirmations",
         token_endpoint_auth_method="private_key_jwt",  # noqa: S106
         token_endpoint_auth_signing_alg="ES256",  # noqa: S106
-        jwks={"keys": [{**key.as_dict(private=False), "kid": key.kid, "use": "sig", "alg": "ES256"}]},
+        jwks={
+            "keys": [
+                {**key.as_dict(private=False), "kid": key.kid, "use": "sig", "alg": "ES256"},
+                {**message_key.as_dict(private=False), "kid": message_key.kid, "use": "sig", "alg": "PS256"},
+            ]
+        },
         tls_client_auth_subject_dn=DEMO_TPP.subject,
         authorization_details_types=[ACCOUNT_INFORMATION, PAYMENT_INITIATION, FUNDS_CONFIRMATION],
     )
@@ -111,14 +135,16 @@ async def seed_demo_clients(units: UnitsOfWork, certs_dir: Path) -> DemoClients:
 async def _seed(uow: UnitOfWork, certs_dir: Path) -> DemoClients:
     session = uow.session
     key, created = _signing_key(certs_dir)
+    message_key, message_key_created = _message_key(certs_dir)
     existing = await clients_service.find_client(session, TPP_CLIENT_ID)
-    metadata = _tpp_metadata(key)
+    metadata = _tpp_metadata(key, message_key)
     if existing is None:
         await clients_service.register_client(uow, metadata, client_id=TPP_CLIENT_ID)
     elif (
         created
+        or message_key_created
         or existing.jwks is None
-        or key.kid not in {k.get("kid") for k in existing.jwks.get("keys", [])}
+        or not {key.kid, message_key.kid} <= {k.get("kid") for k in existing.jwks.get("keys", [])}
         or list(existing.authorization_details_types) != metadata.authorization_details_types
     ):
         # A new key, or a demo bank seeded before a consent kind was added: the registration follows.
@@ -135,12 +161,14 @@ async def _seed(uow: UnitOfWork, certs_dir: Path) -> DemoClients:
             first_party=True,
             identity_kind=IdentityKind.STAFF,
         )
-    assert key.kid is not None
+    assert key.kid is not None and message_key.kid is not None
     return DemoClients(
         tpp=DemoTpp(
             client_id=TPP_CLIENT_ID,
             private_key=certs_dir / TPP_SIGNING_KEY_FILE,
             key_id=key.kid,
+            message_private_key=certs_dir / TPP_MESSAGE_KEY_FILE,
+            message_key_id=message_key.kid,
             certificate=certs_dir / f"{DEMO_TPP.name}.pem",
             redirect_uri=TPP_REDIRECT_URI,
         ),

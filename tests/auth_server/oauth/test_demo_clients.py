@@ -23,7 +23,13 @@ async def test_demo_clients_are_registered_once_and_keep_their_key(platform: Pla
     assert again == first
     assert stat.S_IMODE(first.tpp.private_key.stat().st_mode) == 0o600
     assert tpp.token_endpoint_auth_method == "private_key_jwt" and tpp.is_confidential
-    assert tpp.jwks is not None and [k["kid"] for k in tpp.jwks["keys"]] == [first.tpp.key_id]
+    assert stat.S_IMODE(first.tpp.message_private_key.stat().st_mode) == 0o600
+    # ES256 for its client assertions, PS256 for signing Open Banking messages (x-jws-signature).
+    assert tpp.jwks is not None
+    assert [(k["kid"], k["alg"]) for k in tpp.jwks["keys"]] == [
+        (first.tpp.key_id, "ES256"),
+        (first.tpp.message_key_id, "PS256"),
+    ]
     assert tpp.tls_client_auth_subject_dn == "CN=Demo TPP,O=Demo TPP Ltd,C=GB"
     assert tpp.redirect_uris == (first.tpp.redirect_uri,)
     assert app.first_party and not app.is_confidential and app.redirect_uris == (first.first_party_redirect_uri,)
@@ -39,5 +45,6 @@ async def test_demo_clients_are_registered_once_and_keep_their_key(platform: Pla
     replaced = await seed_demo_clients(units, certs_dir)
     async with unit_of_work(platform.sessions) as session:
         tpp = await clients_service.get_client(session, first.tpp.client_id)
-    assert replaced.tpp.key_id != first.tpp.key_id
-    assert tpp.jwks is not None and [k["kid"] for k in tpp.jwks["keys"]] == [replaced.tpp.key_id]
+    assert replaced.tpp.key_id != first.tpp.key_id and replaced.tpp.message_key_id == first.tpp.message_key_id
+    assert tpp.jwks is not None
+    assert [k["kid"] for k in tpp.jwks["keys"]] == [replaced.tpp.key_id, first.tpp.message_key_id]
