@@ -26,5 +26,8 @@ lint:
 typecheck:
 	$(VENV)/bin/mypy
 
+# Two workers (pytest-xdist), each with its own PostgreSQL, Redis and broker: most tests wait on I/O, so
+# two share the two cores well (more only contend). PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
 pytest:
-	$(VENV)/bin/pytest -q -p no:cacheprovider
+	$(VENV)/bin/pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS)

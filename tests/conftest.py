@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,6 +22,8 @@ from obank.unit_of_work import UnitsOfWork
 from tests import services
 
 TEMPLATE_DB = "obank_template"
+# CLI tables (rich) are as wide as this, whether a terminal is attached or not (pytest-xdist workers have none).
+os.environ["COLUMNS"] = "200"
 TEST_KEYS = {"test-1": base64.b64encode(b"\x01" * 32).decode(), "test-2": base64.b64encode(b"\x02" * 32).decode()}
 
 

@@ -88,7 +88,9 @@ async def test_a_certificate_bound_token_works_only_over_its_own_certificate(gat
         assert reason in challenge(refused)
 
 
-@pytest.mark.parametrize("path", [OB_ACCOUNTS, "/admin/v1/customers/" + str(uuid.uuid4())])
+@pytest.mark.parametrize(
+    "path", [OB_ACCOUNTS, "/admin/v1/customers/" + str(uuid.uuid4())], ids=["open-banking", "admin"]
+)
 async def test_an_unbound_token_is_refused_outside_first_party_routes(
     gateway: RunningGateway, first_party: str, path: str
 ) -> None:

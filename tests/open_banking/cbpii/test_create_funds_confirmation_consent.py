@@ -187,6 +187,8 @@ async def test_a_bad_debtor_account_is_400_naming_the_field(
         ("2100-01-01T00:00:00+00:00", "U003"),  # beyond the calendar the bank keeps
         (1893456000, "U002"),  # an epoch number is no ISO 8601 date-time
     ],
+    # Stable ids: parallel workers (pytest-xdist) must collect the same tests.
+    ids=["past", "no-zone", "words", "beyond-calendar", "epoch-number"],
 )
 async def test_an_expiry_in_the_past_or_malformed_is_400_naming_it(
     client: httpx.AsyncClient,
