@@ -200,7 +200,7 @@ async def create_domestic_scheduled_payment_consent(
     idempotency_key: IdempotencyKey,
     jws_signature: JwsSignature,
 ) -> OBWriteDomesticScheduledConsentResponse5:
-    del jws_signature  # required by the profile; verification is to come
+    del jws_signature  # verified by its dependency before the route runs
     details = order_service.scheduled_details(body.Data.Initiation, body.Risk)
     consent = await order_service.create_consent(
         core_banking, SCHEDULED, client.client_id, details, body.Data.ReadRefundAccount, idempotency_key, fapi
@@ -251,7 +251,7 @@ async def create_domestic_scheduled_payment(
     idempotency_key: IdempotencyKey,
     jws_signature: JwsSignature,
 ) -> OBWriteDomesticScheduledResponse5:
-    del jws_signature  # required by the profile; verification is to come
+    del jws_signature  # verified by its dependency before the route runs
     order, consent = await order_service.make_order(
         core_banking, SCHEDULED, tpp, body.Data.ConsentId, body.Data.Initiation, idempotency_key, fapi
     )
@@ -311,7 +311,7 @@ async def create_domestic_standing_order_consent(
     idempotency_key: IdempotencyKey,
     jws_signature: JwsSignature,
 ) -> OBWriteDomesticStandingOrderConsentResponse6:
-    del jws_signature  # required by the profile; verification is to come
+    del jws_signature  # verified by its dependency before the route runs
     details = order_service.standing_order_details(body.Data.Initiation, body.Risk)
     consent = await order_service.create_consent(
         core_banking, STANDING_ORDERS, client.client_id, details, body.Data.ReadRefundAccount, idempotency_key, fapi
@@ -357,7 +357,7 @@ async def create_domestic_standing_order(
     idempotency_key: IdempotencyKey,
     jws_signature: JwsSignature,
 ) -> OBWriteDomesticStandingOrderResponse6:
-    del jws_signature  # required by the profile; verification is to come
+    del jws_signature  # verified by its dependency before the route runs
     order, consent = await order_service.make_order(
         core_banking, STANDING_ORDERS, tpp, body.Data.ConsentId, body.Data.Initiation, idempotency_key, fapi
     )
