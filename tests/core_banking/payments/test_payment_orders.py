@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import sys
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +26,7 @@ from obank.actor import Actor, ActorKind
 from obank.database import unit_of_work
 from obank.money import Money
 from obank.runtime import Platform
+from obank.settings import Settings
 from tests.core_banking.helpers import account, new_account, new_customer
 from tests.core_banking.payments.test_payment_saga import final
 
@@ -236,3 +240,68 @@ def test_execution_moments_stay_at_six_across_the_clock_change() -> None:
     assert execution_moment(date(2027, 3, 31)).utcoffset() == timedelta(hours=1)  # BST
     assert execution_moment(date(2027, 3, 29)).date() == date(2027, 3, 30)  # Easter Monday rolls forward
     assert execution_moment(date(2026, 12, 26)).date() == date(2026, 12, 29)  # Saturday, then the holidays
+
+
+async def test_a_runner_killed_mid_way_leaves_each_occurrence_paid_exactly_once(
+    platform: Platform, settings: Settings, payer: Any
+) -> None:
+    customer_id, debtor = payer
+    first_date = bank_day(datetime.now(UTC)) + timedelta(days=2)
+    orders = [
+        await create(
+            platform,
+            customer_id,
+            kind=OrderKind.SCHEDULED,
+            debtor_account_id=debtor,
+            creditor=ALAN,
+            first=gbp(100 + index),
+            first_date=first_date,
+        )
+        for index in range(40)
+    ]
+    later = execution_moment(first_date) + timedelta(minutes=1)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.core_banking.payments.orders_process",
+        "--settings",
+        settings.model_dump_json(),
+        "--now",
+        later.isoformat(),
+        cwd=Path(__file__).resolve().parents[3],
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    assert (await asyncio.wait_for(process.stdout.readline(), 30)).strip() == b"running"
+    try:
+        deadline = asyncio.get_running_loop().time() + 30
+        while await runs(platform) < 5:  # some occurrences ran; others wait
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.01)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+    assert await runs(platform) < len(orders)
+
+    await run_due_payment_orders(platform, now=later)  # the next runner carries on
+    async with unit_of_work(platform.sessions) as session:
+        paid = (
+            await session.execute(
+                text(
+                    "SELECT r.order_id, count(*), count(DISTINCT p.id), min(p.amount_minor)"
+                    " FROM core_banking.payment_order_runs r JOIN core_banking.payments p ON p.id = r.payment_id"
+                    " GROUP BY r.order_id"
+                )
+            )
+        ).all()
+        payments = await session.scalar(text("SELECT count(*) FROM core_banking.payments"))
+    assert len(paid) == len(orders) == payments
+    assert all(count == 1 and distinct == 1 for _, count, distinct, _ in paid)
+    assert sorted(amount for *_, amount in paid) == [100 + index for index in range(40)]
+    held = (await account(platform.sessions, debtor)).balances.pending.minor
+    assert held == sum(100 + index for index in range(40))
+
+
+async def runs(platform: Platform) -> int:
+    async with unit_of_work(platform.sessions) as session:
+        return int(await session.scalar(text("SELECT count(*) FROM core_banking.payment_order_runs")) or 0)
