@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -467,39 +467,25 @@ class InProcessCoreBanking:
         self, request: OrderRequest, *, idempotency_key: str, psu: PsuContext | None = None
     ) -> OrderRecord:
         client_id = request.client_id
-        scope = f"client:{client_id}" if client_id else f"customer:{request.customer_id}"
-        actor = Actor(ActorKind.CUSTOMER, str(request.customer_id), client_id)
 
-        async def work(uow: UnitOfWork) -> IdempotentOutcome:
-            async def run() -> tuple[int, dict[str, Any]]:
-                if request.consent_id is not None:
-                    # Only a consent of the order's own kind sets it up (its kind never changes: no lock needed).
-                    consent = await consents_service.get_consent(uow.session, request.consent_id)
-                    if consent.kind is not _ORDER_CONSENT_KINDS[request.kind] or consent.client_id != client_id:
-                        raise ConsentNotFound(request.consent_id)
-                record = await payment_orders_service.create_order(uow, request)
-                if psu is not None:
-                    uow.audit(
-                        action="payment_order.psu",
-                        entity_type="payment_order",
-                        entity_id=str(record.id),
-                        after=psu.audit_detail(),
-                        ip_address=psu.ip_address,
-                    )
-                return 201, {"order_id": str(record.id)}
+        async def create(uow: UnitOfWork) -> uuid.UUID:
+            if request.consent_id is not None:
+                # Only a consent of the order's own kind sets it up (its kind never changes: no lock needed).
+                consent = await consents_service.get_consent(uow.session, request.consent_id)
+                if consent.kind is not _ORDER_CONSENT_KINDS[request.kind] or consent.client_id != client_id:
+                    raise ConsentNotFound(request.consent_id)
+            return (await payment_orders_service.create_order(uow, request)).id
 
-            return await execute_once(
-                uow,
-                scope=scope,
-                key=idempotency_key,
-                fingerprint=request_fingerprint("payment_order", request.fingerprint()),
-                operation=run,
-            )
-
-        outcome = await self._units.retry(actor, work)
-        if outcome.status >= 400:
-            raise revive(outcome.body) or IdempotencyKeyReused()
-        return await self.get_payment_order(uuid.UUID(str(outcome.body["order_id"])), client_id=client_id)
+        order_id = await self._accept_once(
+            request.customer_id,
+            client_id,
+            idempotency_key=idempotency_key,
+            fingerprint=request_fingerprint("payment_order", request.fingerprint()),
+            entity="payment_order",
+            create=create,
+            psu=psu,
+        )
+        return await self.get_payment_order(order_id, client_id=client_id)
 
     async def get_payment_order(self, order_id: uuid.UUID, *, client_id: str | None = None) -> OrderRecord:
         async with unit_of_work(self._sessions) as session:
@@ -574,35 +560,54 @@ class InProcessCoreBanking:
     async def initiate_payment(
         self, initiation: PaymentInitiation, *, idempotency_key: str, psu: PsuContext | None = None
     ) -> PaymentRecord:
-        client_id = initiation.client_id
-        scope = f"client:{client_id}" if client_id else f"customer:{initiation.customer_id}"
-        actor = Actor(ActorKind.CUSTOMER, str(initiation.customer_id), client_id)
+        async def create(uow: UnitOfWork) -> uuid.UUID:
+            return (await payments_service.submit_payment(uow, initiation)).id
+
+        payment_id = await self._accept_once(
+            initiation.customer_id,
+            initiation.client_id,
+            idempotency_key=idempotency_key,
+            fingerprint=request_fingerprint("payment", initiation.fingerprint()),
+            entity="payment",
+            create=create,
+            psu=psu,
+        )
+        return await self.get_payment(payment_id, client_id=initiation.client_id)
+
+    async def _accept_once(
+        self,
+        customer_id: uuid.UUID,
+        client_id: str | None,
+        *,
+        idempotency_key: str,
+        fingerprint: bytes,
+        entity: str,
+        create: Callable[[UnitOfWork], Awaitable[uuid.UUID]],
+        psu: PsuContext | None,
+    ) -> uuid.UUID:
+        """Run `create` once per key (of the TPP, or of the customer without one), as the customer acting
+        through the TPP; the id of what it made. A refusal is raised again, on a replay too."""
+        scope = f"client:{client_id}" if client_id else f"customer:{customer_id}"
 
         async def work(uow: UnitOfWork) -> IdempotentOutcome:
             async def run() -> tuple[int, dict[str, Any]]:
-                record = await payments_service.submit_payment(uow, initiation)
+                created = await create(uow)
                 if psu is not None:
                     uow.audit(
-                        action="payment.psu",
-                        entity_type="payment",
-                        entity_id=str(record.id),
+                        action=f"{entity}.psu",
+                        entity_type=entity,
+                        entity_id=str(created),
                         after=psu.audit_detail(),
                         ip_address=psu.ip_address,
                     )
-                return 201, {"payment_id": str(record.id)}
+                return 201, {"id": str(created)}
 
-            return await execute_once(
-                uow,
-                scope=scope,
-                key=idempotency_key,
-                fingerprint=request_fingerprint("payment", initiation.fingerprint()),
-                operation=run,
-            )
+            return await execute_once(uow, scope=scope, key=idempotency_key, fingerprint=fingerprint, operation=run)
 
-        outcome = await self._units.retry(actor, work)
+        outcome = await self._units.retry(Actor(ActorKind.CUSTOMER, str(customer_id), client_id), work)
         if outcome.status >= 400:
             raise revive(outcome.body) or IdempotencyKeyReused()
-        return await self.get_payment(uuid.UUID(str(outcome.body["payment_id"])), client_id=client_id)
+        return uuid.UUID(str(outcome.body["id"]))
 
     async def get_payment(self, payment_id: uuid.UUID, *, client_id: str | None = None) -> PaymentRecord:
         async with unit_of_work(self._sessions) as session:
