@@ -15,6 +15,7 @@ from audit import cli as audit_cli
 from auth_server import cli as users_cli
 from auth_server.oauth.clients import cli as clients_cli
 from auth_server.oauth.keys import cli as keys_cli
+from bank import jobs_cli
 from core_banking.interest import cli as interest_cli
 from core_banking.reconciliation import cli as reconciliation_cli
 from faster_payments import cli as scheme_cli
@@ -30,6 +31,7 @@ app.add_typer(keys_cli.app, name="keys")
 app.add_typer(interest_cli.app, name="interest")
 app.add_typer(reconciliation_cli.app)  # a single command: `obank reconcile`
 app.add_typer(scheme_cli.app, name="scheme")
+app.add_typer(jobs_cli.app, name="jobs")
 console = Console(stderr=True)
 
 if TYPE_CHECKING:

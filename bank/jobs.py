@@ -1,18 +1,28 @@
-"""What runs beside the apps: each context's periodic jobs and event consumers, wired for one process."""
+"""What runs beside the apps, wired for one process: the scheduler with every context's periodic jobs, the
+payment saga's pollers, and the event consumers.
+
+The scheduler (`obank.scheduler`, one `BackgroundJob`) runs each due time of each job below once, whichever
+of any number of `obank serve` and `obank worker` processes claims it, and records the run. The payment chase
+and the scheme's dispatcher stay loops of their own in every process: they poll the payment saga about once
+a second for answers overdue by seconds, work with no calendar and no due time worth a recorded run, and each
+step they take is already once-only under its payment's row lock.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from functools import partial
 
 from auth_server.oauth.config import OAuthConfig
 from auth_server.oauth.grants.consumers import consent_end_consumer
 from bank.health import BackgroundJob
+from core_banking import jobs as core_banking_jobs
 from core_banking.consents.consumers import consent_withdrawal_consumer
-from core_banking.jobs import run_payment_chase, run_payment_orders, scheme_timing
+from core_banking.jobs import run_payment_chase, scheme_timing
+from core_banking.ledger.periods import BANK_TIMEZONE
 from core_banking.payments.consumers import saga_consumer
 from core_banking.payments.consumers import scheme_consumer as payments_scheme_consumer
-from core_banking.scheduler import BankScheduler
 from faster_payments.consumers import scheme_consumer as clearing_consumer
 from faster_payments.dispatcher import run_dispatcher
 from fraud.decisions import ApproveAll
@@ -20,20 +30,59 @@ from obank.outbox.consumers import ConsumerRegistry, default_registry
 from obank.outbox.worker import run_worker
 from obank.revocation import purge_spent_denials
 from obank.runtime import Platform
+from obank.scheduler.jobs import purge_job_runs
+from obank.scheduler.registry import Job, JobRegistry, RunResult
+from obank.scheduler.scheduler import Scheduler
+from obank.scheduler.schedules import Cron, Every
+from obank.settings import Settings
+
+HOURLY = Every(3600)
+
+
+def _london(expression: str) -> Cron:
+    return Cron(expression, BANK_TIMEZONE)
+
+
+async def purge_revocations(platform: Platform, due_at: datetime) -> RunResult:
+    """Forget deny-list entries whose tokens have all expired."""
+    return {"purged": await purge_spent_denials(platform.sessions)}
+
+
+def job_registry(settings: Settings) -> JobRegistry:
+    """Every context's periodic jobs and when they fall due (calendar times in London, the bank's zone)."""
+    frequent = Every(settings.scheduler_frequent_interval_s)
+    core = core_banking_jobs
+    return JobRegistry(
+        [
+            Job("expire-holds", frequent, core.hold_expiry, "Release holds past their expiry"),
+            Job("lapse-consents", frequent, core.consent_lapses, "End consents whose time ran out"),
+            Job(
+                "payment-orders",
+                Every(settings.payment_orders_interval_s),
+                core.payment_order_sweep,
+                "Pay due scheduled payments and standing orders",
+            ),
+            Job("accrue-interest", _london("15 0 * * *"), core.daily_interest_accrual, "Accrue yesterday's interest"),
+            Job("post-interest", _london("0 1 1 * *"), core.monthly_interest_posting, "Pay last month's interest"),
+            Job("reconcile", _london("0 2 * * *"), core.daily_reconciliation, "Reconcile the ledger"),
+            Job("issue-statements", _london("0 3 1 * *"), core.month_end_statements, "Issue last month's statements"),
+            Job("purge-idempotency-keys", HOURLY, core.idempotency_key_purge, "Forget expired idempotency keys"),
+            Job("purge-revocations", frequent, purge_revocations, "Forget deny-list entries no token needs"),
+            Job("purge-job-runs", _london("30 3 * * *"), purge_job_runs, "Forget job runs past their retention"),
+        ]
+    )
 
 
 def scheduled_jobs(platform: Platform) -> list[BackgroundJob]:
-    """Every context's periodic jobs; each is idempotent, so a second instance running them is harmless.
+    """The scheduler (unless `OBANK_SCHEDULER_ENABLED=false`) and the payment chase; safe in any number of
+    processes.
 
     Unless the simulated Faster Payments scheme runs as its own process (`OBANK_SCHEME_EMBEDDED=false` and
     `obank scheme run`), its dispatcher runs here too.
     """
-    jobs: list[BackgroundJob] = [
-        BankScheduler(platform).run,
-        partial(purge_spent_denials, platform.sessions),
-        partial(run_payment_chase, platform),
-        partial(run_payment_orders, platform),
-    ]
+    jobs: list[BackgroundJob] = [partial(run_payment_chase, platform)]
+    if platform.settings.scheduler_enabled:
+        jobs.append(Scheduler(platform, job_registry(platform.settings)).run)
     if platform.settings.scheme_embedded:
         jobs.append(scheme_dispatcher(platform))
     return jobs

@@ -13,6 +13,7 @@ def all_metadata() -> list[MetaData]:
     from faster_payments.db import registered_metadata as faster_payments_metadata
     from obank import revocation  # noqa: F401  (registers platform.revocations)
     from obank.outbox import models as outbox_models
+    from obank.scheduler import models as scheduler_models  # noqa: F401  (registers platform.job_runs)
 
     return [
         outbox_models.Base.metadata,

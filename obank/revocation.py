@@ -11,8 +11,6 @@ Entries live until what they deny would have expired anyway.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -29,7 +27,6 @@ from obank.outbox.models import Base
 
 KEY_PREFIX = "obank:revoked:"
 NOTIFY_CHANNEL = "obank_revocations"
-PURGE_INTERVAL_S = 60.0
 
 _log = get_logger("obank.revocation")
 
@@ -142,16 +139,10 @@ async def purge_expired(session: AsyncSession, now: datetime | None = None) -> i
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-async def purge_spent_denials(sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event) -> None:
-    """A background job: purge expired denials every minute until `stop`; a failure waits for the next round."""
-    while not stop.is_set():
-        try:
-            async with sessions() as session, session.begin():
-                await purge_expired(session)
-        except Exception:
-            _log.exception("revocation_purge_failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), PURGE_INTERVAL_S)
+async def purge_spent_denials(sessions: async_sessionmaker[AsyncSession]) -> int:
+    """Purge expired denials in a transaction of their own (a scheduled job, see `bank.jobs`); returns how many."""
+    async with sessions() as session, session.begin():
+        return await purge_expired(session)
 
 
 class RevocationList:

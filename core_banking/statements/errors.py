@@ -28,3 +28,12 @@ class StatementNotFound(DomainError):
 
     def __init__(self, statement_id: str) -> None:
         super().__init__(f"no statement {statement_id} for this account")
+
+
+class StatementMonthNotOver(DomainError):
+    status = 409
+    code = "statement_month_not_over"
+    title = "A month's statements are issued once the month is over"
+
+    def __init__(self, month: Month) -> None:
+        super().__init__(f"{month} is not over yet")

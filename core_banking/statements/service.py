@@ -1,4 +1,4 @@
-"""Monthly statements of a customer's account, from the postings' running balances."""
+"""Monthly statements of a customer's account, from the postings' running balances, and their issue at month end."""
 
 from __future__ import annotations
 
@@ -12,11 +12,18 @@ from core_banking.customers import service as customers_service
 from core_banking.history import repository as history_repository
 from core_banking.history import service as history_service
 from core_banking.ledger.periods import Month, bank_day
-from core_banking.statements.errors import StatementPeriodNotStarted
+from core_banking.statements import repository
+from core_banking.statements.errors import StatementMonthNotOver, StatementPeriodNotStarted
 from core_banking.statements.schemas import Statement
+from obank.actor import Actor
 from obank.crypto import KeyRing
+from obank.unit_of_work import UnitOfWork
 
 _MICROSECOND = timedelta(microseconds=1)
+# Published once per account and month when its statement is ready, for the holder to be told.
+STATEMENTS_TOPIC = "core_banking.statements"
+STATEMENT_READY = "statement.ready"
+ISSUE_ACTOR = Actor.system("core_banking.statements")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,3 +108,36 @@ async def statement_totals(session: AsyncSession, account_id: uuid.UUID, period:
     closing = await history_repository.booked_balance_at(session, account_id, period.end, inclusive=False)
     paid_in, paid_out = await history_repository.totals_between(session, account_id, period.start, period.end)
     return StatementTotals(period, opening, closing, paid_in, paid_out)
+
+
+async def issue_statements(uow: UnitOfWork, month: Month, *, now: datetime, batch_size: int) -> tuple[int, int]:
+    """Issue `month`'s statement of up to `batch_size` accounts owed one, in the caller's transaction.
+
+    Each issue is recorded once per account and month (a concurrent run's issues are skipped), and published
+    as `statement.ready` with its audit record. Returns (accounts looked at, statements issued).
+    """
+    if month.ends_at > now:
+        raise StatementMonthNotOver(month)
+    period = Period(month, month.starts_at, month.ends_at)
+    owed = await repository.accounts_owed(uow.session, month.first_day, period.start, period.end, limit=batch_size)
+    issued = 0
+    for account in owed:
+        totals = await statement_totals(uow.session, account.account_id, period)
+        if not await repository.record_issue(
+            uow.session, account.account_id, month.first_day, totals.closing_balance_minor, account.currency, now
+        ):
+            continue
+        payload = {
+            "account_id": str(account.account_id),
+            "customer_id": str(account.customer_id),
+            "month": str(month),
+            "currency": account.currency,
+            "opening_balance_minor": totals.opening_balance_minor,
+            "closing_balance_minor": totals.closing_balance_minor,
+            "paid_in_minor": totals.paid_in_minor,
+            "paid_out_minor": totals.paid_out_minor,
+        }
+        uow.publish(topic=STATEMENTS_TOPIC, event_type=STATEMENT_READY, key=str(account.account_id), payload=payload)
+        uow.audit(action="statement.issued", entity_type="account", entity_id=str(account.account_id), after=payload)
+        issued += 1
+    return len(owed), issued

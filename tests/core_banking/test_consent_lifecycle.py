@@ -10,16 +10,17 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from bank.jobs import job_registry
 from core_banking import facade, jobs
 from core_banking.consents.consumers import consent_withdrawal_consumer
 from core_banking.consents.schemas import AUTHORISATION_WINDOW
 from core_banking.consents.service import DENIAL_LIFETIME
 from core_banking.facade import ConsentRecord, ConsentStatus, RevokedBy
-from core_banking.scheduler import BankScheduler
 from obank.database import unit_of_work
 from obank.outbox.consumers import apply_once
 from obank.outbox.record import Event
 from obank.runtime import Platform
+from obank.scheduler.scheduler import Scheduler
 from obank.topics import GRANT_REVOKED, GRANTS_TOPIC
 from tests.core_banking.helpers import new_account, new_customer
 from tests.core_banking.test_consent_creation import access, funds
@@ -262,6 +263,6 @@ async def test_the_scheduler_writes_lapses_every_tick(platform: Platform) -> Non
     consent, _, _ = await _authorised(platform, expires_at=datetime.now(UTC) + timedelta(hours=1))
     await _set(platform, consent.id, "expires_at = now() - interval '1 second'")
 
-    await BankScheduler(platform).tick()
+    await Scheduler(platform, job_registry(platform.settings)).tick()
 
     assert (await _stored(platform, consent.id))[0] == "Expired"
