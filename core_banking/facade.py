@@ -22,7 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from audit.trail import units_of_work
 from core_banking.account_information import service as information_service
-from core_banking.account_information.schemas import AccountBalances, PartyRecord, StatementRecord
+from core_banking.account_information.schemas import (
+    AccountBalances,
+    BeneficiaryRecord,
+    PartyRecord,
+    StatementRecord,
+)
 from core_banking.accounts import service as accounts_service
 from core_banking.accounts.errors import AccountClosed, AccountFrozen, AccountNotFound
 from core_banking.accounts.schemas import AccountRecord, Balances
@@ -93,6 +98,7 @@ __all__ = [
     "AccountRecord",
     "Address",
     "Balances",
+    "BeneficiaryRecord",
     "ConsentExpired",
     "ConsentKind",
     "ConsentNotAuthorised",
@@ -227,6 +233,12 @@ class CoreBanking(Protocol):
     ) -> list[OrderRecord]:
         """The active scheduled payments or standing orders (`kind`) of the consent's accounts (or of the one
         asked for), whoever set them up (ReadScheduledPaymentsBasic/Detail, ReadStandingOrdersBasic/Detail)."""
+
+    async def consent_beneficiaries(
+        self, consent_id: str, client_id: str, account_id: uuid.UUID | None = None
+    ) -> list[BeneficiaryRecord]:
+        """The customer's payees under each of the consent's accounts, or the one asked for
+        (ReadBeneficiariesBasic/Detail)."""
 
     async def payment_funds_available(self, consent_id: str, *, client_id: str) -> FundsAvailability:
         """Whether the debtor account of the client's authorised payment consent has its amount available now
@@ -497,6 +509,14 @@ class InProcessCoreBanking:
         async with unit_of_work(self._sessions) as session:
             return await information_service.consent_payment_orders(
                 session, self._keyring, consent_id, client_id, datetime.now(UTC), kind, account_id
+            )
+
+    async def consent_beneficiaries(
+        self, consent_id: str, client_id: str, account_id: uuid.UUID | None = None
+    ) -> list[BeneficiaryRecord]:
+        async with unit_of_work(self._sessions) as session:
+            return await information_service.consent_beneficiaries(
+                session, self._keyring, consent_id, client_id, datetime.now(UTC), account_id
             )
 
     async def payment_funds_available(self, consent_id: str, *, client_id: str) -> FundsAvailability:

@@ -1,4 +1,4 @@
-"""Shapes of account information read through a consent: balances, the account holder, statements."""
+"""Shapes of account information read through a consent: balances, the account holder, statements, payees."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from core_banking.consents.schemas import CreditorAccount
 from core_banking.customers.schemas import Address
 from obank.money import Money
 
@@ -48,3 +49,14 @@ class StatementRecord:
     closing_balance: Money
     paid_in: Money
     paid_out: Money
+
+
+@dataclass(frozen=True, slots=True)
+class BeneficiaryRecord:
+    """One of the customer's payees as it applies to one account of the consent (OB `Beneficiary`): a UK bank's
+    payees are the customer's, and each of their accounts may pay them."""
+
+    account_id: uuid.UUID
+    payee_id: uuid.UUID
+    creditor: CreditorAccount
+    reference: str | None

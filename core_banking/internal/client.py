@@ -11,7 +11,12 @@ from urllib.parse import quote
 import httpx
 from pydantic import TypeAdapter
 
-from core_banking.account_information.schemas import AccountBalances, PartyRecord, StatementRecord
+from core_banking.account_information.schemas import (
+    AccountBalances,
+    BeneficiaryRecord,
+    PartyRecord,
+    StatementRecord,
+)
 from core_banking.accounts.errors import AccountClosed, AccountFrozen, AccountNotFound
 from core_banking.accounts.schemas import AccountRecord
 from core_banking.consents.errors import (
@@ -78,6 +83,7 @@ _ORDER_DETAILS = TypeAdapter(PaymentOrderDetails)
 _ORDER_REQUEST = TypeAdapter(OrderRequest)
 _ORDER = TypeAdapter(OrderRecord)
 _ORDERS = TypeAdapter(list[OrderRecord])
+_BENEFICIARIES = TypeAdapter(list[BeneficiaryRecord])
 # The facade's errors travel as problem details; their stable `code` names the error to raise again here.
 _ERRORS: dict[str, type[DomainError]] = {
     error.code: error
@@ -277,6 +283,13 @@ class HttpCoreBanking:
     ) -> list[OrderRecord]:
         params = _query(client_id=client_id, account_id=account_id, kind=kind.value)
         return _ORDERS.validate_python(await self._call("GET", _consent(consent_id) + "/payment-orders", params=params))
+
+    async def consent_beneficiaries(
+        self, consent_id: str, client_id: str, account_id: uuid.UUID | None = None
+    ) -> list[BeneficiaryRecord]:
+        params = _query(client_id=client_id, account_id=account_id)
+        path = _consent(consent_id) + "/beneficiaries"
+        return _BENEFICIARIES.validate_python(await self._call("GET", path, params=params))
 
     async def payment_funds_available(self, consent_id: str, *, client_id: str) -> FundsAvailability:
         path = _consent(consent_id) + "/payment-funds"

@@ -14,7 +14,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from core_banking.account_information.schemas import AccountBalances, PartyRecord, StatementRecord
+from core_banking.account_information.schemas import (
+    AccountBalances,
+    BeneficiaryRecord,
+    PartyRecord,
+    StatementRecord,
+)
 from core_banking.accounts.schemas import AccountRecord
 from core_banking.consents.models import ConsentKind
 from core_banking.consents.schemas import (
@@ -291,6 +296,14 @@ async def create_payment_order(body: CreatePaymentOrder, facade: Facade) -> Orde
 async def get_payment_order(order_id: uuid.UUID, facade: Facade, client_id: ClientId | None = None) -> OrderRecord:
     """A payment order with each occurrence it ran."""
     return await facade.get_payment_order(order_id, client_id=client_id)
+
+
+@router.get("/consents/{consent_id}/beneficiaries")
+async def consent_beneficiaries(
+    consent_id: ConsentId, client_id: ClientId, facade: Facade, account_id: uuid.UUID | None = None
+) -> list[BeneficiaryRecord]:
+    """The customer's payees under each of the consent's accounts, or the one asked for."""
+    return await facade.consent_beneficiaries(consent_id, client_id, account_id)
 
 
 @router.get("/consents/{consent_id}/payment-orders")

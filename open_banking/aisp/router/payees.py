@@ -1,9 +1,10 @@
 """Beneficiaries, standing orders, scheduled payments and direct debits, behind the same checks.
 
 The consent must be in force, grant the list's permission and cover the account asked for, as for any
-other resource. Standing orders and scheduled payments are the payment orders still to pay from the
-consent's accounts, whoever set them up; core banking keeps no beneficiaries or direct debits yet, so those
-answer their empty lists, never 404.
+other resource. Beneficiaries are the customer's payees, listed under each account of the consent (a UK
+customer pays their payees from any of their accounts). Standing orders and scheduled payments are the
+payment orders still to pay from the consent's accounts, whoever set them up. Core banking keeps no direct
+debits yet, so that list answers empty, never 404.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from open_banking.aisp.schemas import (
     OBReadStandingOrder6,
 )
 from open_banking.aisp.schemas.payees import (
+    OBBeneficiary5,
     OBReadBeneficiary5Data,
     OBReadDirectDebit2Data,
     OBReadScheduledPayment3Data,
@@ -66,6 +68,14 @@ async def _scheduled_payments(
     return OBReadScheduledPayment3(Data=OBReadScheduledPayment3Data(ScheduledPayment=payments), **one_page(self_url))
 
 
+async def _beneficiaries(
+    core_banking: CoreBanking, reader: ConsentReader, account_id: uuid.UUID | None, self_url: str
+) -> OBReadBeneficiary5:
+    found, detail = await information.beneficiaries(core_banking, reader, account_id)
+    data = OBReadBeneficiary5Data(Beneficiary=[OBBeneficiary5.of(beneficiary, detail=detail) for beneficiary in found])
+    return OBReadBeneficiary5(Data=data, **one_page(self_url))
+
+
 @router.get(
     "/beneficiaries",
     operation_id="GetBeneficiaries",
@@ -78,8 +88,7 @@ async def _scheduled_payments(
 async def get_beneficiaries(
     reader: AccountsReader, core_banking: CoreBankingDep, self_url: SelfUrlDep
 ) -> OBReadBeneficiary5:
-    await information.payee_list_in_reach(core_banking, reader, information.BENEFICIARIES, None)
-    return OBReadBeneficiary5(Data=OBReadBeneficiary5Data(), **one_page(self_url))
+    return await _beneficiaries(core_banking, reader, None, self_url)
 
 
 @router.get(
@@ -94,9 +103,7 @@ async def get_beneficiaries(
 async def get_account_beneficiaries(
     account_id: AccountIdPath, reader: AccountsReader, core_banking: CoreBankingDep, self_url: SelfUrlDep
 ) -> OBReadBeneficiary5:
-    covered = information.covered_account(account_id)
-    await information.payee_list_in_reach(core_banking, reader, information.BENEFICIARIES, covered)
-    return OBReadBeneficiary5(Data=OBReadBeneficiary5Data(), **one_page(self_url))
+    return await _beneficiaries(core_banking, reader, information.covered_account(account_id), self_url)
 
 
 @router.get(

@@ -3,8 +3,8 @@
 Core banking checks each read it serves (the consent is the TPP's, authorised, grants the data cluster,
 covers the account). This layer reads the consent first, with the same rules and the PSU's identity
 besides: to choose what the granted permissions show (Basic or Detail), to refuse every resource in the
-same words, and to guard those core banking has no read for (products; the payee lists, empty until core
-banking keeps payees).
+same words, and to guard those core banking has no read for (products; direct debits, empty until core
+banking keeps mandates).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from core_banking.facade import (
     AccountAccessDetails,
+    BeneficiaryRecord,
     ConsentKind,
     ConsentRecord,
     ConsentStatus,
@@ -210,8 +211,20 @@ async def products(
     return [OBProduct.of(owned[covered]) for covered in wanted if covered in owned]
 
 
+async def beneficiaries(
+    core_banking: CoreBanking, reader: ConsentReader, account_id: uuid.UUID | None
+) -> tuple[list[BeneficiaryRecord], bool]:
+    """The customer's payees under each account of the consent (or the one asked for), and whether the consent
+    shows their accounts (ReadBeneficiariesDetail)."""
+    consent = await consent_in_force(core_banking, reader, BENEFICIARIES, account_id)
+    with information_errors():
+        found = await core_banking.consent_beneficiaries(consent.id, reader.client_id, account_id)
+    return found, P.READ_BENEFICIARIES_DETAIL in _permissions(consent)
+
+
 async def payee_list_in_reach(
     core_banking: CoreBanking, reader: ConsentReader, needs: Sequence[Permission], account_id: uuid.UUID | None
 ) -> None:
-    """The consent grants the payee list asked for (on the account asked for); core banking keeps none yet."""
+    """The consent grants the list asked for (on the account asked for) that core banking keeps nothing of yet
+    (direct debits)."""
     await consent_in_force(core_banking, reader, needs, account_id)
