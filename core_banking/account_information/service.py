@@ -6,8 +6,8 @@ UK OB v4.0 permissions by resource: ReadAccountsBasic/Detail for accounts, ReadB
 ReadTransactionsBasic/Detail for transactions (ReadTransactionsCredits/Debits choosing which), ReadPartyPSU
 for the PSU's party and ReadParty for an account's, ReadStatementsBasic/Detail for statements and
 ReadStatementsDetail for a statement's file, ReadScheduledPayments*/ReadStandingOrders* for the payment
-orders still to pay from an account. The consent's TransactionFromDateTime/ToDateTime bound the
-transactions and statements ("the transaction validity period").
+orders still to pay from an account, ReadBeneficiariesBasic/Detail for the customer's payees. The consent's
+TransactionFromDateTime/ToDateTime bound the transactions and statements ("the transaction validity period").
 """
 
 from __future__ import annotations
@@ -17,7 +17,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core_banking.account_information.schemas import AccountBalances, PartyRecord, StatementRecord
+from core_banking.account_information.schemas import (
+    AccountBalances,
+    BeneficiaryRecord,
+    PartyRecord,
+    StatementRecord,
+)
 from core_banking.accounts import service as accounts_service
 from core_banking.accounts.schemas import AccountRecord
 from core_banking.consents import service as consents_service
@@ -28,6 +33,7 @@ from core_banking.history import service as history_service
 from core_banking.history.errors import InvalidFilter
 from core_banking.history.schemas import Direction, TransactionFilter, TransactionPage
 from core_banking.ledger.periods import Month, bank_day
+from core_banking.payees import service as payees_service
 from core_banking.payment_orders import service as payment_orders_service
 from core_banking.payment_orders.models import OrderKind, OrderStatus
 from core_banking.payment_orders.schemas import OrderRecord
@@ -43,6 +49,7 @@ BALANCES = (Permission.READ_BALANCES,)
 TRANSACTIONS = (Permission.READ_TRANSACTIONS_BASIC, Permission.READ_TRANSACTIONS_DETAIL)
 STATEMENTS = (Permission.READ_STATEMENTS_BASIC, Permission.READ_STATEMENTS_DETAIL)
 STATEMENT_FILE = (Permission.READ_STATEMENTS_DETAIL,)
+BENEFICIARIES = (Permission.READ_BENEFICIARIES_BASIC, Permission.READ_BENEFICIARIES_DETAIL)
 MAX_PAGE = 1000
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -275,8 +282,29 @@ async def consent_payment_orders(
     account_id: uuid.UUID | None = None,
 ) -> list[OrderRecord]:
     """The scheduled payments or standing orders (`kind`) still to pay from the consent's accounts (or the one
-    asked for), whoever set them up, oldest first (ReadScheduledPayments*/ReadStandingOrders*)."""
+    asked for), paused ones included, whoever set them up, oldest first (ReadScheduledPayments*/ReadStandingOrders*)."""
     consent = await _consent(session, consent_id, client_id, now, *PAYMENT_ORDERS[kind])
     accounts = _covered(consent, account_id)
     orders = await payment_orders_service.list_orders(session, keyring, account_ids=accounts, kinds=(kind,))
-    return [order for order in orders if order.status is OrderStatus.ACTIVE]
+    return [order for order in orders if order.status in (OrderStatus.ACTIVE, OrderStatus.PAUSED)]
+
+
+async def consent_beneficiaries(
+    session: AsyncSession,
+    keyring: KeyRing,
+    consent_id: str,
+    client_id: str,
+    now: datetime,
+    account_id: uuid.UUID | None = None,
+) -> list[BeneficiaryRecord]:
+    """The customer's payees under each of the consent's accounts (or the one asked for), in the accounts' order
+    then the payees' (ReadBeneficiariesBasic/Detail): a UK customer's payees are paid from any of their accounts."""
+    consent = await _consent(session, consent_id, client_id, now, *BENEFICIARIES)
+    assert consent.customer_id is not None  # an authorised consent names its customer
+    accounts = _covered(consent, account_id)
+    payees = await payees_service.list_payees(session, keyring, consent.customer_id)
+    return [
+        BeneficiaryRecord(account, payee.id, payee.creditor, payee.reference)
+        for account in accounts
+        for payee in payees
+    ]

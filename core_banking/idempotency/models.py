@@ -22,6 +22,9 @@ class IdempotencyKey(Base):
     request_hash: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     # Set in the claiming transaction: other transactions never see a claimed key without its response.
     response_status: Mapped[int | None] = mapped_column(SmallInteger)
+    # The response's JSON, sealed to its key (it may name people: a payee, an account holder).
+    response_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Responses stored in clear before sealing (20261205_0023); none is written now, and they expire in a day.
     response_body: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

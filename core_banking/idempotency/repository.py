@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -26,19 +27,20 @@ _CLAIM = _insert_key.on_conflict_do_update(
     set_={
         "request_hash": _insert_key.excluded.request_hash,
         "response_status": None,
+        "response_sealed": None,
         "response_body": None,
         "created_at": _insert_key.excluded.created_at,
         "expires_at": _insert_key.excluded.expires_at,
     },
     where=_keys.c.expires_at <= bindparam("now"),
 ).returning(_keys.c.key)
-_GET = select(_keys.c.request_hash, _keys.c.response_status, _keys.c.response_body).where(
+_GET = select(_keys.c.request_hash, _keys.c.response_status, _keys.c.response_sealed, _keys.c.response_body).where(
     _keys.c.scope == bindparam("k_scope"), _keys.c.key == bindparam("k_key"), _keys.c.response_status.is_not(None)
 )
 _COMPLETE = (
     update(_keys)
     .where(_keys.c.scope == bindparam("k_scope"), _keys.c.key == bindparam("k_key"))
-    .values(response_status=bindparam("status"), response_body=bindparam("body", type_=_keys.c.response_body.type))
+    .values(response_status=bindparam("status"), response_sealed=bindparam("sealed"))
 )
 
 
@@ -53,16 +55,26 @@ async def claim(
     return (await session.execute(_CLAIM, parameters)).first() is not None
 
 
-async def get(session: AsyncSession, scope: str, key: str) -> tuple[bytes, int, dict[str, Any]] | None:
-    """(request hash, response status, response body) of a completed key."""
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """A completed key: the request's hash and the response, sealed (or, stored before sealing, in clear)."""
+
+    request_hash: bytes
+    status: int
+    sealed: bytes | None
+    legacy_body: dict[str, Any] | None
+
+
+async def get(session: AsyncSession, scope: str, key: str) -> StoredResponse | None:
+    """The stored response of a completed key, or None."""
     row = (await session.execute(_GET, {"k_scope": scope, "k_key": key})).first()
-    if row is None or row.response_status is None or row.response_body is None:
+    if row is None or row.response_status is None or (row.response_sealed is None and row.response_body is None):
         return None
-    return row.request_hash, row.response_status, row.response_body
+    return StoredResponse(row.request_hash, row.response_status, row.response_sealed, row.response_body)
 
 
-async def complete(session: AsyncSession, scope: str, key: str, status: int, body: dict[str, Any]) -> None:
-    await session.execute(_COMPLETE, {"k_scope": scope, "k_key": key, "status": status, "body": body})
+async def complete(session: AsyncSession, scope: str, key: str, status: int, sealed: bytes) -> None:
+    await session.execute(_COMPLETE, {"k_scope": scope, "k_key": key, "status": status, "sealed": sealed})
 
 
 async def purge_expired(session: AsyncSession, now: datetime) -> int:

@@ -3,13 +3,15 @@
 The key is claimed by inserting its row first, in the request's own transaction: a concurrent request
 with the same key blocks on that row until the first commits, then replays its stored response (or, if
 the first rolled back, runs itself). Business refusals are stored too, with the operation's own writes
-rolled back to a savepoint, so a retry sees the same refusal.
+rolled back to a savepoint, so a retry sees the same refusal. The stored response is sealed to its key
+(`obank.crypto`): it may name a payee or an account holder.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,10 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core_banking.errors import DomainError
 from core_banking.idempotency import repository
 from core_banking.idempotency.errors import IdempotencyKeyReused
+from obank.crypto import KeyRing, seal, unseal
 from obank.problems import error_problem
 from obank.unit_of_work import UnitOfWork
 
 RETENTION = timedelta(hours=24)
+_RESPONSE = "idempotent_response"
+_SEALING_NAMESPACE = uuid.UUID("6b0d3f5e-2f7a-4c1e-9a55-0c7f1c2b9e11")
 _CLAIM_ATTEMPTS = 3
 
 Operation = Callable[[], Awaitable[tuple[int, dict[str, Any]]]]
@@ -62,10 +67,9 @@ async def execute_once(
         stored = await repository.get(session, scope, key)
         if stored is None:
             continue  # expired or purged between the two statements: claim again
-        request_hash, status, body = stored
-        if request_hash != fingerprint:
+        if stored.request_hash != fingerprint:
             raise IdempotencyKeyReused()
-        return IdempotentOutcome(status, body, replayed=True)
+        return IdempotentOutcome(stored.status, _opened(uow.keyring, scope, key, stored), replayed=True)
     else:
         # Only a claim made earlier in this very transaction stays unanswered: a bug in the caller.
         raise RuntimeError(f"idempotency key {key!r} is claimed but unanswered in this transaction")
@@ -74,8 +78,22 @@ async def execute_once(
             status, body = await operation()
     except DomainError as error:
         status, body = error.status, error_problem(error)
-    await repository.complete(session, scope, key, status, body)
+    sealed = seal(uow.keyring, _owner(scope, key), _RESPONSE, json.dumps(body, separators=(",", ":")).encode())
+    await repository.complete(session, scope, key, status, sealed)
     return IdempotentOutcome(status, body, replayed=False)
+
+
+def _owner(scope: str, key: str) -> uuid.UUID:
+    """The id a stored response is sealed to: its scope and key, so it opens for no other row."""
+    return uuid.uuid5(_SEALING_NAMESPACE, f"{scope}\x00{key}")
+
+
+def _opened(keyring: KeyRing, scope: str, key: str, stored: repository.StoredResponse) -> dict[str, Any]:
+    if stored.sealed is None:
+        assert stored.legacy_body is not None
+        return stored.legacy_body
+    body: dict[str, Any] = json.loads(unseal(keyring, _owner(scope, key), _RESPONSE, stored.sealed))
+    return body
 
 
 async def purge_expired_keys(session: AsyncSession, now: datetime | None = None) -> int:

@@ -27,3 +27,11 @@ class PaymentOrderEnded(DomainError):
     status = 409
     code = "payment_order_ended"
     title = "The payment order has ended"
+
+
+class PaymentOrderConflict(DomainError):
+    """The order exists but cannot take this change (its kind, or who set it up)."""
+
+    status = 409
+    code = "payment_order_conflict"
+    title = "The payment order cannot be changed so"

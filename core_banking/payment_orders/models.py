@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    false,
     text,
 )
 from sqlalchemy.dialects.postgresql import UUID
@@ -34,6 +36,7 @@ class OrderKind(StrEnum):
 
 class OrderStatus(StrEnum):
     ACTIVE = "ACTIVE"  # has an occurrence to come
+    PAUSED = "PAUSED"  # stopped by the customer for a while; the dates passed meanwhile are skipped
     COMPLETED = "COMPLETED"  # every occurrence ran
     CANCELLED = "CANCELLED"  # stopped before its end
 
@@ -41,6 +44,7 @@ class OrderStatus(StrEnum):
 class RunOutcome(StrEnum):
     PAID = "PAID"  # a payment was accepted (and then runs its own saga)
     FAILED = "FAILED"  # refused (funds, limits, account) after its last attempt
+    SKIPPED = "SKIPPED"  # its date passed while the order was paused
 
 
 class PaymentOrder(Base):
@@ -66,6 +70,10 @@ class PaymentOrder(Base):
     recurring_amount_minor: Mapped[int | None] = mapped_column(BigInteger)
     final_amount_minor: Mapped[int | None] = mapped_column(BigInteger)
     frequency: Mapped[Frequency | None] = mapped_column(enum_type(Frequency, "payment_order_frequency"))
+    # Monthly frequencies only: every occurrence on the last day of its month.
+    on_month_end: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    # The customer's saved payee it pays, if it was set up to one (the payee's details are copied above).
+    payee_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     first_date: Mapped[date] = mapped_column(Date, nullable=False)
     final_date: Mapped[date | None] = mapped_column(Date)
     payments_total: Mapped[int | None] = mapped_column(Integer)
@@ -88,6 +96,9 @@ class PaymentOrder(Base):
             name="kind_schedule",
         ),
         CheckConstraint("payments_total IS NULL OR payments_total > 0", name="payments_total_positive"),
+        CheckConstraint(
+            "NOT on_month_end OR frequency IN ('MNTH', 'QURT', 'MIAN', 'YEAR')", name="month_end_is_monthly"
+        ),
         CheckConstraint("final_date IS NULL OR final_date >= first_date", name="final_after_first"),
         CheckConstraint("(status = 'ACTIVE') = (next_due_at IS NOT NULL)", name="active_has_next"),
         CheckConstraint("(origin = 'OPEN_BANKING') = (client_id IS NOT NULL)", name="open_banking_has_client"),

@@ -60,13 +60,25 @@ def next_business_day(day: date) -> date:
     return day
 
 
-def nominal_date(first: date, frequency: Frequency | None, index: int) -> date:
-    """The `index`th (0-based) date of the order, before moving to a business day."""
-    if index == 0 or frequency is None:
+# Frequencies counted in months, which may pay on the last day of each month rather than on a day of it.
+MONTHLY_FREQUENCIES = frozenset({Frequency.MONTHLY, Frequency.QUARTERLY, Frequency.HALF_YEARLY, Frequency.YEARLY})
+
+
+def month_end(day: date) -> date:
+    """The last day of `day`'s month."""
+    following: date = day.replace(day=1) + relativedelta(months=1)
+    return following - timedelta(days=1)
+
+
+def nominal_date(first: date, frequency: Frequency | None, index: int, *, on_month_end: bool = False) -> date:
+    """The `index`th (0-based) date of the order, before moving to a business day.
+
+    `on_month_end` (monthly frequencies only) pays on the last day of each month, whatever the first day was.
+    """
+    if frequency is None:
         return first
-    step: relativedelta = _STEPS[frequency] * index
-    moved: date = first + step
-    return moved
+    moved: date = first + _STEPS[frequency] * index if index else first
+    return month_end(moved) if on_month_end else moved
 
 
 def execution_moment(day: date) -> datetime:

@@ -4,9 +4,11 @@ A runner (`run_next_due`, any number of them in any number of processes) claims 
 with `FOR UPDATE SKIP LOCKED`, and in that one transaction records the occurrence (unique per order and
 sequence), makes its payment through the payment saga's first step (`payments.service.submit_payment`: the
 same checks, hold and saga as a customer's payment), and moves the order to its next date. A runner that
-dies part-way leaves nothing of the occurrence; the next one runs it. A payment refused for funds, limits or
-the account's state is tried again later the same bank day (`RetryPolicy`), then recorded as failed, and the
-order carries on with its next date; `payment_order.run_failed` tells the customer's notifications.
+dies part-way leaves nothing of the occurrence; the next one runs it. A payment refused for want of funds or
+over a limit is tried again at the policy's times later the same bank day (`RetryPolicy`); after the last, or
+at once for any other refusal (the account frozen or closed, the payee gone), the occurrence is recorded as
+failed and the order carries on with its next date; `payment_order.run_failed` tells the customer's
+notifications.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,12 +27,18 @@ from core_banking.accounts.models import AccountKind, AccountStatus
 from core_banking.consents import service as consents_service
 from core_banking.consents.schemas import CreditorAccount, CreditorScheme
 from core_banking.errors import DomainError
-from core_banking.ledger.periods import bank_day
+from core_banking.ledger.errors import InsufficientFunds, LimitExceeded
+from core_banking.ledger.periods import BANK_TIMEZONE, bank_day
 from core_banking.payment_orders import repository
-from core_banking.payment_orders.errors import InvalidPaymentOrder, PaymentOrderEnded, PaymentOrderNotFound
+from core_banking.payment_orders.errors import (
+    InvalidPaymentOrder,
+    PaymentOrderConflict,
+    PaymentOrderEnded,
+    PaymentOrderNotFound,
+)
 from core_banking.payment_orders.models import OrderKind, OrderStatus, PaymentOrder, PaymentOrderRun, RunOutcome
-from core_banking.payment_orders.schedule import execution_moment, nominal_date
-from core_banking.payment_orders.schemas import OrderRecord, OrderRequest, OrderRun
+from core_banking.payment_orders.schedule import MONTHLY_FREQUENCIES, execution_moment, nominal_date
+from core_banking.payment_orders.schemas import OrderChanges, OrderRecord, OrderRequest, OrderRun
 from core_banking.payments import creditors
 from core_banking.payments import service as payments_service
 from core_banking.payments.schemas import PaymentInitiation, PaymentOrigin
@@ -43,12 +51,22 @@ _NAME_PURPOSE = "creditor_name"
 MAX_PAYMENTS = 10_000
 
 
+# Refusals that may clear later the same day: money paid in, or a daily limit's window moving on.
+RETRIED_REFUSALS = frozenset({InsufficientFunds.code, LimitExceeded.code})
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """A refused occurrence is tried `attempts` times in all, `interval` apart, within its bank day."""
+    """An occurrence refused for funds or a limit is tried again at each of `times` (the bank's wall clock)
+    still to come on its bank day, then fails."""
 
-    attempts: int = 3
-    interval: timedelta = timedelta(hours=2)
+    times: tuple[time, ...] = (time(10, 0), time(14, 0), time(18, 0))
+
+    def next_attempt(self, now: datetime) -> datetime | None:
+        """The first retry time after `now` on `now`'s bank day, or None when the day has none left."""
+        today = bank_day(now)
+        later = (datetime.combine(today, moment, BANK_TIMEZONE) for moment in sorted(self.times))
+        return next((moment for moment in later if moment > now), None)
 
 
 def _fields(kind: OrderKind) -> dict[str, str]:
@@ -78,7 +96,7 @@ def _check(request: OrderRequest, today: date) -> None:
     if request.first_date < today:
         raise InvalidPaymentOrder(f"the first payment date is before today ({today})", field=fields["first_date"])
     if request.kind is OrderKind.SCHEDULED:
-        if request.frequency or request.recurring or request.final or request.final_date:
+        if request.frequency or request.recurring or request.final or request.final_date or request.on_month_end:
             raise InvalidPaymentOrder("a scheduled payment is one payment", field="Data.Initiation")
         return
     if request.frequency is None:
@@ -89,6 +107,10 @@ def _check(request: OrderRequest, today: date) -> None:
         raise InvalidPaymentOrder(f"from 1 to {MAX_PAYMENTS} payments", field=fields["payments_total"])
     if request.final is not None and request.final_date is None and request.payments_total is None:
         raise InvalidPaymentOrder("a final amount needs a final date or a number of payments", field=fields["final"])
+    if request.on_month_end and request.frequency not in MONTHLY_FREQUENCIES:
+        raise InvalidPaymentOrder(
+            "only a monthly, quarterly or yearly order pays on a month's last day", field=fields["frequency"]
+        )
 
 
 def _record(keyring: KeyRing, order: PaymentOrder, runs: Sequence[PaymentOrderRun] = ()) -> OrderRecord:
@@ -96,6 +118,7 @@ def _record(keyring: KeyRing, order: PaymentOrder, runs: Sequence[PaymentOrderRu
     return OrderRecord(
         id=order.id,
         kind=order.kind,
+        origin=order.origin,
         status=order.status,
         customer_id=order.customer_id,
         debtor_account_id=order.debtor_account_id,
@@ -116,11 +139,15 @@ def _record(keyring: KeyRing, order: PaymentOrder, runs: Sequence[PaymentOrderRu
         first_date=order.first_date,
         final_date=order.final_date,
         payments_total=order.payments_total,
+        on_month_end=order.on_month_end,
+        payee_id=order.payee_id,
         next_payment_at=order.next_due_at,
         next_amount=None if order.status is not OrderStatus.ACTIVE else _amount_of(order, order.next_sequence),
         created_at=order.created_at,
         updated_at=order.updated_at,
-        runs=tuple(OrderRun(r.sequence, r.due_date, r.outcome, r.payment_id, r.reason, r.ran_at) for r in runs),
+        runs=tuple(
+            OrderRun(r.sequence, r.due_date, r.outcome, r.payment_id, r.reason, r.attempts, r.ran_at) for r in runs
+        ),
     )
 
 
@@ -137,6 +164,8 @@ def _snapshot(order: PaymentOrder) -> dict[str, Any]:
         "currency": order.currency,
         "first_amount_minor": order.first_amount_minor,
         "frequency": None if order.frequency is None else order.frequency.value,
+        "on_month_end": order.on_month_end,
+        "payee_id": None if order.payee_id is None else str(order.payee_id),
         "first_date": order.first_date.isoformat(),
         "next_sequence": order.next_sequence,
         "next_due_at": None if order.next_due_at is None else order.next_due_at.isoformat(),
@@ -154,8 +183,12 @@ def _is_last(order: PaymentOrder, sequence: int) -> bool:
         return True
     if order.frequency is None:
         return True
-    following = nominal_date(order.first_date, order.frequency, sequence)
-    return order.final_date is not None and following > order.final_date
+    return order.final_date is not None and _nominal(order, sequence) > order.final_date
+
+
+def _nominal(order: PaymentOrder, index: int) -> date:
+    """The order's `index`th (0-based) nominal date: occurrence `index + 1`."""
+    return nominal_date(order.first_date, order.frequency, index, on_month_end=order.on_month_end)
 
 
 def _amount_of(order: PaymentOrder, sequence: int) -> Money:
@@ -210,8 +243,12 @@ async def create_order(uow: UnitOfWork, request: OrderRequest, *, now: datetime 
         first_date=request.first_date,
         final_date=request.final_date,
         payments_total=1 if request.kind is OrderKind.SCHEDULED else request.payments_total,
+        on_month_end=request.on_month_end,
+        payee_id=request.payee_id,
         next_sequence=1,
-        next_due_at=execution_moment(request.first_date),
+        next_due_at=execution_moment(
+            nominal_date(request.first_date, request.frequency, 0, on_month_end=request.on_month_end)
+        ),
         attempts=0,
         status=OrderStatus.ACTIVE,
         created_at=now,
@@ -274,11 +311,149 @@ async def cancel_order(
         raise PaymentOrderNotFound(order_id)
     if order.status is OrderStatus.COMPLETED:
         raise PaymentOrderEnded(f"payment order {order_id} has made its last payment")
-    if order.status is OrderStatus.ACTIVE:
+    if order.status in (OrderStatus.ACTIVE, OrderStatus.PAUSED):
         order.status = OrderStatus.CANCELLED
         order.next_due_at = None
         order.updated_at = now or datetime.now(UTC)
         _report(uow, order, "payment_order.cancelled")
+    return (await _records(uow.session, uow.keyring, [order]))[0]
+
+
+async def _locked(uow: UnitOfWork, order_id: uuid.UUID, customer_id: uuid.UUID | None) -> PaymentOrder:
+    order = await repository.get(uow.session, order_id, for_update=True)
+    if order is None or (customer_id is not None and order.customer_id != customer_id):
+        raise PaymentOrderNotFound(order_id)
+    return order
+
+
+def _require_open(order: PaymentOrder) -> None:
+    if order.status is OrderStatus.COMPLETED:
+        raise PaymentOrderEnded(f"payment order {order.id} has made its last payment")
+    if order.status is OrderStatus.CANCELLED:
+        raise PaymentOrderEnded(f"payment order {order.id} was cancelled")
+
+
+async def pause_order(
+    uow: UnitOfWork, order_id: uuid.UUID, *, customer_id: uuid.UUID | None = None, now: datetime | None = None
+) -> OrderRecord:
+    """Stop a standing order for a while: nothing pays until it is resumed; pausing a paused one is the same."""
+    order = await _locked(uow, order_id, customer_id)
+    _require_open(order)
+    if order.kind is not OrderKind.STANDING_ORDER:
+        raise PaymentOrderConflict("a scheduled payment cannot be paused; change its date or cancel it")
+    if order.status is OrderStatus.ACTIVE:
+        order.status = OrderStatus.PAUSED
+        order.next_due_at = None
+        order.attempts = 0
+        order.updated_at = now or datetime.now(UTC)
+        _report(uow, order, "payment_order.paused")
+    return (await _records(uow.session, uow.keyring, [order]))[0]
+
+
+async def resume_order(
+    uow: UnitOfWork, order_id: uuid.UUID, *, customer_id: uuid.UUID | None = None, now: datetime | None = None
+) -> OrderRecord:
+    """Start a paused standing order again from its next date still to come.
+
+    Each occurrence whose moment passed while it was paused is recorded as SKIPPED (it counts towards a number
+    of payments, as a missed payment does); an order whose every date passed is COMPLETED.
+    """
+    now = now or datetime.now(UTC)
+    order = await _locked(uow, order_id, customer_id)
+    _require_open(order)
+    if order.status is not OrderStatus.PAUSED:
+        return (await _records(uow.session, uow.keyring, [order]))[0]
+    sequence = order.next_sequence
+    skipped: list[int] = []
+    while True:
+        due = _nominal(order, sequence - 1)
+        if execution_moment(due) > now:
+            break
+        await repository.add_run(
+            uow.session,
+            PaymentOrderRun(
+                order_id=order.id,
+                sequence=sequence,
+                due_date=due,
+                outcome=RunOutcome.SKIPPED,
+                reason="PAUSED",
+                attempts=0,
+                ran_at=now,
+            ),
+        )
+        skipped.append(sequence)
+        if _is_last(order, sequence):
+            break
+        sequence += 1
+    order.updated_at = now
+    if skipped and _is_last(order, skipped[-1]):
+        order.status = OrderStatus.COMPLETED
+        _report(uow, order, "payment_order.completed", skipped=skipped)
+    else:
+        order.status = OrderStatus.ACTIVE
+        order.next_sequence = sequence
+        order.next_due_at = execution_moment(_nominal(order, sequence - 1))
+        _report(uow, order, "payment_order.resumed", skipped=skipped)
+    return (await _records(uow.session, uow.keyring, [order]))[0]
+
+
+async def amend_order(
+    uow: UnitOfWork,
+    order_id: uuid.UUID,
+    changes: OrderChanges,
+    *,
+    customer_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> OrderRecord:
+    """Change a customer's own open order from its next occurrence on (a TPP's order is the TPP's to change).
+
+    Raises InvalidPaymentOrder naming the field (this API's names), PaymentOrderConflict for an order that
+    cannot take the change, PaymentOrderEnded for one that ended.
+    """
+    now = now or datetime.now(UTC)
+    today = bank_day(now)
+    order = await _locked(uow, order_id, customer_id)
+    _require_open(order)
+    if order.origin is not PaymentOrigin.CUSTOMER:
+        raise PaymentOrderConflict("this order was set up through a third-party provider: cancel it, or ask them")
+    standing = order.kind is OrderKind.STANDING_ORDER
+    if changes.amount is not None:
+        if changes.amount.minor <= 0:
+            raise InvalidPaymentOrder("the amount must be positive", field="amount_minor")
+        if changes.amount.currency != order.currency:
+            raise InvalidPaymentOrder(f"the order pays {order.currency}", field="currency")
+        if order.next_sequence == 1:
+            order.first_amount_minor = changes.amount.minor
+        order.recurring_amount_minor = changes.amount.minor if standing else None
+        order.final_amount_minor = None
+    if changes.reference is not None:
+        order.reference = changes.reference
+    if changes.first_date is not None:
+        if standing:
+            raise InvalidPaymentOrder("a standing order's dates stay; set an end, or cancel it", field="first_date")
+        if changes.first_date < today:
+            raise InvalidPaymentOrder(f"the date is before today ({today})", field="first_date")
+        order.first_date = changes.first_date
+        if order.status is OrderStatus.ACTIVE:
+            order.next_due_at = execution_moment(changes.first_date)
+    if (changes.final_date is not None or changes.payments_total is not None) and not standing:
+        field = "final_date" if changes.final_date is not None else "count"
+        raise InvalidPaymentOrder("a scheduled payment is one payment", field=field)
+    if changes.final_date is not None:
+        if changes.final_date < _nominal(order, order.next_sequence - 1):
+            raise InvalidPaymentOrder(
+                "the final date is before the next payment; cancel the order instead", field="final_date"
+            )
+        order.final_date = changes.final_date
+    if changes.payments_total is not None:
+        if not order.next_sequence <= changes.payments_total <= MAX_PAYMENTS:
+            raise InvalidPaymentOrder(
+                f"from {order.next_sequence} (the payments made and the next) to {MAX_PAYMENTS} payments",
+                field="count",
+            )
+        order.payments_total = changes.payments_total
+    order.updated_at = now
+    _report(uow, order, "payment_order.amended", **changes.snapshot())
     return (await _records(uow.session, uow.keyring, [order]))[0]
 
 
@@ -290,17 +465,26 @@ def _advance(order: PaymentOrder, sequence: int, now: datetime) -> None:
         order.next_due_at = None
         return
     order.next_sequence = sequence + 1
-    order.next_due_at = execution_moment(nominal_date(order.first_date, order.frequency, sequence))
+    order.next_due_at = execution_moment(_nominal(order, sequence))
 
 
-async def run_next_due(uow: UnitOfWork, retry: RetryPolicy, *, now: datetime | None = None) -> bool:
-    """Run the occurrence due longest ago (one order, one occurrence); False when none is due."""
+async def run_next_due(
+    uow: UnitOfWork,
+    retry: RetryPolicy,
+    *,
+    now: datetime | None = None,
+    cooling_off: payments_service.CoolingOff | None = None,
+) -> bool:
+    """Run the occurrence due longest ago (one order, one occurrence); False when none is due.
+
+    Its payment is the one a customer would make now: to a saved payee still in its cooling-off, above the
+    limit, it waits for the customer's confirmation (`cooling_off`)."""
     now = now or datetime.now(UTC)
     order = await repository.claim_due(uow.session, now)
     if order is None:
         return False
     sequence = order.next_sequence
-    due = nominal_date(order.first_date, order.frequency, sequence - 1)
+    due = _nominal(order, sequence - 1)
     initiation = PaymentInitiation(
         customer_id=order.customer_id,
         debtor_account_id=order.debtor_account_id,
@@ -310,14 +494,15 @@ async def run_next_due(uow: UnitOfWork, retry: RetryPolicy, *, now: datetime | N
         end_to_end_id=order.end_to_end_id,
         instruction_id=order.instruction_id,
         client_id=order.client_id,
+        payee_id=order.payee_id,
     )
     attempts = order.attempts + 1
     try:
         async with uow.savepoint():
-            payment = await payments_service.submit_payment(uow, initiation, now=now)
+            payment = await payments_service.submit_payment(uow, initiation, now=now, cooling_off=cooling_off)
     except DomainError as refusal:
-        retry_at = now + retry.interval
-        if attempts < retry.attempts and bank_day(retry_at) == bank_day(now):
+        retry_at = retry.next_attempt(now) if refusal.code in RETRIED_REFUSALS else None
+        if retry_at is not None:
             order.attempts = attempts
             order.next_due_at = retry_at
             order.updated_at = now

@@ -23,9 +23,9 @@ class PaymentNotFound(DomainError):
         super().__init__(f"no payment {payment_id}")
 
 
-class StepUpRequired(DomainError):
-    """The payment needs a fresh strong authentication (RFC 9470): sign in again with a TOTP, then retry."""
+class PaymentNotHeld(DomainError):
+    """Confirming or cancelling a payment that is not (or no longer) waiting for its customer's confirmation."""
 
-    status = 401
-    code = "insufficient_user_authentication"
-    title = "A fresh strong customer authentication is required for this payment"
+    status = 409
+    code = "payment_not_held"
+    title = "The payment is not waiting for confirmation"

@@ -83,6 +83,18 @@ async def overdue(session: AsyncSession, now: datetime, limit: int) -> Sequence[
     return (await session.execute(statement)).scalars().all()
 
 
+async def unconfirmed(session: AsyncSession, step: int, now: datetime, limit: int) -> Sequence[Payment]:
+    """Payments held for the customer's confirmation past its deadline, locked; others' rows are skipped."""
+    statement = (
+        select(Payment)
+        .where(Payment.status == PaymentStatus.PENDING, Payment.step == step, Payment.answer_due_at <= now)
+        .order_by(Payment.answer_due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.execute(statement)).scalars().all()
+
+
 async def customer_account_by_number(session: AsyncSession, sort_code: str, account_number: str) -> Account | None:
     """A customer account of this bank by its sort code and number (the bank's own accounts are not payees)."""
     statement = select(Account).where(

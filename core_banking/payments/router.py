@@ -12,12 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_banking.dependencies import AccountsReader, CustomerCaller, PaymentsInitiator
 from core_banking.errors import PROBLEM_RESPONSES
-from core_banking.idempotency.http import IdempotencyKeyHeader, idempotent_response
-from core_banking.idempotency.service import IdempotentOutcome, execute_once, request_fingerprint
+from core_banking.idempotency.http import IdempotencyKeyHeader, respond_once
+from core_banking.idempotency.service import request_fingerprint
+from core_banking.payees import service as payees_service
 from core_banking.payments import service
-from core_banking.payments.errors import InvalidPayment, StepUpRequired
-from core_banking.payments.schemas import PaymentCreate, PaymentInitiation, PaymentRead
-from obank.claims import ACR_SCA
+from core_banking.payments.errors import InvalidPayment
+from core_banking.payments.schemas import PaymentCreate, PaymentInitiation, PaymentRead, PaymentRecord
+from core_banking.step_up import require_strong_authentication
 from obank.database import SessionDep
 from obank.inputs import BoundedDateTime
 from obank.runtime import KeyRingDep
@@ -61,18 +62,8 @@ async def _require_strong_authentication(
         reason = await service.step_up_reason(session, initiation, policy, now)
     except InvalidPayment as error:
         raise _in_this_api(error) from None
-    if reason is None:
-        return
-    principal = caller.principal
-    signed_in = principal.auth_time
-    max_age = int(policy.max_age.total_seconds())
-    if principal.acr == ACR_SCA and signed_in is not None and now.timestamp() - signed_in <= max_age:
-        return
-    challenge = (
-        f'Bearer error="insufficient_user_authentication", error_description="{reason}", '
-        f'acr_values="{ACR_SCA}", max_age={max_age}'
-    )
-    raise StepUpRequired(reason, headers={"WWW-Authenticate": challenge})
+    if reason is not None:
+        require_strong_authentication(caller, reason, policy.max_age, now=now)
 
 
 @router.post("", status_code=202, response_model=PaymentRead)
@@ -82,30 +73,40 @@ async def make_payment(
     caller: PaymentsInitiator,
     units: UnitsDep,
     session: SessionDep,
+    keyring: KeyRingDep,
     request: Request,
 ) -> JSONResponse:
-    """Pay a payee from one of the caller's accounts: 202 with the payment, whose status then moves on its own
-    (PDNG → ACSP → ACSC, or RJCT). A retry with the same key replays the first answer."""
-    initiation = body.initiation(caller.customer_id)
+    """Pay a payee (given, or saved: `payee_id`) from one of the caller's accounts: 202 with the payment, whose
+    status then moves on its own (PDNG → ACSP → ACSC, or RJCT). A retry with the same key replays the first answer.
+
+    A payment above a small amount to a saved payee still in its cooling-off waits (PDNG, `confirm_by` set, funds
+    held) until the customer confirms it (`POST .../confirm`, with a fresh strong authentication) or cancels it.
+    """
+    if (body.payee is None) == (body.payee_id is None):
+        raise InvalidPayment("give either payee or payee_id", field="payee")
+    saved = None
+    if body.payee_id is not None:
+        payee = await payees_service.resolve_payee(session, keyring, caller.customer_id, body.payee_id)
+        saved = payee.creditor, payee.reference
+    initiation = body.initiation(caller.customer_id, saved)
     await _require_strong_authentication(caller, initiation, policy_of(request), session)
+    cooling_off = service.CoolingOff.from_settings(request.app.state.platform.settings)
 
-    async def work(uow: UnitOfWork) -> IdempotentOutcome:
-        async def run() -> tuple[int, dict[str, Any]]:
-            try:
-                record = await service.submit_payment(uow, initiation)
-            except InvalidPayment as error:
-                raise _in_this_api(error) from None
-            return 202, PaymentRead.from_record(record).model_dump(mode="json")
+    async def pay(uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
+        try:
+            record = await service.submit_payment(uow, initiation, cooling_off=cooling_off)
+        except InvalidPayment as error:
+            raise _in_this_api(error) from None
+        return 202, PaymentRead.from_record(record).model_dump(mode="json")
 
-        return await execute_once(
-            uow,
-            scope=f"customer:{caller.customer_id}",
-            key=idempotency_key,
-            fingerprint=request_fingerprint("payment", initiation.fingerprint()),
-            operation=run,
-        )
-
-    return idempotent_response(await units.retry(caller.actor, work))
+    return await respond_once(
+        units,
+        caller.actor,
+        scope=f"customer:{caller.customer_id}",
+        key=idempotency_key,
+        fingerprint=request_fingerprint("payment", initiation.fingerprint()),
+        operation=pay,
+    )
 
 
 @router.get("")
@@ -129,3 +130,31 @@ async def get_payment(
     return PaymentRead.from_record(
         await service.get_payment(session, keyring, payment_id, customer_id=caller.customer_id)
     )
+
+
+@router.post("/{payment_id}/confirm")
+async def confirm_payment(
+    payment_id: uuid.UUID, caller: PaymentsInitiator, units: UnitsDep, request: Request
+) -> PaymentRead:
+    """Confirm a payment held in its payee's cooling-off (a fresh strong authentication needed): it goes on."""
+
+    require_strong_authentication(
+        caller,
+        "confirming a payment to a new payee needs a fresh strong authentication",
+        policy_of(request).max_age,
+    )
+
+    async def confirm(uow: UnitOfWork) -> PaymentRecord:
+        return await service.confirm_payment(uow, payment_id, caller.customer_id)
+
+    return PaymentRead.from_record(await units.retry(caller.actor, confirm))
+
+
+@router.post("/{payment_id}/cancel")
+async def cancel_payment(payment_id: uuid.UUID, caller: PaymentsInitiator, units: UnitsDep) -> PaymentRead:
+    """Cancel a payment waiting for confirmation: rejected (CUST) and its funds released."""
+
+    async def cancel(uow: UnitOfWork) -> PaymentRecord:
+        return await service.cancel_payment(uow, payment_id, caller.customer_id)
+
+    return PaymentRead.from_record(await units.retry(caller.actor, cancel))

@@ -65,10 +65,12 @@ class PaymentInitiation:
     instruction_id: str | None = None
     consent_id: str | None = None
     client_id: str | None = None
+    payee_id: uuid.UUID | None = None  # the customer's saved payee, whose details `creditor` holds
 
     def fingerprint(self) -> dict[str, Any]:
         """What an idempotency key is bound to: the same key with any other request is refused."""
         return {
+            "payee_id": None if self.payee_id is None else str(self.payee_id),
             "customer_id": str(self.customer_id),
             "debtor_account_id": str(self.debtor_account_id),
             "amount_minor": self.amount.minor,
@@ -116,6 +118,9 @@ class PaymentRecord:
     reason_text: str | None
     created_at: datetime
     status_updated_at: datetime
+    payee_id: uuid.UUID | None = None
+    # Held for the customer's confirmation (a payee in its cooling-off) until this instant; then rejected.
+    confirm_by: datetime | None = None
     history: tuple[StatusChange, ...] = field(default=())
 
 
@@ -162,10 +167,23 @@ class PaymentCreate(BaseModel):
     debtor_account_id: uuid.UUID
     amount_minor: PositiveMinorUnits
     currency: CurrencyCode
-    payee: PayeeIn
+    payee: PayeeIn | None = None
+    payee_id: uuid.UUID | None = None  # a saved payee, instead of `payee`
     reference: Reference | None = None
 
-    def initiation(self, customer_id: uuid.UUID) -> PaymentInitiation:
+    def initiation(self, customer_id: uuid.UUID, saved: tuple[CreditorAccount, str | None] | None) -> PaymentInitiation:
+        """The payment to make; `saved` is the saved payee's account and default reference, when paying one."""
+        if saved is not None:
+            creditor, reference = saved
+            return PaymentInitiation(
+                customer_id=customer_id,
+                debtor_account_id=self.debtor_account_id,
+                amount=Money(self.amount_minor, self.currency),
+                creditor=creditor,
+                reference=self.reference or reference,
+                payee_id=self.payee_id,
+            )
+        assert self.payee is not None
         return PaymentInitiation(
             customer_id=customer_id,
             debtor_account_id=self.debtor_account_id,
@@ -204,6 +222,8 @@ class PaymentRead(BaseModel):
     origin: PaymentOrigin
     created_at: datetime
     status_updated_at: datetime
+    payee_id: uuid.UUID | None = None
+    confirm_by: datetime | None = None  # waiting for the customer's confirmation until then (else rejected)
     history: list[StatusChangeRead]
 
     @classmethod
@@ -226,6 +246,8 @@ class PaymentRead(BaseModel):
             origin=record.origin,
             created_at=record.created_at,
             status_updated_at=record.status_updated_at,
+            payee_id=record.payee_id,
+            confirm_by=record.confirm_by,
             history=[
                 StatusChangeRead(status=c.status, reason=c.reason, reason_text=c.reason_text, at=c.at)
                 for c in record.history

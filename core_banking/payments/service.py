@@ -35,8 +35,9 @@ from core_banking.consents.schemas import CreditorAccount, CreditorScheme
 from core_banking.customers import service as customers_service
 from core_banking.ledger import service as ledger_service
 from core_banking.ledger.errors import SameAccount
+from core_banking.payees import service as payees_service
 from core_banking.payments import creditors, repository
-from core_banking.payments.errors import InvalidPayment, PaymentNotFound
+from core_banking.payments.errors import InvalidPayment, PaymentNotFound, PaymentNotHeld
 from core_banking.payments.models import Payment, ReceivedPayment
 from core_banking.payments.schemas import (
     PaymentInitiation,
@@ -50,12 +51,15 @@ from faster_payments import messages
 from fraud.decisions import Decision, FraudDecisions, PaymentFacts, Recommendation
 from obank.crypto import KeyRing, seal, unseal
 from obank.money import Money
+from obank.settings import Settings
 from obank.topics import FPS_TO_SCHEME_TOPIC, PAYMENTS_TOPIC
 from obank.unit_of_work import UnitOfWork
 
 # Saga steps (`Payment.step`).
-ACCEPTED, SCREENED, SENT, ANSWERED = 1, 2, 3, 4
+HELD, ACCEPTED, SCREENED, SENT, ANSWERED = 0, 1, 2, 3, 4
 
+HELD_EVENT = "payment.held"
+CONFIRMED_EVENT = "payment.confirmed"
 SUBMITTED = "payment.submitted"
 SCREENED_EVENT = "payment.screened"
 STATUS_CHANGED = "payment.status_changed"
@@ -74,6 +78,24 @@ REASON_CLOSED = "AC04"
 REASON_UNKNOWN_ACCOUNT = "AC01"
 REASON_BLOCKED = "AC06"
 REASON_CURRENCY = "AM03"
+REASON_CUSTOMER = "CUST"  # cancelled by the customer
+REASON_NOT_CONFIRMED = "NOAS"  # no answer from the customer
+
+
+@dataclass(frozen=True, slots=True)
+class CoolingOff:
+    """A payment above `limit_minor` to a saved payee still in its cooling-off waits, funds held, for the
+    customer to confirm it (step-up SCA) or cancel it; unconfirmed after `confirmation_window`, it is rejected."""
+
+    limit_minor: int = 10_000
+    confirmation_window: timedelta = timedelta(hours=24)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CoolingOff:
+        return cls(
+            limit_minor=settings.payees_cooling_off_limit_minor,
+            confirmation_window=timedelta(seconds=settings.payments_confirmation_window_s),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +146,8 @@ def to_record(keyring: KeyRing, payment: Payment, history: Sequence[StatusChange
         reason_text=payment.reason_text,
         created_at=payment.created_at,
         status_updated_at=payment.status_updated_at,
+        payee_id=payment.payee_id,
+        confirm_by=payment.answer_due_at if payment.step == HELD and not payment.status.final else None,
         history=tuple(history),
     )
 
@@ -144,6 +168,7 @@ def _snapshot(payment: Payment) -> dict[str, Any]:
         "consent_id": payment.consent_id,
         "client_id": payment.client_id,
         "scheme_transaction_id": payment.scheme_transaction_id,
+        "payee_id": None if payment.payee_id is None else str(payment.payee_id),
     }
 
 
@@ -216,10 +241,26 @@ def _check_initiation(initiation: PaymentInitiation) -> None:
             raise InvalidPayment("must be 1 to 35 characters", field=f"Data.Initiation.{name}")
 
 
+async def _held_for_confirmation(
+    uow: UnitOfWork, initiation: PaymentInitiation, cooling_off: CoolingOff | None, now: datetime
+) -> bool:
+    if initiation.payee_id is None or cooling_off is None or initiation.amount.minor <= cooling_off.limit_minor:
+        return False
+    payee = await payees_service.resolve_payee(uow.session, uow.keyring, initiation.customer_id, initiation.payee_id)
+    return payee.cooling_off_until > now
+
+
 async def submit_payment(
-    uow: UnitOfWork, initiation: PaymentInitiation, *, now: datetime | None = None
+    uow: UnitOfWork,
+    initiation: PaymentInitiation,
+    *,
+    now: datetime | None = None,
+    cooling_off: CoolingOff | None = None,
 ) -> PaymentRecord:
     """Accept a payment (step 1): the payee checked, the funds held, the consent consumed; PDNG.
+
+    A payment to a saved payee in its cooling-off above `cooling_off.limit_minor` is accepted at step HELD
+    instead: its funds held, it waits for `confirm_payment` (or `cancel_payment`, or the deadline).
 
     Raises InvalidPayment (naming the field), AccountNotFound for an account not the customer's, and the
     ledger's refusals (InsufficientFunds, LimitExceeded, AccountFrozen, AccountClosed); nothing is kept then.
@@ -236,6 +277,7 @@ async def submit_payment(
             raise InvalidPayment("a consent belongs to a TPP", field="Data.ConsentId")
         # In this transaction: the consent is consumed if and only if the payment is accepted.
         await consents_service.consume_consent(uow, initiation.consent_id, client_id=initiation.client_id, now=now)
+    held = await _held_for_confirmation(uow, initiation, cooling_off, now)
     payment_id = uuid.uuid4()
     hold = await ledger_service.place_hold(
         session,
@@ -268,16 +310,69 @@ async def submit_payment(
         consent_id=initiation.consent_id,
         client_id=initiation.client_id,
         status=PaymentStatus.PENDING,
-        step=ACCEPTED,
+        step=HELD if held else ACCEPTED,
         hold_id=hold.id,
         status_requests=0,
+        payee_id=initiation.payee_id,
+        answer_due_at=now + cooling_off.confirmation_window if held and cooling_off else None,
         created_at=now,
         status_updated_at=now,
     )
     await repository.add(session, payment)
     await repository.add_status_change(session, payment.id, PaymentStatus.PENDING, now)
-    _report(uow, payment, SUBMITTED)
+    _report(uow, payment, HELD_EVENT if held else SUBMITTED)
     return to_record(uow.keyring, payment, (StatusChange(PaymentStatus.PENDING, None, None, now),))
+
+
+# Held for the customer's confirmation ---------------------------------------------------------------------
+
+
+async def _held(uow: UnitOfWork, payment_id: uuid.UUID, customer_id: uuid.UUID) -> Payment:
+    payment = await repository.get(uow.session, payment_id, for_update=True)
+    if payment is None or payment.customer_id != customer_id:
+        raise PaymentNotFound(payment_id)
+    return payment
+
+
+async def confirm_payment(
+    uow: UnitOfWork, payment_id: uuid.UUID, customer_id: uuid.UUID, *, now: datetime | None = None
+) -> PaymentRecord:
+    """The customer confirms a payment held in its payee's cooling-off: it goes on to screening. Confirming
+    again changes nothing; a payment that ended (cancelled, or its deadline passed) cannot be confirmed."""
+    payment = await _held(uow, payment_id, customer_id)
+    now = now or datetime.now(UTC)
+    if payment.step == HELD:
+        if payment.status.final or (payment.answer_due_at is not None and payment.answer_due_at <= now):
+            raise PaymentNotHeld("the payment's time to be confirmed has passed")
+        payment.step = ACCEPTED
+        payment.answer_due_at = None
+        uow.audit(action=CONFIRMED_EVENT, entity_type="payment", entity_id=str(payment.id), after=_snapshot(payment))
+        _report(uow, payment, SUBMITTED)
+    elif payment.status is PaymentStatus.REJECTED and payment.reason in (REASON_CUSTOMER, REASON_NOT_CONFIRMED):
+        raise PaymentNotHeld("the payment was cancelled before it was confirmed")
+    return (await _with_history(uow.session, uow.keyring, [payment]))[0]
+
+
+async def cancel_payment(
+    uow: UnitOfWork, payment_id: uuid.UUID, customer_id: uuid.UUID, *, now: datetime | None = None
+) -> PaymentRecord:
+    """The customer cancels a payment held for confirmation: rejected (CUST), its funds released. Cancelling
+    a cancelled one again changes nothing; a payment already on its way cannot be cancelled."""
+    payment = await _held(uow, payment_id, customer_id)
+    if payment.step == HELD and not payment.status.final:
+        await _compensate(uow, payment, now or datetime.now(UTC), REASON_CUSTOMER, "Cancelled by the customer")
+    elif payment.reason != REASON_CUSTOMER:
+        raise PaymentNotHeld("only a payment waiting for confirmation can be cancelled")
+    return (await _with_history(uow.session, uow.keyring, [payment]))[0]
+
+
+async def reject_unconfirmed(uow: UnitOfWork, *, now: datetime | None = None, batch_size: int = 100) -> int:
+    """Reject held payments whose customer did not confirm them in time (NOAS), releasing their funds."""
+    now = now or datetime.now(UTC)
+    expired = await repository.unconfirmed(uow.session, HELD, now, batch_size)
+    for payment in expired:
+        await _compensate(uow, payment, now, REASON_NOT_CONFIRMED, "Not confirmed by the customer in time")
+    return len(expired)
 
 
 # Strong customer authentication ---------------------------------------------------------------------------
@@ -299,6 +394,8 @@ async def step_up_reason(
     """Why this payment needs a fresh strong authentication (a large amount, a new payee), or None."""
     if initiation.amount.minor > policy.above_minor:
         return f"payments above {policy.above_minor} minor units need a fresh strong authentication"
+    if initiation.payee_id is not None:
+        return None  # a saved payee: added with a strong authentication
     payee = creditors.uk_account(initiation.creditor)
     if not await repository.paid_before(
         session, initiation.customer_id, payee.sort_code, payee.account_number, now - NEW_PAYEE_WINDOW

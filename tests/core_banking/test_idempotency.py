@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from sqlalchemy import text
 
 from core_banking.idempotency.service import RETENTION, execute_once, purge_expired_keys, request_fingerprint
 from obank.database import unit_of_work
@@ -121,3 +122,25 @@ async def test_purge_forgets_only_expired_keys(platform: Platform, units: UnitsO
         assert await purge_expired_keys(session, start + RETENTION) == 1
     async with platform.engine.connect() as connection:
         assert await count(connection, "SELECT count(*) FROM core_banking.idempotency_keys WHERE key = 'recent'") == 1
+
+
+async def test_a_response_stored_in_clear_before_sealing_still_replays(platform: Platform, units: UnitsOfWork) -> None:
+    """Keys answered before 20261205_0023 kept their response in clear; a retry within their day replays it."""
+    fingerprint = request_fingerprint("legacy", 1)
+    now = datetime.now(UTC)
+    async with unit_of_work(platform.sessions) as session:
+        await session.execute(
+            text(
+                "INSERT INTO core_banking.idempotency_keys"
+                " (scope, key, request_hash, response_status, response_body, created_at, expires_at)"
+                " VALUES ('customer:legacy', 'k', :hash, 201, CAST(:body AS jsonb), :now, :until)"
+            ),
+            {"hash": fingerprint, "body": '{"id": "first"}', "now": now, "until": now + RETENTION},
+        )
+
+    async def never() -> tuple[int, dict[str, object]]:
+        raise AssertionError("a replay runs nothing")
+
+    async with units.begin(STAFF) as uow:
+        outcome = await execute_once(uow, scope="customer:legacy", key="k", fingerprint=fingerprint, operation=never)
+    assert (outcome.status, outcome.body, outcome.replayed) == (201, {"id": "first"}, True)

@@ -1,11 +1,12 @@
 """Beneficiaries, standing orders, scheduled payments and direct debits.
 
-Standing orders and scheduled payments are core banking's payment orders still to pay from an account
-(`OBStandingOrder6`, `OBScheduledPayment3`): the Basic permission shows all but the payee's account, the
-Detail one the payee's account too (UK OB: ReadStandingOrdersBasic/Detail, ReadScheduledPaymentsBasic/
-Detail). Core banking keeps no payees or direct debit mandates yet: those resources answer their empty lists
-(R/W API Profile, "400 (Bad Request) v/s 404 (Not Found)": no business data is 200 with an empty array),
-typed as arrays that hold nothing so that the OpenAPI document promises no more than the bank serves.
+Beneficiaries are the customer's payees, under each account of the consent (`OBBeneficiary5`); standing
+orders and scheduled payments are core banking's payment orders still to pay from an account
+(`OBStandingOrder6`, `OBScheduledPayment3`). The Basic permission shows all but the payee's account, the
+Detail one the payee's account too (UK OB: ReadBeneficiariesBasic/Detail, ReadStandingOrdersBasic/Detail,
+ReadScheduledPaymentsBasic/Detail). Core banking keeps no direct debit mandates yet: that resource answers its
+empty list (R/W API Profile, "400 (Bad Request) v/s 404 (Not Found)": no business data is 200 with an empty
+array), typed as an array that holds nothing so that the OpenAPI document promises no more than the bank serves.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from core_banking.facade import OrderRecord, OrderStatus
+from core_banking.facade import BeneficiaryRecord, CreditorAccount, OrderRecord, OrderStatus, RunOutcome
 from open_banking import schemas as envelope
 from open_banking.amounts import OBAmount
 
@@ -36,7 +37,10 @@ class OBCashAccount5(BaseModel):
 
     @classmethod
     def of(cls, order: OrderRecord) -> OBCashAccount5:
-        creditor = order.creditor
+        return cls.of_creditor(order.creditor)
+
+    @classmethod
+    def of_creditor(cls, creditor: CreditorAccount) -> OBCashAccount5:
         return cls(SchemeName=creditor.scheme.value, Identification=creditor.identification, Name=creditor.name[:350])
 
 
@@ -88,6 +92,15 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0, 0), BANK_TIMEZONE)
 
 
+# ISO 20022 ExternalMandateStatus1Code: a paused order is suspended, one that made its last payment expired.
+_MANDATE_STATUS: dict[OrderStatus, Literal["ACTV", "CANC", "EXPI", "SUSP"]] = {
+    OrderStatus.ACTIVE: "ACTV",
+    OrderStatus.PAUSED: "SUSP",
+    OrderStatus.COMPLETED: "EXPI",
+    OrderStatus.CANCELLED: "CANC",
+}
+
+
 class OBStandingOrder6(BaseModel):
     """A standing order still paying from the account."""
 
@@ -98,7 +111,7 @@ class OBStandingOrder6(BaseModel):
     NextPaymentDateTime: datetime | None = None
     LastPaymentDateTime: datetime | None = None
     NumberOfPayments: str | None = None
-    StandingOrderStatusCode: Literal["ACTV", "CANC"]
+    StandingOrderStatusCode: Literal["ACTV", "CANC", "EXPI", "SUSP"]
     FirstPaymentAmount: OBAmount
     NextPaymentAmount: OBAmount | None = None
     LastPaymentAmount: OBAmount | None = None
@@ -110,14 +123,15 @@ class OBStandingOrder6(BaseModel):
     @classmethod
     def of(cls, order: OrderRecord, *, detail: bool) -> OBStandingOrder6:
         assert order.frequency is not None  # a standing order
-        last = order.runs[-1] if order.runs else None
+        paid = [run for run in order.runs if run.outcome is RunOutcome.PAID]
+        last = paid[-1] if paid else None
         return cls(
             AccountId=str(order.debtor_account_id),
             StandingOrderId=str(order.id),
             NextPaymentDateTime=order.next_payment_at,
             LastPaymentDateTime=None if last is None else last.ran_at,
             NumberOfPayments=None if order.payments_total is None else str(order.payments_total),
-            StandingOrderStatusCode="ACTV" if order.status is OrderStatus.ACTIVE else "CANC",
+            StandingOrderStatusCode=_MANDATE_STATUS[order.status],
             FirstPaymentAmount=OBAmount.from_money(order.first),
             NextPaymentAmount=None if order.next_amount is None else OBAmount.from_money(order.next_amount),
             FinalPaymentAmount=None if order.final is None else OBAmount.from_money(order.final),
@@ -157,10 +171,35 @@ class OBScheduledPayment3(BaseModel):
         )
 
 
+class OBBeneficiary5(BaseModel):
+    """One of the customer's payees, under one account of the consent; `CreditorAccount` under Detail only.
+
+    Every payee is `Ordinary`: the bank keeps no list of trusted beneficiaries exempt from strong
+    authentication (PSD2 RTS article 13).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    AccountId: str
+    BeneficiaryId: str = Field(min_length=1, max_length=40)
+    BeneficiaryType: Literal["Ordinary"] = "Ordinary"
+    Reference: Max35Text | None = None
+    CreditorAccount: OBCashAccount5 | None = None
+
+    @classmethod
+    def of(cls, beneficiary: BeneficiaryRecord, *, detail: bool) -> OBBeneficiary5:
+        return cls(
+            AccountId=str(beneficiary.account_id),
+            BeneficiaryId=str(beneficiary.payee_id),
+            Reference=beneficiary.reference,
+            CreditorAccount=OBCashAccount5.of_creditor(beneficiary.creditor) if detail else None,
+        )
+
+
 class OBReadBeneficiary5Data(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    Beneficiary: tuple[()] = ()
+    Beneficiary: list[OBBeneficiary5] = Field(default_factory=list)
 
 
 class OBReadBeneficiary5(BaseModel):

@@ -6,7 +6,7 @@ import asyncio
 import signal
 import sys
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +155,7 @@ async def test_two_runners_racing_pay_each_occurrence_once(platform: Platform, p
         assert [run.sequence for run in (await read(platform, order.id)).runs] == [1]
 
 
-async def test_a_refused_occurrence_is_retried_that_day_then_failed_and_the_order_goes_on(
+async def test_an_occurrence_short_of_funds_is_retried_at_the_days_times_then_failed_and_the_order_goes_on(
     platform: Platform, payer: Any
 ) -> None:
     customer_id, debtor = payer
@@ -174,13 +174,18 @@ async def test_a_refused_occurrence_is_retried_that_day_then_failed_and_the_orde
     )
     due = order.next_payment_at
     assert due is not None
-    assert await run_due_payment_orders(platform, now=due) == 1  # attempt 1: retry in 2 hours
-    retrying = await read(platform, order.id)
-    assert retrying.runs == () and retrying.next_payment_at == due + timedelta(hours=2)
-    await run_due_payment_orders(platform, now=due + timedelta(hours=2))  # attempt 2
-    await run_due_payment_orders(platform, now=due + timedelta(hours=4))  # attempt 3: the last
+    day = due.astimezone(BANK_TIMEZONE).date()
+    retries = [datetime.combine(day, time(hour), BANK_TIMEZONE) for hour in (10, 14, 18)]  # the default times
+    assert await run_due_payment_orders(platform, now=due) == 1  # the first attempt, at 06:00
+    for attempt, retry_at in enumerate(retries, start=2):
+        retrying = await read(platform, order.id)
+        assert retrying.runs == () and retrying.next_payment_at == retry_at, attempt
+        assert await run_due_payment_orders(platform, now=retry_at - timedelta(seconds=1)) == 0
+        assert await run_due_payment_orders(platform, now=retry_at) == 1
     failed = await read(platform, order.id)
-    assert [(run.outcome, run.reason) for run in failed.runs] == [(RunOutcome.FAILED, "insufficient_funds")]
+    assert [(run.outcome, run.reason, run.attempts) for run in failed.runs] == [
+        (RunOutcome.FAILED, "insufficient_funds", 4)
+    ]
     assert failed.status is OrderStatus.ACTIVE and failed.next_amount == gbp(10_000)
     assert failed.next_payment_at is not None
     await run_due_payment_orders(platform, now=failed.next_payment_at)
@@ -305,3 +310,36 @@ async def test_a_runner_killed_mid_way_leaves_each_occurrence_paid_exactly_once(
 async def runs(platform: Platform) -> int:
     async with unit_of_work(platform.sessions) as session:
         return int(await session.scalar(text("SELECT count(*) FROM core_banking.payment_order_runs")) or 0)
+
+
+async def test_a_refusal_that_cannot_clear_today_fails_at_once(platform: Platform, payer: Any) -> None:
+    customer_id, debtor = payer
+    order = await create(
+        platform,
+        customer_id,
+        kind=OrderKind.SCHEDULED,
+        debtor_account_id=debtor,
+        creditor=ALAN,
+        first=gbp(100),
+        first_date=bank_day(datetime.now(UTC)) + timedelta(days=3),
+    )
+    async with unit_of_work(platform.sessions) as session:
+        await session.execute(text("UPDATE core_banking.accounts SET status = 'FROZEN' WHERE id = :id"), {"id": debtor})
+    assert order.next_payment_at is not None
+    assert await run_due_payment_orders(platform, now=order.next_payment_at) == 1
+    failed = await read(platform, order.id)
+    assert [(run.outcome, run.reason, run.attempts) for run in failed.runs] == [
+        (RunOutcome.FAILED, "account_frozen", 1)
+    ]
+    assert failed.status is OrderStatus.COMPLETED
+
+
+def test_the_retry_times_left_are_those_of_the_same_bank_day() -> None:
+    policy = service.RetryPolicy(times=(time(14, 0), time(9, 30)))
+    morning = datetime(2027, 3, 30, 6, tzinfo=BANK_TIMEZONE)
+    assert policy.next_attempt(morning) == datetime(2027, 3, 30, 9, 30, tzinfo=BANK_TIMEZONE)
+    assert policy.next_attempt(datetime(2027, 3, 30, 9, 30, tzinfo=BANK_TIMEZONE)) == datetime(
+        2027, 3, 30, 14, tzinfo=BANK_TIMEZONE
+    )
+    assert policy.next_attempt(datetime(2027, 3, 30, 14, tzinfo=BANK_TIMEZONE)) is None
+    assert service.RetryPolicy(times=()).next_attempt(morning) is None

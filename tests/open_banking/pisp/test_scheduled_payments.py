@@ -224,8 +224,8 @@ async def test_a_scheduled_payment_refused_on_its_day_reads_rejected_with_the_re
     order = await core_banking.get_payment_order(uuid.UUID(order_id))
     assert order.next_payment_at is not None
 
-    # Tried three times within its bank day, two hours apart, then recorded as failed.
-    for hours in (0, 2, 4):
+    # Tried at 06:00, then again at each retry time of its bank day (10:00, 14:00, 18:00), then failed.
+    for hours in (0, 4, 8, 12):
         await run_due_payment_orders(platform, now=order.next_payment_at + timedelta(hours=hours))
 
     read = await client.get(f"{SCHEDULED}/{order_id}", headers=pisp_headers())
