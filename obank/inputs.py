@@ -8,6 +8,7 @@ route, so the refusal is a `RequestValidationError` that the app's own handler w
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -68,6 +69,27 @@ def _in_json(body: bytes) -> bool:
     return bool(_C0_RAW_BODY.search(body) or (b"\\u00" in body and _C0_JSON_ESCAPE.search(body)))
 
 
+def _field_of(body: bytes) -> tuple[str | int, ...]:
+    """Where in a JSON body the first forbidden control is (`("body", "Data", "Reference")`), or the body."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return ("body",)
+    pending: list[tuple[tuple[str | int, ...], Any]] = [(("body",), document)]
+    while pending:
+        location, value = pending.pop(0)
+        if isinstance(value, str) and _C0_IN_FIELD.search(value):
+            return location
+        if isinstance(value, dict):
+            for name, item in value.items():
+                if _C0_IN_FIELD.search(name):
+                    return location
+                pending.append(((*location, name), item))
+        elif isinstance(value, list):
+            pending.extend(((*location, index), item) for index, item in enumerate(value))
+    return ("body",)
+
+
 async def _form_fields(request: Request) -> list[tuple[str, str]]:
     """The form's decoded fields, leaving the body readable for the route whichever way it reads it."""
     try:
@@ -83,15 +105,18 @@ async def _form_fields(request: Request) -> list[tuple[str, str]]:
 async def refuse_control_characters(request: Request) -> None:
     """A route dependency: refuse requests whose path, query or body carries a control character."""
     where = _in_target(request.scope["path"], request.scope.get("query_string", b""))
+    location: tuple[str | int, ...] = (where,) if where else ()
     if where is None and request.method not in ("GET", "HEAD", "OPTIONS"):
         media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media_type == _FORM:
             if any(
                 _C0_IN_FIELD.search(name) or _C0_IN_FIELD.search(value) for name, value in await _form_fields(request)
             ):
-                where = "body"
-        elif (media_type == "application/json" or media_type.endswith("+json")) and _in_json(await request.body()):
-            where = "body"
-    if where is not None:
-        error: dict[str, Any] = {"loc": (where,), "msg": _FORBIDDEN_MESSAGE, "type": "value_error"}
+                location = ("body",)
+        elif media_type == "application/json" or media_type.endswith("+json"):
+            body = await request.body()
+            if _in_json(body):
+                location = _field_of(body)  # the field named, so the refusal says which
+    if location:
+        error: dict[str, Any] = {"loc": location, "msg": _FORBIDDEN_MESSAGE, "type": "value_error"}
         raise RequestValidationError([error])

@@ -120,7 +120,7 @@ async def test_a_control_character_in_the_body_is_400_in_ob_format(
     contract.check(response)
     [error] = response.json()["Errors"]
     assert error["ErrorCode"] == "U002"
-    assert "control characters" in error["Message"] and "body" in error["Message"]
+    assert "control characters" in error["Message"] and error["Path"] == "Data.Note"  # the field named
 
 
 async def test_a_control_character_in_the_query_is_400_in_ob_format(
