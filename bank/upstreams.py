@@ -10,10 +10,12 @@ from auth_server.facade import AuthServer
 from auth_server.facade import connect as connect_auth_server
 from bank import health
 from bank.health import BackgroundJob, Closer
+from bank.jobs import job_registry
 from core_banking.app import create_app as create_core_banking_app
 from core_banking.facade import CoreBanking
 from core_banking.facade import connect as connect_core_banking
 from core_banking.internal.client import HttpCoreBanking
+from faster_payments.facade import SchemeDirectory
 from gateway.proxy import HttpUpstream
 from gateway.routing import PrefixRouter, Route
 from obank.correlation import CorrelationMiddleware
@@ -25,11 +27,19 @@ from open_banking.app import create_app as create_open_banking_app
 CORE_BANKING_PREFIXES = ("/api/v1", "/admin/v1", "/internal/v1")  # the last for other services only
 
 
+def _core_banking_app(platform: Platform) -> ASGIApp:
+    """core_banking's app, answering confirmation of payee for other banks from the scheme's directory, and
+    showing staff the deployment's scheduled jobs."""
+    return create_core_banking_app(
+        platform, payee_names=SchemeDirectory(platform.sessions), jobs=job_registry(platform.settings)
+    )
+
+
 def core_banking_upstream(platform: Platform) -> ASGIApp:
     """The core_banking app in this process, or a proxy to `OBANK_UPSTREAM_CORE_BANKING_URL` when set."""
     settings = platform.settings
     if settings.upstream_core_banking_url is None:
-        return create_core_banking_app(platform)
+        return _core_banking_app(platform)
     return HttpUpstream(
         settings.upstream_core_banking_url,
         timeout_s=settings.upstream_timeout_s,
@@ -76,7 +86,7 @@ def core_banking_service_app(platform: Platform, background: Sequence[Background
     """
 
     probes = health.probes_app("obank core banking service", platform, background)
-    core_banking = create_core_banking_app(platform)
+    core_banking = _core_banking_app(platform)
     routes = [Route(prefix, core_banking) for prefix in CORE_BANKING_PREFIXES]
     return CorrelationMiddleware(PrefixRouter(routes, fallback=probes))
 

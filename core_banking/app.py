@@ -7,38 +7,62 @@ from fastapi import Depends, FastAPI
 from audit.trail import platform_units
 from core_banking.accounts import router as accounts_router
 from core_banking.customers import router as customers_router
+from core_banking.dependencies import staff_with_role
 from core_banking.history import router as history_router
 from core_banking.internal import router as internal_router
 from core_banking.ledger import router as ledger_router
+from core_banking.payees import router as payees_router
+from core_banking.payees.confirmation import NoDirectory, PayeeNameDirectory
+from core_banking.payment_orders import router as payment_orders_router
 from core_banking.payments import router as payments_router
 from core_banking.statements import router as statements_router
 from core_banking.transfers import router as transfers_router
 from obank.inputs import refuse_control_characters
 from obank.principal import load_internal_assertions
 from obank.problems import install_problem_handler
+from obank.roles import StaffRole
 from obank.runtime import Platform
+from obank.scheduler.registry import JobRegistry
+from obank.scheduler.router import jobs_router
 
 SERVICE_NAME = "core_banking"
 
 
-def create_app(platform: Platform) -> FastAPI:
-    """The app over `platform`; principals arrive as internal assertions addressed to `core_banking`."""
+def create_app(
+    platform: Platform, *, payee_names: PayeeNameDirectory | None = None, jobs: JobRegistry | None = None
+) -> FastAPI:
+    """The app over `platform`; principals arrive as internal assertions addressed to `core_banking`.
+
+    `payee_names` answers confirmation of payee for other banks' accounts (the composition root hands in the
+    scheme's directory); without one, every other bank's account is UNAVAILABLE. `jobs` are the deployment's
+    scheduled jobs, which staff see and run under /admin/v1/jobs.
+    """
     app = FastAPI(title="obank core banking", version="1", dependencies=[Depends(refuse_control_characters)])
     app.state.platform = platform
     app.state.sessions = platform.sessions
     app.state.units = platform_units(platform)
     app.state.internal_assertions = load_internal_assertions(platform.settings)
     app.state.service_name = SERVICE_NAME
+    app.state.job_registry = jobs or JobRegistry()
+    app.state.payee_names = payee_names or NoDirectory()
     for router in (
         customers_router.router,
         accounts_router.router,
         ledger_router.router,
         transfers_router.router,
         payments_router.router,
+        payees_router.router,
+        payees_router.confirmations_router,
+        payment_orders_router.router,
         history_router.router,
         statements_router.router,
         internal_router.router,
     ):
         app.include_router(router)
+    # Jobs: any staff role reads them, admins ask for runs.
+    app.include_router(
+        jobs_router(read_access=staff_with_role(*StaffRole), run_access=staff_with_role(StaffRole.ADMIN)),
+        prefix="/admin/v1",
+    )
     install_problem_handler(app)
     return app

@@ -22,6 +22,8 @@ MODEL_MODULES = (
     "core_banking.funds_confirmations.models",
     "core_banking.payments.models",
     "core_banking.payment_orders.models",
+    "core_banking.statements.models",
+    "core_banking.payees.models",
 )
 
 

@@ -98,7 +98,7 @@ def first_party_cors(app: ASGIApp, settings: Settings) -> ASGIApp:
     return CORSMiddleware(
         app,
         allow_origins=settings.cors_allowed_origins,
-        allow_methods=["GET", "POST", "DELETE"],
+        allow_methods=["GET", "POST", "PATCH", "DELETE"],
         allow_headers=["authorization", "content-type", "idempotency-key", "x-fapi-interaction-id"],
         expose_headers=["x-fapi-interaction-id", "retry-after"],
         max_age=600,

@@ -97,6 +97,33 @@ RULES: tuple[Rule, ...] = (
     _rule("POST", r"/api/v1/payments", _first_party("payments.create", "payments", "core_banking", PAYMENTS)),
     _rule("GET", r"/api/v1/payments", _first_party("payments.list", "accounts", "core_banking", READS)),
     _rule("GET", rf"/api/v1/payments/{_UUID}", _first_party("payments.get", "accounts", "core_banking", READS)),
+    _rule(
+        "POST",
+        rf"/api/v1/payments/{_UUID}/(confirm|cancel)",
+        _first_party("payments.decide", "payments", "core_banking", PAYMENTS),
+    ),
+    _rule("GET", r"/api/v1/scheduled-payments", _first_party("orders.list", "accounts", "core_banking", READS)),
+    _rule("POST", r"/api/v1/scheduled-payments", _first_party("orders.create", "payments", "core_banking", PAYMENTS)),
+    _rule("GET", rf"/api/v1/scheduled-payments/{_UUID}", _first_party("orders.get", "accounts", "core_banking", READS)),
+    _rule(
+        "PATCH DELETE",
+        rf"/api/v1/scheduled-payments/{_UUID}",
+        _first_party("orders.change", "payments", "core_banking", PAYMENTS),
+    ),
+    _rule(
+        "POST",
+        rf"/api/v1/scheduled-payments/{_UUID}/(pause|resume)",
+        _first_party("orders.pause", "payments", "core_banking", WRITES),
+    ),
+    _rule("GET", r"/api/v1/beneficiaries", _first_party("payees.list", "accounts", "core_banking", READS)),
+    _rule("POST", r"/api/v1/beneficiaries", _first_party("payees.create", "payments", "core_banking", WRITES)),
+    _rule("GET", rf"/api/v1/beneficiaries/{_UUID}", _first_party("payees.get", "accounts", "core_banking", READS)),
+    _rule(
+        "PATCH DELETE",
+        rf"/api/v1/beneficiaries/{_UUID}",
+        _first_party("payees.change", "payments", "core_banking", WRITES),
+    ),
+    _rule("POST", r"/api/v1/payee-confirmations", _first_party("payees.confirm", "payments", "core_banking", WRITES)),
     # Staff: the authorization server's client registry, then core banking's admin API.
     _rule("GET", r"/admin/v1/oauth-clients(/.*)?", _admin("admin.clients.read", ANY_STAFF, READS, "auth_server")),
     _rule(None, r"/admin/v1/oauth-clients(/.*)?", _admin("admin.clients.write", ADMIN, WRITES, "auth_server")),
@@ -105,6 +132,7 @@ RULES: tuple[Rule, ...] = (
     _rule("PUT", rf"/admin/v1/customers/{_UUID}/kyc-status", _admin("admin.customers.kyc", SUPPORT, WRITES)),
     _rule("POST", rf"/admin/v1/accounts/{_UUID}/(freeze|unfreeze)", _admin("admin.accounts.freeze", FRAUD, WRITES)),
     _rule("POST", rf"/admin/v1/accounts/{_UUID}/(deposits|withdrawals)", _admin("admin.cash", ADMIN, PAYMENTS)),
+    _rule("POST", r"/admin/v1/jobs/[^/]+/runs", _admin("admin.jobs.run", ADMIN, WRITES)),
     _rule(None, r"/admin/v1/.*", _admin("admin.write", ADMIN, WRITES)),
     # UK Open Banking v4.0 resources (TPPs): account information, payments, funds confirmation.
     _rule("GET", r"/open-banking/discovery", OPEN_BANKING_DISCOVERY),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -93,11 +94,35 @@ class Settings(BaseSettings):
     # a strong authentication (password + TOTP) at most `payments_step_up_max_age_s` old.
     payments_step_up_above_minor: int = Field(default=25_000, ge=0)
     payments_step_up_max_age_s: int = Field(default=300, gt=0)
-    # Scheduled payments and standing orders: how often the runner looks for due occurrences, and how a
-    # refused one is retried (attempts in all, this far apart, within its bank day).
+    # A payment held for its customer's confirmation (a payee in its cooling-off) is rejected when unconfirmed
+    # this long after it was made.
+    payments_confirmation_window_s: int = Field(default=86_400, gt=0)
+    # Scheduled payments and standing orders: how often the runner looks for due occurrences, and when an
+    # occurrence refused for want of funds (or over a limit) is tried again on its day, London wall-clock times
+    # (JSON list of "HH:MM"); after the last it fails and the customer is told.
     payment_orders_interval_s: float = Field(default=30.0, gt=0)
-    payment_orders_attempts: int = Field(default=3, ge=1, le=24)
-    payment_orders_retry_interval_s: int = Field(default=7200, gt=0)
+    payment_orders_retry_times: list[time] = Field(
+        default_factory=lambda: [time(10, 0), time(14, 0), time(18, 0)], max_length=24
+    )
+    # Payees (beneficiaries) and confirmation of payee.
+    # A new payee is in its cooling-off period this long after it is added: a payment to it above
+    # `payees_cooling_off_limit_minor` then waits for the customer's confirmation. A confirmation of payee
+    # answer can be used to add the payee for `payees_confirmation_validity_s`.
+    payees_cooling_off_s: int = Field(default=86_400, ge=0)
+    payees_cooling_off_limit_minor: int = Field(default=10_000, ge=0)
+    payees_confirmation_validity_s: int = Field(default=900, gt=0, le=86_400)
+    # (payees settings end)
+    # The durable scheduler (obank.scheduler).
+    scheduler_enabled: bool = True  # `obank serve` and `obank worker` run the scheduler loop
+    scheduler_tick_max_s: float = Field(default=15.0, gt=0, le=300)  # longest sleep between looks for work
+    scheduler_heartbeat_s: float = Field(default=10.0, gt=0)  # a running run's claim is refreshed this often
+    scheduler_stale_after_s: float = Field(default=60.0, gt=0)  # ...and taken over when older (>= 3 heartbeats)
+    scheduler_max_attempts: int = Field(default=3, ge=1, le=20)  # a failing run is tried this often, then FAILED
+    scheduler_retry_backoff_s: float = Field(default=30.0, ge=0)  # the first retry's delay, doubled for each next
+    scheduler_concurrency: int = Field(default=4, ge=1, le=32)  # runs one process executes at once
+    scheduler_retention_days: int = Field(default=30, ge=1)  # finished runs are purged after this
+    scheduler_frequent_interval_s: int = Field(default=60, ge=1)  # hold expiry, consent lapses, deny-list purge
+    # (scheduler settings end)
     # The simulated Faster Payments scheme runs inside the bank's processes unless it has its own
     # (`obank scheme run`, as compose.yaml deploys it).
     scheme_embedded: bool = True
