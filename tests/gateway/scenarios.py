@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -56,3 +57,48 @@ async def customer_moves_money(client: httpx.AsyncClient, demo: dict[str, Any]) 
     after = (await client.get(f"/api/v1/accounts/{source['id']}/balances", headers=auth)).json()
     assert after["booked_minor"] == before["booked_minor"] - 1_234, (before, after)
     return interaction_id
+
+
+async def customer_pays_a_new_payee_by_standing_order(
+    client: httpx.AsyncClient, other_client: httpx.AsyncClient, demo: dict[str, Any]
+) -> None:
+    """Through the gateway: check another customer's name (confirmation of payee), save them as a payee, set up
+    a monthly standing order to them, see it, pause it; another customer sees none of it."""
+    token = await customer_login(client, demo)
+    auth = {"authorization": f"Bearer {token}"}
+    bob = demo["customers"][1]
+    iban = bob["accounts"][0]["iban"]
+    checked = await client.post("/api/v1/payee-confirmations", headers=auth, json={"name": "bob demo", "iban": iban})
+    assert checked.status_code == 201, checked.text
+    assert checked.json()["result"] == "MATCH", checked.text
+    payee = {"name": "bob demo", "iban": iban, "reference": "Rent", "confirmation_id": checked.json()["id"]}
+    added = await client.post(
+        "/api/v1/beneficiaries", headers=auth | {"idempotency-key": str(uuid.uuid4())}, json=payee
+    )
+    assert added.status_code == 201, added.text
+    payee_id = added.json()["id"]
+    source = next(account for account in demo["customers"][0]["accounts"] if account["currency"] == "GBP")
+    order = {
+        "from_account_id": source["id"],
+        "payee_id": payee_id,
+        "amount_minor": 2_500,
+        "currency": "GBP",
+        "repeat": "LAST_DAY_OF_MONTH",
+        "first_date": (date.today() + timedelta(days=1)).isoformat(),
+        "count": 12,
+    }
+    created = await client.post(
+        "/api/v1/scheduled-payments", headers=auth | {"idempotency-key": str(uuid.uuid4())}, json=order
+    )
+    assert created.status_code == 201, created.text
+    order_id = created.json()["id"]
+    assert created.json()["reference"] == "Rent" and created.json()["next_payment_at"]
+    listed = await client.get("/api/v1/scheduled-payments", headers=auth)
+    assert listed.status_code == 200 and order_id in {o["id"] for o in listed.json()}, listed.text
+    paused = await client.post(f"/api/v1/scheduled-payments/{order_id}/pause", headers=auth)
+    assert paused.status_code == 200 and paused.json()["status"] == "PAUSED", paused.text
+
+    other = await customer_login(other_client, demo, customer_index=1)
+    theirs = {"authorization": f"Bearer {other}"}
+    assert (await other_client.get(f"/api/v1/scheduled-payments/{order_id}", headers=theirs)).status_code == 404
+    assert (await other_client.get(f"/api/v1/beneficiaries/{payee_id}", headers=theirs)).status_code == 404

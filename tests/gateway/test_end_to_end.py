@@ -12,7 +12,7 @@ from obank.outbox.models import OutboxEvent
 from obank.settings import Settings
 from tests.auth_server.oauth.conftest import Pki, pki
 from tests.gateway.harness import start_gateway
-from tests.gateway.scenarios import customer_login, customer_moves_money
+from tests.gateway.scenarios import customer_login, customer_moves_money, customer_pays_a_new_payee_by_standing_order
 
 __all__ = ["pki"]
 
@@ -60,6 +60,20 @@ async def test_a_customer_signs_in_and_moves_money_through_the_gateway(
         refused = await other.get("/api/v1/accounts", headers=auth)
         assert refused.status_code == 401
         assert 'error="invalid_token"' in refused.headers["www-authenticate"]
+    finally:
+        await running.aclose()
+        server.should_exit = True
+        await task
+        await running.platform.close()
+
+
+async def test_a_customer_saves_a_payee_and_sets_up_a_standing_order_through_the_gateway(
+    settings: Settings, database_url: str, pki: Pki
+) -> None:
+    running, task, server = await start_gateway(settings, database_url, pki)
+    try:
+        demo = json.loads((await seed_and_write_demo(running.platform, running.issuer)).read_text())
+        await customer_pays_a_new_payee_by_standing_order(running.http(), running.http(), demo)
     finally:
         await running.aclose()
         server.should_exit = True
