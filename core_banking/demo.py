@@ -1,19 +1,34 @@
-"""Demo customers with funded accounts for `obank serve`; safe to run at every start."""
+"""Demo customers with funded accounts for `obank serve`; safe to run at every start.
+
+Alice, once onboarded, has saved Bob as a payee (checked by confirmation of payee) and pays him and her own
+savings by standing order, so that the payee and scheduled-payment screens and APIs have something to show.
+"""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
+
+from dateutil.relativedelta import relativedelta
 
 from core_banking.accounts import service as accounts_service
 from core_banking.accounts.models import AccountType
 from core_banking.accounts.schemas import AccountOpen
+from core_banking.consents.schemas import CreditorAccount, CreditorScheme
 from core_banking.customers import repository as customers_repository
 from core_banking.customers import service as customers_service
 from core_banking.customers.models import KycStatus
 from core_banking.customers.schemas import Address, CustomerCreate
 from core_banking.ledger import service as ledger_service
+from core_banking.ledger.periods import bank_day
+from core_banking.payees import service as payees_service
+from core_banking.payees.confirmation import NoDirectory
+from core_banking.payees.schemas import PayeeConfirmationCreate, PayeeCreate
+from core_banking.payment_orders import service as payment_orders_service
+from core_banking.payment_orders.models import OrderKind
+from core_banking.payment_orders.schedule import Frequency
+from core_banking.payment_orders.schemas import OrderRequest
 from obank.actor import Actor
 from obank.money import Money
 from obank.unit_of_work import UnitOfWork, UnitsOfWork
@@ -115,8 +130,10 @@ async def _seed(uow: UnitOfWork) -> list[DemoCustomer]:
     session = uow.session
     await customers_repository.lock_onboarding(session, "core_banking.demo")
     seeded = []
+    onboarded = False
     for spec in DEMO_CUSTOMERS:
         existing = await customers_service.find_by_email(session, uow.keyring, spec.customer.email)
+        onboarded = onboarded or existing is None
         customer_id = existing.id if existing is not None else await _onboard(uow, spec)
         accounts = await accounts_service.list_customer_accounts(session, customer_id)
         seeded.append(
@@ -131,4 +148,48 @@ async def _seed(uow: UnitOfWork) -> list[DemoCustomer]:
                 ),
             )
         )
+    if onboarded:
+        await _standing_orders(uow, *seeded[:2])
     return seeded
+
+
+def _first(customer: DemoCustomer, account_type: AccountType) -> DemoAccount:
+    return next(a for a in customer.accounts if a.account_type is account_type and a.currency == "GBP")
+
+
+async def _standing_orders(uow: UnitOfWork, alice: DemoCustomer, bob: DemoCustomer) -> None:
+    """Bob saved as Alice's payee; her monthly standing orders to him and to her own savings."""
+    bob_current = _first(bob, AccountType.CHECKING)
+    checked = await payees_service.check_payee(
+        uow, NoDirectory(), alice.customer_id, PayeeConfirmationCreate(name=bob.full_name, iban=bob_current.iban),
+        payees_service.PayeeRules(),
+    )  # fmt: skip
+    payee = await payees_service.add_payee(
+        uow,
+        alice.customer_id,
+        PayeeCreate(name=bob.full_name, iban=bob_current.iban, reference="Allotment", confirmation_id=checked.id),
+        payees_service.PayeeRules(),
+    )
+    current = _first(alice, AccountType.CHECKING)
+    first_date = bank_day(datetime.now(UTC)).replace(day=1) + relativedelta(months=1)
+    alice_name = CreditorAccount(alice.full_name, CreditorScheme.IBAN, _first(alice, AccountType.SAVINGS).iban)
+    for creditor, amount, reference, payee_id, month_end in (
+        (payee.creditor, 2_000, "Allotment", payee.id, False),
+        (alice_name, 15_000, "Savings", None, True),
+    ):
+        await payment_orders_service.create_order(
+            uow,
+            OrderRequest(
+                kind=OrderKind.STANDING_ORDER,
+                customer_id=alice.customer_id,
+                debtor_account_id=current.account_id,
+                creditor=creditor,
+                first=Money(amount, "GBP"),
+                recurring=Money(amount, "GBP"),
+                frequency=Frequency.MONTHLY,
+                first_date=first_date,
+                reference=reference,
+                payee_id=payee_id,
+                on_month_end=month_end,
+            ),
+        )

@@ -25,3 +25,8 @@ async def test_seeding_twice_yields_the_same_bank(platform: Platform, units: Uni
             " WHERE internal_purpose = 'SETTLEMENT' AND currency = 'GBP'",
         )
         assert settlement == -gbp_total
+    async with platform.engine.connect() as connection:
+        # Alice has saved Bob (a MATCH) and pays him and her savings monthly: once, however often it is seeded.
+        assert await count(connection, "SELECT count(*) FROM core_banking.payees WHERE cop_result = 'MATCH'") == 1
+        assert await count(connection, "SELECT count(*) FROM core_banking.payment_orders WHERE status = 'ACTIVE'") == 2
+        assert await count(connection, "SELECT count(*) FROM core_banking.payment_orders WHERE on_month_end") == 1
