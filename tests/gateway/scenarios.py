@@ -62,16 +62,16 @@ async def customer_moves_money(client: httpx.AsyncClient, demo: dict[str, Any]) 
 async def customer_pays_a_new_payee_by_standing_order(
     client: httpx.AsyncClient, other_client: httpx.AsyncClient, demo: dict[str, Any]
 ) -> None:
-    """Through the gateway: check another customer's name (confirmation of payee), save them as a payee, set up
-    a monthly standing order to them, see it, pause it; another customer sees none of it."""
+    """Through the gateway: check a name at another bank (confirmation of payee through the scheme's directory),
+    save them as a payee, set up a monthly standing order to them, see it, pause it; another customer sees none
+    of it."""
     token = await customer_login(client, demo)
     auth = {"authorization": f"Bearer {token}"}
-    bob = demo["customers"][1]
-    iban = bob["accounts"][0]["iban"]
-    checked = await client.post("/api/v1/payee-confirmations", headers=auth, json={"name": "bob demo", "iban": iban})
+    alan = {"name": "alan turing", "sort_code": "40-05-15", "account_number": "76262352"}
+    checked = await client.post("/api/v1/payee-confirmations", headers=auth, json=alan)
     assert checked.status_code == 201, checked.text
     assert checked.json()["result"] == "MATCH", checked.text
-    payee = {"name": "bob demo", "iban": iban, "reference": "Rent", "confirmation_id": checked.json()["id"]}
+    payee = {**alan, "reference": "Rent", "confirmation_id": checked.json()["id"]}
     added = await client.post(
         "/api/v1/beneficiaries", headers=auth | {"idempotency-key": str(uuid.uuid4())}, json=payee
     )
