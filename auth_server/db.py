@@ -15,6 +15,7 @@ MODEL_MODULES = (
     "auth_server.mfa.models",
     "auth_server.sessions.models",
     "auth_server.oauth.models",
+    "auth_server.devices.models",
 )
 
 

@@ -59,7 +59,8 @@ from core_banking.consents.schemas import (
     PsuContext,
 )
 from core_banking.customers import service as customers_service
-from core_banking.customers.schemas import Address, CustomerRecord
+from core_banking.customers.errors import CustomerNotFound
+from core_banking.customers.schemas import Address, CustomerContact, CustomerRecord
 from core_banking.errors import revive
 from core_banking.funds_confirmations import service as funds_service
 from core_banking.funds_confirmations.errors import InvalidFundsConfirmation
@@ -110,6 +111,8 @@ __all__ = [
     "CoreBanking",
     "CreditorAccount",
     "CreditorScheme",
+    "CustomerContact",
+    "CustomerNotFound",
     "CustomerRecord",
     "DebtorAccount",
     "DebtorScheme",
@@ -169,6 +172,12 @@ class CoreBanking(Protocol):
 
     async def list_customer_accounts(self, customer_id: uuid.UUID) -> list[AccountRecord]:
         """Every account of the customer, oldest first, closed ones included."""
+
+    async def get_account(self, account_id: uuid.UUID) -> AccountRecord:
+        """One account with its balance and holder; raises AccountNotFound."""
+
+    async def customer_contact(self, customer_id: uuid.UUID) -> CustomerContact:
+        """The customer's name, email address and phone number, to notify them; raises CustomerNotFound."""
 
     async def create_account_access_consent(
         self,
@@ -395,6 +404,10 @@ class InProcessCoreBanking:
         """The customer with personal data decrypted; raises CustomerNotFound."""
         async with unit_of_work(self._sessions) as session:
             return await customers_service.get_customer(session, self._keyring, customer_id)
+
+    async def customer_contact(self, customer_id: uuid.UUID) -> CustomerContact:
+        customer = await self.get_customer(customer_id)
+        return CustomerContact(customer.id, customer.full_name, customer.email, customer.phone)
 
     async def find_customer_by_email(self, email: str) -> CustomerRecord | None:
         """The customer registered with `email`, if any."""

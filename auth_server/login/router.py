@@ -109,6 +109,7 @@ async def _submit_login(
         return_to=resume_at,
         previous_session=browser.session,
         ip_address=browser.ip_address,
+        device=browser.device,
     )
     if outcome.issued is None:
         return _login_page(
@@ -231,7 +232,7 @@ async def otp_submit(
         return _restart(browser)
     record, kind = pending
     outcome = await service.complete_with_totp(
-        uow, pending=record, code=otp[:16], guard=guard, ip_address=browser.ip_address
+        uow, pending=record, code=otp[:16], guard=guard, ip_address=browser.ip_address, device=browser.device
     )
     return _after_second_factor(
         request, browser, uow.keyring, "otp.html", kind, record, outcome.issued, outcome.session_ended, CODE_REFUSED
@@ -255,7 +256,7 @@ async def recovery_submit(
         return _restart(browser)
     record, kind = pending
     outcome = await service.complete_with_recovery_code(
-        uow, pending=record, code=recovery_code[:32], ip_address=browser.ip_address
+        uow, pending=record, code=recovery_code[:32], ip_address=browser.ip_address, device=browser.device
     )
     return _after_second_factor(
         request,

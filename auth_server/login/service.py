@@ -8,6 +8,8 @@ from typing import Any
 from argon2 import PasswordHasher
 
 from auth_server.auditing import SecurityEvent, report_security_events
+from auth_server.devices import service as devices_service
+from auth_server.devices.service import Device
 from auth_server.identities import service as identities_service
 from auth_server.identities.passwords import HASHER
 from auth_server.identities.schemas import IdentityKind, IdentityRecord, normalise_username
@@ -90,6 +92,7 @@ async def sign_in_with_password(
     ip_address: str | None,
     hasher: PasswordHasher = HASHER,
     now: datetime | None = None,
+    device: Device | None = None,
 ) -> PasswordStepOutcome:
     """Check the password; on success end the browser's previous session and start a new one at the next step.
 
@@ -124,6 +127,7 @@ async def sign_in_with_password(
     if authenticated:
         await identities_service.record_successful_sign_in(uow, identity.id, now=now)
         report_security_events(uow, _success_event(identity, issued.record, ip_address))
+        await devices_service.note_sign_in(uow, identity, device, str(issued.record.id), now)
     return PasswordStepOutcome(issued, next_step)
 
 
@@ -160,12 +164,18 @@ async def _refuse_locked(
 
 
 async def _elevate(
-    uow: UnitOfWork, identity: IdentityRecord, pending: SessionRecord, ip_address: str | None, now: datetime
+    uow: UnitOfWork,
+    identity: IdentityRecord,
+    pending: SessionRecord,
+    ip_address: str | None,
+    now: datetime,
+    device: Device | None,
 ) -> SecondFactorOutcome:
     """Both factors proven: the session becomes strongly authenticated under a new token."""
     issued = await sessions_service.elevate_session(uow, pending.id, amr=[AMR_PASSWORD, AMR_OTP], acr=ACR_SCA, now=now)
     await identities_service.record_successful_sign_in(uow, identity.id, now=now)
     report_security_events(uow, _success_event(identity, issued.record, ip_address))
+    await devices_service.note_sign_in(uow, identity, device, str(issued.record.id), now)
     return SecondFactorOutcome(issued)
 
 
@@ -177,6 +187,7 @@ async def complete_with_totp(
     guard: ReplayGuard,
     ip_address: str | None,
     now: datetime | None = None,
+    device: Device | None = None,
 ) -> SecondFactorOutcome:
     """Accept a fresh TOTP code for a session awaiting it; a wrong or replayed code counts towards lockout."""
     now = now or datetime.now(UTC)
@@ -190,7 +201,7 @@ async def complete_with_totp(
     report_security_events(
         uow, SecurityEvent("mfa.totp_used", actor, "identity", str(identity.id), details, ip_address)
     )
-    return await _elevate(uow, identity, pending, ip_address, now)
+    return await _elevate(uow, identity, pending, ip_address, now, device)
 
 
 async def complete_with_recovery_code(
@@ -200,6 +211,7 @@ async def complete_with_recovery_code(
     code: str,
     ip_address: str | None,
     now: datetime | None = None,
+    device: Device | None = None,
 ) -> SecondFactorOutcome:
     """Accept one unused recovery code instead of a TOTP code; it can never be used again."""
     now = now or datetime.now(UTC)
@@ -213,7 +225,7 @@ async def complete_with_recovery_code(
     details = {"kind": identity.kind.value, "recovery_codes_left": remaining}
     used = SecurityEvent("mfa.recovery_code_used", actor, "identity", str(identity.id), details, ip_address)
     report_security_events(uow, used)
-    outcome = await _elevate(uow, identity, pending, ip_address, now)
+    outcome = await _elevate(uow, identity, pending, ip_address, now, device)
     return SecondFactorOutcome(outcome.issued, recovery_codes_left=remaining)
 
 
@@ -225,6 +237,7 @@ async def complete_enrolment(
     guard: ReplayGuard,
     ip_address: str | None,
     now: datetime | None = None,
+    device: Device | None = None,
 ) -> EnrolmentOutcome:
     """Confirm TOTP enrolment with a first code: the session becomes strongly authenticated (new token).
 
@@ -241,6 +254,7 @@ async def complete_enrolment(
     if not browser.is_authenticated:
         await identities_service.record_successful_sign_in(uow, identity.id, now=now)
         report_security_events(uow, _success_event(identity, issued.record, ip_address))
+        await devices_service.note_sign_in(uow, identity, device, str(issued.record.id), now)
     return EnrolmentOutcome(issued, recovery_codes)
 
 

@@ -86,7 +86,7 @@ async def enrolment_submit(
     record, identity = enrolling
     try:
         outcome = await login_service.complete_enrolment(
-            uow, browser=record, code=otp[:16], guard=guard, ip_address=browser.ip_address
+            uow, browser=record, code=otp[:16], guard=guard, ip_address=browser.ip_address, device=browser.device
         )
     except EnrolmentCodeRejected as refused:
         return await _enrolment_page(request, browser, uow, record, identity, error=refused.detail, status_code=400)

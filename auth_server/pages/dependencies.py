@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from auth_server.auditing import client_ip
 from auth_server.dependencies import UnitOfWorkDep
+from auth_server.devices.service import Device
 from auth_server.mfa.replay import ReplayGuard
 from auth_server.pages import csrf
 from auth_server.pages.errors import CsrfRejected
@@ -20,12 +21,18 @@ SESSION_COOKIE = "__Host-obank_session"
 
 @dataclass(frozen=True, slots=True)
 class Browser:
-    """The visitor: their live session if any, their CSRF cookie (new if they had none), their address."""
+    """The visitor: their live session if any, their CSRF cookie (new if they had none), their address and
+    user agent."""
 
     session: SessionRecord | None
     csrf_cookie: str
     csrf_cookie_is_new: bool
     ip_address: str | None
+    user_agent: str | None = None
+
+    @property
+    def device(self) -> Device:
+        return Device(self.user_agent, self.ip_address)
 
 
 async def _replay_guard(request: Request) -> ReplayGuard:
@@ -45,6 +52,7 @@ async def _browser(request: Request, uow: UnitOfWorkDep) -> Browser:
         csrf_cookie=existing or csrf.new_cookie_value(),
         csrf_cookie_is_new=not existing,
         ip_address=client_ip(request.client.host if request.client else None),
+        user_agent=request.headers.get("user-agent"),
     )
 
 

@@ -75,6 +75,16 @@ class CustomerRecord:
     updated_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class CustomerContact:
+    """How the bank reaches a customer (notifications): personal data, never logged or stored in clear."""
+
+    customer_id: uuid.UUID
+    full_name: str
+    email: str
+    phone: str
+
+
 class CustomerRead(BaseModel):
     """A customer as the admin API shows it; the national id is masked to its last three characters."""
 

@@ -40,6 +40,8 @@ from core_banking.consents.schemas import (
     PaymentOrderDetails,
     PsuContext,
 )
+from core_banking.customers.errors import CustomerNotFound
+from core_banking.customers.schemas import CustomerContact
 from core_banking.errors import DomainError
 from core_banking.funds_confirmations.errors import InvalidFundsConfirmation
 from core_banking.funds_confirmations.schemas import FundsConfirmationRecord
@@ -65,6 +67,8 @@ MAX_CONSENT_ID = 128
 MAX_STATEMENT_ID = 40  # OB StatementId
 _CONSENT = TypeAdapter(ConsentRecord)
 _ACCOUNTS = TypeAdapter(list[AccountRecord])
+_ACCOUNT = TypeAdapter(AccountRecord)
+_CONTACT = TypeAdapter(CustomerContact)
 _BALANCES = TypeAdapter(list[AccountBalances])
 _PAGE = TypeAdapter(TransactionPage)
 _PARTY = TypeAdapter(PartyRecord)
@@ -95,6 +99,7 @@ _ERRORS: dict[str, type[DomainError]] = {
         ConsentNotAwaitingAuthorisation,
         ConsentNotFound,
         ConsentNotRevocable,
+        CustomerNotFound,
         IdempotencyKeyReused,
         InvalidConsent,
         InvalidConsentAccounts,
@@ -197,6 +202,12 @@ class HttpCoreBanking:
 
     async def list_customer_accounts(self, customer_id: uuid.UUID) -> list[AccountRecord]:
         return _ACCOUNTS.validate_python(await self._call("GET", f"/customers/{customer_id}/accounts"))
+
+    async def get_account(self, account_id: uuid.UUID) -> AccountRecord:
+        return _ACCOUNT.validate_python(await self._call("GET", f"/accounts/{account_id}"))
+
+    async def customer_contact(self, customer_id: uuid.UUID) -> CustomerContact:
+        return _CONTACT.validate_python(await self._call("GET", f"/customers/{customer_id}/contact"))
 
     async def create_account_access_consent(
         self,

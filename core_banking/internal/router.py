@@ -29,6 +29,7 @@ from core_banking.consents.schemas import (
     PaymentOrderDetails,
     PsuContext,
 )
+from core_banking.customers.schemas import CustomerContact
 from core_banking.errors import PROBLEM_RESPONSES, Forbidden
 from core_banking.facade import InProcessCoreBanking
 from core_banking.funds_confirmations.schemas import FundsConfirmationRecord
@@ -105,6 +106,18 @@ async def customer_exists(customer_id: uuid.UUID, facade: Facade) -> CustomerExi
 async def list_customer_accounts(customer_id: uuid.UUID, facade: Facade) -> list[AccountRecord]:
     """Every account of the customer, oldest first."""
     return await facade.list_customer_accounts(customer_id)
+
+
+@router.get("/customers/{customer_id}/contact")
+async def customer_contact(customer_id: uuid.UUID, facade: Facade) -> CustomerContact:
+    """The customer's name, email address and phone number, for notifications."""
+    return await facade.customer_contact(customer_id)
+
+
+@router.get("/accounts/{account_id}")
+async def get_account(account_id: uuid.UUID, facade: Facade) -> AccountRecord:
+    """One account with its balance and holder."""
+    return await facade.get_account(account_id)
 
 
 @router.post("/account-access-consents", status_code=201)

@@ -42,6 +42,7 @@ def test_production_fully_configured_starts(tmp_path) -> None:
         issuer="https://bank.example",
         tls_cert_file=tmp_path / "c",
         tls_key_file=tmp_path / "k",
+        smtp_host="smtp.bank.example",
     ).check_production_ready()
 
 

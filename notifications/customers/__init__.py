@@ -1,0 +1,1 @@
+"""Customer notifications: security notices and account news by email, SMS, push and the in-app inbox."""
