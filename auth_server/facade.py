@@ -3,11 +3,13 @@
 UK Open Banking message signing (R/W API Profile, "Message Signing") needs both: a TPP signs a request with
 a key it registered with the bank (its client's `jwks` or `jwks_uri`, the keys `private_key_jwt` uses), and
 the bank signs a response with its message key, kept sealed and rotated with the token keys
-(`obank keys rotate`) and published in the JWK Set at `jwks_uri`. The private key never leaves this context.
+(`obank keys rotate`) and published in the JWK Set at `jwks_uri`. The same key signs the security event tokens
+of Open Banking event notifications (`sign_event`). The private key never leaves this context.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -35,7 +37,20 @@ class SigningKeysUnavailable(Exception):
     """A client's keys could not be read (its `jwks_uri` did not answer with a valid JWK Set)."""
 
 
-class AuthServer(Protocol):
+# RFC 8417 s2.3: a SET's explicit type, so it cannot be taken for an ID token or an access token.
+SECURITY_EVENT_TOKEN_TYPE = "secevent+jwt"  # noqa: S105 (a media type, not a secret)
+
+
+class EventSigner(Protocol):
+    """What signs the bank's security event tokens."""
+
+    async def sign_event(self, claims: Mapping[str, Any]) -> str:
+        """A compact JWS SET (RFC 8417) of `claims` by the bank's message key: `alg`, `kid` and `typ`
+        (`secevent+jwt`) in its header; its key is published at the issuer's `jwks_uri`."""
+        ...
+
+
+class AuthServer(EventSigner, Protocol):
     """The authorization server as other contexts call it."""
 
     async def client_signing_key(self, client_id: str, kid: str, alg: str) -> PublicKey | None:
@@ -55,6 +70,24 @@ class AuthServer(Protocol):
 
 def _accept_any(_value: object) -> None:
     """A header parameter the caller defined and checks itself."""
+
+
+async def _sign_event(keys: SigningKeys, claims: Mapping[str, Any]) -> str:
+    kid, key = await keys.message_signing_key()
+    header = {"alg": MESSAGE_SIGNING_ALGORITHM, "kid": kid, "typ": SECURITY_EVENT_TOKEN_TYPE}
+    payload = json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode()
+    token: str = jws.serialize_compact(header, payload, key, algorithms=[MESSAGE_SIGNING_ALGORITHM])
+    return token
+
+
+class InProcessEventSigner:
+    """SETs signed with this process's view of the signing keys, for event consumers outside any app."""
+
+    def __init__(self, keys: SigningKeys) -> None:
+        self._keys = keys
+
+    async def sign_event(self, claims: Mapping[str, Any]) -> str:
+        return await _sign_event(self._keys, claims)
 
 
 class InProcessAuthServer:
@@ -99,6 +132,9 @@ class InProcessAuthServer:
         detached: str = jws.detach_content(compact)
         return detached
 
+    async def sign_event(self, claims: Mapping[str, Any]) -> str:
+        return await _sign_event(self._keys, claims)
+
     async def close(self) -> None:
         for close in self._closers:
             await close()
@@ -110,6 +146,11 @@ def connect(platform: Platform) -> AuthServer:
     clients = ClientCache(platform.listener)
     keys = SigningKeys(platform_units(platform))
     return InProcessAuthServer(platform.sessions, keys, clients, ClientKeys(http), closers=(clients.close, http.aclose))
+
+
+def event_signer(platform: Platform) -> EventSigner:
+    """The bank's SET signer over `platform`'s database (event consumers of `obank worker` and `obank serve`)."""
+    return InProcessEventSigner(SigningKeys(platform_units(platform)))
 
 
 def sharing(platform: Platform, server: OAuthServer) -> AuthServer:

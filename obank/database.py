@@ -22,7 +22,16 @@ NAMING_CONVENTION = {
 }
 
 # One PostgreSQL schema per bounded context; a context never reads or writes another's.
-CONTEXT_SCHEMAS = ("platform", "audit", "auth_server", "core_banking", "faster_payments", "fraud", "notifications")
+CONTEXT_SCHEMAS = (
+    "platform",
+    "audit",
+    "auth_server",
+    "core_banking",
+    "faster_payments",
+    "fraud",
+    "notifications",
+    "open_banking",
+)
 
 
 # Sized for two cores: enough connections to keep both busy while others wait on commits and row locks;

@@ -12,6 +12,7 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp
 
+from audit.trail import platform_units
 from auth_server.facade import AuthServer
 from auth_server.facade import connect as connect_auth_server
 from core_banking.facade import CoreBanking
@@ -20,22 +21,22 @@ from obank.principal import load_internal_assertions
 from obank.runtime import Platform
 from open_banking import discovery
 from open_banking.errors import install_ob_error_handler
-from open_banking.families import FAMILIES, PISP
+from open_banking.events.router import EVENT_SUBSCRIPTIONS
+from open_banking.families import EVENTS, PISP, SERVED_FAMILIES
 from open_banking.signing import MessageSigning, ResponseSigning
 
 SERVICE_NAME = "open_banking"
 PREFIX = "/open-banking"
-# The families whose responses the bank signs, as their OpenAPI files require (R/W API Profile, "Message
-# Signing"); their POSTs take `open_banking.signing.SignedRequest`. AISP and CBPII sign neither.
-SIGNED_FAMILIES = (PISP,)
+# The paths whose responses the bank signs, as their OpenAPI files require (R/W API Profile, "Message
+# Signing"); their POSTs take `open_banking.signing.SignedRequest`. AISP, CBPII and polling sign neither.
+SIGNED_PATHS = (PISP.prefix, EVENTS.prefix + EVENT_SUBSCRIPTIONS)
 
 
 class OpenBankingApp(FastAPI):
     """FastAPI with the response signature outside everything, the 500 of an unexpected error included."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        prefixes = tuple(family.prefix for family in SIGNED_FAMILIES)
-        return ResponseSigning(super().build_middleware_stack(), lambda: self.state.message_signing, prefixes)
+        return ResponseSigning(super().build_middleware_stack(), lambda: self.state.message_signing, SIGNED_PATHS)
 
 
 def create_app(platform: Platform, core_banking: CoreBanking, auth_server: AuthServer | None = None) -> FastAPI:
@@ -53,12 +54,13 @@ def create_app(platform: Platform, core_banking: CoreBanking, auth_server: AuthS
     )
     app.state.platform = platform
     app.state.core_banking = core_banking
+    app.state.units = platform_units(platform)  # the event subscriptions' transactions and audit records
     app.state.internal_assertions = load_internal_assertions(platform.settings)
     app.state.service_name = SERVICE_NAME
     app.state.public_base_url = platform.settings.public_base_url()
     app.state.auth_server = auth_server
     app.state.message_signing = MessageSigning(auth_server, issuer=platform.settings.public_base_url())
-    for family in FAMILIES:
+    for family in SERVED_FAMILIES:
         app.include_router(family.router, prefix=family.prefix)
     app.include_router(discovery.router)
     install_ob_error_handler(app)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from open_banking import schemas as envelope
 from open_banking.dependencies import public_url
 from open_banking.errors import ob_error_responses
-from open_banking.families import FAMILIES, VERSION, ApiFamily
+from open_banking.families import SERVED_FAMILIES, VERSION, ApiFamily
 from open_banking.negotiation import OBRoute
 
 DISCOVERY_PATH = "/open-banking/discovery"
@@ -79,14 +79,14 @@ router = APIRouter(route_class=OBRoute, tags=["Discovery"])
 )
 async def discovery(request: Request) -> Discovery:
     data: dict[str, list[DiscoveredApi]] = {}
-    for family in FAMILIES:
+    for family in SERVED_FAMILIES:
         endpoints = _endpoints(family)
         if not endpoints:
             continue
         links = {
             route.operation_id or route.name: public_url(request, family.prefix + route.path) for route in endpoints
         }
-        openapi = public_url(request, family.prefix + "/openapi.json")
+        openapi = public_url(request, family.openapi_path)
         data[family.discovery_key] = [DiscoveredApi(Version=VERSION, OpenAPI=openapi, Links=links)]
     return Discovery(Data=data, Links=envelope.Links(Self=public_url(request, DISCOVERY_PATH)), Meta=envelope.Meta())
 
@@ -96,7 +96,7 @@ def _openapi_route(family: ApiFamily) -> None:
         return JSONResponse(family_openapi(family))
 
     router.add_api_route(
-        family.prefix + "/openapi.json",
+        family.openapi_path,
         openapi,
         methods=["GET"],
         operation_id=f"GetOpenAPI{family.name.upper()}",
@@ -105,5 +105,5 @@ def _openapi_route(family: ApiFamily) -> None:
     )
 
 
-for _family in FAMILIES:
+for _family in SERVED_FAMILIES:
     _openapi_route(_family)

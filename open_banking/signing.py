@@ -230,7 +230,7 @@ SignedRequest = Annotated[VerifiedSignature, Depends(_verified_request)]
 
 
 class ResponseSigning:
-    """ASGI middleware: the bank's `x-jws-signature` on every response with a body under `prefixes`.
+    """ASGI middleware: the bank's `x-jws-signature` on every response with a body at or under `prefixes`.
 
     Outermost in the app, so that errors (500s included) are signed as the profile wants: "this header should
     be returned for error responses where a response body is returned".
@@ -239,10 +239,12 @@ class ResponseSigning:
     def __init__(self, app: ASGIApp, signing: Callable[[], MessageSigning], prefixes: tuple[str, ...]) -> None:
         self._app = app
         self._signing = signing
-        self._prefixes = tuple(prefix.rstrip("/") + "/" for prefix in prefixes)
+        self._paths = tuple(prefix.rstrip("/") for prefix in prefixes)
+        self._prefixes = tuple(path + "/" for path in self._paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope["path"]).startswith(self._prefixes):
+        path = str(scope["path"]) if scope["type"] == "http" else ""
+        if scope["type"] != "http" or not (path in self._paths or path.startswith(self._prefixes)):
             await self._app(scope, receive, send)
             return
         start: Message | None = None
