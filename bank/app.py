@@ -17,6 +17,10 @@ from bank.upstreams import close_upstream, core_banking_upstream, open_banking_u
 from gateway.app import build_guard, create_gateway, first_party_cors
 from gateway.ratelimit import RateLimiter
 from gateway.routing import Route
+from notifications.app import ADMIN_PREFIXES as NOTIFICATIONS_ADMIN_PREFIXES
+from notifications.app import CUSTOMER_PREFIXES as NOTIFICATIONS_CUSTOMER_PREFIXES
+from notifications.app import DEVELOPMENT_PREFIXES as NOTIFICATIONS_DEVELOPMENT_PREFIXES
+from notifications.app import create_app as create_notifications_app
 from obank.runtime import Platform
 from open_banking.app import PREFIX as OPEN_BANKING_PREFIX
 
@@ -48,7 +52,11 @@ def create_app(
         platform, auth_server_facade.sharing(platform, oauth_server)
     )
     auth_server = create_auth_server_app(platform)
+    notifications = create_notifications_app(platform)
+    development = () if settings.is_production else NOTIFICATIONS_DEVELOPMENT_PREFIXES
     routes = [
+        *(Route(prefix, first_party_cors(notifications, settings)) for prefix in NOTIFICATIONS_CUSTOMER_PREFIXES),
+        *(Route(prefix, notifications) for prefix in (*NOTIFICATIONS_ADMIN_PREFIXES, *development)),
         Route("/api/v1", first_party_cors(core_banking, settings)),
         Route("/admin/v1", core_banking),
         Route(OPEN_BANKING_PREFIX, open_banking),

@@ -15,10 +15,11 @@ from audit import cli as audit_cli
 from auth_server import cli as users_cli
 from auth_server.oauth.clients import cli as clients_cli
 from auth_server.oauth.keys import cli as keys_cli
-from bank import jobs_cli
+from bank import jobs_cli, mail_cli
 from core_banking.interest import cli as interest_cli
 from core_banking.reconciliation import cli as reconciliation_cli
 from faster_payments import cli as scheme_cli
+from notifications.webhooks import cli as webhooks_cli
 from obank.settings import INTERNAL_ROLES, ProductionSettingsError, Settings, get_settings
 
 app = typer.Typer(help="obank: a self-hostable FAPI 2.0 open-banking platform.", no_args_is_help=True)
@@ -32,6 +33,8 @@ app.add_typer(interest_cli.app, name="interest")
 app.add_typer(reconciliation_cli.app)  # a single command: `obank reconcile`
 app.add_typer(scheme_cli.app, name="scheme")
 app.add_typer(jobs_cli.app, name="jobs")
+app.add_typer(webhooks_cli.app, name="webhooks")
+app.add_typer(mail_cli.app, name="mail")
 console = Console(stderr=True)
 
 if TYPE_CHECKING:

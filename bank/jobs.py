@@ -14,6 +14,7 @@ import asyncio
 from datetime import datetime
 from functools import partial
 
+from auth_server.facade import event_signer
 from auth_server.oauth.config import OAuthConfig
 from auth_server.oauth.grants.consumers import consent_end_consumer
 from bank.health import BackgroundJob
@@ -26,6 +27,11 @@ from core_banking.payments.consumers import scheme_consumer as payments_scheme_c
 from faster_payments.consumers import scheme_consumer as clearing_consumer
 from faster_payments.dispatcher import run_dispatcher
 from fraud.decisions import ApproveAll
+from notifications.customers import sending as customer_notifications
+from notifications.customers.consumers import customer_notifications_consumer
+from notifications.webhooks.consumers import webhook_fanout_consumer
+from notifications.webhooks.delivery import webhook_delivery
+from notifications.webhooks.jobs import purge_webhooks
 from obank.outbox.consumers import ConsumerRegistry, default_registry
 from obank.outbox.worker import run_worker
 from obank.revocation import purge_spent_denials
@@ -35,6 +41,8 @@ from obank.scheduler.registry import Job, JobRegistry, RunResult
 from obank.scheduler.scheduler import Scheduler
 from obank.scheduler.schedules import Cron, Every
 from obank.settings import Settings
+from open_banking.events.consumers import tpp_events_consumer
+from open_banking.events.delivery import run_delivery
 
 HOURLY = Every(3600)
 
@@ -69,6 +77,7 @@ def job_registry(settings: Settings) -> JobRegistry:
             Job("purge-idempotency-keys", HOURLY, core.idempotency_key_purge, "Forget expired idempotency keys"),
             Job("purge-revocations", frequent, purge_revocations, "Forget deny-list entries no token needs"),
             Job("purge-job-runs", _london("30 3 * * *"), purge_job_runs, "Forget job runs past their retention"),
+            Job("purge-webhooks", _london("45 3 * * *"), purge_webhooks, "Forget old webhook messages and secrets"),
         ]
     )
 
@@ -85,6 +94,11 @@ def scheduled_jobs(platform: Platform) -> list[BackgroundJob]:
         jobs.append(Scheduler(platform, job_registry(platform.settings)).run)
     if platform.settings.scheme_embedded:
         jobs.append(scheme_dispatcher(platform))
+    if platform.settings.webhooks_delivery_enabled:
+        jobs.append(webhook_delivery(platform).run)  # integrators' webhooks, sent from their messages
+    jobs += customer_notifications.background_jobs(platform)  # the sender (and the development mail sink)
+    if platform.settings.event_notifications_delivery_enabled:
+        jobs.append(partial(run_delivery, platform))  # Open Banking event notifications' callbacks to TPPs
     return jobs
 
 
@@ -101,6 +115,11 @@ def consumer_registry(platform: Platform) -> ConsumerRegistry:
     registry.register(consent_end_consumer(platform.keyring, platform.revocations, oauth))  # auth_server, on consents
     registry.register(saga_consumer(platform.keyring, ApproveAll(), scheme_timing(platform)))  # the payment saga
     registry.register(payments_scheme_consumer(platform.keyring))  # the bank's side of Faster Payments
+    registry.register(webhook_fanout_consumer())  # notifications: an integrator's webhook message per event
+    registry.register(
+        customer_notifications_consumer(platform.settings, customer_notifications.core_banking_for(platform))
+    )
+    registry.register(tpp_events_consumer(event_signer(platform), platform.settings.public_base_url()))  # TPPs' SETs
     if platform.settings.scheme_embedded:
         registry.register(clearing_consumer(platform.keyring))
     return registry

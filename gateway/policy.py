@@ -81,6 +81,13 @@ OPEN_BANKING_DISCOVERY = RoutePolicy("public.open_banking", Family.PUBLIC)
 
 
 READS, WRITES, PAYMENTS = RateClass.READS, RateClass.WRITES, RateClass.PAYMENTS
+TPP_CLIENT = frozenset({"client"})
+OB_EVENTS_READ = RoutePolicy(
+    "ob.events.read", Family.OPEN_BANKING, frozenset(), frozenset(), TPP_CLIENT, "open_banking", READS
+)
+OB_EVENTS_WRITE = RoutePolicy(
+    "ob.events.write", Family.OPEN_BANKING, frozenset(), frozenset(), TPP_CLIENT, "open_banking", WRITES
+)
 
 RULES: tuple[Rule, ...] = (
     # First-party API of the bank's own apps (customers).
@@ -124,7 +131,17 @@ RULES: tuple[Rule, ...] = (
         _first_party("payees.change", "payments", "core_banking", WRITES),
     ),
     _rule("POST", r"/api/v1/payee-confirmations", _first_party("payees.confirm", "payments", "core_banking", WRITES)),
-    # Staff: the authorization server's client registry, then core banking's admin API.
+    # The customer's notification preferences and messages (notifications).
+    _rule(
+        "GET PUT",
+        r"/api/v1/notification-preferences",
+        _first_party("notifications.preferences", "openid", "notifications", WRITES),
+    ),
+    _rule("GET", r"/api/v1/notifications(/.*)?", _first_party("notifications.read", "openid", "notifications", READS)),
+    _rule(None, r"/api/v1/notifications(/.*)?", _first_party("notifications.write", "openid", "notifications", WRITES)),
+    # Staff: webhooks (notifications), the authorization server's client registry, then core banking's admin API.
+    _rule("GET", r"/admin/v1/webhooks(/.*)?", _admin("admin.webhooks.read", ANY_STAFF, READS, "notifications")),
+    _rule(None, r"/admin/v1/webhooks(/.*)?", _admin("admin.webhooks.write", ADMIN, WRITES, "notifications")),
     _rule("GET", r"/admin/v1/oauth-clients(/.*)?", _admin("admin.clients.read", ANY_STAFF, READS, "auth_server")),
     _rule(None, r"/admin/v1/oauth-clients(/.*)?", _admin("admin.clients.write", ADMIN, WRITES, "auth_server")),
     _rule("GET", r"/admin/v1/.*", _admin("admin.read", ANY_STAFF, READS)),
@@ -136,7 +153,12 @@ RULES: tuple[Rule, ...] = (
     _rule(None, r"/admin/v1/.*", _admin("admin.write", ADMIN, WRITES)),
     # UK Open Banking v4.0 resources (TPPs): account information, payments, funds confirmation.
     _rule("GET", r"/open-banking/discovery", OPEN_BANKING_DISCOVERY),
-    _rule("GET", r"/open-banking/v4\.0/(aisp|pisp|cbpii)/openapi\.json", OPEN_BANKING_DISCOVERY),
+    _rule("GET", r"/open-banking/v4\.0/(aisp|pisp|cbpii|events)/openapi\.json", OPEN_BANKING_DISCOVERY),
+    # Event subscriptions and aggregated polling: the TPP's client credentials token with any one of its API
+    # scopes (Events API, TPPOAuth2Security), which open_banking checks; this table can only require all.
+    _rule("GET", r"/open-banking/v4\.0/event-subscriptions", OB_EVENTS_READ),
+    _rule("POST PUT DELETE", r"/open-banking/v4\.0/event-subscriptions(/[^/]+)?", OB_EVENTS_WRITE),
+    _rule("POST", r"/open-banking/v4\.0/events", OB_EVENTS_WRITE),
     _rule("GET", r"/open-banking/v4\.0/aisp/.*", _open_banking("ob.aisp.read", "accounts", READS)),
     _rule(None, r"/open-banking/v4\.0/aisp/.*", _open_banking("ob.aisp.write", "accounts", WRITES)),
     _rule("GET", r"/open-banking/v4\.0/pisp/.*", _open_banking("ob.pisp.read", "payments", READS)),

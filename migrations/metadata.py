@@ -11,9 +11,11 @@ def all_metadata() -> list[MetaData]:
     from auth_server.db import registered_metadata as auth_server_metadata
     from core_banking.db import registered_metadata as core_banking_metadata
     from faster_payments.db import registered_metadata as faster_payments_metadata
+    from notifications.db import registered_metadata as notifications_metadata
     from obank import revocation  # noqa: F401  (registers platform.revocations)
     from obank.outbox import models as outbox_models
     from obank.scheduler import models as scheduler_models  # noqa: F401  (registers platform.job_runs)
+    from open_banking.db import registered_metadata as open_banking_metadata
 
     return [
         outbox_models.Base.metadata,
@@ -21,4 +23,6 @@ def all_metadata() -> list[MetaData]:
         core_banking_metadata(),
         auth_server_metadata(),
         faster_payments_metadata(),
+        notifications_metadata(),
+        open_banking_metadata(),
     ]

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -123,6 +123,77 @@ class Settings(BaseSettings):
     scheduler_retention_days: int = Field(default=30, ge=1)  # finished runs are purged after this
     scheduler_frequent_interval_s: int = Field(default=60, ge=1)  # hold expiry, consent lapses, deny-list purge
     # (scheduler settings end)
+    # Webhooks for integrators (notifications.webhooks).
+    # Endpoints must be https on public addresses; true also admits private, loopback and link-local ones (a
+    # bank's receivers on its own network, tests). `webhooks_ca_file` adds CAs trusted for receivers' certificates.
+    webhooks_allow_private_networks: bool = False
+    webhooks_ca_file: Path | None = None
+    webhooks_delivery_enabled: bool = True  # `obank serve` and `obank worker` run the delivery loop
+    webhooks_connect_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    webhooks_timeout_s: float = Field(default=15.0, gt=0, le=120)  # a whole attempt: connect, send, answer
+    # A claimed message goes back to any process this long after its claim (a killed process's): longer than
+    # an attempt may take.
+    webhooks_lease_s: float = Field(default=60.0, gt=0, le=3600)
+    # The waits after each failed attempt (Svix's schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h), each spread
+    # by +-`webhooks_retry_jitter` of itself; after the last the message is dead-lettered.
+    webhooks_retry_schedule_s: list[float] = Field(
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0], min_length=0, max_length=20
+    )
+    webhooks_retry_jitter: float = Field(default=0.1, ge=0, le=0.5)
+    webhooks_concurrency: int = Field(default=64, ge=1, le=1024)  # requests in flight per process
+    webhooks_endpoint_concurrency: int = Field(default=8, ge=1, le=128)  # ...to one endpoint
+    webhooks_poll_interval_s: float = Field(default=1.0, gt=0, le=60)  # new messages also wake it at commit
+    webhooks_secret_overlap_s: int = Field(default=86_400, ge=0, le=30 * 86_400)  # a rotated secret still signs
+    webhooks_retention_days: int = Field(default=30, ge=1)  # delivered, dead and cancelled messages are purged
+    # (webhooks settings end)
+    # Customer notifications: email, SMS, push (notifications.customers).
+    # Email goes to this SMTP server ("starttls" on 587, "tls" on 465, "none" for a relay on a trusted network);
+    # unset outside production, to a local SMTP sink on 127.0.0.1:`mail_sink_port` that keeps what it receives
+    # (`obank mail`, /dev/mail). SMS and push go to JSON lines files under `data_dir`/notifications.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65_535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_from: str = "obank <no-reply@obank.localhost>"
+    smtp_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    mail_sink_port: int = Field(default=8025, ge=0, le=65_535)  # 0: any free port
+    # The sender: how often it looks for due messages, how many it sends at once, how long a claim lasts, how
+    # often a message is tried (the first retry after `notifications_retry_backoff_s`, doubling) before FAILED.
+    notifications_interval_s: float = Field(default=1.0, gt=0)
+    notifications_batch_size: int = Field(default=20, ge=1, le=500)
+    notifications_lease_s: float = Field(default=120.0, gt=0)
+    notifications_max_attempts: int = Field(default=5, ge=1, le=20)
+    notifications_retry_backoff_s: float = Field(default=30.0, ge=0)
+    # Customers hear of an Open Banking consent ending this many days before its ExpirationDateTime.
+    notifications_consent_expiry_notice_days: int = Field(default=7, ge=1, le=90)
+    # (customer notifications settings end)
+    # Open Banking event notifications for TPPs (open_banking.events). Callbacks are POSTed by a loop in every
+    # `obank serve` and `obank worker` process (off: `event_notifications_delivery_enabled=false`), each SET tried
+    # `event_notifications_attempts` times, waiting `event_notifications_backoff_s` doubled after each failure;
+    # then it stays for the TPP's aggregated polling. The TPP's endpoint is trusted by the system's CAs, or by
+    # `event_notifications_ca_file` (the trust anchor the bank accepts for TPPs' servers). Callback URLs must be
+    # https on a non-loopback host unless `event_notifications_allow_loopback` (tests, local development).
+    event_notifications_delivery_enabled: bool = True
+    event_notifications_attempts: int = Field(default=5, ge=1, le=20)
+    event_notifications_backoff_s: float = Field(default=30.0, ge=0)
+    event_notifications_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    event_notifications_lease_s: float = Field(default=60.0, gt=0)  # a dead process's claim is taken over after this
+    event_notifications_poll_interval_s: float = Field(default=2.0, gt=0)  # the loop's look for due deliveries
+    event_notifications_ca_file: Path | None = None
+    event_notifications_allow_loopback: bool = False
+    event_notifications_max_events: int = Field(default=100, ge=1, le=1000)  # at most this many SETs per poll
+    # x-fapi-financial-id on callbacks: the bank's organisation id in the trust anchor's directory.
+    event_notifications_financial_id: str = Field(default="obank", min_length=1, max_length=40)
+
+    @field_validator("event_notifications_allow_loopback")
+    @classmethod
+    def _callbacks_to_the_bank_itself_never_in_production(cls, allowed: bool, info: ValidationInfo) -> bool:
+        if allowed and info.data.get("env") == "production":
+            raise ValueError("callbacks to loopback and private addresses are for tests and development only")
+        return allowed
+
+    # (event notifications settings end)
     # The simulated Faster Payments scheme runs inside the bank's processes unless it has its own
     # (`obank scheme run`, as compose.yaml deploys it).
     scheme_embedded: bool = True
@@ -170,6 +241,8 @@ class Settings(BaseSettings):
             problems.append("OBANK_ISSUER (the public https address clients reach)")
         if public and (not self.tls_cert_file or not self.tls_key_file):
             problems.append("OBANK_TLS_CERT_FILE and OBANK_TLS_KEY_FILE (development certificates are refused)")
+        if self.role in ("all", "core_banking") and not self.smtp_host:  # the roles that send customer email
+            problems.append("OBANK_SMTP_HOST (customer email; the local mail sink is for development only)")
         if problems:
             raise ProductionSettingsError("OBANK_ENV=production refuses to start; set: " + "; ".join(problems))
 
