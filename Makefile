@@ -30,4 +30,4 @@ typecheck:
 # two share the two cores well (more only contend). PYTEST_WORKERS=0 runs in one process.
 PYTEST_WORKERS ?= 2
 pytest:
-	$(VENV)/bin/pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS)
+	$(VENV)/bin/pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --durations=15

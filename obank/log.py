@@ -181,6 +181,8 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level.upper())
     # uvicorn's access log would print query strings (which may carry codes); we log requests ourselves.
     logging.getLogger("uvicorn.access").disabled = True
+    # aiosmtpd (the development mail sink) logs each SMTP command at INFO, recipients' addresses included.
+    logging.getLogger("mail.log").setLevel(max(logging.WARNING, root.level))
 
 
 def get_logger(name: str) -> Any:

@@ -6,6 +6,7 @@ import asyncio
 import gc
 import json
 import logging
+import socket
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,3 +203,28 @@ def test_stdlib_loggers_and_asyncio_log_exceptions_without_their_messages(capsys
     assert "KeyError" in str(events["Exception in ASGI application"]["exception"])
     assert "ValueError" in str(events["Task exception was never retrieved"]["exception"])
     assert marker not in output
+
+
+async def test_the_development_mail_sink_never_logs_recipients(capsys: pytest.CaptureFixture[str]) -> None:
+    """aiosmtpd logs every SMTP command at INFO (`RCPT TO:<address>`): its logger is held at WARNING."""
+    import aiosmtplib
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Sink
+
+    configure_logging("INFO")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        await aiosmtplib.send(
+            "From: bank@example.test\r\nTo: someone.private@example.test\r\nSubject: hi\r\n\r\nhello\r\n",
+            sender="bank@example.test",
+            recipients=["someone.private@example.test"],
+            hostname="127.0.0.1",
+            port=port,
+        )
+    finally:
+        controller.stop()
+    assert "someone.private" not in capsys.readouterr().err
