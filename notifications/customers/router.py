@@ -95,8 +95,8 @@ async def mail_view(mail_id: uuid.UUID, request: Request) -> HTMLResponse:
         raise NotDevelopment(f"no mail {mail_id}")
     body = (
         f"<p>To: {escape(', '.join(mail.recipients))}<br>Subject: {escape(mail.subject)}</p>"
-        f"<h2>Text</h2><pre style=\"white-space: pre-wrap;\">{escape(mail.part('plain') or '')}</pre>"
-        f"<h2>HTML source</h2><pre style=\"white-space: pre-wrap;\">{escape(mail.part('html') or '')}</pre>"
+        f'<h2>Text</h2><pre style="white-space: pre-wrap;">{escape(mail.part("plain") or "")}</pre>'
+        f'<h2>HTML source</h2><pre style="white-space: pre-wrap;">{escape(mail.part("html") or "")}</pre>'
         '<p><a href="/dev/mail">All mail</a></p>'
     )
     return HTMLResponse(_PAGE.format(title=escape(mail.subject), body=body))
