@@ -88,7 +88,11 @@ async def relay_grant_events(platform: Platform) -> None:
     """Hand every grant event to core banking's consumer, as the outbox relay does (each at most once)."""
     withdrawal = consent_withdrawal_consumer(platform.keyring)
     async with platform.sessions() as session:
-        rows = (await session.scalars(select(OutboxEvent).where(OutboxEvent.topic == GRANTS_TOPIC))).all()
+        rows = (
+            await session.scalars(
+                select(OutboxEvent).where(OutboxEvent.topic == GRANTS_TOPIC).order_by(OutboxEvent.position)
+            )
+        ).all()
     for row in rows:
         await apply_once(platform.sessions, withdrawal, to_event(row))
 

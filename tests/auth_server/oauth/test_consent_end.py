@@ -136,7 +136,9 @@ async def test_an_expired_consent_ends_its_grant(
     async with unit_of_work(shared_platform.sessions) as session:
         expired = (
             await session.scalars(
-                select(OutboxEvent).where(OutboxEvent.topic == CONSENTS_TOPIC, OutboxEvent.key == authorised.consent.id)
+                select(OutboxEvent)
+                .where(OutboxEvent.topic == CONSENTS_TOPIC, OutboxEvent.key == authorised.consent.id)
+                .order_by(OutboxEvent.position)  # publication order: a bare scan's order is no order at all
             )
         ).all()
         grant = await grants_service.get_grant(session, authorised.grant.id)

@@ -166,7 +166,11 @@ async def test_revoking_a_consent_ends_its_tokens_and_bank_consent_and_tells_the
     async with unit_of_work(shared_platform.sessions) as session:
         grant = await grants_service.get_grant(session, holder.grant.id)
         token = await tokens_repository.get(session, holder.access_token_jti)
-        events = (await session.scalars(select(OutboxEvent).where(OutboxEvent.key == str(holder.grant.id)))).all()
+        events = (
+            await session.scalars(
+                select(OutboxEvent).where(OutboxEvent.key == str(holder.grant.id)).order_by(OutboxEvent.position)
+            )
+        ).all()
         audits = (
             await session.scalars(
                 select(AuditRecord).where(

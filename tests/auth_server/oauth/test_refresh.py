@@ -120,7 +120,11 @@ async def test_revoking_the_grant_kills_its_refresh_and_access_tokens_denies_the
         )
         assert response.json() == {"active": False}
     async with unit_of_work(shared_platform.sessions) as session:
-        events = (await session.scalars(select(OutboxEvent).where(OutboxEvent.key == str(grant.id)))).all()
+        events = (
+            await session.scalars(
+                select(OutboxEvent).where(OutboxEvent.key == str(grant.id)).order_by(OutboxEvent.position)
+            )
+        ).all()
     assert [e.event_type for e in events] == ["grant.approved", "grant.revoked"]
     with pytest.raises(InvalidGrant, match="does not exist"):
         async with platform_units(shared_platform).begin(TEST_ACTOR) as uow:
