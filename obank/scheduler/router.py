@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import AwareDatetime
 
 from obank.actor import Actor
 from obank.database import SessionDep
+from obank.inputs import BoundedDateTime
 from obank.principal import PrincipalDep
 from obank.problems import problem_responses
 from obank.scheduler import service
@@ -45,7 +45,7 @@ async def _caller(principal: PrincipalDep) -> Actor:
 RegistryDep = Annotated[JobRegistry, Depends(_registry)]
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(request_unit_of_work(_caller), scope="function")]
 Limit = Annotated[int, Query(ge=1, le=service.HISTORY_MAX, description="How many runs, newest first")]
-Before = Annotated[AwareDatetime | None, Query(description="Only runs due before this instant (the next page)")]
+Before = Annotated[BoundedDateTime | None, Query(description="Only runs due before this instant (the next page)")]
 
 
 def jobs_router(*, read_access: AccessCheck, run_access: AccessCheck) -> APIRouter:

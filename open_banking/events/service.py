@@ -49,6 +49,10 @@ OB_RTY = "http://openbanking.org.uk/rty"
 OB_RLK = "http://openbanking.org.uk/rlk"
 NOTIFICATION_RESOURCE = "/event-notifications"
 
+# The error codes of RFC 8935 s2.3 (RFC 8936 polling uses the same).
+SET_ERROR_CODES = frozenset(
+    {"invalid_request", "invalid_key", "invalid_issuer", "invalid_audience", "authentication_failed", "access_denied"}
+)
 _log = get_logger("open_banking.events")
 
 
@@ -198,8 +202,10 @@ async def poll(uow: UnitOfWork, client_id: str, request: OBEventPolling1, max_ev
     acknowledged = await repository.acknowledge(uow.session, client_id, request.ack or [])
     for jti, error in (request.setErrs or {}).items():
         if await repository.acknowledge(uow.session, client_id, [jti], error=error.err):
-            # The description is the TPP's free text: kept out of the logs with everything else it sent.
-            _log.warning("tpp_event_negatively_acknowledged", client_id=client_id, jti=jti, err=error.err)
+            # The description and any code of the TPP's own are free text: kept out of the logs with everything else
+            # it sent; a code RFC 8935 s2.3 defines is logged as such.
+            code = error.err if error.err in SET_ERROR_CODES else "other"
+            _log.warning("tpp_event_negatively_acknowledged", client_id=client_id, jti=jti, err=code)
     if acknowledged:
         _log.info("tpp_events_acknowledged", client_id=client_id, count=len(acknowledged))
     wanted = max_events if request.maxEvents is None else min(request.maxEvents, max_events)
