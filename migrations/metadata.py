@@ -11,6 +11,7 @@ def all_metadata() -> list[MetaData]:
     from auth_server.db import registered_metadata as auth_server_metadata
     from core_banking.db import registered_metadata as core_banking_metadata
     from faster_payments.db import registered_metadata as faster_payments_metadata
+    from fraud.db import registered_metadata as fraud_metadata
     from notifications.db import registered_metadata as notifications_metadata
     from obank import revocation  # noqa: F401  (registers platform.revocations)
     from obank.outbox import models as outbox_models
@@ -25,4 +26,5 @@ def all_metadata() -> list[MetaData]:
         faster_payments_metadata(),
         notifications_metadata(),
         open_banking_metadata(),
+        fraud_metadata(),
     ]

@@ -112,6 +112,84 @@ class Settings(BaseSettings):
     payees_cooling_off_limit_minor: int = Field(default=10_000, ge=0)
     payees_confirmation_validity_s: int = Field(default=900, gt=0, le=86_400)
     # (payees settings end)
+    # Fraud scoring (fraud.engine, fraud.rules, fraud.features): each rule's parameters, and the score thresholds
+    # that turn a payment's or a sign-in's score (0-100) into a recommendation.
+    # A payment scoring at least each threshold is MONITORed, held for REVIEW, or BLOCKed (rejected).
+    fraud_monitor_score: int = Field(default=30, ge=1, le=100)
+    fraud_review_score: int = Field(default=60, ge=1, le=100)
+    fraud_block_score: int = Field(default=90, ge=1, le=100)
+    # A sign-in scoring at least MONITOR must give its TOTP; at least BLOCK, the login is locked.
+    fraud_sign_in_monitor_score: int = Field(default=30, ge=1, le=100)
+    fraud_sign_in_review_score: int = Field(default=60, ge=1, le=100)
+    fraud_sign_in_block_score: int = Field(default=90, ge=1, le=100)
+    # velocity: more than `max_count` attempts within the window (this one included), or more than `amount_multiple`
+    # times the customer's median settled amount (and at least `amount_floor_minor`) attempted within 24 hours.
+    fraud_velocity_window_s: int = Field(default=600, gt=0, le=86_400)
+    fraud_velocity_max_count: int = Field(default=2, ge=1)
+    fraud_velocity_points: int = Field(default=60, ge=0, le=100)  # at the first attempt over; +10 for each further
+    fraud_velocity_amount_multiple: float = Field(default=8.0, gt=0)
+    fraud_velocity_amount_floor_minor: int = Field(default=200_000, ge=0)
+    fraud_velocity_amount_points: int = Field(default=35, ge=0, le=100)
+    # amount_anomaly: a robust z-score of the amount's logarithm against the customer's last settled amounts (median,
+    # MAD-based spread held within [min_spread, max_spread]), once they have `min_history`; to a creditor they paid
+    # before, only at `creditor_multiple` times or more of what they paid it on average. `amount_cold_start` below
+    # `min_history`, for an amount of at least `cold_start_minor`.
+    fraud_amount_min_history: int = Field(default=5, ge=2, le=50)
+    fraud_amount_z_threshold: float = Field(default=3.0, gt=0)
+    fraud_amount_min_spread: float = Field(default=0.3, gt=0)
+    fraud_amount_max_spread: float = Field(default=0.7, gt=0)
+    fraud_amount_creditor_multiple: float = Field(default=6.0, ge=1)
+    fraud_amount_points: int = Field(default=60, ge=0, le=100)  # to a creditor paid before
+    fraud_amount_new_creditor_points: int = Field(default=30, ge=0, le=100)  # to one never paid
+    fraud_amount_cold_start_minor: int = Field(default=150_000, ge=0)
+    fraud_amount_cold_start_points: int = Field(default=35, ge=0, le=100)
+    # new_payee_large_amount: a creditor never paid before, at least `minor` and `median_multiple` times the median.
+    fraud_new_payee_amount_minor: int = Field(default=20_000, ge=0)
+    fraud_new_payee_median_multiple: float = Field(default=4.0, ge=0)
+    fraud_new_payee_points: int = Field(default=35, ge=0, le=100)
+    # payee_cooling_off: the first payment to a saved payee still in its cooling-off.
+    fraud_cooling_off_points: int = Field(default=20, ge=0, le=100)
+    # unusual_hour: no settled payment of the customer's (with `min_history` of them) within an hour either side of
+    # this one's Europe/London hour; more when the amount is `large_multiple` times their median or more.
+    fraud_unusual_hour_min_history: int = Field(default=8, ge=1)
+    fraud_unusual_hour_points: int = Field(default=30, ge=0, le=100)
+    fraud_unusual_hour_large_multiple: float = Field(default=2.5, ge=1)
+    fraud_unusual_hour_large_points: int = Field(default=30, ge=0, le=100)
+    # new_device: the payment's session was signed in from a device the customer had not used before; more when it
+    # pays a creditor never paid, `new_creditor_multiple` times their median or more.
+    fraud_new_device_points: int = Field(default=25, ge=0, le=100)
+    fraud_new_device_new_creditor_multiple: float = Field(default=2.0, ge=0)
+    fraud_new_device_new_creditor_points: int = Field(default=35, ge=0, le=100)
+    # impossible_travel: two sign-ins (or a sign-in and the payment's session) further apart than `min_distance_km`
+    # between countries' centres, faster than `max_speed_kmh`.
+    fraud_travel_max_speed_kmh: float = Field(default=900.0, gt=0)
+    fraud_travel_min_distance_km: float = Field(default=500.0, ge=0)
+    fraud_travel_points: int = Field(default=60, ge=0, le=100)
+    # account_takeover: a password or TOTP change and a new payee within the window before a payment of at least
+    # `min_amount_minor`.
+    fraud_takeover_window_s: int = Field(default=86_400, gt=0, le=30 * 86_400)
+    fraud_takeover_min_amount_minor: int = Field(default=10_000, ge=0)
+    fraud_takeover_points: int = Field(default=70, ge=0, le=100)
+    # round_amount_burst: at least `min_count` payments of whole multiples of `unit_minor` within the window.
+    fraud_round_unit_minor: int = Field(default=10_000, gt=0)
+    fraud_round_burst_window_s: int = Field(default=3_600, gt=0, le=86_400)
+    fraud_round_burst_min_count: int = Field(default=3, ge=2)
+    fraud_round_burst_points: int = Field(default=45, ge=0, le=100)
+    # mule_account: the creditor is on the analysts' mule list (enough alone to block).
+    fraud_mule_points: int = Field(default=100, ge=0, le=100)
+    # Sign-ins: a device new to the customer, a country not seen in `sign_in_history_days`, impossible travel.
+    fraud_sign_in_new_device_points: int = Field(default=35, ge=0, le=100)
+    fraud_sign_in_new_country_points: int = Field(default=25, ge=0, le=100)
+    fraud_sign_in_travel_points: int = Field(default=60, ge=0, le=100)
+    fraud_sign_in_history_days: int = Field(default=90, ge=1, le=3_650)  # sign-ins kept, and looked back on
+    fraud_attempts_retention_s: int = Field(default=7 * 86_400, ge=86_400)  # payment attempts kept this long
+    # (fraud rules settings end)
+    # Payments held for a fraud review wait this long for the customer's confirmation (step-up SCA) or an
+    # analyst's release or rejection; then they are rejected and their funds released.
+    fraud_review_window_s: int = Field(default=259_200, gt=0)
+    # An alert resolved as a false positive allow-lists the customer's payees on it for this many days.
+    fraud_false_positive_allow_days: int = Field(default=180, ge=1, le=3_650)
+    # (fraud alerts settings end)
     # The durable scheduler (obank.scheduler).
     scheduler_enabled: bool = True  # `obank serve` and `obank worker` run the scheduler loop
     scheduler_tick_max_s: float = Field(default=15.0, gt=0, le=300)  # longest sleep between looks for work
