@@ -14,6 +14,8 @@ from auth_server.oauth.app import create_oauth_app
 from bank import health
 from bank.health import BackgroundJob
 from bank.upstreams import close_upstream, core_banking_upstream, open_banking_upstream
+from fraud.app import ADMIN_PREFIXES as FRAUD_ADMIN_PREFIXES
+from fraud.app import create_app as create_fraud_app
 from gateway.app import build_guard, create_gateway, first_party_cors
 from gateway.ratelimit import RateLimiter
 from gateway.routing import Route
@@ -53,16 +55,24 @@ def create_app(
     )
     auth_server = create_auth_server_app(platform)
     notifications = create_notifications_app(platform)
+    fraud = create_fraud_app(platform)
     development = () if settings.is_production else NOTIFICATIONS_DEVELOPMENT_PREFIXES
     routes = [
         *(Route(prefix, first_party_cors(notifications, settings)) for prefix in NOTIFICATIONS_CUSTOMER_PREFIXES),
         *(Route(prefix, notifications) for prefix in (*NOTIFICATIONS_ADMIN_PREFIXES, *development)),
+        *(Route(prefix, fraud) for prefix in FRAUD_ADMIN_PREFIXES),
         Route("/api/v1", first_party_cors(core_banking, settings)),
         Route("/admin/v1", core_banking),
         Route(OPEN_BANKING_PREFIX, open_banking),
         *(Route(prefix, auth_server) for prefix in AUTH_PAGE_PREFIXES),
         *(Route(prefix, oauth) for prefix in (*OAUTH_PREFIXES, "/api/v1/consents")),
     ]
-    closers = (oauth_server.close, limiter.close, lambda: close_upstream(core_banking), close_open_banking)
+    closers = (
+        oauth_server.close,
+        limiter.close,
+        lambda: close_upstream(core_banking),
+        close_open_banking,
+        fraud.state.core_banking.close,
+    )
     probes = health.probes_app("obank gateway", platform, background, closers)
     return create_gateway(settings, guard, routes, probes)

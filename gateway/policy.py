@@ -17,6 +17,7 @@ ANY_STAFF = frozenset(StaffRole)
 SUPPORT = frozenset({StaffRole.SUPPORT, StaffRole.ADMIN})
 FRAUD = frozenset({StaffRole.FRAUD_ANALYST, StaffRole.ADMIN})
 ADMIN = frozenset({StaffRole.ADMIN})
+FRAUD_ANALYST = frozenset({StaffRole.FRAUD_ANALYST})
 
 
 class Family(StrEnum):
@@ -142,6 +143,9 @@ RULES: tuple[Rule, ...] = (
     # Staff: webhooks (notifications), the authorization server's client registry, then core banking's admin API.
     _rule("GET", r"/admin/v1/webhooks(/.*)?", _admin("admin.webhooks.read", ANY_STAFF, READS, "notifications")),
     _rule(None, r"/admin/v1/webhooks(/.*)?", _admin("admin.webhooks.write", ADMIN, WRITES, "notifications")),
+    # Fraud analysts only: alerts, payments held for review, the mule list (fraud).
+    _rule("GET", r"/admin/v1/fraud(/.*)?", _admin("admin.fraud.read", FRAUD_ANALYST, READS, "fraud")),
+    _rule(None, r"/admin/v1/fraud(/.*)?", _admin("admin.fraud.write", FRAUD_ANALYST, WRITES, "fraud")),
     _rule("GET", r"/admin/v1/oauth-clients(/.*)?", _admin("admin.clients.read", ANY_STAFF, READS, "auth_server")),
     _rule(None, r"/admin/v1/oauth-clients(/.*)?", _admin("admin.clients.write", ADMIN, WRITES, "auth_server")),
     _rule("GET", r"/admin/v1/.*", _admin("admin.read", ANY_STAFF, READS)),
