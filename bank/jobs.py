@@ -24,9 +24,14 @@ from core_banking.jobs import run_payment_chase, scheme_timing
 from core_banking.ledger.periods import BANK_TIMEZONE
 from core_banking.payments.consumers import saga_consumer
 from core_banking.payments.consumers import scheme_consumer as payments_scheme_consumer
+from core_banking.payments.service import FraudReview
 from faster_payments.consumers import scheme_consumer as clearing_consumer
 from faster_payments.dispatcher import run_dispatcher
-from fraud.decisions import ApproveAll
+from fraud.alerts.consumers import alerts_consumer
+from fraud.decisions import FraudDecisions
+from fraud.engine import FraudEngine
+from fraud.features.consumers import features_consumer
+from fraud.features.jobs import purge_features
 from notifications.customers import sending as customer_notifications
 from notifications.customers.consumers import customer_notifications_consumer
 from notifications.webhooks.consumers import webhook_fanout_consumer
@@ -78,6 +83,12 @@ def job_registry(settings: Settings) -> JobRegistry:
             Job("purge-revocations", frequent, purge_revocations, "Forget deny-list entries no token needs"),
             Job("purge-job-runs", _london("30 3 * * *"), purge_job_runs, "Forget job runs past their retention"),
             Job("purge-webhooks", _london("45 3 * * *"), purge_webhooks, "Forget old webhook messages and secrets"),
+            Job(
+                "purge-fraud-features",
+                _london("0 4 * * *"),
+                purge_features,
+                "Forget payment attempts and sign-ins past the fraud rules' windows",
+            ),
         ]
     )
 
@@ -107,13 +118,18 @@ def scheme_dispatcher(platform: Platform) -> BackgroundJob:
     return partial(run_dispatcher, platform.sessions)
 
 
-def consumer_registry(platform: Platform) -> ConsumerRegistry:
-    """Every context's event consumers (and the simulated scheme's, when it runs embedded)."""
+def consumer_registry(platform: Platform, *, fraud: FraudDecisions | None = None) -> ConsumerRegistry:
+    """Every context's event consumers (and the simulated scheme's, when it runs embedded). The payment saga
+    screens with `fraud` (tests hand in their own), else the fraud engine over this platform."""
     registry = default_registry()
     registry.register(consent_withdrawal_consumer(platform.keyring))  # core banking, on auth_server's grants
     oauth = OAuthConfig.from_settings(platform.settings)
     registry.register(consent_end_consumer(platform.keyring, platform.revocations, oauth))  # auth_server, on consents
-    registry.register(saga_consumer(platform.keyring, ApproveAll(), scheme_timing(platform)))  # the payment saga
+    screening = fraud or FraudEngine.for_platform(platform)
+    review = FraudReview.from_settings(platform.settings)
+    registry.register(saga_consumer(platform.keyring, screening, scheme_timing(platform), review))  # the payment saga
+    registry.register(features_consumer())  # fraud: the features its decisions read, from every context's events
+    registry.register(alerts_consumer(platform.keyring))  # fraud: analysts' alerts from flagged payments
     registry.register(payments_scheme_consumer(platform.keyring))  # the bank's side of Faster Payments
     registry.register(webhook_fanout_consumer())  # notifications: an integrator's webhook message per event
     registry.register(

@@ -16,6 +16,7 @@ from core_banking.facade import CoreBanking
 from core_banking.facade import connect as connect_core_banking
 from core_banking.internal.client import HttpCoreBanking
 from faster_payments.facade import SchemeDirectory
+from fraud.engine import FraudEngine
 from gateway.proxy import HttpUpstream
 from gateway.routing import PrefixRouter, Route
 from obank.correlation import CorrelationMiddleware
@@ -28,10 +29,13 @@ CORE_BANKING_PREFIXES = ("/api/v1", "/admin/v1", "/internal/v1")  # the last for
 
 
 def _core_banking_app(platform: Platform) -> ASGIApp:
-    """core_banking's app, answering confirmation of payee for other banks from the scheme's directory, and
-    showing staff the deployment's scheduled jobs."""
+    """core_banking's app, answering confirmation of payee for other banks from the scheme's directory,
+    screening transfers with the fraud engine, and showing staff the deployment's scheduled jobs."""
     return create_core_banking_app(
-        platform, payee_names=SchemeDirectory(platform.sessions), jobs=job_registry(platform.settings)
+        platform,
+        payee_names=SchemeDirectory(platform.sessions),
+        jobs=job_registry(platform.settings),
+        fraud=FraudEngine.for_platform(platform),
     )
 
 

@@ -17,6 +17,7 @@ from core_banking.payment_orders import router as payment_orders_router
 from core_banking.payments import router as payments_router
 from core_banking.statements import router as statements_router
 from core_banking.transfers import router as transfers_router
+from fraud.decisions import ApproveAll, FraudDecisions
 from obank.inputs import refuse_control_characters
 from obank.principal import load_internal_assertions
 from obank.problems import install_problem_handler
@@ -29,13 +30,19 @@ SERVICE_NAME = "core_banking"
 
 
 def create_app(
-    platform: Platform, *, payee_names: PayeeNameDirectory | None = None, jobs: JobRegistry | None = None
+    platform: Platform,
+    *,
+    payee_names: PayeeNameDirectory | None = None,
+    jobs: JobRegistry | None = None,
+    fraud: FraudDecisions | None = None,
 ) -> FastAPI:
     """The app over `platform`; principals arrive as internal assertions addressed to `core_banking`.
 
     `payee_names` answers confirmation of payee for other banks' accounts (the composition root hands in the
     scheme's directory); without one, every other bank's account is UNAVAILABLE. `jobs` are the deployment's
-    scheduled jobs, which staff see and run under /admin/v1/jobs.
+    scheduled jobs, which staff see and run under /admin/v1/jobs. `fraud` screens customers' transfers to other
+    customers before money moves (the composition root hands in the fraud engine; without one, every transfer
+    is approved).
     """
     app = FastAPI(title="obank core banking", version="1", dependencies=[Depends(refuse_control_characters)])
     app.state.platform = platform
@@ -45,6 +52,7 @@ def create_app(
     app.state.service_name = SERVICE_NAME
     app.state.job_registry = jobs or JobRegistry()
     app.state.payee_names = payee_names or NoDirectory()
+    app.state.fraud = fraud or ApproveAll()
     for router in (
         customers_router.router,
         accounts_router.router,

@@ -76,7 +76,7 @@ from core_banking.payment_orders.models import OrderKind, OrderStatus, RunOutcom
 from core_banking.payment_orders.schedule import Frequency
 from core_banking.payment_orders.schemas import OrderRecord, OrderRequest, OrderRun
 from core_banking.payments import service as payments_service
-from core_banking.payments.errors import InvalidPayment, PaymentNotFound
+from core_banking.payments.errors import InvalidPayment, PaymentNotFound, PaymentNotHeld
 from core_banking.payments.schemas import PaymentInitiation, PaymentRecord, PaymentStatus, StatusChange
 from core_banking.statements.errors import StatementNotFound
 from core_banking.statements.pdf_statement import render_pdf
@@ -142,6 +142,7 @@ __all__ = [
     "PartyRecord",
     "PaymentInitiation",
     "PaymentNotFound",
+    "PaymentNotHeld",
     "PaymentOrderDetails",
     "PaymentOrderEnded",
     "PaymentOrderNotFound",
@@ -301,6 +302,14 @@ class CoreBanking(Protocol):
 
     async def get_payment(self, payment_id: uuid.UUID, *, client_id: str | None = None) -> PaymentRecord:
         """A payment with its status history; PaymentNotFound, also for another client's payment."""
+
+    async def release_reviewed_payment(self, payment_id: uuid.UUID, *, staff_id: str) -> PaymentRecord:
+        """A fraud analyst releases a payment held for review: it goes on (idempotent). PaymentNotFound;
+        PaymentNotHeld for one that ended or was never held for review."""
+
+    async def reject_reviewed_payment(self, payment_id: uuid.UUID, *, staff_id: str) -> PaymentRecord:
+        """A fraud analyst rejects a payment held for review (FRAD), releasing its funds (idempotent).
+        PaymentNotFound; PaymentNotHeld for one on its way or never held for review."""
 
     async def confirm_funds(
         self, consent_id: str, *, client_id: str, amount: Money, reference: str, psu: PsuContext | None = None
@@ -645,6 +654,18 @@ class InProcessCoreBanking:
     async def get_payment(self, payment_id: uuid.UUID, *, client_id: str | None = None) -> PaymentRecord:
         async with unit_of_work(self._sessions) as session:
             return await payments_service.get_payment(session, self._keyring, payment_id, client_id=client_id)
+
+    async def release_reviewed_payment(self, payment_id: uuid.UUID, *, staff_id: str) -> PaymentRecord:
+        async def release(uow: UnitOfWork) -> PaymentRecord:
+            return await payments_service.release_reviewed_payment(uow, payment_id, staff_id=staff_id)
+
+        return await self._units.retry(Actor(ActorKind.STAFF, staff_id), release)
+
+    async def reject_reviewed_payment(self, payment_id: uuid.UUID, *, staff_id: str) -> PaymentRecord:
+        async def reject(uow: UnitOfWork) -> PaymentRecord:
+            return await payments_service.reject_reviewed_payment(uow, payment_id, staff_id=staff_id)
+
+        return await self._units.retry(Actor(ActorKind.STAFF, staff_id), reject)
 
     async def confirm_funds(
         self, consent_id: str, *, client_id: str, amount: Money, reference: str, psu: PsuContext | None = None

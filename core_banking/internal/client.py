@@ -353,6 +353,14 @@ class HttpCoreBanking:
         params = _query(client_id=client_id)
         return _PAYMENT.validate_python(await self._call("GET", f"/payments/{payment_id}", params=params))
 
+    async def release_reviewed_payment(self, payment_id: uuid.UUID, *, staff_id: str) -> PaymentRecord:
+        body = {"staff_id": staff_id}
+        return _PAYMENT.validate_python(await self._call("POST", f"/payments/{payment_id}/review-release", body))
+
+    async def reject_reviewed_payment(self, payment_id: uuid.UUID, *, staff_id: str) -> PaymentRecord:
+        body = {"staff_id": staff_id}
+        return _PAYMENT.validate_python(await self._call("POST", f"/payments/{payment_id}/review-rejection", body))
+
     async def confirm_funds(
         self, consent_id: str, *, client_id: str, amount: Money, reference: str, psu: PsuContext | None = None
     ) -> FundsConfirmationRecord:

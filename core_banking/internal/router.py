@@ -299,6 +299,22 @@ async def get_payment(payment_id: uuid.UUID, facade: Facade, client_id: ClientId
     return await facade.get_payment(payment_id, client_id=client_id)
 
 
+class ReviewDecision(BaseModel):
+    staff_id: str = Field(min_length=1, max_length=128)
+
+
+@router.post("/payments/{payment_id}/review-release")
+async def release_reviewed_payment(payment_id: uuid.UUID, body: ReviewDecision, facade: Facade) -> PaymentRecord:
+    """A fraud analyst released a payment held for review (idempotent)."""
+    return await facade.release_reviewed_payment(payment_id, staff_id=body.staff_id)
+
+
+@router.post("/payments/{payment_id}/review-rejection")
+async def reject_reviewed_payment(payment_id: uuid.UUID, body: ReviewDecision, facade: Facade) -> PaymentRecord:
+    """A fraud analyst rejected a payment held for review (idempotent)."""
+    return await facade.reject_reviewed_payment(payment_id, staff_id=body.staff_id)
+
+
 @router.post("/payment-orders", status_code=201)
 async def create_payment_order(body: CreatePaymentOrder, facade: Facade) -> OrderRecord:
     """Set up a payment order (idempotent per key), consuming its consent."""

@@ -175,6 +175,7 @@ def _snapshot(payee: Payee) -> dict[str, Any]:
         "has_nickname": payee.nickname_sealed is not None,
         "has_reference": payee.reference is not None,
         "deleted": payee.deleted_at is not None,
+        "created_at": payee.created_at.isoformat(),
     }
 
 

@@ -28,7 +28,12 @@ SAGA_ACTOR = Actor.system("core_banking.payments")
 _log = get_logger("core_banking.payments.consumers")
 
 
-def saga_consumer(keyring: KeyRing, fraud: FraudDecisions, timing: service.SchemeTiming) -> Consumer:
+def saga_consumer(
+    keyring: KeyRing,
+    fraud: FraudDecisions,
+    timing: service.SchemeTiming,
+    review: service.FraudReview | None = None,
+) -> Consumer:
     """Screen a submitted payment; dispatch a screened one."""
 
     async def apply(session: AsyncSession, event: Event) -> None:
@@ -37,7 +42,7 @@ def saga_consumer(keyring: KeyRing, fraud: FraudDecisions, timing: service.Schem
         payment_id = uuid.UUID(str(event.payload["payment_id"]))
         uow = UnitOfWork(session, keyring, SAGA_ACTOR, append_audit_records)
         if event.event_type == service.SUBMITTED:
-            await service.screen(uow, payment_id, fraud)
+            await service.screen(uow, payment_id, fraud, review=review)
         else:
             await service.dispatch(uow, payment_id, timing)
         await uow.write_reports()

@@ -31,8 +31,8 @@ class Payment(Base):
     """A payment out of a customer's account, from acceptance (funds held) to settled or rejected.
 
     `step` counts the saga's completed steps (0 held for the customer's confirmation, 1 accepted, 2 screened,
-    3 sent or settled, 4 answered), so a redelivered or late event finds its step already done and changes
-    nothing.
+    3 sent or settled, 4 answered; 5 held for a fraud review, between accepted and screened), so a redelivered
+    or late event finds its step already done and changes nothing.
     """
 
     __tablename__ = "payments"
@@ -70,10 +70,13 @@ class Payment(Base):
     fraud_score: Mapped[int | None] = mapped_column(SmallInteger)
     fraud_recommendation: Mapped[str | None] = mapped_column(String(16))
     # When the scheme is chased next (a status request), and how many times it has been already.
-    # When the scheme's answer is due (ACSP), or by when the customer must confirm a held payment (step HELD).
+    # When the scheme's answer is due (ACSP), or by when the customer must confirm a held payment (step HELD),
+    # or by when a payment held for a fraud review must be released (step IN_REVIEW).
     answer_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The customer's saved payee it pays, when paid as one.
     payee_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    # The customer's sign-in session behind the request (the fraud engine's device and place of the payment).
+    session_id: Mapped[str | None] = mapped_column(String(64))
     status_requests: Mapped[int] = mapped_column(Integer, nullable=False)
     # When the scheme first contradicted the payment's final status (reconciliation, raised once).
     contradicted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -87,7 +90,7 @@ class Payment(Base):
             name="fk_payments_debtor_account_currency_accounts",
         ),
         CheckConstraint("amount_minor > 0", name="amount_positive"),
-        CheckConstraint("step BETWEEN 0 AND 4", name="step_range"),
+        CheckConstraint("step BETWEEN 0 AND 5", name="step_range"),
         CheckConstraint("(route = 'INTERNAL') = (creditor_account_id IS NOT NULL)", name="internal_has_account"),
         CheckConstraint("(status = 'ACSC') = (settlement_entry_id IS NOT NULL)", name="settled_has_entry"),
         CheckConstraint("(status = 'RJCT') = (reason IS NOT NULL)", name="rejected_has_reason"),
@@ -96,6 +99,7 @@ class Payment(Base):
         Index("ix_payments_debtor_account_created", "debtor_account_id", "created_at"),
         Index("ix_payments_answer_due", "answer_due_at", postgresql_where=text("status = 'ACSP'")),
         Index("ix_payments_confirmation_due", "answer_due_at", postgresql_where=text("step = 0 AND status = 'PDNG'")),
+        Index("ix_payments_review_due", "answer_due_at", postgresql_where=text("step = 5 AND status = 'PDNG'")),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -88,7 +89,7 @@ async def make_payment(
     if body.payee_id is not None:
         payee = await payees_service.resolve_payee(session, keyring, caller.customer_id, body.payee_id)
         saved = payee.creditor, payee.reference
-    initiation = body.initiation(caller.customer_id, saved)
+    initiation = replace(body.initiation(caller.customer_id, saved), session_id=caller.principal.session_id)
     await _require_strong_authentication(caller, initiation, policy_of(request), session)
     cooling_off = service.CoolingOff.from_settings(request.app.state.platform.settings)
 
@@ -136,11 +137,12 @@ async def get_payment(
 async def confirm_payment(
     payment_id: uuid.UUID, caller: PaymentsInitiator, units: UnitsDep, request: Request
 ) -> PaymentRead:
-    """Confirm a payment held in its payee's cooling-off (a fresh strong authentication needed): it goes on."""
+    """Confirm a payment held in its payee's cooling-off, or held for a fraud review (a fresh strong
+    authentication needed): it goes on."""
 
     require_strong_authentication(
         caller,
-        "confirming a payment to a new payee needs a fresh strong authentication",
+        "confirming a held payment needs a fresh strong authentication",
         policy_of(request).max_age,
     )
 

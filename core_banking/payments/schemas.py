@@ -17,6 +17,13 @@ from obank.money import Money
 PAYEE_REFERENCE_LENGTH = 18  # what Faster Payments shows the payee of a reference
 
 
+class HoldReason(StrEnum):
+    """Why a pending payment waits for its customer (or the bank) before it goes on."""
+
+    PAYEE_COOLING_OFF = "PAYEE_COOLING_OFF"  # a new payee's cooling-off: the customer confirms or cancels
+    FRAUD_REVIEW = "FRAUD_REVIEW"  # the bank's fraud checks: the customer confirms, or an analyst decides
+
+
 class PaymentStatus(StrEnum):
     """ISO 20022 `ExternalPaymentTransactionStatus1Code`, as UK Open Banking v4.0 writes a payment's status.
 
@@ -66,6 +73,9 @@ class PaymentInitiation:
     consent_id: str | None = None
     client_id: str | None = None
     payee_id: uuid.UUID | None = None  # the customer's saved payee, whose details `creditor` holds
+    # The customer's sign-in session behind the request, for the fraud engine; not part of the fingerprint (a
+    # retry after signing in again is the same payment).
+    session_id: str | None = None
 
     def fingerprint(self) -> dict[str, Any]:
         """What an idempotency key is bound to: the same key with any other request is refused."""
@@ -119,8 +129,10 @@ class PaymentRecord:
     created_at: datetime
     status_updated_at: datetime
     payee_id: uuid.UUID | None = None
-    # Held for the customer's confirmation (a payee in its cooling-off) until this instant; then rejected.
+    # Held for the customer's confirmation (a payee in its cooling-off, or a fraud review) until this instant;
+    # then rejected.
     confirm_by: datetime | None = None
+    held_for: HoldReason | None = None
     history: tuple[StatusChange, ...] = field(default=())
 
 
@@ -224,6 +236,7 @@ class PaymentRead(BaseModel):
     status_updated_at: datetime
     payee_id: uuid.UUID | None = None
     confirm_by: datetime | None = None  # waiting for the customer's confirmation until then (else rejected)
+    held_for: HoldReason | None = None  # why it waits: a payee in its cooling-off, or the bank's fraud review
     history: list[StatusChangeRead]
 
     @classmethod
@@ -248,6 +261,7 @@ class PaymentRead(BaseModel):
             status_updated_at=record.status_updated_at,
             payee_id=record.payee_id,
             confirm_by=record.confirm_by,
+            held_for=record.held_for,
             history=[
                 StatusChangeRead(status=c.status, reason=c.reason, reason_text=c.reason_text, at=c.at)
                 for c in record.history

@@ -2,7 +2,9 @@
 
 1. **Accept** (the request's transaction): check the payee, hold the funds on the debtor account (status,
    funds with overdraft and limits, under the account's row lock), consume the TPP's consent if any; PDNG.
-2. **Screen** (on `payment.submitted`): ask the fraud decision interface and record its answer; BLOCK rejects.
+2. **Screen** (on `payment.submitted`): ask the fraud decision interface and record its answer; BLOCK rejects,
+   REVIEW holds the payment (funds still held) until the customer confirms it with a fresh strong authentication
+   or an analyst releases or rejects it, or its review window ends (rejected); both publish `payment.fraud_flagged`.
 3. **Dispatch** (on `payment.screened`): a payee of this bank is paid at once (the hold captured to the payee's
    account: ACSC); another bank's is sent to the Faster Payments scheme as a pacs.008 (ACSP).
 4. **Answer** (on the scheme's pacs.002): ACSC captures the hold to the scheme's settlement account; RJCT voids
@@ -40,6 +42,7 @@ from core_banking.payments import creditors, repository
 from core_banking.payments.errors import InvalidPayment, PaymentNotFound, PaymentNotHeld
 from core_banking.payments.models import Payment, ReceivedPayment
 from core_banking.payments.schemas import (
+    HoldReason,
     PaymentInitiation,
     PaymentOrigin,
     PaymentRecord,
@@ -55,8 +58,8 @@ from obank.settings import Settings
 from obank.topics import FPS_TO_SCHEME_TOPIC, PAYMENTS_TOPIC
 from obank.unit_of_work import UnitOfWork
 
-# Saga steps (`Payment.step`).
-HELD, ACCEPTED, SCREENED, SENT, ANSWERED = 0, 1, 2, 3, 4
+# Saga steps (`Payment.step`); IN_REVIEW sits between ACCEPTED and SCREENED (held by the fraud decision).
+HELD, ACCEPTED, SCREENED, SENT, ANSWERED, IN_REVIEW = 0, 1, 2, 3, 4, 5
 
 HELD_EVENT = "payment.held"
 CONFIRMED_EVENT = "payment.confirmed"
@@ -65,6 +68,8 @@ SCREENED_EVENT = "payment.screened"
 STATUS_CHANGED = "payment.status_changed"
 RECEIVED = "payment.received"
 RECONCILIATION_REQUIRED = "payment.reconciliation_required"
+FRAUD_FLAGGED = "payment.fraud_flagged"  # the fraud decision was REVIEW or BLOCK: an alert for analysts
+RELEASED = "payment.released"  # a payment held for a fraud review goes on (the customer's SCA, or an analyst)
 
 # Long enough for any saga to end; the hold-expiry job never releases the funds of a payment in flight.
 HOLD_LIFETIME = timedelta(days=7)
@@ -80,6 +85,7 @@ REASON_BLOCKED = "AC06"
 REASON_CURRENCY = "AM03"
 REASON_CUSTOMER = "CUST"  # cancelled by the customer
 REASON_NOT_CONFIRMED = "NOAS"  # no answer from the customer
+FRAUD_TEXT = "The payment was stopped by the bank's fraud checks"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +102,18 @@ class CoolingOff:
             limit_minor=settings.payees_cooling_off_limit_minor,
             confirmation_window=timedelta(seconds=settings.payments_confirmation_window_s),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class FraudReview:
+    """A payment the fraud decision holds (REVIEW) waits this long for the customer's confirmation or an
+    analyst's decision; then it is rejected and its funds released."""
+
+    window: timedelta = timedelta(days=3)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FraudReview:
+        return cls(window=timedelta(seconds=settings.fraud_review_window_s))
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,9 +165,21 @@ def to_record(keyring: KeyRing, payment: Payment, history: Sequence[StatusChange
         created_at=payment.created_at,
         status_updated_at=payment.status_updated_at,
         payee_id=payment.payee_id,
-        confirm_by=payment.answer_due_at if payment.step == HELD and not payment.status.final else None,
+        confirm_by=payment.answer_due_at if _held_for(payment) is not None else None,
+        held_for=_held_for(payment),
         history=tuple(history),
     )
+
+
+def _held_for(payment: Payment) -> HoldReason | None:
+    if payment.status.final:
+        return None
+    return {HELD: HoldReason.PAYEE_COOLING_OFF, IN_REVIEW: HoldReason.FRAUD_REVIEW}.get(payment.step)
+
+
+def _creditor_account(payment: Payment) -> str:
+    """The payee's sort code and account number, 14 digits: the fraud engine's key for a payee."""
+    return f"{payment.creditor_sort_code or ''}{payment.creditor_account_number or ''}"
 
 
 def _snapshot(payment: Payment) -> dict[str, Any]:
@@ -169,6 +199,9 @@ def _snapshot(payment: Payment) -> dict[str, Any]:
         "client_id": payment.client_id,
         "scheme_transaction_id": payment.scheme_transaction_id,
         "payee_id": None if payment.payee_id is None else str(payment.payee_id),
+        "creditor_account": _creditor_account(payment),
+        "session_id": payment.session_id,
+        "created_at": payment.created_at.isoformat(),
     }
 
 
@@ -314,6 +347,7 @@ async def submit_payment(
         hold_id=hold.id,
         status_requests=0,
         payee_id=initiation.payee_id,
+        session_id=initiation.session_id,
         answer_due_at=now + cooling_off.confirmation_window if held and cooling_off else None,
         created_at=now,
         status_updated_at=now,
@@ -337,18 +371,28 @@ async def _held(uow: UnitOfWork, payment_id: uuid.UUID, customer_id: uuid.UUID) 
 async def confirm_payment(
     uow: UnitOfWork, payment_id: uuid.UUID, customer_id: uuid.UUID, *, now: datetime | None = None
 ) -> PaymentRecord:
-    """The customer confirms a payment held in its payee's cooling-off: it goes on to screening. Confirming
-    again changes nothing; a payment that ended (cancelled, or its deadline passed) cannot be confirmed."""
+    """The customer confirms a payment held in its payee's cooling-off (it goes on to screening) or held for a
+    fraud review (it goes on to its payee). Confirming again changes nothing; a payment that ended (cancelled,
+    rejected, or its deadline passed) cannot be confirmed."""
     payment = await _held(uow, payment_id, customer_id)
     now = now or datetime.now(UTC)
-    if payment.step == HELD:
+    if payment.step in (HELD, IN_REVIEW):
         if payment.status.final or (payment.answer_due_at is not None and payment.answer_due_at <= now):
             raise PaymentNotHeld("the payment's time to be confirmed has passed")
-        payment.step = ACCEPTED
-        payment.answer_due_at = None
-        uow.audit(action=CONFIRMED_EVENT, entity_type="payment", entity_id=str(payment.id), after=_snapshot(payment))
-        _report(uow, payment, SUBMITTED)
-    elif payment.status is PaymentStatus.REJECTED and payment.reason in (REASON_CUSTOMER, REASON_NOT_CONFIRMED):
+        if payment.step == IN_REVIEW:
+            _release(uow, payment, released_by="customer", staff_id=None)
+        else:
+            payment.step = ACCEPTED
+            payment.answer_due_at = None
+            uow.audit(
+                action=CONFIRMED_EVENT, entity_type="payment", entity_id=str(payment.id), after=_snapshot(payment)
+            )
+            _report(uow, payment, SUBMITTED)
+    elif payment.status is PaymentStatus.REJECTED and payment.reason in (
+        REASON_CUSTOMER,
+        REASON_NOT_CONFIRMED,
+        REASON_FRAUD,
+    ):
         raise PaymentNotHeld("the payment was cancelled before it was confirmed")
     return (await _with_history(uow.session, uow.keyring, [payment]))[0]
 
@@ -356,10 +400,10 @@ async def confirm_payment(
 async def cancel_payment(
     uow: UnitOfWork, payment_id: uuid.UUID, customer_id: uuid.UUID, *, now: datetime | None = None
 ) -> PaymentRecord:
-    """The customer cancels a payment held for confirmation: rejected (CUST), its funds released. Cancelling
-    a cancelled one again changes nothing; a payment already on its way cannot be cancelled."""
+    """The customer cancels a payment held for confirmation or for a fraud review: rejected (CUST), its funds
+    released. Cancelling a cancelled one again changes nothing; a payment already on its way cannot be cancelled."""
     payment = await _held(uow, payment_id, customer_id)
-    if payment.step == HELD and not payment.status.final:
+    if payment.step in (HELD, IN_REVIEW) and not payment.status.final:
         await _compensate(uow, payment, now or datetime.now(UTC), REASON_CUSTOMER, "Cancelled by the customer")
     elif payment.reason != REASON_CUSTOMER:
         raise PaymentNotHeld("only a payment waiting for confirmation can be cancelled")
@@ -367,12 +411,82 @@ async def cancel_payment(
 
 
 async def reject_unconfirmed(uow: UnitOfWork, *, now: datetime | None = None, batch_size: int = 100) -> int:
-    """Reject held payments whose customer did not confirm them in time (NOAS), releasing their funds."""
+    """Reject held payments whose customer did not confirm them in time (NOAS), and payments held for a fraud
+    review that neither the customer nor an analyst released in time (FRAD), releasing their funds."""
     now = now or datetime.now(UTC)
     expired = await repository.unconfirmed(uow.session, HELD, now, batch_size)
     for payment in expired:
         await _compensate(uow, payment, now, REASON_NOT_CONFIRMED, "Not confirmed by the customer in time")
-    return len(expired)
+    unreviewed = await repository.unconfirmed(uow.session, IN_REVIEW, now, batch_size)
+    for payment in unreviewed:
+        await _compensate(uow, payment, now, REASON_FRAUD, FRAUD_TEXT)
+    return len(expired) + len(unreviewed)
+
+
+# Held for a fraud review ----------------------------------------------------------------------------------
+
+
+def _release(uow: UnitOfWork, payment: Payment, *, released_by: str, staff_id: str | None) -> None:
+    """A payment held for review goes on to its payee (dispatch, on `payment.screened`)."""
+    payment.step = SCREENED
+    payment.answer_due_at = None
+    payload = {**_snapshot(payment), "released_by": released_by, "staff_id": staff_id}
+    uow.publish(topic=PAYMENTS_TOPIC, event_type=RELEASED, key=str(payment.id), payload=payload)
+    uow.audit(action=RELEASED, entity_type="payment", entity_id=str(payment.id), after=payload)
+    _report(uow, payment, SCREENED_EVENT)
+
+
+def _was_released(payment: Payment) -> bool:
+    return (
+        payment.fraud_recommendation == Recommendation.REVIEW.value
+        and payment.step not in (HELD, ACCEPTED, IN_REVIEW)
+        and payment.reason not in (REASON_FRAUD, REASON_CUSTOMER)
+    )
+
+
+async def _in_review(uow: UnitOfWork, payment_id: uuid.UUID) -> Payment:
+    payment = await repository.get(uow.session, payment_id, for_update=True)
+    if payment is None:
+        raise PaymentNotFound(payment_id)
+    return payment
+
+
+async def release_reviewed_payment(
+    uow: UnitOfWork, payment_id: uuid.UUID, *, staff_id: str, now: datetime | None = None
+) -> PaymentRecord:
+    """An analyst releases a payment held for a fraud review: it goes on. Releasing it again changes nothing;
+    one that ended, or was never held for review, cannot be released."""
+    payment = await _in_review(uow, payment_id)
+    if payment.step == IN_REVIEW and not payment.status.final:
+        if payment.answer_due_at is not None and payment.answer_due_at <= (now or datetime.now(UTC)):
+            raise PaymentNotHeld("the payment's review window has passed")
+        _release(uow, payment, released_by="staff", staff_id=staff_id)
+    elif not _was_released(payment):
+        raise PaymentNotHeld("the payment is not held for a fraud review")
+    return (await _with_history(uow.session, uow.keyring, [payment]))[0]
+
+
+async def reject_reviewed_payment(
+    uow: UnitOfWork, payment_id: uuid.UUID, *, staff_id: str, now: datetime | None = None
+) -> PaymentRecord:
+    """An analyst rejects a payment held for a fraud review (FRAD): its funds are released. Rejecting it again
+    changes nothing; one already on its way or never held for review cannot be rejected."""
+    payment = await _in_review(uow, payment_id)
+    if payment.step == IN_REVIEW and not payment.status.final:
+        await _compensate(uow, payment, now or datetime.now(UTC), REASON_FRAUD, FRAUD_TEXT)
+        uow.audit(
+            action="payment.review_rejected",
+            entity_type="payment",
+            entity_id=str(payment.id),
+            after={"staff_id": staff_id, "reason": REASON_FRAUD},
+        )
+    elif not (
+        payment.status is PaymentStatus.REJECTED
+        and payment.reason == REASON_FRAUD
+        and payment.fraud_recommendation == Recommendation.REVIEW.value
+    ):
+        raise PaymentNotHeld("the payment is not held for a fraud review")
+    return (await _with_history(uow.session, uow.keyring, [payment]))[0]
 
 
 # Strong customer authentication ---------------------------------------------------------------------------
@@ -463,8 +577,16 @@ async def _compensate(uow: UnitOfWork, payment: Payment, now: datetime, reason: 
     await _set_status(uow, payment, PaymentStatus.REJECTED, now, reason=reason, reason_text=text)
 
 
-async def screen(uow: UnitOfWork, payment_id: uuid.UUID, fraud: FraudDecisions, *, now: datetime | None = None) -> bool:
-    """Step 2: the fraud decision, recorded with the payment; BLOCK rejects it. False if already screened."""
+async def screen(
+    uow: UnitOfWork,
+    payment_id: uuid.UUID,
+    fraud: FraudDecisions,
+    *,
+    review: FraudReview | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Step 2: the fraud decision, recorded with the payment; BLOCK rejects it, REVIEW holds it for the
+    customer's confirmation or an analyst (`review.window`). False if already screened."""
     payment = await _locked_at(uow.session, payment_id, ACCEPTED)
     if payment is None:
         return False
@@ -479,6 +601,9 @@ async def screen(uow: UnitOfWork, payment_id: uuid.UUID, fraud: FraudDecisions, 
             external=payment.route is Route.FASTER_PAYMENTS,
             client_id=payment.client_id,
             created_at=payment.created_at,
+            creditor_account=_creditor_account(payment),
+            payee_id=payment.payee_id,
+            session_id=payment.session_id,
         )
     )
     now = now or datetime.now(UTC)
@@ -490,8 +615,16 @@ async def screen(uow: UnitOfWork, payment_id: uuid.UUID, fraud: FraudDecisions, 
         entity_id=str(payment.id),
         after=decision.snapshot(),
     )
+    if decision.recommendation in (Recommendation.REVIEW, Recommendation.BLOCK):
+        payload = {**_snapshot(payment), "fraud": decision.snapshot()}
+        uow.publish(topic=PAYMENTS_TOPIC, event_type=FRAUD_FLAGGED, key=str(payment.id), payload=payload)
     if decision.recommendation is Recommendation.BLOCK:
-        await _compensate(uow, payment, now, REASON_FRAUD, "The payment was stopped by the bank's fraud checks")
+        await _compensate(uow, payment, now, REASON_FRAUD, FRAUD_TEXT)
+        return True
+    if decision.recommendation is Recommendation.REVIEW:
+        payment.step = IN_REVIEW
+        payment.answer_due_at = now + (review or FraudReview()).window
+        uow.audit(action="payment.held_for_review", entity_type="payment", entity_id=str(payment.id))
         return True
     payment.step = SCREENED
     _report(uow, payment, SCREENED_EVENT)

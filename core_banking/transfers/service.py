@@ -12,15 +12,19 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core_banking.accounts import service as accounts_service
 from core_banking.accounts.errors import AccountNotFound
+from core_banking.accounts.models import AccountKind
 from core_banking.idempotency.service import IdempotentOutcome, execute_once, request_fingerprint
 from core_banking.ledger import service as ledger_service
 from core_banking.transfers import repository
 from core_banking.transfers.errors import TransferNotFound
 from core_banking.transfers.models import TransferStatus
 from core_banking.transfers.schemas import TransferCreate, TransferRead, TransferRecord
+from fraud.decisions import Decision, FraudDecisions, PaymentFacts
+from obank.database import unit_of_work
 from obank.unit_of_work import UnitOfWork
 
 TOPIC = "core_banking.transfers"
@@ -29,6 +33,65 @@ TOPIC = "core_banking.transfers"
 def idempotency_scope(customer_id: uuid.UUID) -> str:
     """Idempotency keys belong to the customer who used them."""
     return f"customer:{customer_id}"
+
+
+async def screen_transfer(
+    sessions: async_sessionmaker[AsyncSession],
+    fraud: FraudDecisions,
+    customer_id: uuid.UUID,
+    request: TransferCreate,
+    *,
+    session_id: str | None,
+    now: datetime,
+) -> Decision | None:
+    """The fraud decision on a transfer to another customer's account, before money moves; None between the
+    customer's own accounts (no money leaves them) and for accounts the booking will refuse anyway."""
+    try:
+        async with unit_of_work(sessions) as session:
+            source = await accounts_service.get_account(session, request.source_account_id)
+            destination = await accounts_service.get_account(session, request.destination_account_id)
+    except AccountNotFound:
+        return None
+    if (
+        source.customer_id != customer_id
+        or destination.kind is not AccountKind.CUSTOMER
+        or destination.customer_id == customer_id
+    ):
+        return None
+    creditor = f"{destination.sort_code}{destination.account_number}"
+    return await fraud.decide(
+        PaymentFacts(
+            payment_id=uuid.uuid4(),
+            customer_id=customer_id,
+            debtor_account_id=source.id,
+            amount_minor=request.amount_minor,
+            currency=request.currency,
+            creditor_identification=creditor,
+            external=False,
+            client_id=None,
+            created_at=now,
+            creditor_account=creditor,
+            session_id=session_id,
+        )
+    )
+
+
+def record_stopped_transfer(
+    uow: UnitOfWork, customer_id: uuid.UUID, request: TransferCreate, decision: Decision
+) -> None:
+    """A transfer the fraud checks stopped: on file for analysts (no money moved, nothing else kept)."""
+    uow.audit(
+        action="transfer.fraud_stopped",
+        entity_type="customer",
+        entity_id=str(customer_id),
+        after={
+            "source_account_id": str(request.source_account_id),
+            "destination_account_id": str(request.destination_account_id),
+            "amount_minor": request.amount_minor,
+            "currency": request.currency,
+            "fraud": decision.snapshot(),
+        },
+    )
 
 
 async def _book(
@@ -63,8 +126,21 @@ async def _book(
     return record
 
 
-def _report(uow: UnitOfWork, record: TransferRecord) -> None:
-    snapshot = record.snapshot()
+async def _report(uow: UnitOfWork, record: TransferRecord, decision: Decision | None) -> None:
+    destination = await accounts_service.get_account(uow.session, record.destination_account_id)
+    snapshot = {
+        **record.snapshot(),
+        "created_at": record.created_at.isoformat(),
+        "creditor_account": f"{destination.sort_code}{destination.account_number}",
+        "own_account": destination.customer_id == record.customer_id,
+    }
+    if decision is not None:
+        uow.audit(
+            action="transfer.fraud_decision",
+            entity_type="transfer",
+            entity_id=str(record.id),
+            after=decision.snapshot(),
+        )
     uow.publish(topic=TOPIC, event_type="transfer.completed", key=str(record.source_account_id), payload=snapshot)
     uow.audit(
         action="transfer.completed",
@@ -80,6 +156,7 @@ async def make_transfer(
     request: TransferCreate,
     *,
     idempotency_key: str,
+    decision: Decision | None = None,
     now: datetime | None = None,
 ) -> IdempotentOutcome:
     """Book `customer_id`'s transfer once per key (24 hours); a retry gets the first answer back.
@@ -91,7 +168,7 @@ async def make_transfer(
     # postings are stamped in the order their running balances were computed.
     async def run() -> tuple[int, dict[str, Any]]:
         record = await _book(uow.session, customer_id, request, now)
-        _report(uow, record)
+        await _report(uow, record, decision)
         return 201, TransferRead.from_record(record).model_dump(mode="json")
 
     return await execute_once(

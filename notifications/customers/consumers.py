@@ -126,6 +126,11 @@ def _payments(event: Event, reading: Reading, settings: Settings) -> None:
         hours = max(1, settings.payments_confirmation_window_s // 3600)
         reading.notices.append(Notice(Kind.PAYMENT_HELD, customer_id, {**facts, "confirmation_hours": hours}))
         reading.watches.append(BalanceWatch(debtor, customer_id))
+    elif event.event_type == "payment.fraud_flagged" and payload.get("fraud", {}).get("recommendation") == "REVIEW":
+        # Held for the bank's fraud review: the customer may confirm it (or cancel it), in general terms.
+        hours = max(1, settings.fraud_review_window_s // 3600)
+        held = {**facts, "confirmation_hours": hours, "held_for": "FRAUD_REVIEW"}
+        reading.notices.append(Notice(Kind.PAYMENT_HELD, customer_id, held))
     elif event.event_type == "payment.submitted":
         reading.watches.append(BalanceWatch(debtor, customer_id))
     elif event.event_type == "payment.status_changed" and status == SETTLED:

@@ -117,6 +117,7 @@ def _variables(kind: Kind, context: Context) -> dict[str, Any]:
         "expires_on": _day(facts.get("expires_at")),
         "month": _month(facts.get("month")),
         "confirmation_hours": facts.get("confirmation_hours"),
+        "held_for": facts.get("held_for"),
         "sequence": facts.get("sequence"),
         "order_kind": "standing order" if facts.get("order_kind") == "STANDING_ORDER" else "scheduled payment",
         "consent_kind": facts.get("consent_kind"),

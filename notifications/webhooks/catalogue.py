@@ -144,6 +144,8 @@ CATALOGUE: Mapping[str, EventType] = _types(
     _payment("payment.held", "A payment waits for its customer's confirmation (a payee in its cooling-off)"),
     _payment("payment.status_changed", "A payment's status changed (ISO 20022: PDNG, ACSP, ACSC, RJCT)"),
     _payment("payment.reconciliation_required", "The scheme's answer about a payment disagrees with the bank's"),
+    _payment("payment.fraud_flagged", "The fraud checks held a payment for review, or stopped it (status says which)"),
+    _payment("payment.released", "A payment held for a fraud review goes on (its customer or an analyst released it)"),
     EventType(
         "payment.received",
         topics.PAYMENTS_TOPIC,

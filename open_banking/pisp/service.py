@@ -301,6 +301,7 @@ async def make_payment(
         instruction_id=details.instruction_id or data.Initiation.InstructionIdentification,
         consent_id=consent.id,
         client_id=tpp.client_id,
+        session_id=tpp.principal.session_id,
     )
     with answered_in_ob_terms("Data.ConsentId"):
         payment = await core_banking.initiate_payment(initiation, idempotency_key=idempotency_key, psu=psu_of(fapi))

@@ -138,6 +138,7 @@ async def test_each_change_writes_its_event_and_audit_record_in_its_transaction(
         "has_nickname": False,
         "has_reference": False,
         "deleted": False,
+        "created_at": added["created_at"],
     }
     assert (events[1][2]["has_reference"], events[2][2]["deleted"]) == (True, True)
     audit = [(action, entity) for action, entity, _, _ in await payee_audit(platform)]

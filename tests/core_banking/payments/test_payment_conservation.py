@@ -43,6 +43,7 @@ from sqlalchemy import text
 
 from core_banking.accounts.identifiers import SORT_CODE
 from core_banking.accounts.models import InternalPurpose
+from core_banking.facade import InProcessCoreBanking
 from faster_payments import service as scheme_service
 from faster_payments.messages import Party
 from obank.database import unit_of_work
@@ -239,10 +240,26 @@ async def unpublished(platform: Platform) -> int:
     return int(await scalar(platform, "SELECT count(*) FROM platform.outbox_events WHERE published_at IS NULL"))
 
 
+async def decide_reviews(platform: Platform) -> None:
+    """Analysts decide the payments the fraud engine held for review (bursts of payments between a few customers
+    look like velocity fraud): those with an odd id released, the others rejected."""
+    async with unit_of_work(platform.sessions) as session:
+        held = (
+            await session.scalars(text("SELECT id FROM core_banking.payments WHERE step = 5 AND status = 'PDNG'"))
+        ).all()
+    core = InProcessCoreBanking(platform.sessions, platform.keyring)
+    for payment_id in held:
+        if payment_id.int % 2:
+            await core.release_reviewed_payment(payment_id, staff_id="analyst-conserve")
+        else:
+            await core.reject_reviewed_payment(payment_id, staff_id="analyst-conserve")
+
+
 async def wait_until_settled(platform: Platform, inbound_tx_ids: list[str], started: float) -> None:
     """Every payment final, every inbound one answered, and nothing left in flight (late duplicates too)."""
     deadline = started + FINAL_WAIT_S
     while True:
+        await decide_reviews(platform)
         pending = await scalar(
             platform, "SELECT count(*) FROM core_banking.payments WHERE status NOT IN ('ACSC', 'RJCT')"
         )
@@ -375,6 +392,8 @@ async def test_money_is_conserved_under_a_hostile_scheme(
             scheme_status = None if at_scheme is None else (str(at_scheme.status), at_scheme.reason)
             if scheme_status == (p["status"], p["reason"]):
                 continue
+            if (p["status"], p["reason"], scheme_status) == ("RJCT", "FRAD", None):
+                continue  # stopped by the fraud checks (or an analyst) before it was sent: the scheme never saw it
             if p["status"] == "RJCT" and p["reason"] == "AB05":
                 given_up["/".join(map(str, scheme_status or ("unknown",)))] += 1
                 if scheme_status is not None and scheme_status[0] == "ACSC":
@@ -384,12 +403,16 @@ async def test_money_is_conserved_under_a_hostile_scheme(
     reasons = Counter((p["route"], p["status"], p["reason"]) for p in payments)
     # Each payment ended as its payee allows: internal ones settle at once; external ones as the scheme's
     # directory says, or given up on.
+    # Any payment may also have been stopped by the fraud checks or an analyst (FRAD): bursts of payments between
+    # a few customers look like velocity fraud, as they would to the bank.
     allowed: dict[str, set[tuple[str, str, str | None]]] = {
-        "internal": {("INTERNAL", "ACSC", None)},
+        "internal": {("INTERNAL", "ACSC", None), ("INTERNAL", "RJCT", "FRAD")},
         "external": {("FASTER_PAYMENTS", "ACSC", None), ("FASTER_PAYMENTS", "RJCT", "AB05")},
         "closed": {("FASTER_PAYMENTS", "RJCT", "AC04"), ("FASTER_PAYMENTS", "RJCT", "AB05")},
         "name": {("FASTER_PAYMENTS", "RJCT", "BE01"), ("FASTER_PAYMENTS", "RJCT", "AB05")},
     }
+    for kind in ("external", "closed", "name"):
+        allowed[kind].add(("FASTER_PAYMENTS", "RJCT", "FRAD"))
     misrouted = [p for p in payments if (p["route"], p["status"], p["reason"]) not in allowed[kind_of[p["id"]]]]
     report = (
         f"seed {SEED}, {platform.settings.payments_scheme_answer_timeout_s} s patience; {PAYMENTS} requests, "

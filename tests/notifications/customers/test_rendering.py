@@ -70,3 +70,12 @@ def test_amounts_and_dates_read_in_en_gb() -> None:
     assert "31 January 2027" in expiring.subject
     statement = Renderer().render(Kind.STATEMENT_READY, Context(facts=dict(FACTS)))
     assert statement.subject == "Your statement for November 2026 is ready"
+
+
+def test_a_payment_held_for_the_fraud_review_is_explained_in_general_terms() -> None:
+    facts = {**FACTS, "held_for": "FRAUD_REVIEW", "confirmation_hours": 72}
+    rendered = Renderer().render(Kind.PAYMENT_HELD, Context(facts=facts))
+    assert "security check" in rendered.text and "72 hours" in rendered.text
+    assert "payee you added recently" not in rendered.text and "fraud" not in rendered.text.lower()
+    cooling_off = Renderer().render(Kind.PAYMENT_HELD, Context(facts=dict(FACTS)))
+    assert "payee you added recently" in cooling_off.text and "security check" not in cooling_off.text
