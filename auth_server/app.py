@@ -20,6 +20,8 @@ from auth_server.mfa.replay import replay_guard
 from auth_server.pages.errors import SignInIncomplete, SignInRequired
 from auth_server.pages.headers import PageSecurityHeaders
 from auth_server.pages.rendering import login_path, redirect, templates
+from fraud.decisions import FraudSignIns
+from fraud.engine import FraudEngine
 from obank.correlation import current_correlation_id
 from obank.inputs import refuse_control_characters
 from obank.log import get_logger
@@ -60,8 +62,12 @@ async def _handle_error(request: Request, exc: Exception) -> Response:
     return _error_page(request, 500, "Our service had a problem. Please try again in a moment.")
 
 
-def create_app(platform: Platform) -> FastAPI:
-    """The app over `platform`; TOTP replay is also refused through Redis when OBANK_REDIS_URL is set."""
+def create_app(platform: Platform, *, sign_ins: FraudSignIns | None = None) -> FastAPI:
+    """The app over `platform`; TOTP replay is also refused through Redis when OBANK_REDIS_URL is set.
+
+    `sign_ins` scores customers' sign-ins once their password is accepted (the fraud engine over `platform`
+    unless another is handed in).
+    """
     app = FastAPI(
         title="obank sign-in",
         docs_url=None,
@@ -73,6 +79,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.units = platform_units(platform)
     app.state.service_name = SERVICE_NAME
     app.state.replay_guard = replay_guard(platform.settings.redis_url)
+    app.state.sign_ins = sign_ins if sign_ins is not None else FraudEngine.for_platform(platform)
     passwords.prepare_unknown_user_hash()
     for router in (login_router.router, mfa_router.router, identities_router.router):
         app.include_router(router)

@@ -10,6 +10,7 @@ from auth_server.auditing import SecurityEvent, report_security_events
 from auth_server.devices import repository
 from auth_server.identities.schemas import IdentityRecord
 from obank.actor import Actor, ActorKind
+from obank.crypto import KeyRing
 from obank.unit_of_work import UnitOfWork
 
 NEW_DEVICE = "login.new_device"
@@ -34,15 +35,19 @@ class Device:
         return f"{(self.user_agent or '')[:MAX_USER_AGENT]}\n{network}".encode()
 
 
+def device_hash(keyring: KeyRing, device: Device) -> bytes:
+    """The device's keyed hash: how known devices are stored and how fraud scoring recognises the device."""
+    return keyring.keyed_hash(DEVICE_HASH_PURPOSE, device.fingerprint())
+
+
 async def note_sign_in(
     uow: UnitOfWork, identity: IdentityRecord, device: Device | None, session_id: str, now: datetime
 ) -> None:
     """Remember the device a customer signed in from; from a new one (not their first ever), report it."""
     if device is None or identity.customer_id is None:
         return
-    device_hash = uow.keyring.keyed_hash(DEVICE_HASH_PURPOSE, device.fingerprint())
     had_devices = await repository.has_devices(uow.session, identity.id)
-    if await repository.remember(uow.session, identity.id, device_hash, now) and had_devices:
+    if await repository.remember(uow.session, identity.id, device_hash(uow.keyring, device), now) and had_devices:
         actor = Actor(ActorKind.CUSTOMER, str(identity.customer_id), session_id=session_id)
         details = {"kind": identity.kind.value, "session_id": session_id, "signed_in_at": now.isoformat()}
         event = SecurityEvent(NEW_DEVICE, actor, "identity", str(identity.id), details, device.ip_address)

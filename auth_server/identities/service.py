@@ -48,6 +48,8 @@ from obank.unit_of_work import UnitOfWork
 LOCKOUT_THRESHOLD = 5
 LOCKOUT_BASE_DELAY = timedelta(minutes=1)
 LOCKOUT_MAX_DELAY = timedelta(hours=1)
+# A lock no delay lifts (a sign-in the fraud checks blocked): it lasts until staff unlock the login.
+LOCKED_UNTIL_UNLOCKED = datetime(9999, 1, 1, tzinfo=UTC)
 
 # Migration 20261205_0010 converted clear usernames with these same purposes.
 USERNAME_HASH_PURPOSE = "auth-username"
@@ -243,6 +245,15 @@ async def record_failed_factor(uow: UnitOfWork, identity_id: uuid.UUID, *, now: 
     locked_until = _register_failure(identity, now)
     await uow.session.flush()
     return locked_until
+
+
+async def lock_until_unlocked(uow: UnitOfWork, identity_id: uuid.UUID, *, now: datetime) -> IdentityRecord:
+    """Lock a login until staff unlock it; the caller reports `identity.locked` with why, as for lockouts."""
+    identity = await _locked_identity(uow.session, identity_id)
+    identity.locked_until = LOCKED_UNTIL_UNLOCKED
+    identity.updated_at = now
+    await uow.session.flush()
+    return to_record(identity)
 
 
 async def is_sign_in_allowed(session: AsyncSession, identity_id: uuid.UUID, *, now: datetime) -> bool:

@@ -12,7 +12,7 @@ from auth_server.identities import service as identities_service
 from auth_server.identities.schemas import IdentityKind
 from auth_server.login import service
 from auth_server.login.schemas import NextStep
-from auth_server.pages.dependencies import Browser, BrowserDep, CheckedBrowserDep, ReplayGuardDep
+from auth_server.pages.dependencies import Browser, BrowserDep, CheckedBrowserDep, ReplayGuardDep, SignInsDep
 from auth_server.pages.rendering import (
     DEFAULT_LANDING,
     clear_session_cookie,
@@ -22,6 +22,7 @@ from auth_server.pages.rendering import (
     safe_return_to,
 )
 from auth_server.sessions.schemas import IssuedSession, SessionRecord, SessionStage
+from fraud.decisions import FraudSignIns
 from obank.crypto import KeyRing
 from obank.unit_of_work import UnitOfWork
 
@@ -97,6 +98,7 @@ async def _submit_login(
     password: str,
     return_to: str,
     sca: str,
+    sign_ins: FraudSignIns,
 ) -> Response:
     resume_at = safe_return_to(return_to)
     require_sca = kind is IdentityKind.STAFF or sca == "1"
@@ -110,6 +112,7 @@ async def _submit_login(
         previous_session=browser.session,
         ip_address=browser.ip_address,
         device=browser.device,
+        sign_ins=sign_ins,
     )
     if outcome.issued is None:
         return _login_page(
@@ -147,12 +150,15 @@ async def login_submit(
     request: Request,
     browser: CheckedBrowserDep,
     uow: UnitOfWorkDep,
+    sign_ins: SignInsDep,
     username: FormField = "",
     password: FormField = "",
     return_to: FormField = "",
     sca: FormField = "",
 ) -> Response:
-    return await _submit_login(request, browser, uow, IdentityKind.CUSTOMER, username, password, return_to, sca)
+    return await _submit_login(
+        request, browser, uow, IdentityKind.CUSTOMER, username, password, return_to, sca, sign_ins
+    )
 
 
 @router.get("/staff/login")
@@ -172,11 +178,12 @@ async def staff_login_submit(
     request: Request,
     browser: CheckedBrowserDep,
     uow: UnitOfWorkDep,
+    sign_ins: SignInsDep,
     username: FormField = "",
     password: FormField = "",
     return_to: FormField = "",
 ) -> Response:
-    return await _submit_login(request, browser, uow, IdentityKind.STAFF, username, password, return_to, "1")
+    return await _submit_login(request, browser, uow, IdentityKind.STAFF, username, password, return_to, "1", sign_ins)
 
 
 async def _pending(browser: Browser, uow: UnitOfWork) -> tuple[SessionRecord, IdentityKind] | None:

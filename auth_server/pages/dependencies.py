@@ -15,6 +15,7 @@ from auth_server.pages import csrf
 from auth_server.pages.errors import CsrfRejected
 from auth_server.sessions import service as sessions_service
 from auth_server.sessions.schemas import SessionRecord
+from fraud.decisions import FraudSignIns
 
 SESSION_COOKIE = "__Host-obank_session"
 
@@ -41,6 +42,15 @@ async def _replay_guard(request: Request) -> ReplayGuard:
 
 
 ReplayGuardDep = Annotated[ReplayGuard, Depends(_replay_guard)]
+
+
+async def _sign_ins(request: Request) -> FraudSignIns:
+    sign_ins: FraudSignIns = request.app.state.sign_ins
+    return sign_ins
+
+
+# The fraud engine the app was given, asked about each customer's sign-in once the password is accepted.
+SignInsDep = Annotated[FraudSignIns, Depends(_sign_ins)]
 
 
 async def _browser(request: Request, uow: UnitOfWorkDep) -> Browser:
