@@ -1,8 +1,10 @@
-"""Features kept from events (`apply_event`), and the analysts' lists: the mule list and the allow-list.
+"""Features kept from events (`apply_event`, `apply_events`), and the analysts' lists: the mule list and the allow-list.
 
-`apply_event` only flushes: the consumer's `apply_once` (or the rebuild) commits. Each update gives the same state
-whatever order events of different topics arrive in: attempts and payees are inserted once by id, profiles keep
-the latest amounts by the payments' own times, counters only add, first/last times take the least/greatest.
+`apply_event` (one statement per event) and `apply_events` (a batch: one round trip per kind of write) write in the
+caller's transaction and never commit: the consumer's `apply_once` (or the rebuild) commits. Each update gives the
+same state whatever order events of different topics arrive in: attempts and payees are inserted once by id,
+profiles keep the latest amounts by the payments' own times, counters only add, first/last times take the
+least/greatest.
 """
 
 from __future__ import annotations
