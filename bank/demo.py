@@ -14,7 +14,9 @@ from audit.trail import platform_units
 from auth_server.demo import seed_demo_identities
 from auth_server.oauth.demo import seed_demo_clients
 from core_banking.demo import seed_demo_bank
+from core_banking.facade import InProcessCoreBanking
 from faster_payments.registry import ensure_registry
+from fraud.demo import seed_demo_fraud
 from obank.certs import DEMO_TPP, STAFF_DEVICE
 from obank.database import unit_of_work
 from obank.runtime import Platform
@@ -40,6 +42,12 @@ async def seed_and_write_demo(platform: Platform, issuer: str) -> Path:
     clients = await seed_demo_clients(units, settings.certs_dir)
     async with unit_of_work(platform.sessions) as session:
         await ensure_registry(session)  # the simulated scheme's other banks, for payments out of the bank
+    first = customers[0]
+    paying = next(account for account in first.accounts if account.currency == "GBP")
+    # A fraud case for the demo analyst: the first customer's payment to a listed mule, stopped by the saga.
+    await seed_demo_fraud(
+        units, InProcessCoreBanking(platform.sessions, platform.keyring), first.customer_id, paying.account_id
+    )
     logins = {login.customer_id: login for login in identities.customers}
     demo: dict[str, Any] = {
         "issuer": issuer,

@@ -48,10 +48,13 @@ async def test_an_analyst_lists_a_mule_the_payment_to_it_is_stopped_and_its_aler
         worker = asyncio.create_task(run_worker(platform, consumer_registry(platform), stop=stop, handle_signals=False))
         try:
             app = bank.running.http()
-            customer = {"authorization": f"Bearer {await customer_login(app, bank.demo, 0)}"}
+            # The second demo customer (the first has the demo's own fraud case, on an alert of its own).
+            payer = bank.demo["customers"][1]
+            paying = next(account["id"] for account in payer["accounts"] if account["currency"] == "GBP")
+            customer = {"authorization": f"Bearer {await customer_login(app, bank.demo, 1)}"}
             interaction_id = str(uuid.uuid4())
             payee = {"name": MULE["name"], "sort_code": MULE["sort_code"], "account_number": MULE["account_number"]}
-            body = {"debtor_account_id": bank.gbp_account, "amount_minor": 2_000, "currency": "GBP", "payee": payee}
+            body = {"debtor_account_id": paying, "amount_minor": 2_000, "currency": "GBP", "payee": payee}
             headers = customer | {"idempotency-key": str(uuid.uuid4()), "x-fapi-interaction-id": interaction_id}
             paid = await app.post("/api/v1/payments", headers=headers, json=body)
             assert paid.status_code == 202, paid.text
@@ -66,7 +69,7 @@ async def test_an_analyst_lists_a_mule_the_payment_to_it_is_stopped_and_its_aler
 
             async def alert() -> list[dict[str, Any]]:
                 found = await device.get(
-                    "/admin/v1/fraud/alerts", headers=analyst, params={"customer_id": bank.customer["customer_id"]}
+                    "/admin/v1/fraud/alerts", headers=analyst, params={"customer_id": payer["customer_id"]}
                 )
                 assert found.status_code == 200, found.text
                 return list(found.json()["alerts"] if isinstance(found.json(), dict) else found.json())
@@ -76,6 +79,10 @@ async def test_an_analyst_lists_a_mule_the_payment_to_it_is_stopped_and_its_aler
             stop.set()
             await worker
 
+        demo_case = await device.get(
+            "/admin/v1/fraud/alerts", headers=analyst, params={"customer_id": bank.customer["customer_id"]}
+        )
+        assert [alert["recommendation"] for alert in demo_case.json()] == ["BLOCK"]  # the demo's own case
         detail = (await device.get(f"/admin/v1/fraud/alerts/{raised['id']}", headers=analyst)).json()
         assert detail["correlation_id"] == interaction_id and detail["recommendation"] == "BLOCK"
         assert [p["payment_id"] for p in detail["payments"]] == [payment_id]
