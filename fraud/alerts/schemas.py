@@ -234,12 +234,16 @@ class MuleAccountCreate(BaseModel):
 
 
 class RuleRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     rule: str
     contribution: int
 
 
 class AlertRead(BaseModel):
     """An alert in the analysts' queue."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
     customer_id: uuid.UUID
@@ -258,26 +262,13 @@ class AlertRead(BaseModel):
 
     @classmethod
     def from_record(cls, record: AlertRecord) -> Self:
-        return cls(
-            id=record.id,
-            customer_id=record.customer_id,
-            status=record.status,
-            score=record.score,
-            recommendation=record.recommendation,
-            rules=[RuleRead(rule=hit.rule, contribution=hit.contribution) for hit in record.rules],
-            engine=record.engine,
-            correlation_id=record.correlation_id,
-            assigned_to=record.assigned_to,
-            resolution=record.resolution,
-            resolved_by=record.resolved_by,
-            created_at=record.created_at,
-            updated_at=record.updated_at,
-            resolved_at=record.resolved_at,
-        )
+        return cls.model_validate(record)
 
 
 class AlertPaymentRead(BaseModel):
     """A payment on an alert: amount in minor units, the payee's account, the engine's view, its final status."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     payment_id: uuid.UUID
     amount_minor: int
@@ -296,22 +287,7 @@ class AlertPaymentRead(BaseModel):
 
     @classmethod
     def from_record(cls, record: AlertPaymentRecord) -> Self:
-        return cls(
-            payment_id=record.payment_id,
-            amount_minor=record.amount_minor,
-            currency=record.currency,
-            creditor_account=record.creditor_account,
-            score=record.score,
-            recommendation=record.recommendation,
-            rules=[RuleRead(rule=hit.rule, contribution=hit.contribution) for hit in record.rules],
-            correlation_id=record.correlation_id,
-            final_status=record.final_status,
-            final_reason=record.final_reason,
-            released_by=record.released_by,
-            analyst_decision=record.analyst_decision,
-            linked_at=record.linked_at,
-            settled_at=record.settled_at,
-        )
+        return cls.model_validate(record)
 
 
 class NoteRead(BaseModel):
