@@ -20,7 +20,7 @@ Faster Payments settlement account hold exactly what was funded, each account ex
 payments say, no hold stays open, a settled payment has one settlement entry and a rejected one none, and the
 bank agrees with the scheme on every external payment except those it gave up on (AB05, counted and reported).
 
-Each mode makes 200 payment requests by default (about 20-25 s each); `OBANK_PAYMENTS_STRESS=500` runs the
+Each mode makes 120 payment requests by default (about 15 s each); `OBANK_PAYMENTS_STRESS=500` runs the
 full size (no `slow` marker exists in this project's pytest configuration to gate it otherwise).
 `OBANK_PAYMENTS_SEED` replays one plan (the seed is in every failure message).
 """
@@ -53,7 +53,7 @@ from tests.core_banking.helpers import ledger_problems, new_account, new_custome
 
 ScaHeaders = Callable[..., dict[str, str]]  # a customer freshly signed in with password + TOTP
 
-PAYMENTS = int(os.environ.get("OBANK_PAYMENTS_STRESS", "200"))
+PAYMENTS = int(os.environ.get("OBANK_PAYMENTS_STRESS", "120"))
 SEED = int(os.environ.get("OBANK_PAYMENTS_SEED", "20240611"))
 CUSTOMERS = 20
 POOR = 4  # customers funded with a small balance, so some of their payments are refused

@@ -1,7 +1,7 @@
 """A burst of events to 20 endpoints, 3 of them failing for a while, delivered by two processes' loops at once:
 nothing lost, nothing accepted twice.
 
-200 events by default (4,000 deliveries, about 20 s); `OBANK_WEBHOOKS_BURST=5000` runs the issue's full size
+100 events by default (2,000 deliveries, about 10 s); `OBANK_WEBHOOKS_BURST=5000` runs the issue's full size
 (100,000 deliveries, about 11 minutes), as `OBANK_PAYMENTS_STRESS` does for payments.
 """
 
@@ -20,7 +20,7 @@ from obank.runtime import Platform
 from tests.notifications.webhooks.conftest import Publish, Register, delivery_with, payment_event
 from tests.notifications.webhooks.receiver import Receiver
 
-EVENTS = int(os.environ.get("OBANK_WEBHOOKS_BURST", "200"))
+EVENTS = int(os.environ.get("OBANK_WEBHOOKS_BURST", "100"))
 ENDPOINTS = 20
 FAILING = 3
 FAILURES = 60  # each failing endpoint answers 500 to its first requests, then recovers
