@@ -13,14 +13,12 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from fraud.decisions import Decision, PaymentFacts, Recommendation, RuleHit, SignInFacts
-from fraud.features.schemas import PaymentFeatures, SignInFeatures, TravelLeg
+from fraud.features.schemas import LONDON, PaymentFeatures, SignInFeatures, TravelLeg
 from obank.settings import Settings
 
 ENGINE = "rules-v1"
-LONDON = ZoneInfo("Europe/London")
 MAX_SCORE = 100
 MAD_TO_SIGMA = 1.4826  # scales the median absolute deviation to a normal distribution's standard deviation
 

@@ -6,6 +6,10 @@ import statistics
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
+
+# Usual hours are the bank's wall-clock hours (the features keep them, the rules compare with them).
+LONDON = ZoneInfo("Europe/London")
 
 
 @dataclass(frozen=True, slots=True)

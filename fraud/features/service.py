@@ -21,8 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fraud.errors import FieldError
 from fraud.features import repository
 from fraud.features.repository import FeatureWrite
-from fraud.features.schemas import MuleRecord
-from fraud.rules import LONDON
+from fraud.features.schemas import LONDON, MuleRecord
 from obank.crypto import KeyRing, seal, unseal
 from obank.log import get_logger
 from obank.outbox.record import Event
