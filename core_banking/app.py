@@ -7,7 +7,6 @@ from fastapi import Depends, FastAPI
 from audit.trail import platform_units
 from core_banking.accounts import router as accounts_router
 from core_banking.customers import router as customers_router
-from core_banking.dependencies import staff_with_role
 from core_banking.history import router as history_router
 from core_banking.internal import router as internal_router
 from core_banking.ledger import router as ledger_router
@@ -25,6 +24,7 @@ from obank.roles import StaffRole
 from obank.runtime import Platform
 from obank.scheduler.registry import JobRegistry
 from obank.scheduler.router import jobs_router
+from obank.staff import staff_with_role
 
 SERVICE_NAME = "core_banking"
 

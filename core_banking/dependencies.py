@@ -10,26 +10,12 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from core_banking.errors import Forbidden, InsufficientRole, InsufficientScope
+from core_banking.errors import Forbidden, InsufficientScope
 from obank.actor import Actor
 from obank.principal import Principal, PrincipalDep
 from obank.roles import StaffRole
+from obank.staff import staff_with_role
 from obank.unit_of_work import UnitOfWork, request_unit_of_work
-
-
-def staff_with_role(*roles: StaffRole) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency admitting only a staff principal holding one of `roles`."""
-    allowed = frozenset(roles)
-
-    async def staff_principal(principal: PrincipalDep) -> Principal:
-        if principal.kind != "staff":
-            raise Forbidden("this operation is for bank staff only")
-        if not allowed & principal.roles:
-            raise InsufficientRole("requires one of the roles: " + ", ".join(sorted(allowed)))
-        return principal
-
-    return staff_principal
-
 
 # Who may do what (admin API):
 #   read customers and accounts ........................ any staff role

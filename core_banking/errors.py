@@ -40,12 +40,6 @@ class Forbidden(DomainError):
     title = "Forbidden"
 
 
-class InsufficientRole(DomainError):
-    status = 403
-    code = "insufficient_role"
-    title = "The staff member lacks the role this operation needs"
-
-
 class InsufficientScope(DomainError):
     status = 403
     code = "insufficient_scope"

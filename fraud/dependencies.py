@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from core_banking.facade import CoreBanking
-from fraud.errors import Forbidden, InsufficientRole
 from obank.actor import Actor
 from obank.principal import Principal, PrincipalDep
 from obank.roles import StaffRole
 from obank.settings import Settings
+from obank.staff import staff_with_role
 from obank.unit_of_work import UnitOfWork, request_unit_of_work
-
-
-def staff_with_role(*roles: StaffRole) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency admitting only a staff principal holding one of `roles`."""
-    allowed = frozenset(roles)
-
-    async def staff_principal(principal: PrincipalDep) -> Principal:
-        if principal.kind != "staff":
-            raise Forbidden("this operation is for bank staff only")
-        if not allowed & principal.roles:
-            raise InsufficientRole("requires one of the roles: " + ", ".join(sorted(allowed)))
-        return principal
-
-    return staff_principal
 
 
 async def _caller_actor(principal: PrincipalDep) -> Actor:

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from obank.problems import ProblemError, install_problem_handler, problem_responses
 
-__all__ = ["PROBLEM_RESPONSES", "FieldError", "Forbidden", "FraudError", "InsufficientRole", "install_error_handler"]
+__all__ = ["PROBLEM_RESPONSES", "FieldError", "FraudError", "install_error_handler"]
 
 
 class FraudError(ProblemError):
@@ -23,18 +23,6 @@ class FieldError(FraudError):
     def __init__(self, detail: str, *, field: str) -> None:
         super().__init__(f"{field}: {detail}")
         self.field = field
-
-
-class Forbidden(FraudError):
-    status = 403
-    code = "forbidden"
-    title = "Forbidden"
-
-
-class InsufficientRole(FraudError):
-    status = 403
-    code = "insufficient_role"
-    title = "The staff member lacks the role this operation needs"
 
 
 # Every fraud route's problem responses (a route documents more where it has them).

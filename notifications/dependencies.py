@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -13,6 +12,7 @@ from obank.actor import Actor
 from obank.principal import Principal, PrincipalDep
 from obank.problems import ProblemError
 from obank.roles import StaffRole
+from obank.staff import staff_with_role
 from obank.unit_of_work import UnitOfWork, request_unit_of_work
 
 
@@ -20,26 +20,6 @@ class Forbidden(ProblemError):
     status = 403
     code = "forbidden"
     title = "Forbidden"
-
-
-class InsufficientRole(ProblemError):
-    status = 403
-    code = "insufficient_role"
-    title = "The staff member lacks the role this operation needs"
-
-
-def staff_with_role(*roles: StaffRole) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency admitting only a staff principal holding one of `roles`."""
-    allowed = frozenset(roles)
-
-    async def staff_principal(principal: PrincipalDep) -> Principal:
-        if principal.kind != "staff":
-            raise Forbidden("this operation is for bank staff only")
-        if not allowed & principal.roles:
-            raise InsufficientRole("requires one of the roles: " + ", ".join(sorted(allowed)))
-        return principal
-
-    return staff_principal
 
 
 @dataclass(frozen=True, slots=True)
