@@ -40,9 +40,10 @@ async def make_transfer(
     fraud: FraudDecisions = request.app.state.fraud
     now = datetime.now(UTC)
     # One connection at a time per request: the accounts read, then the engine's own read, then the booking.
-    decision = await service.screen_transfer(
+    screening = await service.screen_transfer(
         request.app.state.sessions, fraud, caller.customer_id, body, session_id=caller.principal.session_id, now=now
     )
+    decision = None if screening is None else screening.decision
     if decision is not None and decision.recommendation is Recommendation.BLOCK:
         async with units.begin(caller.actor) as uow:
             service.record_stopped_transfer(uow, caller.customer_id, body, decision)
@@ -53,7 +54,7 @@ async def make_transfer(
 
     async def work(uow: UnitOfWork) -> IdempotentOutcome:
         return await service.make_transfer(
-            uow, caller.customer_id, body, idempotency_key=idempotency_key, decision=decision
+            uow, caller.customer_id, body, idempotency_key=idempotency_key, screening=screening
         )
 
     # Its own transaction rather than the request's, so a deadlock or serialization failure is retried whole.

@@ -9,6 +9,7 @@ outgoing limits, including between the customer's own accounts.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +36,16 @@ def idempotency_scope(customer_id: uuid.UUID) -> str:
     return f"customer:{customer_id}"
 
 
+@dataclass(frozen=True, slots=True)
+class TransferScreening:
+    """What the fraud checks saw of a transfer: its payee's account (14 digits), whether it is the customer's
+    own, and the decision (None between one's own accounts: no money leaves them)."""
+
+    creditor_account: str
+    own_account: bool
+    decision: Decision | None = None
+
+
 async def screen_transfer(
     sessions: async_sessionmaker[AsyncSession],
     fraud: FraudDecisions,
@@ -43,23 +54,21 @@ async def screen_transfer(
     *,
     session_id: str | None,
     now: datetime,
-) -> Decision | None:
-    """The fraud decision on a transfer to another customer's account, before money moves; None between the
-    customer's own accounts (no money leaves them) and for accounts the booking will refuse anyway."""
+) -> TransferScreening | None:
+    """The fraud decision on a transfer to another customer's account, before money moves; None for accounts
+    the booking will refuse anyway (unknown, another customer's source, an internal destination)."""
     try:
         async with unit_of_work(sessions) as session:
             source = await accounts_service.get_account(session, request.source_account_id)
             destination = await accounts_service.get_account(session, request.destination_account_id)
     except AccountNotFound:
         return None
-    if (
-        source.customer_id != customer_id
-        or destination.kind is not AccountKind.CUSTOMER
-        or destination.customer_id == customer_id
-    ):
+    if source.customer_id != customer_id or destination.kind is not AccountKind.CUSTOMER:
         return None
     creditor = f"{destination.sort_code}{destination.account_number}"
-    return await fraud.decide(
+    if destination.customer_id == customer_id:
+        return TransferScreening(creditor, own_account=True)
+    decision = await fraud.decide(
         PaymentFacts(
             payment_id=uuid.uuid4(),
             customer_id=customer_id,
@@ -74,6 +83,7 @@ async def screen_transfer(
             session_id=session_id,
         )
     )
+    return TransferScreening(creditor, own_account=False, decision=decision)
 
 
 def record_stopped_transfer(
@@ -126,20 +136,24 @@ async def _book(
     return record
 
 
-async def _report(uow: UnitOfWork, record: TransferRecord, decision: Decision | None) -> None:
-    destination = await accounts_service.get_account(uow.session, record.destination_account_id)
+async def _report(uow: UnitOfWork, record: TransferRecord, screening: TransferScreening | None) -> None:
+    if screening is None:  # a caller that did not screen (the route always does): read the payee's account
+        destination = await accounts_service.get_account(uow.session, record.destination_account_id)
+        screening = TransferScreening(
+            f"{destination.sort_code}{destination.account_number}", destination.customer_id == record.customer_id
+        )
     snapshot = {
         **record.snapshot(),
         "created_at": record.created_at.isoformat(),
-        "creditor_account": f"{destination.sort_code}{destination.account_number}",
-        "own_account": destination.customer_id == record.customer_id,
+        "creditor_account": screening.creditor_account,
+        "own_account": screening.own_account,
     }
-    if decision is not None:
+    if screening.decision is not None:
         uow.audit(
             action="transfer.fraud_decision",
             entity_type="transfer",
             entity_id=str(record.id),
-            after=decision.snapshot(),
+            after=screening.decision.snapshot(),
         )
     uow.publish(topic=TOPIC, event_type="transfer.completed", key=str(record.source_account_id), payload=snapshot)
     uow.audit(
@@ -156,7 +170,7 @@ async def make_transfer(
     request: TransferCreate,
     *,
     idempotency_key: str,
-    decision: Decision | None = None,
+    screening: TransferScreening | None = None,
     now: datetime | None = None,
 ) -> IdempotentOutcome:
     """Book `customer_id`'s transfer once per key (24 hours); a retry gets the first answer back.
@@ -168,7 +182,7 @@ async def make_transfer(
     # postings are stamped in the order their running balances were computed.
     async def run() -> tuple[int, dict[str, Any]]:
         record = await _book(uow.session, customer_id, request, now)
-        await _report(uow, record, decision)
+        await _report(uow, record, screening)
         return 201, TransferRead.from_record(record).model_dump(mode="json")
 
     return await execute_once(
