@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import ssl
 import subprocess
@@ -71,8 +72,14 @@ async def test_the_gateway_serves_open_banking_from_its_own_process(
         assert discovery.status_code == 200, discovery.text
         [aisp] = discovery.json()["Data"]["AccountAndTransactionAPI"]
         assert aisp["OpenAPI"] == gateway.url + "/open-banking/v4.0/aisp/openapi.json"
-        served = [line for line in open_banking.log_lines() if line.get("correlation_id") == interaction_id]
-        assert any(line.get("path") == "/open-banking/discovery" for line in served), served
+        # The process writes its request line after answering: give its log a moment to reach the file.
+        deadline = asyncio.get_running_loop().time() + 5.0
+        while True:
+            served = [line for line in open_banking.log_lines() if line.get("correlation_id") == interaction_id]
+            if any(line.get("path") == "/open-banking/discovery" for line in served):
+                break
+            assert asyncio.get_running_loop().time() < deadline, served
+            await asyncio.sleep(0.05)
 
         # The service checks its own principal: an assertion for open_banking, read through core banking over HTTP.
         consent = await InProcessCoreBanking(platform.sessions, platform.keyring).create_account_access_consent(
