@@ -82,7 +82,7 @@ async def test_a_tpps_payment_status_change_is_a_resource_update_set(
             }
         },
     }
-    assert "GBP" not in token and payload["customer_id"] not in str(claims)  # ids and the resource only
+    assert "GBP" not in str(claims) and payload["customer_id"] not in str(claims)  # ids and the resource only
 
 
 async def test_acknowledged_sets_are_never_returned_again(
