@@ -18,10 +18,10 @@ from auth_server.login import router as login_router
 from auth_server.mfa import router as mfa_router
 from auth_server.mfa.replay import replay_guard
 from auth_server.pages.errors import SignInIncomplete, SignInRequired
-from auth_server.pages.headers import PageSecurityHeaders
 from auth_server.pages.rendering import login_path, redirect, templates
 from fraud.decisions import FraudSignIns
 from fraud.engine import FraudEngine
+from obank.browser.headers import PageSecurityHeaders
 from obank.correlation import current_correlation_id
 from obank.inputs import refuse_control_characters
 from obank.log import get_logger

@@ -25,6 +25,9 @@ from notifications.app import DEVELOPMENT_PREFIXES as NOTIFICATIONS_DEVELOPMENT_
 from notifications.app import create_app as create_notifications_app
 from obank.runtime import Platform
 from open_banking.app import PREFIX as OPEN_BANKING_PREFIX
+from web.api import GatewayApi
+from web.app import PREFIXES as WEB_PREFIXES
+from web.app import create_app as create_web_app
 
 
 def create_app(
@@ -57,6 +60,9 @@ def create_app(
     notifications = create_notifications_app(platform)
     fraud = create_fraud_app(platform)
     development = () if settings.is_production else NOTIFICATIONS_DEVELOPMENT_PREFIXES
+    # The web app and console call the API through this very gateway (bound below, once it is built).
+    web_api = GatewayApi(settings.public_base_url())
+    web = create_web_app(platform, web_api)
     routes = [
         *(Route(prefix, first_party_cors(notifications, settings)) for prefix in NOTIFICATIONS_CUSTOMER_PREFIXES),
         *(Route(prefix, notifications) for prefix in (*NOTIFICATIONS_ADMIN_PREFIXES, *development)),
@@ -66,6 +72,8 @@ def create_app(
         Route(OPEN_BANKING_PREFIX, open_banking),
         *(Route(prefix, auth_server) for prefix in AUTH_PAGE_PREFIXES),
         *(Route(prefix, oauth) for prefix in (*OAUTH_PREFIXES, "/api/v1/consents")),
+        *(Route(prefix, web) for prefix in WEB_PREFIXES),
+        Route("/", web, exact=True),
     ]
     closers = (
         oauth_server.close,
@@ -73,6 +81,9 @@ def create_app(
         lambda: close_upstream(core_banking),
         close_open_banking,
         fraud.state.core_banking.close,
+        web_api.close,
     )
     probes = health.probes_app("obank gateway", platform, background, closers)
-    return create_gateway(settings, guard, routes, probes)
+    gateway = create_gateway(settings, guard, routes, probes)
+    web_api.bind(gateway)
+    return gateway

@@ -10,13 +10,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """Requests whose path is `prefix` or lies under it go to `upstream`, path unchanged."""
+    """Requests whose path is `prefix` or lies under it (or, when `exact`, only `prefix`) go to `upstream`."""
 
     prefix: str
     upstream: ASGIApp
+    exact: bool = False
 
     def matches(self, path: str) -> bool:
-        return path == self.prefix or path.startswith(self.prefix.rstrip("/") + "/")
+        return path == self.prefix or (not self.exact and path.startswith(self.prefix.rstrip("/") + "/"))
 
 
 class PrefixRouter:

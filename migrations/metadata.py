@@ -14,9 +14,11 @@ def all_metadata() -> list[MetaData]:
     from fraud.db import registered_metadata as fraud_metadata
     from notifications.db import registered_metadata as notifications_metadata
     from obank import revocation  # noqa: F401  (registers platform.revocations)
+    from obank.approvals import models as approval_models  # noqa: F401  (registers platform.staff_approvals)
     from obank.outbox import models as outbox_models
     from obank.scheduler import models as scheduler_models  # noqa: F401  (registers platform.job_runs)
     from open_banking.db import registered_metadata as open_banking_metadata
+    from web.db import registered_metadata as web_metadata
 
     return [
         outbox_models.Base.metadata,
@@ -27,4 +29,5 @@ def all_metadata() -> list[MetaData]:
         notifications_metadata(),
         open_banking_metadata(),
         fraud_metadata(),
+        web_metadata(),
     ]

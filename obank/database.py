@@ -31,6 +31,7 @@ CONTEXT_SCHEMAS = (
     "fraud",
     "notifications",
     "open_banking",
+    "web",
 )
 
 

@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     max_request_body_bytes: int = 1_048_576
     # Browser origins of the bank's own web apps allowed to call first-party routes (CORS); JSON list.
     cors_allowed_origins: list[str] = Field(default_factory=list)
+    # The web app and staff console (`web/`): the first-party OAuth clients they sign in as, and how long a
+    # browser's session lives without a request (idle) and at most (absolute), as banks' web apps do.
+    web_client_id: str = "obank-app"
+    web_console_client_id: str = "obank-staff-console"
+    web_session_idle_s: int = Field(default=900, ge=60, le=86_400)
+    web_session_max_s: int = Field(default=43_200, ge=300, le=7 * 86_400)
     rate_limits_enabled: bool = True
     # Who may scrape the gateway's /metrics (CIDRs, JSON list): the operator's monitoring network.
     metrics_allowed_networks: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])

@@ -35,6 +35,9 @@ FIRST_PARTY_CLIENT_ID = "obank-app"
 FIRST_PARTY_REDIRECT_URI = "http://127.0.0.1:8765/callback"  # RFC 8252 s7.3: a native app's loopback listener
 STAFF_CONSOLE_CLIENT_ID = "obank-staff-console"
 STAFF_CONSOLE_REDIRECT_URI = "http://127.0.0.1:8766/callback"
+# The bank's web app and console (`web/`) are these same clients, signing people in at the issuer's origin.
+WEB_APP_CALLBACK = "/app/callback"
+WEB_CONSOLE_CALLBACK = "/console/callback"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,37 +105,52 @@ def _tpp_metadata(key: ECKey, message_key: RSAKey) -> ClientMetadata:
     )
 
 
-def _first_party_metadata() -> ClientMetadata:
+def _first_party_metadata(issuer: str | None) -> ClientMetadata:
+    web = [issuer.rstrip("/") + WEB_APP_CALLBACK] if issuer else []
     return ClientMetadata(
         client_name="obank app",
-        redirect_uris=[FIRST_PARTY_REDIRECT_URI],
-        grant_types=["authorization_code"],
+        redirect_uris=[FIRST_PARTY_REDIRECT_URI, *web],
+        grant_types=["authorization_code", "refresh_token"],
         scope="openid accounts payments",
         token_endpoint_auth_method="none",  # noqa: S106
     )
 
 
-def _staff_console_metadata() -> ClientMetadata:
+def _staff_console_metadata(issuer: str | None) -> ClientMetadata:
     """Staff sign in through /staff/login with TOTP; their tokens carry their roles, no customer scope."""
+    web = [issuer.rstrip("/") + WEB_CONSOLE_CALLBACK] if issuer else []
     return ClientMetadata(
         client_name="obank staff console",
-        redirect_uris=[STAFF_CONSOLE_REDIRECT_URI],
+        redirect_uris=[STAFF_CONSOLE_REDIRECT_URI, *web],
         grant_types=["authorization_code", "refresh_token"],
         scope="openid",
         token_endpoint_auth_method="none",  # noqa: S106
     )
 
 
-async def seed_demo_clients(units: UnitsOfWork, certs_dir: Path) -> DemoClients:
+async def seed_demo_clients(units: UnitsOfWork, certs_dir: Path, issuer: str | None = None) -> DemoClients:
     """Register (once) the demo TPP, bound to certs/tpp-demo.pem, and the first-party public clients.
 
-    One transaction of its own, acting as the demo.
+    With `issuer`, the first-party clients also accept the web app's and console's callbacks at its origin
+    (re-registered when the issuer changes). One transaction of its own, acting as the demo.
     """
     async with units.begin(DEMO_ACTOR) as uow:
-        return await _seed(uow, certs_dir)
+        return await _seed(uow, certs_dir, issuer)
 
 
-async def _seed(uow: UnitOfWork, certs_dir: Path) -> DemoClients:
+async def _first_party_client(
+    uow: UnitOfWork, client_id: str, metadata: ClientMetadata, identity_kind: IdentityKind
+) -> None:
+    existing = await clients_service.find_client(uow.session, client_id)
+    if existing is None:
+        await clients_service.register_client(
+            uow, metadata, client_id=client_id, first_party=True, identity_kind=identity_kind
+        )
+    elif list(existing.redirect_uris) != metadata.redirect_uris or list(existing.grant_types) != metadata.grant_types:
+        await clients_service.update_client(uow, client_id, metadata)
+
+
+async def _seed(uow: UnitOfWork, certs_dir: Path, issuer: str | None) -> DemoClients:
     session = uow.session
     key, created = _signing_key(certs_dir)
     message_key, message_key_created = _message_key(certs_dir)
@@ -149,18 +167,8 @@ async def _seed(uow: UnitOfWork, certs_dir: Path) -> DemoClients:
     ):
         # A new key, or a demo bank seeded before a consent kind was added: the registration follows.
         await clients_service.update_client(uow, TPP_CLIENT_ID, metadata)
-    if await clients_service.find_client(session, FIRST_PARTY_CLIENT_ID) is None:
-        await clients_service.register_client(
-            uow, _first_party_metadata(), client_id=FIRST_PARTY_CLIENT_ID, first_party=True
-        )
-    if await clients_service.find_client(session, STAFF_CONSOLE_CLIENT_ID) is None:
-        await clients_service.register_client(
-            uow,
-            _staff_console_metadata(),
-            client_id=STAFF_CONSOLE_CLIENT_ID,
-            first_party=True,
-            identity_kind=IdentityKind.STAFF,
-        )
+    await _first_party_client(uow, FIRST_PARTY_CLIENT_ID, _first_party_metadata(issuer), IdentityKind.CUSTOMER)
+    await _first_party_client(uow, STAFF_CONSOLE_CLIENT_ID, _staff_console_metadata(issuer), IdentityKind.STAFF)
     assert key.kid is not None and message_key.kid is not None
     return DemoClients(
         tpp=DemoTpp(

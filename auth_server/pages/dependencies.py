@@ -11,11 +11,11 @@ from auth_server.auditing import client_ip
 from auth_server.dependencies import UnitOfWorkDep
 from auth_server.devices.service import Device
 from auth_server.mfa.replay import ReplayGuard
-from auth_server.pages import csrf
 from auth_server.pages.errors import CsrfRejected
 from auth_server.sessions import service as sessions_service
 from auth_server.sessions.schemas import SessionRecord
 from fraud.decisions import FraudSignIns
+from obank.browser import csrf
 
 SESSION_COOKIE = "__Host-obank_session"
 

@@ -10,9 +10,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from auth_server.pages import csrf
 from auth_server.pages.dependencies import SESSION_COOKIE, Browser
 from auth_server.sessions.schemas import IssuedSession
+from obank.browser import csrf
 from obank.crypto import KeyRing
 
 DEFAULT_LANDING = "/account"

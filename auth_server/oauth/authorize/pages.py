@@ -7,8 +7,8 @@ from fastapi.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auth_server.errors import AuthError
-from auth_server.pages.headers import PageSecurityHeaders
 from auth_server.pages.rendering import templates
+from obank.browser.headers import PageSecurityHeaders
 from obank.correlation import current_correlation_id
 
 # Paths of this app that are pages for people (the rest answer machines in JSON).

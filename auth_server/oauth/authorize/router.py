@@ -29,10 +29,10 @@ from auth_server.oauth.grants import service as grants_service
 from auth_server.oauth.par.schemas import PushedRequest
 from auth_server.oauth.server import OAuthServer, ServerDep
 from auth_server.pages.dependencies import Browser, BrowserDep, CheckedBrowserDep
-from auth_server.pages.headers import CONTENT_SECURITY_POLICY
 from auth_server.pages.rendering import redirect, render
 from core_banking import facade as core_banking
 from core_banking.facade import CoreBanking
+from obank.browser.headers import CONTENT_SECURITY_POLICY
 from obank.crypto import KeyRing
 from obank.unit_of_work import UnitOfWork
 

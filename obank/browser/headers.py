@@ -1,4 +1,4 @@
-"""Security headers of every auth page: no script at all, no framing, no referrer, no caching."""
+"""Security headers of every page (sign-in, web app, console): no script at all, no framing, no referrer, no caching."""
 
 from __future__ import annotations
 

@@ -1,0 +1,21 @@
+"""platform: four-eyes approvals of high-risk staff actions
+
+Revision ID: 20261205_0031
+Revises: 20261205_0030
+Create Date: 2026-12-05
+"""
+
+from collections.abc import Sequence
+
+revision: str = "20261205_0031"
+down_revision: str | Sequence[str] | None = "20261205_0030"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

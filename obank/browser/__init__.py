@@ -1,0 +1,1 @@
+"""What every server-rendered page of the platform shares: CSRF tokens and the security headers (strict CSP)."""
