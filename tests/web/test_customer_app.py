@@ -21,7 +21,8 @@ from tests.web.conftest import WebBank
 
 def _select_value(page: str, name: str, label_part: str) -> str:
     select = page.split(f'name="{name}"', 1)[1].split("</select>", 1)[0]
-    for value, label in re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select):
+    options: list[tuple[str, str]] = re.findall(r"<option value=\"([^\"]*)\"[^>]*>([^<]*)</option>", select)
+    for value, label in options:
         if label_part in label:
             return value
     raise AssertionError(f"no {label_part!r} in {name}")
