@@ -117,3 +117,20 @@ def test_signed_out_means_signed_out(web_bank: WebBank) -> None:
         out = client.post("/app/logout", data=hidden_fields(page.text))
         assert out.headers["location"] == "/app/signed-out"
         assert client.get("/app").headers["location"].startswith("/app/login")
+
+
+def test_every_screen_of_the_app_answers_a_signed_in_customer(web_bank: WebBank) -> None:
+    alice = web_bank.demo["customers"][0]
+    with browser(web_bank) as client:
+        page = sign_in(client, "/app", alice)
+        for path in ("/app/payees", "/app/payees/new", "/app/scheduled", "/app/payments", "/app/notifications"):
+            answer = client.get(path)
+            assert answer.status_code == 200, (path, answer.text[:500])
+        assert "Bob" in client.get("/app/payees").text
+        assert "this device" in client.get("/app/security").text
+        checked = client.post(
+            "/app/payees/new",
+            data=hidden_fields(page.text) | {"name": "Someone", "sort_code": "12-34-56", "account_number": "1234"},
+        )
+        assert checked.status_code == 400 and "alert-error" in checked.text
+        assert client.get("/app/nowhere").status_code == 404

@@ -316,3 +316,124 @@ async def connected_apps(page: CustomerPage, notice: str | None = None) -> Respo
 async def revoke_app(page: CustomerForm, grant_id: uuid.UUID) -> Response:
     await page.send("DELETE", f"/api/v1/consents/{grant_id}")
     return page.redirect("/app/connected-apps?notice=app-revoked")
+
+
+# Payees -------------------------------------------------------------------------------------------------------------
+@router.get("/payees")
+async def payees(page: CustomerPage, notice: str | None = None) -> Response:
+    listed = await page.read("/api/v1/beneficiaries")
+    return page.render("app/payees.html", {"title": "Payees", "payees": listed, "notice": _notice(notice)})
+
+
+@router.get("/payees/new")
+async def new_payee_form(page: CustomerPage) -> Response:
+    """Step 1: the payee's name and account, checked with their bank (confirmation of payee)."""
+    return page.render("app/payee_new.html", {"title": "Add a payee", "values": {}, "check": None})
+
+
+@router.post("/payees/new")
+async def new_payee(
+    page: CustomerForm,
+    name: Annotated[str, Form(max_length=140)],
+    sort_code: Annotated[str, Form(max_length=8)],
+    account_number: Annotated[str, Form(max_length=8)],
+    nickname: Annotated[str, Form(max_length=40)] = "",
+    confirmation_id: Annotated[str, Form(max_length=36)] = "",
+    confirmed_despite: Annotated[str, Form(max_length=20)] = "",
+    key: Annotated[str, Form(max_length=36)] = "",
+) -> Response:
+    """Check the name (first submission), then add the payee with that check (second submission, after SCA)."""
+    account = {"name": name.strip(), "sort_code": sort_code.strip(), "account_number": account_number.strip()}
+    values = account | {"nickname": nickname, "key": _key(key)}
+    if not confirmation_id:
+        answer = await page.call("POST", "/api/v1/payee-confirmations", body=account)
+        if answer.status_code >= 400:
+            problem = answer.json() if answer.content else {}
+            error = _first_error(problem) or "Check the name, sort code and account number."
+            context = {"title": "Add a payee", "values": values, "check": None, "error": error}
+            return page.render("app/payee_new.html", context, status_code=400)
+        context = {"title": "Add a payee", "values": values, "check": answer.json()}
+        return page.render("app/payee_new.html", context)
+    body: dict[str, Any] = account | {"confirmation_id": confirmation_id, "nickname": nickname.strip() or None}
+    if confirmed_despite:
+        body["confirmed_despite"] = confirmed_despite
+    step_up = PendingAction(
+        method="POST",
+        path="/api/v1/beneficiaries",
+        body=body,
+        idempotency_key=values["key"],
+        done="/app/payees?notice=payee-added",
+        title="Add a payee",
+    )
+    await page.send("POST", "/api/v1/beneficiaries", body, idempotency_key=values["key"], step_up=step_up)
+    return page.redirect("/app/payees?notice=payee-added")
+
+
+def _first_error(problem: dict[str, Any]) -> str | None:
+    errors = problem.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        return str(errors[0].get("msg") or errors[0].get("detail") or "") or None
+    detail = problem.get("detail")
+    return str(detail) if detail else None
+
+
+@router.post("/payees/{payee_id}/delete")
+async def delete_payee(page: CustomerForm, payee_id: uuid.UUID) -> Response:
+    await page.send("DELETE", f"/api/v1/beneficiaries/{payee_id}")
+    return page.redirect("/app/payees?notice=payee-deleted")
+
+
+# Scheduled payments and standing orders -----------------------------------------------------------------------------
+@router.get("/scheduled")
+async def scheduled(page: CustomerPage, notice: str | None = None) -> Response:
+    orders = await page.read("/api/v1/scheduled-payments")
+    accounts = {a["id"]: a for a in await page.read("/api/v1/accounts")}
+    context = {"title": "Scheduled payments", "orders": orders, "accounts": accounts, "notice": _notice(notice)}
+    return page.render("app/scheduled.html", context)
+
+
+@router.post("/scheduled/{order_id}/{action}")
+async def change_order(page: CustomerForm, order_id: uuid.UUID, action: str) -> Response:
+    """Pause, resume or cancel a scheduled payment."""
+    if action == "cancel":
+        await page.send("DELETE", f"/api/v1/scheduled-payments/{order_id}")
+        return page.redirect("/app/scheduled?notice=order-cancelled")
+    if action not in ("pause", "resume"):
+        raise ApiRefused(404, {"detail": "There is no such action."})
+    await page.send("POST", f"/api/v1/scheduled-payments/{order_id}/{action}")
+    return page.redirect(f"/app/scheduled?notice=order-{action}d")
+
+
+# Messages from the bank and how they are sent -----------------------------------------------------------------------
+@router.get("/notifications")
+async def notifications(page: CustomerPage, offset: Annotated[int, Query(ge=0, le=100_000)] = 0) -> Response:
+    inbox = await page.read("/api/v1/notifications", params={"limit": 20, "offset": offset})
+    preferences = await page.read("/api/v1/notification-preferences")
+    context = {"title": "Messages", "inbox": inbox, "preferences": preferences, "offset": offset}
+    return page.render("app/notifications.html", context)
+
+
+@router.post("/notifications/{notification_id}/read")
+async def mark_read(page: CustomerForm, notification_id: uuid.UUID) -> Response:
+    await page.send("POST", f"/api/v1/notifications/{notification_id}/read")
+    return page.redirect("/app/notifications")
+
+
+# Security: where the customer is signed in ---------------------------------------------------------------------------
+@router.get("/security")
+async def security(page: CustomerPage, notice: str | None = None) -> Response:
+    listed = await page.read("/api/v1/sessions")
+    context = {"title": "Security", "sessions": listed["sessions"], "notice": _notice(notice)}
+    return page.render("app/security.html", context)
+
+
+@router.post("/security/sessions/{session_id}/end")
+async def end_session(page: CustomerForm, session_id: uuid.UUID) -> Response:
+    await page.send("DELETE", f"/api/v1/sessions/{session_id}")
+    return page.redirect("/app/security?notice=session-ended")
+
+
+@router.post("/security/sessions/end-others")
+async def end_other_sessions(page: CustomerForm) -> Response:
+    await page.send("DELETE", "/api/v1/sessions")
+    return page.redirect("/app/security?notice=sessions-ended")
