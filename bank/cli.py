@@ -16,6 +16,7 @@ from auth_server import cli as users_cli
 from auth_server.oauth.clients import cli as clients_cli
 from auth_server.oauth.keys import cli as keys_cli
 from bank import jobs_cli, mail_cli
+from core_banking.customers import cli as customers_cli
 from core_banking.interest import cli as interest_cli
 from core_banking.reconciliation import cli as reconciliation_cli
 from faster_payments import cli as scheme_cli
@@ -29,6 +30,7 @@ app.add_typer(audit_cli.app, name="audit")
 app.add_typer(users_cli.app, name="users")
 app.add_typer(clients_cli.app, name="clients")
 app.add_typer(keys_cli.app, name="keys")
+app.add_typer(customers_cli.app, name="customers")
 app.add_typer(interest_cli.app, name="interest")
 app.add_typer(reconciliation_cli.app)  # a single command: `obank reconcile`
 app.add_typer(scheme_cli.app, name="scheme")

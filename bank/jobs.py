@@ -48,6 +48,7 @@ from obank.scheduler.schedules import Cron, Every
 from obank.settings import Settings
 from open_banking.events.consumers import tpp_events_consumer
 from open_banking.events.delivery import run_delivery
+from web.jobs import purge_web_sessions
 
 HOURLY = Every(3600)
 
@@ -89,6 +90,7 @@ def job_registry(settings: Settings) -> JobRegistry:
                 purge_features,
                 "Forget payment attempts and sign-ins past the fraud rules' windows",
             ),
+            Job("purge-web-sessions", Every(3600), purge_web_sessions, "Forget expired web app and console sessions"),
         ]
     )
 

@@ -6,6 +6,8 @@ from fastapi import Depends, FastAPI
 
 from audit.trail import platform_units
 from core_banking.accounts import router as accounts_router
+from core_banking.consents import router as consents_router
+from core_banking.customer_search import router as customer_search_router
 from core_banking.customers import router as customers_router
 from core_banking.history import router as history_router
 from core_banking.internal import router as internal_router
@@ -17,6 +19,7 @@ from core_banking.payments import router as payments_router
 from core_banking.statements import router as statements_router
 from core_banking.transfers import router as transfers_router
 from fraud.decisions import ApproveAll, FraudDecisions
+from obank.approvals import router as approvals_router
 from obank.inputs import refuse_control_characters
 from obank.principal import load_internal_assertions
 from obank.problems import install_problem_handler
@@ -55,6 +58,7 @@ def create_app(
     app.state.fraud = fraud or ApproveAll()
     for router in (
         customers_router.router,
+        customer_search_router.router,
         accounts_router.router,
         ledger_router.router,
         transfers_router.router,
@@ -63,8 +67,12 @@ def create_app(
         payees_router.confirmations_router,
         payment_orders_router.router,
         history_router.router,
+        history_router.staff_router,
+        payments_router.staff_router,
+        consents_router.staff_router,
         statements_router.router,
         internal_router.router,
+        approvals_router.router,
     ):
         app.include_router(router)
     # Jobs: any staff role reads them, admins ask for runs.

@@ -18,16 +18,17 @@ from obank.staff import staff_with_role
 from obank.unit_of_work import UnitOfWork, request_unit_of_work
 
 # Who may do what (admin API):
-#   read customers and accounts ........................ any staff role
+#   read, search customers and accounts ................ any staff role
 #   create a customer, record a KYC decision ........... support, admin
-#   freeze, unfreeze ................................... fraud_analyst, admin
-#   open, close, change limits, deposit, withdraw ...... admin
+#   close (a second staff member approves: four eyes) .. support, admin
+#   freeze, unfreeze ................................... support, fraud_analyst, admin
+#   open, change limits, deposit, withdraw ............. admin (cash from OBANK_FOUR_EYES_ADJUSTMENT_MINOR: four eyes)
 AnyStaff = Annotated[
     Principal,
     Depends(staff_with_role(StaffRole.SUPPORT, StaffRole.FRAUD_ANALYST, StaffRole.AUDITOR, StaffRole.ADMIN)),
 ]
 SupportOrAdmin = Annotated[Principal, Depends(staff_with_role(StaffRole.SUPPORT, StaffRole.ADMIN))]
-FraudAnalystOrAdmin = Annotated[Principal, Depends(staff_with_role(StaffRole.FRAUD_ANALYST, StaffRole.ADMIN))]
+Casework = Annotated[Principal, Depends(staff_with_role(StaffRole.SUPPORT, StaffRole.FRAUD_ANALYST, StaffRole.ADMIN))]
 Admin = Annotated[Principal, Depends(staff_with_role(StaffRole.ADMIN))]
 
 

@@ -18,6 +18,8 @@ SUPPORT = frozenset({StaffRole.SUPPORT, StaffRole.ADMIN})
 FRAUD = frozenset({StaffRole.FRAUD_ANALYST, StaffRole.ADMIN})
 ADMIN = frozenset({StaffRole.ADMIN})
 FRAUD_ANALYST = frozenset({StaffRole.FRAUD_ANALYST})
+CASEWORK = frozenset({StaffRole.SUPPORT, StaffRole.FRAUD_ANALYST, StaffRole.ADMIN})
+INVESTIGATORS = frozenset({StaffRole.SUPPORT, StaffRole.FRAUD_ANALYST, StaffRole.AUDITOR, StaffRole.ADMIN})
 
 
 class Family(StrEnum):
@@ -140,18 +142,36 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule("GET", r"/api/v1/notifications(/.*)?", _first_party("notifications.read", "openid", "notifications", READS)),
     _rule(None, r"/api/v1/notifications(/.*)?", _first_party("notifications.write", "openid", "notifications", WRITES)),
+    # The customer's own sign-in sessions and devices (auth_server).
+    _rule("GET", r"/api/v1/sessions", _first_party("sessions.list", "openid", "auth_server", READS)),
+    _rule("DELETE", rf"/api/v1/sessions(/{_UUID})?", _first_party("sessions.end", "openid", "auth_server", WRITES)),
     # Staff: webhooks (notifications), the authorization server's client registry, then core banking's admin API.
     _rule("GET", r"/admin/v1/webhooks(/.*)?", _admin("admin.webhooks.read", ANY_STAFF, READS, "notifications")),
     _rule(None, r"/admin/v1/webhooks(/.*)?", _admin("admin.webhooks.write", ADMIN, WRITES, "notifications")),
     # Fraud analysts only: alerts, payments held for review, the mule list (fraud).
     _rule("GET", r"/admin/v1/fraud(/.*)?", _admin("admin.fraud.read", FRAUD_ANALYST, READS, "fraud")),
     _rule(None, r"/admin/v1/fraud(/.*)?", _admin("admin.fraud.write", FRAUD_ANALYST, WRITES, "fraud")),
+    # Investigations (audit): the timeline and decryptions with a reason; the upstream checks finer roles.
+    _rule("GET", r"/admin/v1/audit(/.*)?", _admin("admin.audit.read", INVESTIGATORS, READS, "audit")),
+    _rule("POST", r"/admin/v1/audit(/.*)?", _admin("admin.audit.decrypt", INVESTIGATORS, WRITES, "audit")),
+    # Logins, their sessions and TOTP, and customers' grants (auth_server).
+    _rule(
+        "GET",
+        r"/admin/v1/(identities|grants)(/.*)?",
+        _admin("admin.identities.read", INVESTIGATORS, READS, "auth_server"),
+    ),
+    _rule(
+        None, r"/admin/v1/(identities|grants)(/.*)?", _admin("admin.identities.write", CASEWORK, WRITES, "auth_server")
+    ),
     _rule("GET", r"/admin/v1/oauth-clients(/.*)?", _admin("admin.clients.read", ANY_STAFF, READS, "auth_server")),
     _rule(None, r"/admin/v1/oauth-clients(/.*)?", _admin("admin.clients.write", ADMIN, WRITES, "auth_server")),
     _rule("GET", r"/admin/v1/.*", _admin("admin.read", ANY_STAFF, READS)),
     _rule("POST", r"/admin/v1/customers", _admin("admin.customers.create", SUPPORT, WRITES)),
     _rule("PUT", rf"/admin/v1/customers/{_UUID}/kyc-status", _admin("admin.customers.kyc", SUPPORT, WRITES)),
-    _rule("POST", rf"/admin/v1/accounts/{_UUID}/(freeze|unfreeze)", _admin("admin.accounts.freeze", FRAUD, WRITES)),
+    _rule("POST", rf"/admin/v1/accounts/{_UUID}/(freeze|unfreeze)", _admin("admin.accounts.freeze", CASEWORK, WRITES)),
+    _rule("POST", rf"/admin/v1/accounts/{_UUID}/close", _admin("admin.accounts.close", SUPPORT, WRITES)),
+    # Four-eyes approvals of high-risk actions: any staff may list; the upstream checks who may decide.
+    _rule("POST", r"/admin/v1/approvals/.*", _admin("admin.approvals.decide", CASEWORK, WRITES)),
     _rule("POST", rf"/admin/v1/accounts/{_UUID}/(deposits|withdrawals)", _admin("admin.cash", ADMIN, PAYMENTS)),
     _rule("POST", r"/admin/v1/jobs/[^/]+/runs", _admin("admin.jobs.run", ADMIN, WRITES)),
     _rule(None, r"/admin/v1/.*", _admin("admin.write", ADMIN, WRITES)),
@@ -176,7 +196,22 @@ UNMATCHED = RoutePolicy("unmatched", Family.FIRST_PARTY)
 
 
 PUBLIC_SECTIONS = frozenset(
-    {"healthz", "readyz", "metrics", ".well-known", "oauth2", "connect", "login", "logout", "mfa", "staff", "account"}
+    {
+        "healthz",
+        "readyz",
+        "metrics",
+        ".well-known",
+        "oauth2",
+        "connect",
+        "login",
+        "logout",
+        "mfa",
+        "staff",
+        "account",
+        "app",
+        "console",
+        "static",
+    }
 )
 
 

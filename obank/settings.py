@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     payees_cooling_off_limit_minor: int = Field(default=10_000, ge=0)
     payees_confirmation_validity_s: int = Field(default=900, gt=0, le=86_400)
     # (payees settings end)
+    # Four-eyes approvals (obank.approvals): a staff deposit or withdrawal of at least this amount (minor units, in
+    # its currency) waits for a second staff member, as closing an account always does.
+    four_eyes_adjustment_minor: int = Field(default=1_000_000, ge=1)
     # Fraud scoring (fraud.engine, fraud.rules, fraud.features): each rule's parameters, and the score thresholds
     # that turn a payment's or a sign-in's score (0-100) into a recommendation.
     # A payment scoring at least each threshold is MONITORed, held for REVIEW, or BLOCKed (rejected).

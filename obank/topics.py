@@ -25,3 +25,10 @@ PAYMENTS_TOPIC = "core_banking.payments"
 # {"xml": the message}. Key: the transaction id (so one transaction's messages keep their order).
 FPS_TO_SCHEME_TOPIC = "faster_payments.to_scheme"  # from the bank: pacs.008 out, pacs.002 answers, pacs.028
 FPS_TO_BANK_TOPIC = "faster_payments.to_bank"  # from the scheme: pacs.002 answers, pacs.008 payments received
+
+# Four-eyes approvals of high-risk staff actions (published by obank.approvals in the deciding app's transaction).
+# Payload: approval_id, kind, target, method, path, status, requested_by, requested_at, expires_at, decided_by,
+# decided_at (never the request body).
+APPROVALS_TOPIC = "platform.approvals"
+APPROVAL_REQUESTED = "approval.requested"
+APPROVAL_DECIDED = "approval.decided"  # APPROVED, REJECTED or WITHDRAWN: `status` says which

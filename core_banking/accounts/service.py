@@ -232,6 +232,18 @@ async def unfreeze_account(
     return await _transition(uow, account_id, AccountStatus.ACTIVE, "account.unfrozen", reason, now)
 
 
+async def check_closable(session: AsyncSession, account_id: uuid.UUID) -> None:
+    """Refuse at once a closure that can never happen (unknown, the bank's own, already closed); its balance and
+    holds are checked when it closes."""
+    account = await repository.get(session, account_id)
+    if account is None:
+        raise AccountNotFound(account_id)
+    if account.kind is not AccountKind.CUSTOMER:
+        raise NotACustomerAccount(account_id)
+    if AccountStatus.CLOSED not in TRANSITIONS[account.status]:
+        raise InvalidStatusTransition(account_id, account.status, AccountStatus.CLOSED)
+
+
 async def close_account(
     uow: UnitOfWork, account_id: uuid.UUID, reason: str, *, now: datetime | None = None
 ) -> AccountRecord:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -47,3 +48,14 @@ async def lock_lapsed(
         .execution_options(populate_existing=True)
     )
     return (await session.scalars(statement)).all()
+
+
+async def list_for_customer(
+    session: AsyncSession, customer_id: uuid.UUID, *, limit: int, before: datetime | None = None
+) -> Sequence[Consent]:
+    """The customer's consents newest first; `before` (a `created_at`) pages back."""
+    statement = select(Consent).where(Consent.customer_id == customer_id)
+    if before is not None:
+        statement = statement.where(Consent.created_at < before)
+    statement = statement.order_by(Consent.created_at.desc(), Consent.id.desc()).limit(limit)
+    return (await session.scalars(statement.execution_options(populate_existing=True))).all()

@@ -10,6 +10,8 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from pydantic import BaseModel
+
 from core_banking.accounts.schemas import AccountRecord
 from core_banking.consents.models import ORDER_KINDS, Consent, ConsentKind, ConsentStatus, RevokedBy
 from core_banking.ledger.periods import bank_day
@@ -428,3 +430,31 @@ def _order_details(consent: Consent) -> PaymentOrderDetails:
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+class ConsentSummaryRead(BaseModel):
+    """An Open Banking consent as staff see it: its kind, the TPP client, its status now, its accounts."""
+
+    id: str
+    kind: ConsentKind
+    client_id: str
+    status: ConsentStatus
+    created_at: datetime
+    status_updated_at: datetime
+    expires_at: datetime | None
+    revoked_by: RevokedBy | None
+    account_ids: list[uuid.UUID]
+
+    @classmethod
+    def from_record(cls, record: ConsentRecord) -> ConsentSummaryRead:
+        return cls(
+            id=record.id,
+            kind=record.kind,
+            client_id=record.client_id,
+            status=record.status,
+            created_at=record.created_at,
+            status_updated_at=record.status_updated_at,
+            expires_at=record.expires_at,
+            revoked_by=record.revoked_by,
+            account_ids=list(record.account_ids),
+        )

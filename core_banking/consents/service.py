@@ -43,6 +43,8 @@ from core_banking.consents.schemas import (
     Permission,
     PsuContext,
 )
+from core_banking.customers import service as customers_service
+from core_banking.customers.errors import CustomerNotFound
 from core_banking.idempotency.service import execute_once, request_fingerprint
 from obank.actor import Actor
 from obank.revocation import consent_denial, record_revocations
@@ -311,6 +313,23 @@ async def get_consent(session: AsyncSession, consent_id: str, *, now: datetime |
     if consent is None:
         raise ConsentNotFound(consent_id)
     return ConsentRecord.from_model(consent).effective(now or datetime.now(UTC))
+
+
+async def list_customer_consents(
+    session: AsyncSession,
+    customer_id: uuid.UUID,
+    *,
+    limit: int = 50,
+    before: datetime | None = None,
+    now: datetime | None = None,
+) -> list[ConsentRecord]:
+    """Staff's view of the consents a customer authorised, newest first, each with its effective status at `now`;
+    an unknown customer is CustomerNotFound."""
+    if not await customers_service.customer_exists(session, customer_id):
+        raise CustomerNotFound(customer_id)
+    now = now or datetime.now(UTC)
+    consents = await repository.list_for_customer(session, customer_id, limit=limit, before=before)
+    return [ConsentRecord.from_model(consent).effective(now) for consent in consents]
 
 
 async def _awaiting(session: AsyncSession, consent_id: str, now: datetime) -> Consent:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +27,18 @@ async def get(session: AsyncSession, customer_id: uuid.UUID, *, for_update: bool
 async def find_by_email_hashes(session: AsyncSession, hashes: list[bytes]) -> Customer | None:
     customer: Customer | None = await session.scalar(select(Customer).where(Customer.email_hash.in_(hashes)))
     return customer
+
+
+async def lock_without_name_hash(session: AsyncSession, limit: int) -> Sequence[Customer]:
+    """Up to `limit` customers with no name hash yet, locked in id order; rows others hold are skipped."""
+    statement = (
+        select(Customer)
+        .where(Customer.full_name_hash.is_(None))
+        .order_by(Customer.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.scalars(statement)).all()
 
 
 async def lock_onboarding(session: AsyncSession, name: str) -> None:

@@ -1,14 +1,16 @@
-"""First-party API for a customer's own accounts (scope `accounts`): accounts, balances, transactions."""
+"""First-party API for a customer's own accounts (scope `accounts`): accounts, balances, transactions; and
+staff's view of any account's transactions (`staff_router`, any staff role)."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from core_banking.accounts.schemas import AccountRead
-from core_banking.dependencies import AccountsReader
+from core_banking.dependencies import AccountsReader, AnyStaff
 from core_banking.errors import PROBLEM_RESPONSES
 from core_banking.history import service
 from core_banking.history.schemas import BalancesAtRead, Direction, TransactionFilter, TransactionPageRead
@@ -18,8 +20,40 @@ from obank.inputs import BoundedDate, BoundedDateTime
 from obank.runtime import KeyRingDep
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"], responses=PROBLEM_RESPONSES)
+staff_router = APIRouter(prefix="/admin/v1/accounts", tags=["admin: accounts"], responses=PROBLEM_RESPONSES)
 
 AmountBound = Annotated[int | None, Query(ge=1, le=10**15)]
+_CURSOR_REFUSED: dict[int | str, dict[str, Any]] = {
+    400: {**PROBLEM_RESPONSES[422], "description": "The cursor was not issued for this account"}
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionQuery:
+    """Which lines of an account's history to list, and where the page starts."""
+
+    lines: TransactionFilter
+    cursor: str | None
+    limit: int
+
+
+async def transaction_query(
+    cursor: Annotated[str | None, Query(max_length=512, description="next_cursor of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    month: Annotated[str | None, Query(pattern=MONTH_PATTERN, description="YYYY-MM, in the bank's time zone")] = None,
+    from_date: Annotated[BoundedDate | None, Query(description="First bank day, inclusive")] = None,
+    to_date: Annotated[BoundedDate | None, Query(description="Last bank day, inclusive")] = None,
+    direction: Direction | None = None,
+    min_amount_minor: AmountBound = None,
+    max_amount_minor: AmountBound = None,
+) -> TransactionQuery:
+    """The history filters and paging both the customer's and the staff's route take."""
+    booked_from, booked_before = service.booking_window(Month.parse(month) if month else None, from_date, to_date)
+    lines = TransactionFilter(booked_from, booked_before, direction, min_amount_minor, max_amount_minor)
+    return TransactionQuery(lines, cursor, limit)
+
+
+TransactionQueryDep = Annotated[TransactionQuery, Depends(transaction_query)]
 
 
 @router.get("")
@@ -48,28 +82,31 @@ async def get_balances(
     return BalancesAtRead.from_balances(at)
 
 
-@router.get(
-    "/{account_id}/transactions",
-    responses={400: {**PROBLEM_RESPONSES[422], "description": "The cursor was not issued for this account"}},
-)
+@router.get("/{account_id}/transactions", responses=_CURSOR_REFUSED)
 async def list_transactions(
     account_id: uuid.UUID,
     caller: AccountsReader,
     session: SessionDep,
     keyring: KeyRingDep,
-    cursor: Annotated[str | None, Query(max_length=512, description="next_cursor of the previous page")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    month: Annotated[str | None, Query(pattern=MONTH_PATTERN, description="YYYY-MM, in the bank's time zone")] = None,
-    from_date: Annotated[BoundedDate | None, Query(description="First bank day, inclusive")] = None,
-    to_date: Annotated[BoundedDate | None, Query(description="Last bank day, inclusive")] = None,
-    direction: Direction | None = None,
-    min_amount_minor: AmountBound = None,
-    max_amount_minor: AmountBound = None,
+    query: TransactionQueryDep,
 ) -> TransactionPageRead:
     """The account's transactions newest first, each with the running balance after it; pages stay stable."""
-    booked_from, booked_before = service.booking_window(Month.parse(month) if month else None, from_date, to_date)
-    lines = TransactionFilter(booked_from, booked_before, direction, min_amount_minor, max_amount_minor)
     page = await service.transactions(
-        session, keyring, caller.customer_id, account_id, lines, cursor=cursor, limit=limit
+        session, keyring, caller.customer_id, account_id, query.lines, cursor=query.cursor, limit=query.limit
+    )
+    return TransactionPageRead.from_page(page)
+
+
+@staff_router.get("/{account_id}/transactions", responses=_CURSOR_REFUSED)
+async def list_account_transactions(
+    account_id: uuid.UUID,
+    staff: AnyStaff,
+    session: SessionDep,
+    keyring: KeyRingDep,
+    query: TransactionQueryDep,
+) -> TransactionPageRead:
+    """Any account's transactions newest first, as its customer sees them (same filters and paging)."""
+    page = await service.account_transactions(
+        session, keyring, account_id, query.lines, cursor=query.cursor, limit=query.limit
     )
     return TransactionPageRead.from_page(page)

@@ -92,6 +92,32 @@ async def transactions(
     """One page of the account's lines, newest first, each with the balance just after it (and on the first
     page, the money held and not booked yet)."""
     await owned_account(session, customer_id, account_id)
+    return await _account_history(session, keyring, account_id, lines, cursor=cursor, limit=limit)
+
+
+async def account_transactions(
+    session: AsyncSession,
+    keyring: KeyRing,
+    account_id: uuid.UUID,
+    lines: TransactionFilter,
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> TransactionPage:
+    """Staff's view of any account's history: the page its customer sees (same filters and cursors)."""
+    await accounts_service.get_account(session, account_id)
+    return await _account_history(session, keyring, account_id, lines, cursor=cursor, limit=limit)
+
+
+async def _account_history(
+    session: AsyncSession,
+    keyring: KeyRing,
+    account_id: uuid.UUID,
+    lines: TransactionFilter,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> TransactionPage:
     if (
         lines.min_amount_minor is not None
         and lines.max_amount_minor is not None

@@ -1,4 +1,5 @@
-"""First-party API for payments (scope `payments`): pay someone with an `Idempotency-Key`, follow its status."""
+"""First-party API for payments (scope `payments`): pay someone with an `Idempotency-Key`, follow its status; and
+staff's view of a customer's payments (`staff_router`, any staff role)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core_banking.dependencies import AccountsReader, CustomerCaller, PaymentsInitiator
+from core_banking.dependencies import AccountsReader, AnyStaff, CustomerCaller, PaymentsInitiator
 from core_banking.errors import PROBLEM_RESPONSES
 from core_banking.idempotency.http import IdempotencyKeyHeader, respond_once
 from core_banking.idempotency.service import request_fingerprint
@@ -26,6 +27,10 @@ from obank.runtime import KeyRingDep
 from obank.unit_of_work import UnitOfWork, UnitsDep
 
 router = APIRouter(prefix="/api/v1/payments", tags=["payments"], responses=PROBLEM_RESPONSES)
+staff_router = APIRouter(prefix="/admin/v1/customers", tags=["admin: customers"], responses=PROBLEM_RESPONSES)
+
+PaymentsLimit = Annotated[int, Query(ge=1, le=100)]
+PaymentsBefore = Annotated[BoundedDateTime | None, Query(description="only payments created before this instant")]
 
 # The service names fields as Open Banking's Initiation does; this API's request names them so.
 _FIELDS = {
@@ -115,8 +120,8 @@ async def list_payments(
     caller: AccountsReader,
     session: SessionDep,
     keyring: KeyRingDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    before: Annotated[BoundedDateTime | None, Query(description="only payments created before this instant")] = None,
+    limit: PaymentsLimit = 50,
+    before: PaymentsBefore = None,
 ) -> list[PaymentRead]:
     """The caller's payments, newest first."""
     records = await service.list_payments(session, keyring, caller.customer_id, limit=limit, before=before)
@@ -160,3 +165,18 @@ async def cancel_payment(payment_id: uuid.UUID, caller: PaymentsInitiator, units
         return await service.cancel_payment(uow, payment_id, caller.customer_id)
 
     return PaymentRead.from_record(await units.retry(caller.actor, cancel))
+
+
+@staff_router.get("/{customer_id}/payments")
+async def list_customer_payments(
+    customer_id: uuid.UUID,
+    staff: AnyStaff,
+    session: SessionDep,
+    keyring: KeyRingDep,
+    limit: PaymentsLimit = 50,
+    before: PaymentsBefore = None,
+) -> list[PaymentRead]:
+    """A customer's payments newest first, with their status histories; page back with `before` = the last
+    one's `created_at`."""
+    records = await service.list_customer_payments(session, keyring, customer_id, limit=limit, before=before)
+    return [PaymentRead.from_record(record) for record in records]

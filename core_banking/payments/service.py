@@ -35,6 +35,7 @@ from core_banking.accounts.models import AccountKind, AccountStatus, InternalPur
 from core_banking.consents import service as consents_service
 from core_banking.consents.schemas import CreditorAccount, CreditorScheme
 from core_banking.customers import service as customers_service
+from core_banking.customers.errors import CustomerNotFound
 from core_banking.ledger import service as ledger_service
 from core_banking.ledger.errors import SameAccount
 from core_banking.payees import service as payees_service
@@ -556,6 +557,15 @@ async def list_payments(
     return await _with_history(
         session, keyring, await repository.list_for_customer(session, customer_id, limit=limit, before=before)
     )
+
+
+async def list_customer_payments(
+    session: AsyncSession, keyring: KeyRing, customer_id: uuid.UUID, *, limit: int = 50, before: datetime | None = None
+) -> list[PaymentRecord]:
+    """Staff's view of a customer's payments, newest first; an unknown customer is CustomerNotFound."""
+    if not await customers_service.customer_exists(session, customer_id):
+        raise CustomerNotFound(customer_id)
+    return await list_payments(session, keyring, customer_id, limit=limit, before=before)
 
 
 # 2. Screen -------------------------------------------------------------------------------------------------

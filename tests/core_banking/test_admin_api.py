@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 from joserfc.jwk import ECKey
 
+from gateway.policy import policy_for
 from obank.principal import PRINCIPAL_HEADER, InternalAssertions, Principal
 from obank.runtime import Platform
 from tests.core_banking.conftest import HeadersFor
@@ -34,12 +35,18 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("POST", f"/admin/v1/customers/{C}/accounts", {"account_type": "CHECKING", "currency": "GBP"}, {"admin"}),
     ("GET", f"/admin/v1/customers/{C}/accounts", None, ANY_STAFF),
     ("GET", f"/admin/v1/accounts/{A}", None, ANY_STAFF),
-    ("POST", f"/admin/v1/accounts/{A}/freeze", {"reason": "fraud"}, {"fraud_analyst", "admin"}),
-    ("POST", f"/admin/v1/accounts/{A}/unfreeze", {"reason": "cleared"}, {"fraud_analyst", "admin"}),
-    ("POST", f"/admin/v1/accounts/{A}/close", {"reason": "request"}, {"admin"}),
+    ("POST", f"/admin/v1/accounts/{A}/freeze", {"reason": "fraud"}, {"support", "fraud_analyst", "admin"}),
+    ("POST", f"/admin/v1/accounts/{A}/unfreeze", {"reason": "cleared"}, {"support", "fraud_analyst", "admin"}),
+    ("POST", f"/admin/v1/accounts/{A}/close", {"reason": "request"}, {"support", "admin"}),
     ("PATCH", f"/admin/v1/accounts/{A}/limits", {"daily_limit_minor": 100}, {"admin"}),
     ("POST", f"/admin/v1/accounts/{A}/deposits", CASH, {"admin"}),
     ("POST", f"/admin/v1/accounts/{A}/withdrawals", CASH, {"admin"}),
+    ("GET", "/admin/v1/customers?name=Ada", None, ANY_STAFF),
+    ("GET", f"/admin/v1/customers/{C}/payments", None, ANY_STAFF),
+    ("GET", f"/admin/v1/customers/{C}/consents", None, ANY_STAFF),
+    ("GET", f"/admin/v1/accounts/{A}/transactions", None, ANY_STAFF),
+    ("GET", "/admin/v1/approvals", None, ANY_STAFF),
+    ("POST", f"/admin/v1/approvals/{A}/rejection", {"reason": "no"}, {"support", "fraud_analyst", "admin"}),
 ]
 COUNTED_TABLES = (
     "core_banking.customers",
@@ -48,6 +55,7 @@ COUNTED_TABLES = (
     "core_banking.idempotency_keys",
     "audit.audit_records",
     "platform.outbox_events",
+    "platform.staff_approvals",
 )
 
 
@@ -97,6 +105,15 @@ async def test_route_refuses_callers_without_a_staff_role_it_admits(
         assert_problem(await client.request(method, url, json=body, headers=headers), 403, "insufficient_role")
     assert_problem(await client.request(method, url, json=body, headers=headers_for(**key)), 403, "insufficient_role")
     assert await _row_counts(platform) == before
+
+
+@pytest.mark.parametrize(("method", "path", "body", "roles"), ROUTES, ids=[f"{m} {p}" for m, p, _, _ in ROUTES])
+def test_the_gateway_admits_the_roles_the_route_admits(
+    method: str, path: str, body: dict[str, Any] | None, roles: set[str]
+) -> None:
+    url = path.format(customer=uuid.uuid4(), account=uuid.uuid4()).split("?", 1)[0]
+    policy = policy_for(method, url)
+    assert (set(policy.roles), policy.audience) == (roles, "core_banking")
 
 
 async def test_staff_run_the_account_lifecycle_and_each_change_is_audited_with_them(
@@ -160,8 +177,13 @@ async def test_staff_run_the_account_lifecycle_and_each_change_is_audited_with_t
         f"/admin/v1/accounts/{account_id}/withdrawals", json=CASH, headers={**admin, "Idempotency-Key": "wd-2"}
     )
     assert withdrawn.status_code == 201 and withdrawn.json()["balances"]["booked_minor"] == 0
+    # Closing takes two staff members (four eyes): the admin asks, a colleague in support approves.
+    held = await client.post(f"/admin/v1/accounts/{account_id}/close", json={"reason": "moving abroad"}, headers=admin)
+    assert held.status_code == 202 and held.json()["approval"]["status"] == "PENDING"
     closed = await client.post(
-        f"/admin/v1/accounts/{account_id}/close", json={"reason": "moving abroad"}, headers=admin
+        f"/admin/v1/accounts/{account_id}/close",
+        json={"reason": "moving abroad"},
+        headers={**support, "Obank-Approval-Id": held.json()["approval"]["id"]},
     )
     assert closed.status_code == 200 and closed.json()["status"] == "CLOSED"
     seen = await client.get(f"/admin/v1/accounts/{account_id}", headers=auditor)
@@ -191,7 +213,7 @@ async def test_staff_run_the_account_lifecycle_and_each_change_is_audited_with_t
             ("account.unfrozen", "staff", "staff-fraud"),
             ("account.details_updated", "staff", "staff-admin"),
             ("account.withdrawal", "staff", "staff-admin"),
-            ("account.closed", "staff", "staff-admin"),
+            ("account.closed", "staff", "staff-support"),
         ]
         events = await connection.execute(
             text("SELECT topic, event_type FROM platform.outbox_events WHERE key IN (:c, :a) ORDER BY position"),
