@@ -23,6 +23,8 @@ class SecurityEvent:
     entity_id: str
     details: dict[str, Any] = field(default_factory=dict)
     ip_address: str | None = None
+    # Kept in the audit record alone, whose changes are sealed at rest, never in the event (a staff member's reason).
+    sealed: dict[str, Any] = field(default_factory=dict)
 
 
 def client_ip(value: str | None) -> str | None:
@@ -36,7 +38,8 @@ def client_ip(value: str | None) -> str | None:
 
 
 def report_security_events(uow: UnitOfWork, *events: SecurityEvent) -> None:
-    """Each event's outbox event (with the keyed hash of the IP, never the IP) and its audit record, by its actor."""
+    """Each event's outbox event (with the keyed hash of the IP, never the IP) and its audit record, by its actor;
+    the audit record alone holds the event's `sealed` facts."""
     for event in events:
         payload: dict[str, Any] = {
             "action": event.action,
@@ -52,7 +55,7 @@ def report_security_events(uow: UnitOfWork, *events: SecurityEvent) -> None:
             action=event.action,
             entity_type=event.entity_type,
             entity_id=event.entity_id,
-            after=event.details or None,
+            after={**event.details, **event.sealed} or None,
             actor=event.actor,
             ip_address=event.ip_address,
         )

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable, Coroutine
+from typing import Any, ClassVar
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+
+from obank.problems import problem_body, problem_response, render_error
 
 
 class AuthError(Exception):
@@ -15,3 +21,22 @@ class AuthError(Exception):
     def __init__(self, detail: str | None = None) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
+
+
+class ProblemRoute(APIRoute):
+    """A route of a problem+json API (RFC 9457): every failure, its dependencies' included, leaves as problem
+    details, and auth_server's own domain errors keep their status and code."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except AuthError as refused:
+                body = problem_body(refused.status, refused.code, refused.title, refused.detail)
+                return problem_response(refused.status, body)
+            except Exception as exc:  # every failure of a problem+json API is one problem document
+                return await render_error(request, exc)
+
+        return handle

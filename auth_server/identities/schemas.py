@@ -54,6 +54,7 @@ class IdentityRecord:
     failed_login_attempts: int
     locked_until: datetime | None
     created_at: datetime
+    last_login_at: datetime | None = None  # the last completed sign-in
 
     def is_locked(self, now: datetime) -> bool:
         return self.locked_until is not None and self.locked_until > now

@@ -111,6 +111,7 @@ def to_record(identity: Identity) -> IdentityRecord:
         failed_login_attempts=identity.failed_login_attempts,
         locked_until=identity.locked_until,
         created_at=identity.created_at,
+        last_login_at=identity.last_login_at,
     )
 
 
@@ -192,7 +193,14 @@ async def get_identity(session: AsyncSession, identity_id: uuid.UUID) -> Identit
 
 async def find_identity(uow: UnitOfWork, kind: IdentityKind, username: str) -> IdentityRecord | None:
     """The identity of this kind and username (case-insensitive), if any."""
-    identity = await repository.find(uow.session, kind, _username_hashes(uow.keyring, username))
+    return await find_by_username(uow.session, uow.keyring, kind, username)
+
+
+async def find_by_username(
+    session: AsyncSession, keyring: KeyRing, kind: IdentityKind, username: str
+) -> IdentityRecord | None:
+    """The identity of this kind and username (case-insensitive), found by keyed hash as sign-in finds it."""
+    identity = await repository.find(session, kind, _username_hashes(keyring, username))
     return None if identity is None else to_record(identity)
 
 
@@ -351,8 +359,11 @@ async def reset_password(
     return to_record(identity)
 
 
-async def unlock(uow: UnitOfWork, identity_id: uuid.UUID, *, now: datetime | None = None) -> IdentityRecord:
-    """Lift a lockout and clear the failure count (the unit of work's staff or operator decision, audited)."""
+async def unlock(
+    uow: UnitOfWork, identity_id: uuid.UUID, *, now: datetime | None = None, staff_reason: str | None = None
+) -> IdentityRecord:
+    """Lift a lockout and clear the failure count (the unit of work's staff or operator decision, audited, with
+    the staff member's reason sealed in the audit record)."""
     now = now or datetime.now(UTC)
     identity = await _locked_identity(uow.session, identity_id)
     before = {"failed_login_attempts": identity.failed_login_attempts, "locked_until": _iso(identity.locked_until)}
@@ -361,7 +372,9 @@ async def unlock(uow: UnitOfWork, identity_id: uuid.UUID, *, now: datetime | Non
     identity.updated_at = now
     await uow.session.flush()
     details = {**_snapshot(identity), "before": before}
-    report_security_events(uow, SecurityEvent("identity.unlocked", uow.actor, "identity", str(identity.id), details))
+    sealed = {} if staff_reason is None else {"staff_reason": staff_reason}
+    event = SecurityEvent("identity.unlocked", uow.actor, "identity", str(identity.id), details, sealed=sealed)
+    report_security_events(uow, event)
     return to_record(identity)
 
 

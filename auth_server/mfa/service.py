@@ -12,7 +12,7 @@ from auth_server.mfa import repository, totp
 from auth_server.mfa.errors import AlreadyEnrolled, EnrolmentCodeRejected, NotEnrolled
 from auth_server.mfa.models import RecoveryCode, TotpCredential
 from auth_server.mfa.replay import ReplayGuard
-from auth_server.mfa.schemas import TotpEnrolment
+from auth_server.mfa.schemas import SecondFactors, TotpEnrolment
 from obank.crypto import KeyRing, lookup_hashes, seal, unseal
 from obank.unit_of_work import UnitOfWork
 
@@ -181,3 +181,27 @@ async def use_recovery_code(
         return None
     await repository.mark_recovery_code_used(uow.session, row, now or datetime.now(UTC))
     return await repository.count_unused_recovery_codes(uow.session, identity_id)
+
+
+async def second_factors(session: AsyncSession, identity_id: uuid.UUID) -> SecondFactors:
+    """The identity's confirmed TOTP (or none) and its unused recovery codes."""
+    return SecondFactors(
+        totp_enrolled=await is_enrolled(session, identity_id),
+        recovery_codes_left=await repository.count_unused_recovery_codes(session, identity_id),
+    )
+
+
+async def remove_second_factors(uow: UnitOfWork, identity_id: uuid.UUID) -> SecondFactors:
+    """Forget the identity's TOTP secret (confirmed or pending) and every recovery code; returns what it held.
+
+    Its next sign-in that needs a second factor (every staff sign-in, a customer's strong one) enrols a new TOTP.
+    """
+    credential = await repository.get_totp(uow.session, identity_id, for_update=True)
+    held = SecondFactors(
+        totp_enrolled=credential is not None and credential.confirmed_at is not None,
+        recovery_codes_left=await repository.count_unused_recovery_codes(uow.session, identity_id),
+    )
+    if credential is not None:
+        await repository.delete_totp(uow.session, credential)
+    await repository.replace_recovery_codes(uow.session, identity_id, [])
+    return held

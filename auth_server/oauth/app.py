@@ -23,7 +23,9 @@ from auth_server.oauth.server import OAuthServer
 from auth_server.oauth.tokens import code_flow, grant_types
 from auth_server.oauth.tokens import router as tokens_router
 from auth_server.oauth.userinfo import router as userinfo_router
+from auth_server.sessions import router as sessions_router
 from auth_server.sessions.schemas import ACR_CA, ACR_SCA
+from auth_server.staff_admin import router as staff_admin_router
 from obank.inputs import refuse_control_characters
 from obank.principal import InvalidPrincipalAssertionError, load_internal_assertions
 from obank.runtime import Platform
@@ -31,7 +33,16 @@ from obank.runtime import Platform
 SERVICE_NAME = "auth_server"
 ID_TOKEN_CLAIMS = ("sub", "acr", "amr", "auth_time", "nonce", "openbanking_intent_id")
 # Where the lead's gateway routes to this app (paths are served unchanged).
-MOUNT_PREFIXES = ("/.well-known", "/oauth2", "/connect/register", "/admin/v1/oauth-clients", "/account/grants")
+MOUNT_PREFIXES = (
+    "/.well-known",
+    "/oauth2",
+    "/connect/register",
+    "/admin/v1/oauth-clients",
+    "/account/grants",
+    "/admin/v1/identities",
+    "/admin/v1/grants",
+    "/api/v1/sessions",
+)
 
 
 def create_oauth_app(platform: Platform, server: OAuthServer | None = None) -> FastAPI:
@@ -60,7 +71,7 @@ def create_oauth_app(platform: Platform, server: OAuthServer | None = None) -> F
     app.state.internal_assertions = load_internal_assertions(platform.settings)
     app.state.service_name = SERVICE_NAME
     routers = (discovery_router, keys_router, par_router, tokens_router, clients_router, registration_router)
-    for module in (*routers, authorize_router, userinfo_router, grants_router):
+    for module in (*routers, authorize_router, userinfo_router, grants_router, staff_admin_router, sessions_router):
         app.include_router(module.router)
     handled = (OAuthError, InvalidPrincipalAssertionError, RequestValidationError, StarletteHTTPException, Exception)
     for error in handled:

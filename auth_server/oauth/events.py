@@ -28,10 +28,12 @@ def report_oauth_change(
     before: dict[str, Any] | None = None,
     actor: Actor | None = None,
     correlation_id: str | None = None,
+    sealed: dict[str, Any] | None = None,
 ) -> None:
     """One change's outbox event and audit record (`details` is its after-state), by `actor` else the uow's actor.
 
     `correlation_id` names the request the change belongs to when it is not the current one (a group commit).
+    `sealed` facts go into the audit record alone, whose changes are sealed at rest (a staff member's reason).
     """
     who = actor or uow.actor
     payload = event_payload(who, details)
@@ -41,7 +43,7 @@ def report_oauth_change(
         entity_type=entity_type,
         entity_id=entity_id,
         before=before,
-        after=details,
+        after={**details, **sealed} if sealed else details,
         actor=who,
         correlation_id=correlation_id,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -45,3 +46,21 @@ async def end_live_sessions(
         statement = statement.where(BrowserSession.id != keep)
     ended = await session.scalars(statement)
     return len(ended.all())
+
+
+async def live_of_identity(
+    session: AsyncSession, identity_id: uuid.UUID, *, now: datetime, idle_since: datetime
+) -> Sequence[BrowserSession]:
+    """The identity's sessions neither ended nor past their lifetimes (last used after `idle_since`), newest first."""
+    statement = (
+        select(BrowserSession)
+        .where(
+            BrowserSession.identity_id == identity_id,
+            BrowserSession.ended_at.is_(None),
+            BrowserSession.absolute_expires_at > now,
+            BrowserSession.last_seen_at > idle_since,
+        )
+        .order_by(BrowserSession.created_at.desc(), BrowserSession.id)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(statement)).all()

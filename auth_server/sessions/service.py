@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth_server.auditing import SecurityEvent, report_security_events
 from auth_server.sessions import repository
-from auth_server.sessions.errors import SessionNotFound
+from auth_server.sessions.errors import CustomerSessionNotFound, SessionNotFound
 from auth_server.sessions.models import BrowserSession
 from auth_server.sessions.schemas import IssuedSession, SessionRecord, SessionStage
 from obank.crypto import KeyRing, lookup_hashes
@@ -24,6 +25,7 @@ ABSOLUTE_LIFETIME = timedelta(hours=12)
 PENDING_LIFETIME = timedelta(minutes=10)
 # Last-seen times are written at most this often, not on every request.
 TOUCH_INTERVAL = timedelta(minutes=1)
+ENDED_BY_CUSTOMER = "ended_by_customer"
 
 
 def _record(row: BrowserSession) -> SessionRecord:
@@ -36,7 +38,9 @@ def _record(row: BrowserSession) -> SessionRecord:
         auth_time=row.auth_time,
         return_to=row.return_to,
         created_at=row.created_at,
+        last_seen_at=row.last_seen_at,
         absolute_expires_at=row.absolute_expires_at,
+        idle_expires_at=row.last_seen_at + IDLE_TIMEOUT,
     )
 
 
@@ -75,6 +79,10 @@ async def start_session(
     return IssuedSession(_record(row), token)
 
 
+def _within_lifetimes(row: BrowserSession, now: datetime) -> bool:
+    return now < row.absolute_expires_at and now < row.last_seen_at + IDLE_TIMEOUT
+
+
 async def resolve_session(uow: UnitOfWork, token: str | None, *, now: datetime | None = None) -> SessionRecord | None:
     """The live session a cookie token designates; one past its idle or absolute lifetime is ended instead."""
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 100:
@@ -85,7 +93,7 @@ async def resolve_session(uow: UnitOfWork, token: str | None, *, now: datetime |
     )
     if row is None:
         return None
-    if now >= row.absolute_expires_at or now >= row.last_seen_at + IDLE_TIMEOUT:
+    if not _within_lifetimes(row, now):
         row.ended_at, row.end_reason = now, "expired"
         await uow.session.flush()
         return None
@@ -93,6 +101,27 @@ async def resolve_session(uow: UnitOfWork, token: str | None, *, now: datetime |
         row.last_seen_at = now
         await uow.session.flush()
     return _record(row)
+
+
+async def list_live_sessions(
+    session: AsyncSession, identity_id: uuid.UUID, *, now: datetime | None = None
+) -> list[SessionRecord]:
+    """The identity's live sessions, signed in or part way through signing in, newest first."""
+    now = now or datetime.now(UTC)
+    rows = await repository.live_of_identity(session, identity_id, now=now, idle_since=now - IDLE_TIMEOUT)
+    return [_record(row) for row in rows]
+
+
+async def end_live_session(
+    uow: UnitOfWork, identity_id: uuid.UUID, session_id: uuid.UUID, *, reason: str, now: datetime
+) -> bool:
+    """End one live session of the identity; False when it is none (another's, ended, or past its lifetimes)."""
+    row = await repository.get(uow.session, session_id, for_update=True)
+    if row is None or row.identity_id != identity_id or row.ended_at is not None or not _within_lifetimes(row, now):
+        return False
+    row.ended_at, row.end_reason = now, reason
+    await uow.session.flush()
+    return True
 
 
 async def _live_row(session: AsyncSession, session_id: uuid.UUID) -> BrowserSession:
@@ -143,3 +172,41 @@ async def end_identity_sessions(
 ) -> int:
     """End every live session of an identity except `keep` (password change, reset, disabling)."""
     return await repository.end_live_sessions(uow.session, identity_id, reason=reason, now=now, keep=keep)
+
+
+async def end_own_session(
+    uow: UnitOfWork,
+    *,
+    identity_id: uuid.UUID,
+    customer_id: uuid.UUID,
+    session_id: uuid.UUID,
+    now: datetime | None = None,
+) -> None:
+    """The customer signed one of their live sessions out (another device, say); reported as `session.ended`."""
+    now = now or datetime.now(UTC)
+    if not await end_live_session(uow, identity_id, session_id, reason=ENDED_BY_CUSTOMER, now=now):
+        raise CustomerSessionNotFound()
+    details = {"kind": "customer", "customer_id": str(customer_id), "session_id": str(session_id)}
+    report_security_events(uow, SecurityEvent("session.ended", uow.actor, "identity", str(identity_id), details))
+
+
+async def end_other_sessions(
+    uow: UnitOfWork,
+    *,
+    identity_id: uuid.UUID,
+    customer_id: uuid.UUID,
+    keep: uuid.UUID | None,
+    now: datetime | None = None,
+) -> int:
+    """The customer signed out everywhere but `keep` (everywhere when None): `identity.sessions_ended`."""
+    now = now or datetime.now(UTC)
+    ended = await repository.end_live_sessions(uow.session, identity_id, reason=ENDED_BY_CUSTOMER, now=now, keep=keep)
+    details = {
+        "kind": "customer",
+        "customer_id": str(customer_id),
+        "sessions_ended": ended,
+        "kept_session_id": None if keep is None else str(keep),
+    }
+    event = SecurityEvent("identity.sessions_ended", uow.actor, "identity", str(identity_id), details)
+    report_security_events(uow, event)
+    return ended

@@ -23,8 +23,7 @@ from auth_server.oauth.grants.errors import (
     NotACustomer,
     ProblemRoute,
 )
-from auth_server.oauth.grants.models import GrantStatus
-from auth_server.oauth.grants.schemas import ConsentList, ConsentState, ConsentView
+from auth_server.oauth.grants.schemas import ConsentList, ConsentView
 from auth_server.oauth.server import ServerDep
 from auth_server.pages.dependencies import BrowserDep, CheckedBrowserDep
 from auth_server.pages.rendering import redirect, render
@@ -56,7 +55,7 @@ async def grants_page(request: Request, uow: UnitOfWorkDep, browser: BrowserDep)
                 "scopes": [SCOPE_WORDS.get(scope, scope) for scope in grant.scopes if scope != "openid"],
                 "created": grant.created_at.strftime("%d %B %Y"),
                 "expires": None if grant.expires_at is None else grant.expires_at.strftime("%d %B %Y"),
-                "state": _state(grant, now),
+                "state": service.grant_state(grant, now),
             }
         )
     context = {"title": "Apps with access to your account", "grants": rows}
@@ -88,14 +87,6 @@ def _customer(principal: Principal) -> uuid.UUID:
         raise NotACustomer("the principal names no customer") from exc
 
 
-def _state(grant: service.GrantRecord, now: datetime) -> ConsentState:
-    """Expired once its time ran out, even when its consent's expiry later ended it too; else revoked or active."""
-    ended = now if grant.revoked_at is None else min(now, grant.revoked_at)
-    if grant.expires_at is not None and grant.expires_at <= ended:
-        return "EXPIRED"
-    return "REVOKED" if grant.status is GrantStatus.REVOKED else "ACTIVE"
-
-
 async def _client_names(session: AsyncSession, client_ids: set[str]) -> dict[str, str]:
     names = {}
     for client_id in client_ids:
@@ -120,7 +111,7 @@ async def list_consents(session: SessionDep, principal: PrincipalDep) -> Consent
                 authorization_details=grant.authorization_details,
                 consent_id=grant.consent_id,
                 account_ids=list(grant.account_ids),
-                status=_state(grant, now),
+                status=service.grant_state(grant, now),
                 created_at=grant.created_at,
                 expires_at=grant.expires_at,
                 revoked_at=grant.revoked_at,

@@ -15,6 +15,7 @@ from auth_server.oauth.errors import InvalidGrant
 from auth_server.oauth.events import report_oauth_change
 from auth_server.oauth.grants import repository
 from auth_server.oauth.grants.models import GrantStatus, OAuthGrant
+from auth_server.oauth.grants.schemas import ConsentState
 from auth_server.oauth.tokens.service import TokenService, revoke_tokens
 from obank import topics
 from obank.actor import Actor, ActorKind
@@ -22,6 +23,7 @@ from obank.revocation import RevocationList, consent_denial, grant_denial
 from obank.unit_of_work import UnitOfWork
 
 GRANTS_TOPIC = topics.GRANTS_TOPIC
+STAFF_REVOKED = "staff_revoked"  # the reason code of a grant's and its tokens' revocation by staff
 
 
 def grant_denials(grant_id: uuid.UUID | str, consent_id: str | None) -> list[str]:
@@ -212,8 +214,9 @@ async def _end_grant(
     *,
     reason: str,
     now: datetime,
+    sealed: dict[str, Any] | None = None,
 ) -> GrantRecord:
-    """Revoke an active, locked grant and every token of it; report `grant.revoked`."""
+    """Revoke an active, locked grant and every token of it; report `grant.revoked` (`sealed`: audit record only)."""
     # Before the commit: a failed commit leaves an extra denial, never a missing one. Every access
     # token of the grant was issued by now, so it expires within a token lifetime (plus skew).
     denied_until = now + timedelta(seconds=access_token_lifetime_s + CLOCK_SKEW_S)
@@ -231,6 +234,7 @@ async def _end_grant(
         entity_id=str(row.id),
         details={**_details(record), "denied_until": denied_until.isoformat(), "reason": reason},
         actor=actor,
+        sealed=sealed,
     )
     return record
 
@@ -245,6 +249,33 @@ async def withdraw_grant(
 ) -> GrantRecord:
     """The customer withdrew the grant: revoked here now; core banking revokes its consent from the event."""
     return await revoke_grant(uow, tokens, grant_id=grant_id, subject=subject, now=now)
+
+
+async def revoke_grant_as_staff(
+    uow: UnitOfWork, tokens: TokenService, *, grant_id: uuid.UUID, staff_reason: str, now: datetime | None = None
+) -> GrantRecord:
+    """A staff member (the unit of work's actor) revoked the grant, as its customer can: its tokens die now, core
+    banking revokes its consent from the event; their reason is sealed in the audit record. Revoked already: as is.
+    """
+    now = now or datetime.now(UTC)
+    row = await repository.get(uow.session, grant_id, for_update=True)
+    if row is None:
+        raise InvalidGrant("the grant does not exist")
+    if row.status is not GrantStatus.ACTIVE:
+        return GrantRecord.from_model(row)
+    lifetime = tokens.config.access_token_lifetime_s
+    sealed = {"staff_reason": staff_reason}
+    return await _end_grant(
+        uow, tokens.revocations, row, uow.actor, lifetime, reason=STAFF_REVOKED, now=now, sealed=sealed
+    )
+
+
+def grant_state(grant: GrantRecord, now: datetime) -> ConsentState:
+    """Expired once its time ran out, even when its consent's expiry later ended it too; else revoked or active."""
+    ended = now if grant.revoked_at is None else min(now, grant.revoked_at)
+    if grant.expires_at is not None and grant.expires_at <= ended:
+        return "EXPIRED"
+    return "REVOKED" if grant.status is GrantStatus.REVOKED else "ACTIVE"
 
 
 def record_denial(
