@@ -1,11 +1,21 @@
-"""Audit tables (schema `audit`): append-only records on independent hash chains, and one head row per chain."""
+"""Audit tables (schema `audit`): append-only records on independent hash chains, one head row per chain, and
+staff members' decryptions of records with their reasons."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, LargeBinary, SmallInteger, String, func
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Index,
+    LargeBinary,
+    SmallInteger,
+    String,
+    func,
+)
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -53,6 +63,8 @@ class AuditRecord(Base):
         CheckConstraint(f"actor_kind IN {ACTOR_KINDS!r}", name="actor_kind"),
         Index("ix_audit_records_correlation_id", "correlation_id"),
         Index("ix_audit_records_entity", "entity_type", "entity_id"),
+        # What a customer did themselves (the investigation timeline follows them).
+        Index("ix_audit_records_actor_id", "actor_id"),
     )
 
 
@@ -67,3 +79,23 @@ class AuditChainHead(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
     __table_args__ = (CheckConstraint(f"id >= 0 AND id < {CHAIN_COUNT}", name="chain_id"),)
+
+
+class AuditDecryption(Base):
+    """A staff member opened a record's before/after: who, when and why (the reason sealed to its row)."""
+
+    __tablename__ = "decryptions"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    # No foreign key: records are append-only (never deleted), and one would make TRUNCATE of the records fail
+    # before their trigger refuses it. The service reads the record in the same transaction.
+    record_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    staff_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    reason_sealed: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    decrypted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+    __table_args__ = (
+        Index("ix_decryptions_decrypted_at", "decrypted_at"),
+        Index("ix_decryptions_record_id", "record_id", "decrypted_at"),
+        Index("ix_decryptions_staff_id", "staff_id", "decrypted_at"),
+    )

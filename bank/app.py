@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 from starlette.types import ASGIApp
 
+from audit.app import ADMIN_PREFIXES as AUDIT_ADMIN_PREFIXES
+from audit.app import create_app as create_audit_app
 from auth_server import facade as auth_server_facade
 from auth_server.app import PAGE_PREFIXES as AUTH_PAGE_PREFIXES
 from auth_server.app import create_app as create_auth_server_app
@@ -59,6 +61,7 @@ def create_app(
     auth_server = create_auth_server_app(platform)
     notifications = create_notifications_app(platform)
     fraud = create_fraud_app(platform)
+    audit = create_audit_app(platform)
     development = () if settings.is_production else NOTIFICATIONS_DEVELOPMENT_PREFIXES
     # The web app and console call the API through this very gateway (bound below, once it is built).
     web_api = GatewayApi(settings.public_base_url())
@@ -67,6 +70,7 @@ def create_app(
         *(Route(prefix, first_party_cors(notifications, settings)) for prefix in NOTIFICATIONS_CUSTOMER_PREFIXES),
         *(Route(prefix, notifications) for prefix in (*NOTIFICATIONS_ADMIN_PREFIXES, *development)),
         *(Route(prefix, fraud) for prefix in FRAUD_ADMIN_PREFIXES),
+        *(Route(prefix, audit) for prefix in AUDIT_ADMIN_PREFIXES),
         Route("/api/v1", first_party_cors(core_banking, settings)),
         Route("/admin/v1", core_banking),
         Route(OPEN_BANKING_PREFIX, open_banking),

@@ -32,7 +32,11 @@ class OutboxEvent(Base):
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (Index("ix_outbox_events_unpublished", "position", postgresql_where=text("published_at IS NULL")),)
+    __table_args__ = (
+        Index("ix_outbox_events_unpublished", "position", postgresql_where=text("published_at IS NULL")),
+        # Audit investigations show the events of the requests they follow.
+        Index("ix_outbox_events_correlation_id", "correlation_id"),
+    )
 
 
 class ConsumedEvent(Base):
