@@ -142,12 +142,18 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule("GET", r"/api/v1/notifications(/.*)?", _first_party("notifications.read", "openid", "notifications", READS)),
     _rule(None, r"/api/v1/notifications(/.*)?", _first_party("notifications.write", "openid", "notifications", WRITES)),
+    # The customer's secure messages with the bank's support staff (notifications).
+    _rule("GET", r"/api/v1/conversations(/.*)?", _first_party("messages.read", "openid", "notifications", READS)),
+    _rule("POST", r"/api/v1/conversations(/.*)?", _first_party("messages.write", "openid", "notifications", WRITES)),
     # The customer's own sign-in sessions and devices (auth_server).
     _rule("GET", r"/api/v1/sessions", _first_party("sessions.list", "openid", "auth_server", READS)),
     _rule("DELETE", rf"/api/v1/sessions(/{_UUID})?", _first_party("sessions.end", "openid", "auth_server", WRITES)),
     # Staff: webhooks (notifications), the authorization server's client registry, then core banking's admin API.
     _rule("GET", r"/admin/v1/webhooks(/.*)?", _admin("admin.webhooks.read", ANY_STAFF, READS, "notifications")),
     _rule(None, r"/admin/v1/webhooks(/.*)?", _admin("admin.webhooks.write", ADMIN, WRITES, "notifications")),
+    # Secure messages: support staff and admins read and answer them (notifications).
+    _rule("GET", r"/admin/v1/conversations(/.*)?", _admin("admin.messages.read", SUPPORT, READS, "notifications")),
+    _rule("POST", r"/admin/v1/conversations(/.*)?", _admin("admin.messages.write", SUPPORT, WRITES, "notifications")),
     # Fraud analysts only: alerts, payments held for review, the mule list (fraud).
     _rule("GET", r"/admin/v1/fraud(/.*)?", _admin("admin.fraud.read", FRAUD_ANALYST, READS, "fraud")),
     _rule(None, r"/admin/v1/fraud(/.*)?", _admin("admin.fraud.write", FRAUD_ANALYST, WRITES, "fraud")),

@@ -19,7 +19,9 @@ from obank.log import get_logger
 from obank.runtime import Platform
 from web import signin
 from web.api import GatewayApi
+from web.console.messages import router as console_messages_router
 from web.console.router import router as console_router
+from web.customer.messages import router as customer_messages_router
 from web.customer.router import router as customer_router
 from web.errors import ApiRefused, FormRejected, SignInNeeded, StepUpNeeded
 from web.pages import HOMES, WebState, login_location
@@ -76,8 +78,8 @@ def create_app(platform: Platform, api: GatewayApi) -> FastAPI:
     )
     for surface in Surface:
         app.include_router(signin.router_for(surface))
-    app.include_router(customer_router)
-    app.include_router(console_router)
+    for router in (customer_router, customer_messages_router, console_router, console_messages_router):
+        app.include_router(router)
 
     @app.get("/", include_in_schema=False)
     async def root() -> Response:

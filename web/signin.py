@@ -11,14 +11,12 @@ import base64
 import hashlib
 import hmac
 import secrets
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from obank.browser import csrf
 from obank.claims import ACR_SCA
 from web.errors import ApiRefused, StepUpNeeded
 from web.pages import (
@@ -201,7 +199,6 @@ def router_for(surface: Surface) -> APIRouter:
         record.state.tokens = tokens
         record.state.roles = [str(role) for role in claims.get("roles") or []]
         record.state.name = _who(claims)
-        record.state.sid = str(claims.get("sid") or "") or None
         destination = await _run_pending(request, web, surface, record) or sign_in.return_to
         new_token = await web.sessions.save(record, rotate=True)
         response = RedirectResponse(destination, status_code=303)
@@ -214,14 +211,15 @@ def router_for(surface: Surface) -> APIRouter:
         web: WebState = request.app.state.web
         page = await form_page_for(request, surface)
         tokens = page.record.state.tokens
-        if surface is Surface.APP and tokens is not None and page.record.state.sid:
-            # End the sign-in itself, not only this app's hold on it (the next sign-in asks for the password).
-            await web.api.request(
-                request.scope,
-                "DELETE",
-                f"/api/v1/sessions/{page.record.state.sid}",
-                token=tokens.access_token,
+        if surface is Surface.APP and tokens is not None:
+            # End the sign-in itself, not only this app's hold on it: the next sign-in asks for the password.
+            listed = await web.api.request(request.scope, "GET", "/api/v1/sessions", token=tokens.access_token)
+            current = (
+                [s["id"] for s in listed.json().get("sessions", []) if s.get("current")] if listed.is_success else []
             )
+            for session_id in current:
+                path = f"/api/v1/sessions/{session_id}"
+                await web.api.request(request.scope, "DELETE", path, token=tokens.access_token)
         for token in (tokens.refresh_token, tokens.access_token) if tokens else ():
             if token:
                 await web.api.request(
@@ -244,10 +242,3 @@ def router_for(surface: Surface) -> APIRouter:
         return response
 
     return router
-
-
-def idempotency_key() -> str:
-    return str(uuid.uuid4())
-
-
-__all__ = ["csrf", "idempotency_key", "router_for", "safe_return_to", "start_sign_in", "step_up"]

@@ -409,7 +409,7 @@ async def change_order(page: CustomerForm, order_id: uuid.UUID, action: str) -> 
 async def notifications(page: CustomerPage, offset: Annotated[int, Query(ge=0, le=100_000)] = 0) -> Response:
     inbox = await page.read("/api/v1/notifications", params={"limit": 20, "offset": offset})
     preferences = await page.read("/api/v1/notification-preferences")
-    context = {"title": "Messages", "inbox": inbox, "preferences": preferences, "offset": offset}
+    context = {"title": "Inbox", "inbox": inbox, "preferences": preferences, "offset": offset}
     return page.render("app/notifications.html", context)
 
 

@@ -50,7 +50,6 @@ class SessionState(BaseModel):
     pending: PendingAction | None = None
     name: str | None = None  # who is signed in, for the page header (the token's claims, never logged)
     roles: list[str] = []
-    sid: str | None = None  # the authorization server's sign-in session behind the tokens
 
 
 @dataclass(slots=True)
