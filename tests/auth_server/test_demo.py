@@ -55,10 +55,12 @@ async def test_demo_logins_work_and_reruns_return_the_same_credentials(platform:
 async def test_demo_json_names_the_staff_console_registered_for_staff_logins(platform: Platform) -> None:
     path = await seed_and_write_demo(platform, platform.settings.public_base_url())
 
-    console = json.loads(path.read_text())["clients"]["staff_console"]
+    demo = json.loads(path.read_text())
+    console = demo["clients"]["staff_console"]
 
     assert set(console) == {"client_id", "redirect_uri", "certificate", "private_key"}
     async with unit_of_work(platform.sessions) as session:
         registered = await clients_service.get_client(session, console["client_id"])
     assert registered.identity_kind is IdentityKind.STAFF and registered.first_party
-    assert registered.redirect_uris == (console["redirect_uri"],)
+    # The demo's loopback redirect for scripts, and the staff console's callback at the issuer (web/).
+    assert registered.redirect_uris == (console["redirect_uri"], f"{demo['issuer']}/console/callback")
