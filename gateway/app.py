@@ -45,7 +45,8 @@ class SecurityHeadersMiddleware:
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers.append((b"strict-transport-security", STRICT_TRANSPORT_SECURITY))
-                headers.append((b"x-content-type-options", b"nosniff"))
+                if b"x-content-type-options" not in present:
+                    headers.append((b"x-content-type-options", b"nosniff"))
                 content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
                 if b"cache-control" not in present and _is_json(content_type):
                     headers.append((b"cache-control", b"no-store"))

@@ -1,4 +1,5 @@
-"""The notifications schema: one declarative base for every part's tables (webhooks, customer messages)."""
+"""The notifications schema: one declarative base for every part's tables (webhooks, customer messages, secure
+messages)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ from sqlalchemy.orm import DeclarativeBase
 from obank.database import schema_metadata
 
 # Each part's models module, imported so its tables join the metadata Alembic compares.
-MODEL_MODULES: tuple[str, ...] = ("notifications.webhooks.models", "notifications.customers.models")
+MODEL_MODULES: tuple[str, ...] = (
+    "notifications.webhooks.models",
+    "notifications.customers.models",
+    "notifications.conversations.models",
+)
 
 
 class Base(DeclarativeBase):

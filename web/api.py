@@ -7,7 +7,7 @@ to), its address (rate limits) and its correlation id (one investigation timelin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
 
@@ -58,15 +58,19 @@ class GatewayApi:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         data: Mapping[str, str] | None = None,
+        files: Sequence[tuple[str, tuple[str, bytes, str]]] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """One call on behalf of the browser request `browser` (its ASGI scope)."""
+        """One call on behalf of the browser request `browser` (its ASGI scope); `files` (with `data`) sends
+        multipart/form-data."""
         sent = {CORRELATION_HEADER: current_correlation_id(), **(headers or {})}
         if token is not None:
             sent["authorization"] = f"Bearer {token}"
         marker = _browser.set(browser)
         try:
-            return await self._client.request(method, path, params=params, json=json, data=data, headers=sent)
+            return await self._client.request(
+                method, path, params=params, json=json, data=data, files=files, headers=sent
+            )
         finally:
             _browser.reset(marker)
 

@@ -140,14 +140,25 @@ class Page:
         idempotency_key: str | None = None,
         step_up: PendingAction | None = None,
         headers: dict[str, str] | None = None,
+        data: dict[str, str] | None = None,
+        files: list[tuple[str, tuple[str, bytes, str]]] | None = None,
     ) -> httpx.Response:
-        """The API's answer; 401 ends the session (sign in again), or asks for a step-up when `step_up` says how."""
+        """The API's answer; 401 ends the session (sign in again), or asks for a step-up when `step_up` says how.
+        `files` (with `data` for the other fields) sends multipart/form-data instead of a JSON `body`."""
         sent = dict(headers or {})
         if idempotency_key:
             sent["idempotency-key"] = idempotency_key
         query = {name: value for name, value in (params or {}).items() if value not in (None, "")}
         answer = await self.web.api.request(
-            self.request.scope, method, path, token=await self._token(), params=query, json=body, headers=sent
+            self.request.scope,
+            method,
+            path,
+            token=await self._token(),
+            params=query,
+            json=body,
+            data=data,
+            files=files,
+            headers=sent,
         )
         if answer.status_code == 401:
             challenge = answer.headers.get("www-authenticate", "")

@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_banking.facade import AccountNotFound, AccountRecord, CoreBanking
+from notifications.conversations.service import MESSAGE_ADDED as CONVERSATION_MESSAGE_ADDED
+from notifications.conversations.service import TOPIC as CONVERSATIONS_TOPIC
 from notifications.customers import repository
 from notifications.customers.models import Kind, MessageStatus
 from notifications.customers.service import channels_for
@@ -43,6 +45,7 @@ TOPICS = (
     STATEMENTS_TOPIC,
     LEDGER_TOPIC,
     TRANSFERS_TOPIC,
+    CONVERSATIONS_TOPIC,
 )
 # Long-lived consents a customer is told about (a payment consent is used once, as the payment is made).
 LONG_LIVED_CONSENTS = frozenset({"ACCOUNT_ACCESS", "FUNDS_CONFIRMATION"})
@@ -203,6 +206,10 @@ def read_event(event: Event, settings: Settings, now: datetime) -> Reading:
     elif event.topic == LEDGER_TOPIC and event.event_type in ("funds.withdrawn", "funds.deposited"):
         balance = int(payload["booked_balance_minor"]) if "booked_balance_minor" in payload else None
         reading.watches.append(BalanceWatch(uuid.UUID(str(payload["account_id"])), balance_minor=balance))
+    elif event.topic == CONVERSATIONS_TOPIC and event.event_type == CONVERSATION_MESSAGE_ADDED:
+        if payload.get("author_kind") == "staff":  # support answered: the customer hears of it, not what it says
+            facts = {"conversation_id": str(payload["conversation_id"])}
+            reading.notices.append(Notice(Kind.SECURE_MESSAGE, uuid.UUID(str(payload["customer_id"])), facts))
     elif event.topic == TRANSFERS_TOPIC and event.event_type == "transfer.completed":
         customer_id = uuid.UUID(str(payload["customer_id"]))
         reading.watches.append(BalanceWatch(uuid.UUID(str(payload["source_account_id"])), customer_id))

@@ -32,6 +32,7 @@ class Kind(StrEnum):
     CONSENT_EXPIRING = "consent_expiring"
     LOW_BALANCE = "low_balance"
     STATEMENT_READY = "statement_ready"
+    SECURE_MESSAGE = "secure_message"  # support staff answered in a secure message (never its text)
 
 
 # Security notices always go by email: the customer cannot turn that channel off.

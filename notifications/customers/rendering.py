@@ -51,6 +51,7 @@ SUBJECTS: dict[Kind, str] = {
     Kind.CONSENT_EXPIRING: "Access for {{ client_id }} ends on {{ expires_on }}",
     Kind.LOW_BALANCE: "Your balance is below {{ threshold }}",
     Kind.STATEMENT_READY: "Your statement for {{ month }} is ready",
+    Kind.SECURE_MESSAGE: "You have a new secure message from obank",
 }
 
 
