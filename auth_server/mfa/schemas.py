@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from auth_server.sessions.schemas import IssuedSession
+
 
 @dataclass(frozen=True, slots=True)
 class TotpEnrolment:
@@ -29,3 +31,22 @@ class SecondFactors:
     @property
     def any(self) -> bool:
         return self.totp_enrolled or self.recovery_codes_left > 0
+
+
+@dataclass(frozen=True, slots=True)
+class ReplacementOffer:
+    """A new secret offered to a signed-in person, and that secret sealed to their session for the form to carry:
+    nothing is stored until a code from the new app confirms it."""
+
+    enrolment: TotpEnrolment
+    sealed: str
+
+
+@dataclass(frozen=True, slots=True)
+class Replacement:
+    """A confirmed new authenticator app: the browser's new session token, the new recovery codes (shown once), and
+    how many other sessions ended."""
+
+    issued: IssuedSession
+    recovery_codes: list[str]
+    other_sessions_ended: int

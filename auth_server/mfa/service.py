@@ -1,18 +1,26 @@
-"""TOTP enrolment and verification with replay refusal, and single-use recovery codes."""
+"""TOTP enrolment, replacement and verification with replay refusal, and single-use recovery codes."""
 
 from __future__ import annotations
 
+import base64
 import secrets
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.keywrap import InvalidUnwrap
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth_server.auditing import SecurityEvent, report_security_events
+from auth_server.identities.schemas import IdentityRecord
 from auth_server.mfa import repository, totp
-from auth_server.mfa.errors import AlreadyEnrolled, EnrolmentCodeRejected, NotEnrolled
+from auth_server.mfa.errors import AlreadyEnrolled, EnrolmentCodeRejected, NotEnrolled, ReplacementExpired
 from auth_server.mfa.models import RecoveryCode, TotpCredential
 from auth_server.mfa.replay import ReplayGuard
-from auth_server.mfa.schemas import SecondFactors, TotpEnrolment
+from auth_server.mfa.schemas import Replacement, ReplacementOffer, SecondFactors, TotpEnrolment
+from auth_server.sessions import service as sessions_service
+from auth_server.sessions.schemas import SessionRecord
+from obank.actor import Actor, ActorKind
 from obank.crypto import KeyRing, lookup_hashes, seal, unseal
 from obank.unit_of_work import UnitOfWork
 
@@ -22,6 +30,17 @@ RECOVERY_CODE_COUNT = 10
 # Crockford's base32 alphabet: no I, L, O or U to misread; 10 characters carry 50 random bits.
 _RECOVERY_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 _RECOVERY_LENGTH = 10
+REPLACEMENT_PURPOSE = "totp-replacement-offer"
+# A sealed offer is about 150 characters; anything much longer did not come from the page.
+_MAX_SEALED_OFFER = 512
+# Replacing the authenticator app or the recovery codes needs both factors proven this recently: time to install
+# a new app and scan its QR code (a payment's step-up, one click, asks for 5 minutes).
+STEP_UP_MAX_AGE = timedelta(minutes=15)
+# Action names of the security events (outbox event types and audit actions). A replaced app is reported as an
+# enrolment, which fraud features (`totp_changed_at`) and customer notices ("authenticator app changed") act on.
+TOTP_ENROLLED = "mfa.enrolled"
+RECOVERY_CODES_RENEWED = "mfa.recovery_codes_renewed"
+ENDED_BY_REPLACEMENT = "totp_replaced"
 
 
 def _secret(keyring: KeyRing, credential: TotpCredential) -> str:
@@ -59,11 +78,18 @@ async def begin_enrolment(
 
 
 async def _accept_code(
-    keyring: KeyRing, credential: TotpCredential, code: str, guard: ReplayGuard, now: datetime
+    keyring: KeyRing,
+    credential: TotpCredential,
+    code: str,
+    guard: ReplayGuard,
+    now: datetime,
+    *,
+    secret: str | None = None,
 ) -> bool:
     # RFC 6238 s5.2: a code accepted once is never accepted again; a step at or before the last
-    # accepted one is refused, so is a step another instance claimed first in Redis.
-    step = totp.matching_step(_secret(keyring, credential), code, now)
+    # accepted one is refused, so is a step another instance claimed first in Redis. A replacement
+    # `secret` is checked in the same sequence of steps: one accepted code per step per login.
+    step = totp.matching_step(secret if secret is not None else _secret(keyring, credential), code, now)
     if step is None or (credential.last_used_step is not None and step <= credential.last_used_step):
         return False
     if not await guard.claim(credential.identity_id, step):
@@ -205,3 +231,110 @@ async def remove_second_factors(uow: UnitOfWork, identity_id: uuid.UUID) -> Seco
         await repository.delete_totp(uow.session, credential)
     await repository.replace_recovery_codes(uow.session, identity_id, [])
     return held
+
+
+def is_recently_strong(record: SessionRecord, now: datetime) -> bool:
+    """Whether the session proved password and one-time code at most `STEP_UP_MAX_AGE` ago."""
+    return record.is_strong and record.auth_time is not None and now - record.auth_time <= STEP_UP_MAX_AGE
+
+
+def _actor(identity: IdentityRecord, session_id: uuid.UUID) -> Actor:
+    """The person themselves: a customer by core banking's customer id (one id across every audit record)."""
+    return Actor(ActorKind(identity.kind.value), str(identity.customer_id or identity.id), session_id=str(session_id))
+
+
+def _customer_id(identity: IdentityRecord) -> str | None:
+    return None if identity.customer_id is None else str(identity.customer_id)
+
+
+def offer_replacement(keyring: KeyRing, session_id: uuid.UUID, account_name: str) -> ReplacementOffer:
+    """A new secret to show, sealed to the browser session so only that session's form can bring it back."""
+    secret = totp.new_secret()
+    sealed = seal(keyring, session_id, REPLACEMENT_PURPOSE, secret.encode())
+    return ReplacementOffer(_enrolment(secret, account_name), base64.urlsafe_b64encode(sealed).decode())
+
+
+def reopen_replacement(keyring: KeyRing, session_id: uuid.UUID, sealed: str, account_name: str) -> ReplacementOffer:
+    """The offer a form brought back; ReplacementExpired unless it was sealed to this very session."""
+    if not sealed or len(sealed) > _MAX_SEALED_OFFER:
+        raise ReplacementExpired()
+    try:
+        opened = unseal(keyring, session_id, REPLACEMENT_PURPOSE, base64.urlsafe_b64decode(sealed.encode("ascii")))
+        secret = opened.decode("ascii")
+    except (ValueError, KeyError, IndexError, InvalidTag, InvalidUnwrap) as unreadable:
+        raise ReplacementExpired() from unreadable
+    return ReplacementOffer(_enrolment(secret, account_name), sealed)
+
+
+async def replace_authenticator(
+    uow: UnitOfWork,
+    *,
+    identity: IdentityRecord,
+    browser: SessionRecord,
+    secret: str,
+    code: str,
+    guard: ReplayGuard,
+    ip_address: str | None,
+    now: datetime | None = None,
+) -> Replacement:
+    """Replace an enrolled login's TOTP secret with `secret` once a code from the new app confirms it.
+
+    The caller has checked the browser proved both factors recently (`is_recently_strong`). The old app's codes and
+    every old recovery code stop working, new recovery codes are returned (shown once), the login's other sessions
+    end (a lost phone may be in someone else's hands) and this one gets a new token. Raises EnrolmentCodeRejected
+    for a wrong or replayed code, with nothing changed; like a first enrolment's, it does not count towards
+    lockout (the secret was shown to this session moments ago; guessing its codes gains nothing).
+    """
+    now = now or datetime.now(UTC)
+    credential = await repository.get_totp(uow.session, identity.id, for_update=True)
+    if credential is None or credential.confirmed_at is None:
+        raise NotEnrolled()
+    if not await _accept_code(uow.keyring, credential, code, guard, now, secret=secret):
+        raise EnrolmentCodeRejected()
+    credential.secret_sealed = seal(uow.keyring, identity.id, SECRET_PURPOSE, secret.encode())
+    credential.confirmed_at = credential.created_at = now
+    await uow.session.flush()
+    recovery_codes = await _issue_recovery_codes(uow, identity.id, now)
+    ended = await sessions_service.end_identity_sessions(
+        uow, identity.id, reason=ENDED_BY_REPLACEMENT, now=now, keep=browser.id
+    )
+    issued = await sessions_service.reissue_token(uow, browser.id, now=now)
+    details = {
+        "kind": identity.kind.value,
+        "method": "totp",
+        "customer_id": _customer_id(identity),
+        "replaced": True,
+        "other_sessions_ended": ended,
+    }
+    enrolled = SecurityEvent(
+        TOTP_ENROLLED, _actor(identity, browser.id), "identity", str(identity.id), details, ip_address
+    )
+    report_security_events(uow, enrolled)
+    return Replacement(issued, recovery_codes, ended)
+
+
+async def renew_recovery_codes(
+    uow: UnitOfWork,
+    *,
+    identity: IdentityRecord,
+    browser: SessionRecord,
+    ip_address: str | None,
+    now: datetime | None = None,
+) -> list[str]:
+    """A new set of ten recovery codes for an enrolled login (shown once); every old one stops working.
+
+    The caller has checked the browser proved both factors recently (`is_recently_strong`).
+    """
+    now = now or datetime.now(UTC)
+    # The credential's row lock orders concurrent renewals, so one set survives, never two.
+    credential = await repository.get_totp(uow.session, identity.id, for_update=True)
+    if credential is None or credential.confirmed_at is None:
+        raise NotEnrolled()
+    unused = await repository.count_unused_recovery_codes(uow.session, identity.id)
+    recovery_codes = await _issue_recovery_codes(uow, identity.id, now)
+    details = {"kind": identity.kind.value, "customer_id": _customer_id(identity), "unused_codes_replaced": unused}
+    renewed = SecurityEvent(
+        RECOVERY_CODES_RENEWED, _actor(identity, browser.id), "identity", str(identity.id), details, ip_address
+    )
+    report_security_events(uow, renewed)
+    return recovery_codes
