@@ -124,11 +124,11 @@ def reset_password(username: UsernameArgument, kind: KindOption, password_stdin:
     """Set a new password; every session of the login ends."""
     password = _password(password_stdin)
 
-    async def work(uow: UnitOfWork, _platform: Platform) -> IdentityRecord:
+    async def work(uow: UnitOfWork, platform: Platform) -> IdentityRecord:
         from auth_server.identities import service
 
         identity = await _find(uow, kind, username)
-        return await service.reset_password(uow, identity.id, password)
+        return await service.reset_password(uow, identity.id, password, revocations=platform.revocations)
 
     identity = _run(work)
     console.print(f"Password of {identity.kind.value} login {normalise_username(username)} reset; its sessions ended.")
@@ -152,11 +152,11 @@ def unlock(username: UsernameArgument, kind: KindOption) -> None:
 def disable(username: UsernameArgument, kind: KindOption) -> None:
     """Disable a login: it can no longer sign in and its sessions end."""
 
-    async def work(uow: UnitOfWork, _platform: Platform) -> IdentityRecord:
+    async def work(uow: UnitOfWork, platform: Platform) -> IdentityRecord:
         from auth_server.identities import service
 
         identity = await _find(uow, kind, username)
-        return await service.disable(uow, identity.id)
+        return await service.disable(uow, identity.id, revocations=platform.revocations)
 
     identity = _run(work)
     console.print(f"Disabled {identity.kind.value} login {normalise_username(username)}.")

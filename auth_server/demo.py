@@ -19,6 +19,7 @@ from auth_server.mfa import service as mfa_service
 from auth_server.mfa import totp
 from obank.actor import Actor
 from obank.crypto import KeyRing
+from obank.revocation import RevocationList
 from obank.roles import StaffRole
 from obank.unit_of_work import UnitOfWork, UnitsOfWork
 
@@ -64,7 +65,7 @@ def demo_password(keyring: KeyRing, kind: IdentityKind, username: str) -> str:
 
 
 async def _ensure_login(
-    uow: UnitOfWork, new: NewIdentity, existing: IdentityRecord | None, now: datetime
+    uow: UnitOfWork, revocations: RevocationList, new: NewIdentity, existing: IdentityRecord | None, now: datetime
 ) -> tuple[IdentityRecord, str]:
     """The login with its demo password and a confirmed TOTP secret, created or repaired as needed."""
     if existing is None:
@@ -74,7 +75,9 @@ async def _ensure_login(
         row = await identities_repository.get(uow.session, identity.id)
         # The derived password changes when the active key rotates: reset it so var/demo.json stays true.
         if row is not None and not await verify_password(row.password_hash, new.password):
-            identity = await identities_service.reset_password(uow, identity.id, new.password, now=now)
+            identity = await identities_service.reset_password(
+                uow, identity.id, new.password, revocations=revocations, now=now
+            )
     secret = await mfa_service.confirmed_secret(uow, identity.id)
     if secret is None:
         secret = totp.new_secret()
@@ -83,16 +86,19 @@ async def _ensure_login(
     return identity, secret
 
 
-async def seed_demo_identities(units: UnitsOfWork, customers: list[tuple[uuid.UUID, str]]) -> DemoIdentities:
+async def seed_demo_identities(
+    units: UnitsOfWork, revocations: RevocationList, customers: list[tuple[uuid.UUID, str]]
+) -> DemoIdentities:
     """Ensure a TOTP-enrolled login per `(customer_id, username)` and one staff login per role; idempotent.
 
-    One transaction of its own, acting as the demo.
+    One transaction of its own, acting as the demo; a password reset (after a key rotation) revokes through
+    `revocations` what the login's sessions issued.
     """
     async with units.begin(DEMO_ACTOR) as uow:
-        return await _seed(uow, customers)
+        return await _seed(uow, revocations, customers)
 
 
-async def _seed(uow: UnitOfWork, customers: list[tuple[uuid.UUID, str]]) -> DemoIdentities:
+async def _seed(uow: UnitOfWork, revocations: RevocationList, customers: list[tuple[uuid.UUID, str]]) -> DemoIdentities:
     session, keyring = uow.session, uow.keyring
     await identities_repository.lock_provisioning(session, "auth_server.demo")
     now = datetime.now(UTC)
@@ -101,7 +107,7 @@ async def _seed(uow: UnitOfWork, customers: list[tuple[uuid.UUID, str]]) -> Demo
         password = demo_password(keyring, IdentityKind.CUSTOMER, username)
         new = NewIdentity(kind=IdentityKind.CUSTOMER, username=username, password=password, customer_id=customer_id)
         existing = await identities_service.find_by_customer(session, customer_id)
-        identity, secret = await _ensure_login(uow, new, existing, now)
+        identity, secret = await _ensure_login(uow, revocations, new, existing, now)
         shown = identities_service.username_of(keyring, identity)
         customer_logins.append(DemoCustomerLogin(customer_id, shown, password, secret))
     staff_logins = []
@@ -109,7 +115,7 @@ async def _seed(uow: UnitOfWork, customers: list[tuple[uuid.UUID, str]]) -> Demo
         password = demo_password(keyring, IdentityKind.STAFF, username)
         new = NewIdentity(kind=IdentityKind.STAFF, username=username, password=password, roles=frozenset({role}))
         existing = await identities_service.find_identity(uow, IdentityKind.STAFF, username)
-        identity, secret = await _ensure_login(uow, new, existing, now)
+        identity, secret = await _ensure_login(uow, revocations, new, existing, now)
         shown = identities_service.username_of(keyring, identity)
         staff_logins.append(DemoStaffLogin(shown, password, secret, tuple(sorted(identity.roles))))
     return DemoIdentities(tuple(customer_logins), tuple(staff_logins))

@@ -38,7 +38,9 @@ async def seed_and_write_demo(platform: Platform, issuer: str) -> Path:
     units = platform_units(platform)
     # Each context seeds in its own transaction: the logins refer to customers by id only.
     customers = await seed_demo_bank(units)
-    identities = await seed_demo_identities(units, [(customer.customer_id, customer.email) for customer in customers])
+    identities = await seed_demo_identities(
+        units, platform.revocations, [(customer.customer_id, customer.email) for customer in customers]
+    )
     clients = await seed_demo_clients(units, settings.certs_dir, issuer)
     async with unit_of_work(platform.sessions) as session:
         await ensure_registry(session)  # the simulated scheme's other banks, for payments out of the bank

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from auth_server.dependencies import UnitOfWorkDep
+from auth_server.dependencies import RevocationsDep, UnitOfWorkDep
 from auth_server.errors import AuthError
 from auth_server.identities import service
 from auth_server.identities.errors import PasswordsDoNotMatch
@@ -88,6 +88,7 @@ async def password_submit(
     request: Request,
     browser: CheckedBrowserDep,
     uow: UnitOfWorkDep,
+    revocations: RevocationsDep,
     current_password: FormField = "",
     new_password: FormField = "",
     confirm_password: FormField = "",
@@ -102,6 +103,7 @@ async def password_submit(
             browser_session_id=record.id,
             current_password=current_password[:1024],
             new_password=new_password,
+            revocations=revocations,
             ip_address=browser.ip_address,
         )
     except AuthError as refused:

@@ -40,6 +40,7 @@ from auth_server.sessions import service as sessions_service
 from auth_server.sessions.schemas import IssuedSession
 from obank.actor import Actor, ActorKind
 from obank.crypto import KeyRing, lookup_hashes, seal, unseal
+from obank.revocation import RevocationList
 from obank.roles import StaffRole
 from obank.unit_of_work import UnitOfWork
 
@@ -300,11 +301,13 @@ async def change_password(
     browser_session_id: uuid.UUID,
     current_password: str,
     new_password: str,
+    revocations: RevocationList,
     ip_address: str | None,
     hasher: PasswordHasher = HASHER,
     now: datetime | None = None,
 ) -> IssuedSession:
-    """Change one's own password: every other session ends, this one gets a new token, notifications follow."""
+    """Change one's own password: every other session ends with what it issued, this one gets a new token,
+    notifications follow."""
     now = now or datetime.now(UTC)
     identity = await repository.get(uow.session, identity_id, for_update=True)
     if identity is None:
@@ -315,15 +318,21 @@ async def change_password(
         raise InvalidIdentity("The new password must differ from the current one.")
     await _set_password(uow.keyring, identity, new_password, hasher, now)
     await uow.session.flush()
-    ended = await sessions_service.end_identity_sessions(
-        uow, identity.id, reason="password_changed", now=now, keep=browser_session_id
-    )
-    issued = await sessions_service.reissue_token(uow, browser_session_id, now=now)
     actor = Actor(
         ActorKind(identity.kind.value),
         str(identity.customer_id or identity.id),  # a customer by core banking's id, as every context knows them
         session_id=str(browser_session_id),
     )
+    ended = await sessions_service.end_identity_sessions(
+        uow,
+        identity.id,
+        revocations=revocations,
+        reason="password_changed",
+        now=now,
+        keep=browser_session_id,
+        actor=actor,
+    )
+    issued = await sessions_service.reissue_token(uow, browser_session_id, now=now)
     details = {**_snapshot(identity), "other_sessions_ended": ended}
     report_security_events(
         uow, SecurityEvent("identity.password_changed", actor, "identity", str(identity.id), details, ip_address)
@@ -343,15 +352,19 @@ async def reset_password(
     identity_id: uuid.UUID,
     new_password: str,
     *,
+    revocations: RevocationList,
     hasher: PasswordHasher = HASHER,
     now: datetime | None = None,
 ) -> IdentityRecord:
-    """Set a new password for someone (the unit of work's operator or staff member); all their sessions end."""
+    """Set a new password for someone (the unit of work's operator or staff member); all their sessions end, with
+    what the bank's own apps obtained through them."""
     now = now or datetime.now(UTC)
     identity = await _locked_identity(uow.session, identity_id)
     await _set_password(uow.keyring, identity, new_password, hasher, now)
     await uow.session.flush()
-    ended = await sessions_service.end_identity_sessions(uow, identity.id, reason="password_reset", now=now)
+    ended = await sessions_service.end_identity_sessions(
+        uow, identity.id, revocations=revocations, reason="password_reset", now=now
+    )
     details = {**_snapshot(identity), "sessions_ended": ended}
     report_security_events(
         uow, SecurityEvent("identity.password_reset", uow.actor, "identity", str(identity.id), details)
@@ -378,8 +391,11 @@ async def unlock(
     return to_record(identity)
 
 
-async def disable(uow: UnitOfWork, identity_id: uuid.UUID, *, now: datetime | None = None) -> IdentityRecord:
-    """Disable a login (the unit of work's staff or operator decision): it can no longer sign in, its sessions end."""
+async def disable(
+    uow: UnitOfWork, identity_id: uuid.UUID, *, revocations: RevocationList, now: datetime | None = None
+) -> IdentityRecord:
+    """Disable a login (the unit of work's staff or operator decision): it can no longer sign in, its sessions end
+    with what the bank's own apps obtained through them."""
     now = now or datetime.now(UTC)
     identity = await _locked_identity(uow.session, identity_id)
     if identity.status is IdentityStatus.DISABLED:
@@ -387,7 +403,9 @@ async def disable(uow: UnitOfWork, identity_id: uuid.UUID, *, now: datetime | No
     identity.status = IdentityStatus.DISABLED
     identity.updated_at = now
     await uow.session.flush()
-    ended = await sessions_service.end_identity_sessions(uow, identity.id, reason="identity_disabled", now=now)
+    ended = await sessions_service.end_identity_sessions(
+        uow, identity.id, revocations=revocations, reason="identity_disabled", now=now
+    )
     details = {**_snapshot(identity), "sessions_ended": ended}
     report_security_events(uow, SecurityEvent("identity.disabled", uow.actor, "identity", str(identity.id), details))
     return to_record(identity)

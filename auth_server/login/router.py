@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from auth_server.dependencies import UnitOfWorkDep
+from auth_server.dependencies import RevocationsDep, UnitOfWorkDep
 from auth_server.identities import service as identities_service
 from auth_server.identities.schemas import IdentityKind
 from auth_server.login import service
@@ -24,6 +24,7 @@ from auth_server.pages.rendering import (
 from auth_server.sessions.schemas import IssuedSession, SessionRecord, SessionStage
 from fraud.decisions import FraudSignIns
 from obank.crypto import KeyRing
+from obank.revocation import RevocationList
 from obank.unit_of_work import UnitOfWork
 
 router = APIRouter(include_in_schema=False)
@@ -99,6 +100,7 @@ async def _submit_login(
     return_to: str,
     sca: str,
     sign_ins: FraudSignIns,
+    revocations: RevocationList,
 ) -> Response:
     resume_at = safe_return_to(return_to)
     require_sca = kind is IdentityKind.STAFF or sca == "1"
@@ -113,6 +115,7 @@ async def _submit_login(
         ip_address=browser.ip_address,
         device=browser.device,
         sign_ins=sign_ins,
+        revocations=revocations,
     )
     if outcome.issued is None:
         return _login_page(
@@ -151,13 +154,14 @@ async def login_submit(
     browser: CheckedBrowserDep,
     uow: UnitOfWorkDep,
     sign_ins: SignInsDep,
+    revocations: RevocationsDep,
     username: FormField = "",
     password: FormField = "",
     return_to: FormField = "",
     sca: FormField = "",
 ) -> Response:
     return await _submit_login(
-        request, browser, uow, IdentityKind.CUSTOMER, username, password, return_to, sca, sign_ins
+        request, browser, uow, IdentityKind.CUSTOMER, username, password, return_to, sca, sign_ins, revocations
     )
 
 
@@ -179,11 +183,14 @@ async def staff_login_submit(
     browser: CheckedBrowserDep,
     uow: UnitOfWorkDep,
     sign_ins: SignInsDep,
+    revocations: RevocationsDep,
     username: FormField = "",
     password: FormField = "",
     return_to: FormField = "",
 ) -> Response:
-    return await _submit_login(request, browser, uow, IdentityKind.STAFF, username, password, return_to, "1", sign_ins)
+    return await _submit_login(
+        request, browser, uow, IdentityKind.STAFF, username, password, return_to, "1", sign_ins, revocations
+    )
 
 
 async def _pending(browser: Browser, uow: UnitOfWork) -> tuple[SessionRecord, IdentityKind] | None:
@@ -323,9 +330,11 @@ async def logout_page(request: Request, browser: BrowserDep, uow: UnitOfWorkDep)
 
 
 @router.post("/logout")
-async def logout_submit(request: Request, browser: CheckedBrowserDep, uow: UnitOfWorkDep) -> Response:
+async def logout_submit(
+    request: Request, browser: CheckedBrowserDep, uow: UnitOfWorkDep, revocations: RevocationsDep
+) -> Response:
     if browser.session is not None:
-        await service.sign_out(uow, browser=browser.session, ip_address=browser.ip_address)
+        await service.sign_out(uow, browser=browser.session, revocations=revocations, ip_address=browser.ip_address)
     signed_out = Browser(None, browser.csrf_cookie, browser.csrf_cookie_is_new, browser.ip_address)
     context = {
         "title": "You have signed out",

@@ -30,6 +30,7 @@ from fraud.geo import default_geolocation
 from obank.actor import Actor, ActorKind
 from obank.crypto import KeyRing
 from obank.log import describe_error, get_logger
+from obank.revocation import RevocationList
 from obank.unit_of_work import UnitOfWork
 
 USERNAME_HASH_PURPOSE = "auth-attempted-username"
@@ -145,15 +146,21 @@ async def _assess(
 
 
 async def _refuse_risky(
-    uow: UnitOfWork, identity: IdentityRecord, assessed: SignInDecision, ip_address: str | None, now: datetime
+    uow: UnitOfWork,
+    revocations: RevocationList,
+    identity: IdentityRecord,
+    assessed: SignInDecision,
+    ip_address: str | None,
+    now: datetime,
 ) -> PasswordStepOutcome:
-    """A blocked sign-in: refused as any other, the login locked until staff unlock it, its sessions ended.
+    """A blocked sign-in: refused as any other, the login locked until staff unlock it, its sessions ended with
+    what the bank's own apps obtained through them.
 
     Ending the login's sessions also ends any sign-in still in progress elsewhere, which could otherwise
     complete (enrolment, for one) and clear the lock.
     """
     locked = await identities_service.lock_until_unlocked(uow, identity.id, now=now)
-    await sessions_service.end_identity_sessions(uow, identity.id, reason="locked", now=now)
+    await sessions_service.end_identity_sessions(uow, identity.id, revocations=revocations, reason="locked", now=now)
     failure = _failure_events(
         identity.kind, locked, "password", RISK_REASON, locked.locked_until, ip_address, lock_reason=RISK_REASON
     )
@@ -190,14 +197,18 @@ async def sign_in_with_password(
     now: datetime | None = None,
     device: Device | None = None,
     sign_ins: FraudSignIns | None = None,
+    revocations: RevocationList | None = None,
 ) -> PasswordStepOutcome:
     """Check the password; on success end the browser's previous session and start a new one at the next step.
 
     Staff always need their TOTP (and must enrol first); customers need it whenever they have one, the
     caller demands strong authentication (`require_sca`) or `sign_ins` (the fraud engine) finds the sign-in
     risky, else a password-only session results. A customer's sign-in it blocks is refused and locks the login.
-    Without `sign_ins` (callers testing other steps) sign-ins are not scored; staff sign-ins never are.
+    Without `sign_ins` (callers testing other steps) sign-ins are not scored; staff sign-ins never are. With it,
+    `revocations` (the deny-list) is required: a blocked sign-in ends the login's sessions and what they issued.
     """
+    if sign_ins is not None and revocations is None:
+        raise ValueError("a scored sign-in needs the deny-list: blocking it revokes what the login's sessions issued")
     now = now or datetime.now(UTC)
     check = await identities_service.check_password(
         uow, kind=kind, username=username, password=password, now=now, hasher=hasher
@@ -210,7 +221,8 @@ async def sign_in_with_password(
         assessed = await _assess(uow.keyring, sign_ins, identity, identity.customer_id, device, ip_address, now)
     recommendation = Recommendation.APPROVE if assessed is None else assessed.decision.recommendation
     if assessed is not None and recommendation is Recommendation.BLOCK:
-        return await _refuse_risky(uow, identity, assessed, ip_address, now)
+        assert revocations is not None  # checked above: `assessed` comes from `sign_ins`
+        return await _refuse_risky(uow, revocations, identity, assessed, ip_address, now)
     if previous_session is not None:
         await sessions_service.end_session(uow, previous_session.id, reason="signed_in_again", now=now)
     if await mfa_service.is_enrolled(uow.session, identity.id):
@@ -370,13 +382,16 @@ async def sign_out(
     uow: UnitOfWork,
     *,
     browser: SessionRecord,
+    revocations: RevocationList,
     ip_address: str | None,
     now: datetime | None = None,
 ) -> None:
-    """End the browser's session (logout)."""
+    """End the browser's session (logout), and what the bank's own apps obtained through it."""
     now = now or datetime.now(UTC)
     identity = await identities_service.get_identity(uow.session, browser.identity_id)
-    await sessions_service.end_session(uow, browser.id, reason="logout", now=now)
     actor = _actor(identity, str(browser.id))
+    await sessions_service.sign_out_session(
+        uow, browser.id, revocations=revocations, reason="logout", now=now, actor=actor
+    )
     details = {"kind": identity.kind.value, "session_id": str(browser.id)}
     report_security_events(uow, SecurityEvent("logout", actor, "identity", str(identity.id), details, ip_address))

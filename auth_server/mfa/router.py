@@ -13,7 +13,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from auth_server.authentication import authentication_url
-from auth_server.dependencies import UnitOfWorkDep
+from auth_server.dependencies import RevocationsDep, UnitOfWorkDep
 from auth_server.identities import service as identities_service
 from auth_server.identities.schemas import IdentityKind, IdentityRecord
 from auth_server.login import service as login_service
@@ -169,6 +169,7 @@ async def replacement_submit(
     browser: CheckedBrowserDep,
     uow: UnitOfWorkDep,
     guard: ReplayGuardDep,
+    revocations: RevocationsDep,
     otp: FormField = "",
     replacement: FormField = "",
 ) -> Response:
@@ -188,6 +189,7 @@ async def replacement_submit(
             secret=offer.enrolment.secret,
             code=otp[:16],
             guard=guard,
+            revocations=revocations,
             ip_address=browser.ip_address,
         )
     except EnrolmentCodeRejected as refused:

@@ -22,6 +22,7 @@ from auth_server.sessions import service as sessions_service
 from auth_server.sessions.schemas import SessionRecord
 from obank.actor import Actor, ActorKind
 from obank.crypto import KeyRing, lookup_hashes, seal, unseal
+from obank.revocation import RevocationList
 from obank.unit_of_work import UnitOfWork
 
 SECRET_PURPOSE = "totp-secret"  # noqa: S105 (a label, not a secret)
@@ -274,6 +275,7 @@ async def replace_authenticator(
     secret: str,
     code: str,
     guard: ReplayGuard,
+    revocations: RevocationList,
     ip_address: str | None,
     now: datetime | None = None,
 ) -> Replacement:
@@ -281,7 +283,8 @@ async def replace_authenticator(
 
     The caller has checked the browser proved both factors recently (`is_recently_strong`). The old app's codes and
     every old recovery code stop working, new recovery codes are returned (shown once), the login's other sessions
-    end (a lost phone may be in someone else's hands) and this one gets a new token. Raises EnrolmentCodeRejected
+    end with what the bank's own apps obtained through them (a lost phone may be in someone else's hands) and this
+    one gets a new token. Raises EnrolmentCodeRejected
     for a wrong or replayed code, with nothing changed; like a first enrolment's, it does not count towards
     lockout (the secret was shown to this session moments ago; guessing its codes gains nothing).
     """
@@ -296,7 +299,13 @@ async def replace_authenticator(
     await uow.session.flush()
     recovery_codes = await _issue_recovery_codes(uow, identity.id, now)
     ended = await sessions_service.end_identity_sessions(
-        uow, identity.id, reason=ENDED_BY_REPLACEMENT, now=now, keep=browser.id
+        uow,
+        identity.id,
+        revocations=revocations,
+        reason=ENDED_BY_REPLACEMENT,
+        now=now,
+        keep=browser.id,
+        actor=_actor(identity, browser.id),
     )
     issued = await sessions_service.reissue_token(uow, browser.id, now=now)
     details = {

@@ -34,8 +34,8 @@ async def find_live_by_token_hashes(session: AsyncSession, hashes: list[bytes]) 
 
 async def end_live_sessions(
     session: AsyncSession, identity_id: uuid.UUID, *, reason: str, now: datetime, keep: uuid.UUID | None
-) -> int:
-    """End every live session of the identity except `keep`; returns how many ended."""
+) -> Sequence[uuid.UUID]:
+    """End every live session of the identity except `keep`; returns those ended."""
     statement = (
         update(BrowserSession)
         .where(BrowserSession.identity_id == identity_id, BrowserSession.ended_at.is_(None))
@@ -44,8 +44,7 @@ async def end_live_sessions(
     )
     if keep is not None:
         statement = statement.where(BrowserSession.id != keep)
-    ended = await session.scalars(statement)
-    return len(ended.all())
+    return (await session.scalars(statement)).all()
 
 
 async def live_of_identity(

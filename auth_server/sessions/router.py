@@ -13,9 +13,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth_server.dependencies import RevocationsDep
 from auth_server.errors import ProblemRoute
 from auth_server.identities import service as identities_service
 from auth_server.identities.schemas import IdentityRecord
+from auth_server.oauth.grants import repository as grants_repository
 from auth_server.oauth.tokens import repository as tokens_repository
 from auth_server.sessions import service
 from auth_server.sessions.errors import CustomerSessionNotFound, NotACustomer
@@ -86,13 +88,18 @@ async def _current_session_id(
 ) -> uuid.UUID | None:
     """The live sign-in session the caller's token was issued under, when it can be told.
 
-    The assertion's `sid` when the gateway forwards one; else the session whose sign-in the token's own row
-    records: a token keeps its session's `auth_time` (stored to the microsecond) through every refresh, so its
-    identity and that instant name one session. A session strengthened since (a step-up) is not recognised.
+    The assertion's `sid` when the gateway forwards one; else the session the token's grant was approved in; else
+    the session whose sign-in the token's own row records: a token keeps its session's `auth_time` (stored to the
+    microsecond) through every refresh, so its identity and that instant name one session. A session strengthened
+    since (a step-up) is not recognised that way.
     """
     if customer.session_id is not None:
         named = _as_uuid(customer.session_id)
         return named if any(record.id == named for record in live) else None
+    grant_id = _as_uuid(customer.grant_id)
+    grant = None if grant_id is None else await grants_repository.get(session, grant_id)
+    if grant is not None and grant.subject == login.id and any(record.id == grant.session_id for record in live):
+        return grant.session_id
     jti = _as_uuid(customer.token_id)
     token = None if jti is None else await tokens_repository.get(session, jti)
     if token is None or token.subject != str(login.id) or token.auth_time is None:
@@ -129,18 +136,26 @@ async def list_sessions(customer: Customer, session: SessionDep) -> CustomerSess
     response_class=Response,
     responses=problem_responses(((404, "No live session of this customer has this id"),)),
 )
-async def end_session(session_id: SessionId, customer: Customer, uow: CustomerUnitOfWork) -> None:
-    """Sign one of the customer's live sessions out (another device's, or this one's); another's is not found."""
+async def end_session(
+    session_id: SessionId, customer: Customer, uow: CustomerUnitOfWork, revocations: RevocationsDep
+) -> None:
+    """Sign one of the customer's live sessions out (another device's, or this one's); another's is not found.
+    The bank's own apps signed in through it are signed out too: their grant and tokens are revoked."""
     login = await _login(uow.session, customer)
     if login is None:
         raise CustomerSessionNotFound()
-    await service.end_own_session(uow, identity_id=login.id, customer_id=_customer_id(customer), session_id=session_id)
+    await service.end_own_session(
+        uow, revocations=revocations, identity_id=login.id, customer_id=_customer_id(customer), session_id=session_id
+    )
 
 
 @router.delete("")
-async def end_other_sessions(customer: Customer, uow: CustomerUnitOfWork) -> OtherSessionsEnded:
+async def end_other_sessions(
+    customer: Customer, uow: CustomerUnitOfWork, revocations: RevocationsDep
+) -> OtherSessionsEnded:
     """Sign out everywhere else: every live session ends but the one behind this token (every one, when that
-    cannot be told: `current_session_id` is then null)."""
+    cannot be told: `current_session_id` is then null), and the bank's own apps signed in through them with it.
+    Apps the customer connected (TPPs) keep their access."""
     login = await _login(uow.session, customer)
     if login is None:
         return OtherSessionsEnded(sessions_ended=0, current_session_id=None)
@@ -148,6 +163,6 @@ async def end_other_sessions(customer: Customer, uow: CustomerUnitOfWork) -> Oth
     live = await service.list_live_sessions(uow.session, login.id, now=now)
     current = await _current_session_id(uow.session, customer, login, live)
     ended = await service.end_other_sessions(
-        uow, identity_id=login.id, customer_id=_customer_id(customer), keep=current, now=now
+        uow, revocations=revocations, identity_id=login.id, customer_id=_customer_id(customer), keep=current, now=now
     )
     return OtherSessionsEnded(sessions_ended=ended, current_session_id=current)

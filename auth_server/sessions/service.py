@@ -1,4 +1,8 @@
-"""Browser sessions: issued at sign-in, re-issued at every privilege change, ended by logout, expiry or revocation."""
+"""Browser sessions: issued at sign-in, re-issued at every privilege change, ended by logout, expiry or revocation.
+
+A session signed out or revoked takes along what the bank's own apps obtained through it (their grants, the staff
+console's tokens); one that merely expires, or that a new sign-in in the same browser replaces, does not.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_server.auditing import SecurityEvent, report_security_events
+from auth_server.oauth.grants import service as grants_service
 from auth_server.sessions import repository
 from auth_server.sessions.errors import CustomerSessionNotFound, SessionNotFound
 from auth_server.sessions.models import BrowserSession
 from auth_server.sessions.schemas import IssuedSession, SessionRecord, SessionStage
+from obank.actor import Actor
 from obank.crypto import KeyRing, lookup_hashes
+from obank.revocation import RevocationList
 from obank.unit_of_work import UnitOfWork
 
 TOKEN_HASH_PURPOSE = "auth-browser-session"  # noqa: S105 (a label, not a secret)
@@ -112,15 +119,36 @@ async def list_live_sessions(
     return [_record(row) for row in rows]
 
 
+async def _end_what_they_issued(
+    uow: UnitOfWork,
+    revocations: RevocationList,
+    session_ids: Sequence[uuid.UUID],
+    actor: Actor | None,
+    now: datetime,
+) -> None:
+    """What every sign-out shares: the bank's own apps lose what they obtained through these sessions, at once."""
+    await grants_service.end_issued_under_sessions(
+        uow, revocations, session_ids=session_ids, actor=actor or uow.actor, now=now
+    )
+
+
 async def end_live_session(
-    uow: UnitOfWork, identity_id: uuid.UUID, session_id: uuid.UUID, *, reason: str, now: datetime
+    uow: UnitOfWork,
+    identity_id: uuid.UUID,
+    session_id: uuid.UUID,
+    *,
+    revocations: RevocationList,
+    reason: str,
+    now: datetime,
 ) -> bool:
-    """End one live session of the identity; False when it is none (another's, ended, or past its lifetimes)."""
+    """End one live session of the identity and what it issued; False when it is none (another's, ended, or past
+    its lifetimes)."""
     row = await repository.get(uow.session, session_id, for_update=True)
     if row is None or row.identity_id != identity_id or row.ended_at is not None or not _within_lifetimes(row, now):
         return False
     row.ended_at, row.end_reason = now, reason
     await uow.session.flush()
+    await _end_what_they_issued(uow, revocations, [row.id], None, now)
     return True
 
 
@@ -159,24 +187,54 @@ async def reissue_token(uow: UnitOfWork, session_id: uuid.UUID, *, now: datetime
     return IssuedSession(_record(row), token)
 
 
-async def end_session(uow: UnitOfWork, session_id: uuid.UUID, *, reason: str, now: datetime) -> None:
-    """End one session (logout, lockout mid-sign-in, a new sign-in from the same browser)."""
+async def end_session(uow: UnitOfWork, session_id: uuid.UUID, *, reason: str, now: datetime) -> bool:
+    """End one session alone: a sign-in still in progress (lockout mid-sign-in), or one a new sign-in in the same
+    browser replaces (what it issued lives on: a TPP asking for the password again must not sign the customer out of
+    the bank's app). A sign-out is `sign_out_session`. False when it had ended already."""
     row = await repository.get(uow.session, session_id, for_update=True)
-    if row is not None and row.ended_at is None:
-        row.ended_at, row.end_reason = now, reason
-        await uow.session.flush()
+    if row is None or row.ended_at is not None:
+        return False
+    row.ended_at, row.end_reason = now, reason
+    await uow.session.flush()
+    return True
+
+
+async def sign_out_session(
+    uow: UnitOfWork,
+    session_id: uuid.UUID,
+    *,
+    revocations: RevocationList,
+    reason: str,
+    now: datetime,
+    actor: Actor | None = None,
+) -> None:
+    """End one session and what the bank's own apps obtained through it (logout); `actor` (else the unit of work's)
+    revokes."""
+    if await end_session(uow, session_id, reason=reason, now=now):
+        await _end_what_they_issued(uow, revocations, [session_id], actor, now)
 
 
 async def end_identity_sessions(
-    uow: UnitOfWork, identity_id: uuid.UUID, *, reason: str, now: datetime, keep: uuid.UUID | None = None
+    uow: UnitOfWork,
+    identity_id: uuid.UUID,
+    *,
+    revocations: RevocationList,
+    reason: str,
+    now: datetime,
+    keep: uuid.UUID | None = None,
+    actor: Actor | None = None,
 ) -> int:
-    """End every live session of an identity except `keep` (password change, reset, disabling)."""
-    return await repository.end_live_sessions(uow.session, identity_id, reason=reason, now=now, keep=keep)
+    """End every live session of an identity except `keep`, and what they issued (password change, reset, disabling,
+    a new authenticator, staff revocation); `actor` (else the unit of work's) revokes. How many ended."""
+    ended = await repository.end_live_sessions(uow.session, identity_id, reason=reason, now=now, keep=keep)
+    await _end_what_they_issued(uow, revocations, ended, actor, now)
+    return len(ended)
 
 
 async def end_own_session(
     uow: UnitOfWork,
     *,
+    revocations: RevocationList,
     identity_id: uuid.UUID,
     customer_id: uuid.UUID,
     session_id: uuid.UUID,
@@ -184,7 +242,9 @@ async def end_own_session(
 ) -> None:
     """The customer signed one of their live sessions out (another device, say); reported as `session.ended`."""
     now = now or datetime.now(UTC)
-    if not await end_live_session(uow, identity_id, session_id, reason=ENDED_BY_CUSTOMER, now=now):
+    if not await end_live_session(
+        uow, identity_id, session_id, revocations=revocations, reason=ENDED_BY_CUSTOMER, now=now
+    ):
         raise CustomerSessionNotFound()
     details = {"kind": "customer", "customer_id": str(customer_id), "session_id": str(session_id)}
     report_security_events(uow, SecurityEvent("session.ended", uow.actor, "identity", str(identity_id), details))
@@ -193,6 +253,7 @@ async def end_own_session(
 async def end_other_sessions(
     uow: UnitOfWork,
     *,
+    revocations: RevocationList,
     identity_id: uuid.UUID,
     customer_id: uuid.UUID,
     keep: uuid.UUID | None,
@@ -200,7 +261,9 @@ async def end_other_sessions(
 ) -> int:
     """The customer signed out everywhere but `keep` (everywhere when None): `identity.sessions_ended`."""
     now = now or datetime.now(UTC)
-    ended = await repository.end_live_sessions(uow.session, identity_id, reason=ENDED_BY_CUSTOMER, now=now, keep=keep)
+    ended = await end_identity_sessions(
+        uow, identity_id, revocations=revocations, reason=ENDED_BY_CUSTOMER, now=now, keep=keep
+    )
     details = {
         "kind": "customer",
         "customer_id": str(customer_id),

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
+from auth_server.dependencies import RevocationsDep
 from auth_server.errors import ProblemRoute
 from auth_server.oauth.server import ServerDep
 from auth_server.sessions.schemas import SessionView
@@ -96,11 +97,16 @@ async def list_identity_sessions(
 
 @identities.post("/{identity_id}/sessions/revocation", responses=_IDENTITY_NOT_FOUND)
 async def revoke_identity_sessions(
-    identity_id: IdentityId, body: ReasonBody, _staff: Caseworker, uow: CaseworkerUnitOfWork
+    identity_id: IdentityId,
+    body: ReasonBody,
+    _staff: Caseworker,
+    uow: CaseworkerUnitOfWork,
+    revocations: RevocationsDep,
 ) -> SessionsRevokedView:
-    """End every session of the login (`identity.sessions_revoked`); with none live, `sessions_ended` is 0. Tokens
-    already issued live on, as after a sign-out: revoke the customer's grants to end them."""
-    return SessionsRevokedView.of(await service.revoke_sessions(uow, identity_id, body.reason))
+    """End every session of the login (`identity.sessions_revoked`); with none live, `sessions_ended` is 0. The
+    bank's own apps signed in through them are signed out too (their grants, the staff console's tokens, revoked);
+    the customer's grants to TPPs live on (revoke them under `/admin/v1/grants`)."""
+    return SessionsRevokedView.of(await service.revoke_sessions(uow, revocations, identity_id, body.reason))
 
 
 @identities.post("/{identity_id}/unlock", responses=_NOT_LOCKED)
@@ -120,11 +126,13 @@ async def reset_identity_totp(
     body: ReasonBody,
     staff: Caseworker,
     uow: CaseworkerUnitOfWork,
+    revocations: RevocationsDep,
     approval_id: ApprovalIdHeader = None,
 ) -> TotpResetView | JSONResponse:
-    """Reset the login's second factor: its TOTP secret and recovery codes are forgotten and its sessions end
-    (`mfa.reset`), so its next sign-in needing one enrols a new TOTP. Four eyes: the first call is held (202, an
-    approval); a second staff member repeats it with `Obank-Approval-Id` and the same body to carry it out."""
+    """Reset the login's second factor: its TOTP secret and recovery codes are forgotten and its sessions end with
+    what the bank's own apps obtained through them (`mfa.reset`), so its next sign-in needing one enrols a new TOTP.
+    Four eyes: the first call is held (202, an approval); a second staff member repeats it with `Obank-Approval-Id`
+    and the same body to carry it out."""
     await service.check_totp_resettable(uow, identity_id)
     pending = await approvals.require_approval(
         uow,
@@ -138,7 +146,7 @@ async def reset_identity_totp(
     )
     if pending is not None:
         return pending_response(pending)
-    return TotpResetView.of(await service.reset_totp(uow, identity_id, body.reason))
+    return TotpResetView.of(await service.reset_totp(uow, revocations, identity_id, body.reason))
 
 
 @grants.get("")

@@ -26,6 +26,7 @@ from auth_server.sessions.schemas import SessionRecord
 from auth_server.staff_admin.errors import GrantNotFound, IdentityNotLocked, NoSecondFactor
 from auth_server.staff_admin.schemas import GrantDetail, IdentityDetail, SessionsRevoked, TotpReset
 from obank.crypto import KeyRing
+from obank.revocation import RevocationList
 from obank.unit_of_work import UnitOfWork
 
 SESSIONS_REVOKED = "identity.sessions_revoked"
@@ -94,16 +95,23 @@ def _report(uow: UnitOfWork, action: str, identity: Identity, details: dict[str,
 
 
 async def revoke_sessions(
-    uow: UnitOfWork, identity_id: uuid.UUID, staff_reason: str, *, now: datetime | None = None
+    uow: UnitOfWork,
+    revocations: RevocationList,
+    identity_id: uuid.UUID,
+    staff_reason: str,
+    *,
+    now: datetime | None = None,
 ) -> SessionsRevoked:
     """End every session of the login, as a password reset does; reported as `identity.sessions_revoked`.
 
-    Ending a session ends what it signs in; tokens already issued under it live on, as after a sign-out (the
-    grants API revokes a customer's grant and its tokens).
+    What the bank's own apps obtained through them ends too (grants and staff console tokens, `session_ended`);
+    the customer's grants to TPPs live on (the grants API revokes those).
     """
     now = now or datetime.now(UTC)
     identity = await _lock_identity(uow, identity_id)
-    ended = await sessions_service.end_identity_sessions(uow, identity.id, reason=REVOKED_BY_STAFF, now=now)
+    ended = await sessions_service.end_identity_sessions(
+        uow, identity.id, revocations=revocations, reason=REVOKED_BY_STAFF, now=now
+    )
     _report(uow, SESSIONS_REVOKED, identity, {"sessions_ended": ended}, staff_reason)
     return SessionsRevoked(identity.id, ended)
 
@@ -128,7 +136,12 @@ async def check_totp_resettable(uow: UnitOfWork, identity_id: uuid.UUID) -> None
 
 
 async def reset_totp(
-    uow: UnitOfWork, identity_id: uuid.UUID, staff_reason: str, *, now: datetime | None = None
+    uow: UnitOfWork,
+    revocations: RevocationList,
+    identity_id: uuid.UUID,
+    staff_reason: str,
+    *,
+    now: datetime | None = None,
 ) -> TotpReset:
     """Forget the login's TOTP secret and recovery codes and end its sessions (reported as `mfa.reset`): its next
     sign-in needing a second factor enrols a new TOTP. Approved by a second staff member before it runs."""
@@ -137,7 +150,9 @@ async def reset_totp(
     removed = await mfa_service.remove_second_factors(uow, identity.id)
     if not removed.any:
         raise NoSecondFactor()
-    ended = await sessions_service.end_identity_sessions(uow, identity.id, reason=ENDED_BY_TOTP_RESET, now=now)
+    ended = await sessions_service.end_identity_sessions(
+        uow, identity.id, revocations=revocations, reason=ENDED_BY_TOTP_RESET, now=now
+    )
     details = {
         "totp_removed": removed.totp_enrolled,
         "recovery_codes_removed": removed.recovery_codes_left,

@@ -22,9 +22,7 @@ def new_cookie_value() -> str:
     return secrets.token_urlsafe(32)
 
 
-def form_token(
-    keyring: KeyRing, cookie_value: str, session_id: uuid.UUID | None, purpose: str = SIGN_IN_PAGES
-) -> str:
+def form_token(keyring: KeyRing, cookie_value: str, session_id: uuid.UUID | None, purpose: str = SIGN_IN_PAGES) -> str:
     """The token every form of this browser carries while this session (or none) is current."""
     binding = f"{cookie_value}|{session_id or ''}".encode()
     return base64.urlsafe_b64encode(keyring.keyed_hash(purpose, binding)).rstrip(b"=").decode()

@@ -25,7 +25,7 @@ from tests.auth_server.helpers import TEST_ACTOR
 
 
 async def _seed(platform: Platform, customers: list[tuple[uuid.UUID, str]]) -> DemoIdentities:
-    return await seed_demo_identities(platform_units(platform), customers)
+    return await seed_demo_identities(platform_units(platform), platform.revocations, customers)
 
 
 async def test_demo_logins_work_and_reruns_return_the_same_credentials(platform: Platform) -> None:

@@ -276,7 +276,7 @@ async def test_security_events_carry_what_fraud_features_learn_from(platform: Pl
         assert (await sign_in(browser, "featured.staff", path="/staff/login")).headers["location"] == "/login/otp"
         assert (await submit_otp(browser, code_at(staff_secret, datetime.now(UTC)))).status_code == 303
     async with platform_units(platform).begin(STAFF) as uow:
-        await identities.reset_password(uow, customer.id, "meadow copper slowly 19")
+        await identities.reset_password(uow, customer.id, "meadow copper slowly 19", revocations=platform.revocations)
 
     events = _events(database_url, customer)
     (succeeded,) = _of_type(events, "login.succeeded")

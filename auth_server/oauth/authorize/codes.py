@@ -34,6 +34,7 @@ class CodeBinding:
     acr: str
     amr: Sequence[str]
     auth_time: datetime
+    session_id: uuid.UUID | None = None  # a first-party client's: the sign-in session it ends with
 
 
 async def issue_code(uow: UnitOfWork, binding: CodeBinding, *, now: datetime | None = None) -> str:
@@ -55,6 +56,7 @@ async def issue_code(uow: UnitOfWork, binding: CodeBinding, *, now: datetime | N
         acr=binding.acr,
         amr=list(binding.amr),
         auth_time=binding.auth_time,
+        session_id=binding.session_id,
         created_at=now,
         expires_at=now + timedelta(seconds=CODE_LIFETIME_S),
     )

@@ -66,3 +66,7 @@ class AuthorizationCode(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The sign-in session a first-party client's code was issued in: what descends from the code ends with it.
+    session_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+
+    __table_args__ = (Index("ix_authorization_codes_session_id", "session_id"),)

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_server.oauth.authorize.models import AuthorizationCode, AuthorizationSession
@@ -49,3 +49,30 @@ async def code_by_hash(session: AsyncSession, hashes: Sequence[bytes]) -> Author
         .execution_options(populate_existing=True)
     )
     return row
+
+
+async def grantless_codes_of_sessions(session: AsyncSession, session_ids: Sequence[uuid.UUID]) -> Sequence[uuid.UUID]:
+    """The codes without a grant (the staff console's) issued in these sign-in sessions, in id order."""
+    statement = (
+        select(AuthorizationCode.id)
+        .where(AuthorizationCode.session_id.in_(session_ids), AuthorizationCode.grant_id.is_(None))
+        .order_by(AuthorizationCode.id)
+    )
+    return (await session.scalars(statement)).all()
+
+
+async def expire_unused_codes_of_sessions(
+    session: AsyncSession, session_ids: Sequence[uuid.UUID], now: datetime
+) -> None:
+    """Codes of these sign-in sessions not yet redeemed expire now (a redemption under way holds its row: this
+    waits for it)."""
+    await session.execute(
+        update(AuthorizationCode)
+        .where(
+            AuthorizationCode.session_id.in_(session_ids),
+            AuthorizationCode.used_at.is_(None),
+            AuthorizationCode.expires_at > now,
+        )
+        .values(expires_at=now)
+        .execution_options(synchronize_session=False)
+    )

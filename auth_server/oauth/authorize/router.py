@@ -390,8 +390,11 @@ async def decide(
             )
         if decision == "deny":
             return await _deny(uow, server.core_banking, server.config.issuer, browser, pending, authentication, now)
+        # What the bank's own apps obtain ends with the sign-in session it came from; a TPP's grant names none, as a
+        # customer's consent to a TPP outlives their sign-in (UK Open Banking: only the customer or TPP ends it).
+        session_id = authentication.session_id if client.first_party else None
         if client.identity_kind is IdentityKind.STAFF:
-            return await _approve_staff(uow, server.config.issuer, browser, pending, authentication, now)
+            return await _approve_staff(uow, server.config.issuer, browser, pending, authentication, session_id, now)
         form = await request.form()
         chosen = [value for value in form.getlist("account_id") if isinstance(value, str)]
         assert authentication.customer_id is not None
@@ -409,7 +412,16 @@ async def decide(
                 error=problem,
             )
         return await _approve(
-            uow, server.core_banking, server.config.issuer, browser, pending, consent, authentication, account_ids, now
+            uow,
+            server.core_banking,
+            server.config.issuer,
+            browser,
+            pending,
+            consent,
+            authentication,
+            account_ids,
+            session_id,
+            now,
         )
     except AuthorizationFailed as failure:
         return await _fail(uow, server.config.issuer, browser, failure, now)
@@ -478,6 +490,7 @@ async def _issue(
     pending: PendingAuthorization,
     authentication: BrowserAuthentication,
     grant_id: uuid.UUID | None,
+    session_id: uuid.UUID | None,
     now: datetime,
 ) -> Response:
     """The code (RFC 6749 s4.1.2), bound to what the tokens will carry; the authorization is then over."""
@@ -497,6 +510,7 @@ async def _issue(
             acr=authentication.acr,
             amr=authentication.amr,
             auth_time=authentication.auth_time,
+            session_id=session_id,
         ),
         now=now,
     )
@@ -510,10 +524,11 @@ async def _approve_staff(
     browser: Browser,
     pending: PendingAuthorization,
     authentication: BrowserAuthentication,
+    session_id: uuid.UUID | None,
     now: datetime,
 ) -> Response:
     """A staff member continues to the staff console: no grant, their roles govern what the token allows."""
-    return await _issue(uow, issuer, browser, pending, authentication, None, now)
+    return await _issue(uow, issuer, browser, pending, authentication, None, session_id, now)
 
 
 async def _approve(
@@ -525,6 +540,7 @@ async def _approve(
     consent: core_banking.ConsentRecord | None,
     authentication: BrowserAuthentication,
     account_ids: list[uuid.UUID],
+    session_id: uuid.UUID | None,
     now: datetime,
 ) -> Response:
     pushed = pending.request
@@ -550,6 +566,7 @@ async def _approve(
         consent_id=pushed.consent_id,
         account_ids=account_ids,
         expires_at=expires_at,
+        session_id=session_id,
         now=now,
     )
-    return await _issue(uow, issuer, browser, pending, authentication, grant.id, now)
+    return await _issue(uow, issuer, browser, pending, authentication, grant.id, session_id, now)

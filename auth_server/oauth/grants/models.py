@@ -37,5 +37,11 @@ class OAuthGrant(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The sign-in session a first-party client's grant was approved in: it ends with that session. A TPP's grant
+    # names none (a customer's consent to a TPP outlives their sign-in).
+    session_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
 
-    __table_args__ = (Index("ix_oauth_grants_subject", "subject"),)
+    __table_args__ = (
+        Index("ix_oauth_grants_subject", "subject"),
+        Index("ix_oauth_grants_session_id", "session_id"),
+    )

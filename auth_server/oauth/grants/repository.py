@@ -55,3 +55,15 @@ async def lock_active_of_consent(session: AsyncSession, consent_id: str) -> Sequ
         .execution_options(populate_existing=True)
     )
     return (await session.scalars(statement)).all()
+
+
+async def lock_active_of_sessions(session: AsyncSession, session_ids: Sequence[uuid.UUID]) -> Sequence[OAuthGrant]:
+    """The active grants approved in these sign-in sessions, locked in id order (the one order every writer uses)."""
+    statement = (
+        select(OAuthGrant)
+        .where(OAuthGrant.session_id.in_(session_ids), OAuthGrant.status == GrantStatus.ACTIVE)
+        .order_by(OAuthGrant.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(statement)).all()

@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth_server.oauth.config import CLOCK_SKEW_S
+from auth_server.oauth.authorize import repository as codes_repository
+from auth_server.oauth.config import ACCESS_TOKEN_LIFETIME_S, CLOCK_SKEW_S
 from auth_server.oauth.errors import InvalidGrant
 from auth_server.oauth.events import report_oauth_change
 from auth_server.oauth.grants import repository
@@ -24,6 +25,7 @@ from obank.unit_of_work import UnitOfWork
 
 GRANTS_TOPIC = topics.GRANTS_TOPIC
 STAFF_REVOKED = "staff_revoked"  # the reason code of a grant's and its tokens' revocation by staff
+SESSION_ENDED = "session_ended"  # the reason code of what a sign-in session issued, revoked as the session ended
 
 
 def grant_denials(grant_id: uuid.UUID | str, consent_id: str | None) -> list[str]:
@@ -47,6 +49,7 @@ class GrantRecord:
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None = None
+    session_id: uuid.UUID | None = None  # a first-party grant's sign-in session
 
     def is_active(self, now: datetime) -> bool:
         return self.status is GrantStatus.ACTIVE and (self.expires_at is None or self.expires_at > now)
@@ -66,6 +69,7 @@ class GrantRecord:
             created_at=row.created_at,
             expires_at=row.expires_at,
             revoked_at=row.revoked_at,
+            session_id=row.session_id,
         )
 
 
@@ -89,9 +93,13 @@ async def record_grant(
     consent_id: str | None,
     account_ids: Sequence[uuid.UUID],
     expires_at: datetime | None,
+    session_id: uuid.UUID | None = None,
     now: datetime | None = None,
 ) -> GrantRecord:
-    """The customer approved: store the grant, audit it, publish `grant.approved`."""
+    """The customer approved: store the grant, audit it, publish `grant.approved`.
+
+    `session_id`: the sign-in session a first-party client's grant ends with; None for a TPP's.
+    """
     now = now or datetime.now(UTC)
     row = OAuthGrant(
         id=uuid.uuid4(),
@@ -105,6 +113,7 @@ async def record_grant(
         status=GrantStatus.ACTIVE,
         created_at=now,
         expires_at=expires_at,
+        session_id=session_id,
     )
     await repository.add(uow.session, row)
     record = GrantRecord.from_model(row)
@@ -203,6 +212,34 @@ async def end_consent_grants(
             continue  # a consent is one client's; a grant naming it for another was never its grant
         ended.append(await _end_grant(uow, revocations, row, actor, access_token_lifetime_s, reason=reason, now=now))
     return ended
+
+
+async def end_issued_under_sessions(
+    uow: UnitOfWork,
+    revocations: RevocationList,
+    *,
+    session_ids: Sequence[uuid.UUID],
+    actor: Actor,
+    now: datetime | None = None,
+) -> list[GrantRecord]:
+    """Sign-in sessions ended: what the bank's own apps obtained through them ends too, in this transaction.
+
+    Their grants are revoked as a withdrawal revokes them (deny-list, tokens, `grant.revoked` with reason
+    `session_ended`); the staff console's tokens, which have no grant, by their code (each access token's `jti` on
+    the deny-list, refresh tokens dead); codes not yet redeemed expire. TPP grants name no session and live on.
+    """
+    if not session_ids:
+        return []
+    now = now or datetime.now(UTC)
+    # Codes first: a redemption under way holds its code's row, so this waits for it and then sees its tokens.
+    await codes_repository.expire_unused_codes_of_sessions(uow.session, session_ids, now)
+    for code_id in await codes_repository.grantless_codes_of_sessions(uow.session, session_ids):
+        await revoke_tokens(uow, revocations, actor, authorization_code_id=code_id, reason=SESSION_ENDED, now=now)
+    # Every access token is issued with the configured lifetime, which is ACCESS_TOKEN_LIFETIME_S.
+    return [
+        await _end_grant(uow, revocations, row, actor, ACCESS_TOKEN_LIFETIME_S, reason=SESSION_ENDED, now=now)
+        for row in await repository.lock_active_of_sessions(uow.session, session_ids)
+    ]
 
 
 async def _end_grant(

@@ -420,6 +420,11 @@ async def _check_rotated(uow: UnitOfWork, server: OAuthServer, record: TokenReco
     row = await repository.get(uow.session, record.id)
     if row is None or row.revocation_reason != ROTATED or record.revoked_at is None:
         raise InvalidGrant("the refresh token is revoked or expired")
+    if record.authorization_code_id is not None and await repository.refresh_line_revoked(
+        uow.session, record.authorization_code_id, except_reason=ROTATED
+    ):
+        # The grace covers a lost response only: a line revoked since (its sign-in session ended, say) stays dead.
+        raise InvalidGrant("the refresh token is revoked or expired")
     if now - record.revoked_at <= timedelta(seconds=server.config.refresh_token_rotation_grace_s):
         return True
     async with uow.independent() as own:

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, or_, select, update
+from sqlalchemy import ColumnElement, Table, exists, or_, select, update
 from sqlalchemy import insert as sql_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth_server.oauth.tokens.models import IssuedToken
+from auth_server.oauth.tokens.models import IssuedToken, TokenKind
 from auth_server.oauth.tokens.schemas import RevokedToken
 
 # Built once: issuance is the hot path, so no statement building or ORM bookkeeping per token.
@@ -38,6 +38,19 @@ async def by_hash(session: AsyncSession, hashes: Sequence[bytes]) -> IssuedToken
         select(IssuedToken).where(IssuedToken.token_hash.in_(hashes)).execution_options(populate_existing=True)
     )
     return token
+
+
+async def refresh_line_revoked(session: AsyncSession, authorization_code_id: uuid.UUID, *, except_reason: str) -> bool:
+    """Whether a refresh token descending from the code was revoked for a reason other than `except_reason`."""
+    statement = select(
+        exists().where(
+            IssuedToken.authorization_code_id == authorization_code_id,
+            IssuedToken.kind == TokenKind.REFRESH,
+            IssuedToken.revocation_reason.is_not(None),
+            IssuedToken.revocation_reason != except_reason,
+        )
+    )
+    return bool(await session.scalar(statement))
 
 
 async def revoke(

@@ -250,7 +250,7 @@ async def test_a_disabled_staff_login_can_no_longer_redeem_or_refresh(
     staff = await new_staff(shared_platform)
     _, tokens = await _console_tokens(full_server, console, staff)
     async with platform_units(shared_platform).begin(TEST_ACTOR) as uow:
-        await identities.disable(uow, staff.identity.id)
+        await identities.disable(uow, staff.identity.id, revocations=shared_platform.revocations)
 
     refreshed = await full_server.http(DEVICE).post(
         TOKEN_PATH,
