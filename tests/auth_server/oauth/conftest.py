@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 import typer
 from cryptography import x509
@@ -27,7 +26,6 @@ from cryptography.x509.oid import NameOID
 from fastapi import FastAPI
 from joserfc import jwt
 from joserfc.jwk import ECKey, OKPKey, RSAKey
-from psycopg import sql
 from starlette.types import ASGIApp
 from typer.testing import CliRunner, Result
 
@@ -53,7 +51,7 @@ from obank.principal import PRINCIPAL_HEADER, Principal, PrincipalKind
 from obank.runtime import Platform, build_platform
 from obank.server import TLSFiles, bind_socket, build_server
 from obank.settings import Settings, get_settings
-from tests.conftest import TEMPLATE_DB, TEST_KEYS
+from tests.conftest import TEST_KEYS, DatabasePool
 
 TPP_SUBJECT = "CN=Test TPP,O=Test TPP Ltd,C=GB"
 OTHER_SUBJECT = "CN=Other TPP,O=Other TPP Ltd,C=GB"
@@ -197,18 +195,11 @@ async def start_full_server(platform: Platform, pki: Pki) -> tuple[RunningAS, Ca
 
 
 @pytest.fixture(scope="module")
-def shared_database_url(postgres_admin_url: str) -> Iterator[str]:
+def shared_database_url(postgres_admin_url: str, database_pool: DatabasePool) -> Iterator[str]:
     """One migrated database per test module: its tests register their own clients and never collide."""
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
-                sql.Identifier(name), sql.Identifier(TEMPLATE_DB)
-            )
-        )
+    name = database_pool.take()
     yield postgres_admin_url.replace("/postgres?", f"/{name}?")
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    database_pool.give_back(name)
 
 
 @pytest.fixture(scope="module")
