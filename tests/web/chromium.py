@@ -70,3 +70,27 @@ class PageChecks:
 
     def assert_clean(self) -> None:
         assert not self.problems, "\n".join(self.problems)
+
+
+def sign_in_in_chromium(page: Any, start: str, person: dict[str, Any], *, button: str) -> None:
+    """Open `start`, sign in with password and TOTP, and press `button` on the authorization page ("Allow" for the
+    customer app's consent, "Continue" for the staff console); back at `start`."""
+    import pyotp
+
+    page.goto(start)
+    page.wait_for_url("**/login?*")
+    page.get_by_label("Username").fill(person["username"])
+    page.get_by_label("Password").fill(person["password"])
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url("**/login/otp*")
+    page.get_by_label("Authentication code").fill(pyotp.TOTP(person["totp_secret"]).now())
+    page.get_by_role("button", name="Verify").click()
+    page.wait_for_url("**/oauth2/authorize*")
+    page.get_by_role("button", name=button, exact=True).click()
+    page.wait_for_url(start)
+
+
+def staff_device(browser: Any, url: str, device: tuple[str, str], viewport: Any) -> Any:
+    """A browser context presenting the staff device's certificate and key to `url` (console tokens bind to it)."""
+    certificate = {"origin": url, "certPath": device[0], "keyPath": device[1]}
+    return browser.new_context(ignore_https_errors=True, viewport=viewport, client_certificates=[certificate])

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import re
 
-import pyotp
-
 from tests.auth_server.test_browser import DESKTOP, PHONE
-from tests.web.chromium import PageChecks, chromium
+from tests.web.chromium import PageChecks, chromium, sign_in_in_chromium, staff_device
 from tests.web.conftest import WebBank
 from tests.web.test_console import device, staff_member
 
@@ -22,26 +20,11 @@ def test_a_support_agent_investigates_in_chromium(web_bank: WebBank) -> None:
 
     alice = web_bank.demo["customers"][0]
     agent = staff_member(web_bank, "support")
-    certificate, key = device(web_bank)
     with chromium() as browser:
-        context = browser.new_context(
-            ignore_https_errors=True,
-            viewport=DESKTOP,
-            client_certificates=[{"origin": web_bank.url, "certPath": certificate, "keyPath": key}],
-        )
+        context = staff_device(browser, web_bank.url, device(web_bank), DESKTOP)
         page = context.new_page()
         checks = PageChecks(page, "console")
-        page.goto(web_bank.url + "/console")
-        page.wait_for_url("**/staff/login*")
-        page.get_by_label("Username").fill(agent["username"])
-        page.get_by_label("Password").fill(agent["password"])
-        page.get_by_role("button", name="Continue").click()
-        page.wait_for_url("**/login/otp*")
-        page.get_by_label("Authentication code").fill(pyotp.TOTP(agent["totp_secret"]).now())
-        page.get_by_role("button", name="Verify").click()
-        page.wait_for_url("**/oauth2/authorize*")
-        page.get_by_role("button", name="Continue").click()
-        page.wait_for_url(web_bank.url + "/console")
+        sign_in_in_chromium(page, web_bank.url + "/console", agent, button="Continue")
         expect(page.get_by_role("heading", name="Find a customer")).to_be_visible()
         checks.look("search")
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
-import pyotp
-
 from tests.auth_server.test_browser import DESKTOP, PHONE
-from tests.web.chromium import PageChecks, chromium
+from tests.web.chromium import PageChecks, chromium, sign_in_in_chromium
 from tests.web.conftest import WebBank
 from tests.web.test_customer_app import _tpp_grant
 
@@ -25,18 +23,7 @@ def test_a_customer_uses_the_app_in_chromium(web_bank: WebBank) -> None:
         context = browser.new_context(ignore_https_errors=True, viewport=DESKTOP, accept_downloads=True)
         page = context.new_page()
         checks = PageChecks(page, "app")
-        page.goto(web_bank.url + "/")
-        page.wait_for_url("**/login?*")
-        page.get_by_label("Username").fill(alice["username"])
-        page.get_by_label("Password").fill(alice["password"])
-        page.get_by_role("button", name="Continue").click()
-        page.wait_for_url("**/login/otp*")
-        page.get_by_label("Authentication code").fill(pyotp.TOTP(alice["totp_secret"]).now())
-        page.get_by_role("button", name="Verify").click()
-        page.wait_for_url("**/oauth2/authorize*")
-        checks.look("consent")
-        page.get_by_role("button", name="Allow", exact=True).click()
-        page.wait_for_url(web_bank.url + "/app")
+        sign_in_in_chromium(page, web_bank.url + "/app", alice, button="Allow")
         expect(page.get_by_role("heading", name="Your accounts")).to_be_visible()
         checks.look("dashboard")
 

@@ -8,11 +8,10 @@ import re
 from pathlib import Path
 
 import httpx
-import pyotp
 
 from tests.auth_server.test_browser import DESKTOP, PHONE
 from tests.web.browse import browser, follow, hidden_fields, sign_in
-from tests.web.chromium import PageChecks, chromium
+from tests.web.chromium import PageChecks, chromium, sign_in_in_chromium, staff_device
 from tests.web.conftest import WebBank
 from tests.web.test_console import console, device, staff_member
 
@@ -120,17 +119,7 @@ def test_the_message_pages_in_chromium(web_bank: WebBank, tmp_path: Path) -> Non
         context = chrome.new_context(ignore_https_errors=True, viewport=DESKTOP)
         page = context.new_page()
         checks = PageChecks(page, "app-messages")
-        page.goto(web_bank.url + "/app/messages")
-        page.wait_for_url("**/login?*")
-        page.get_by_label("Username").fill(alice["username"])
-        page.get_by_label("Password").fill(alice["password"])
-        page.get_by_role("button", name="Continue").click()
-        page.wait_for_url("**/login/otp*")
-        page.get_by_label("Authentication code").fill(pyotp.TOTP(alice["totp_secret"]).now())
-        page.get_by_role("button", name="Verify").click()
-        page.wait_for_url("**/oauth2/authorize*")
-        page.get_by_role("button", name="Allow", exact=True).click()
-        page.wait_for_url(web_bank.url + "/app/messages")
+        sign_in_in_chromium(page, web_bank.url + "/app/messages", alice, button="Allow")
         checks.look("list-empty")
         page.get_by_label("Subject").fill("Statement question")
         page.get_by_label("Message").fill("Why is there a fee on my statement?")
@@ -147,26 +136,11 @@ def test_the_message_pages_in_chromium(web_bank: WebBank, tmp_path: Path) -> Non
         checks.assert_clean()
         context.close()
 
-        certificate, key = device(web_bank)
         agent = staff_member(web_bank, "support")
-        context = chrome.new_context(
-            ignore_https_errors=True,
-            viewport=PHONE,
-            client_certificates=[{"origin": web_bank.url, "certPath": certificate, "keyPath": key}],
-        )
+        context = staff_device(chrome, web_bank.url, device(web_bank), PHONE)
         page = context.new_page()
         checks = PageChecks(page, "console-messages")
-        page.goto(web_bank.url + "/console/messages")
-        page.wait_for_url("**/staff/login*")
-        page.get_by_label("Username").fill(agent["username"])
-        page.get_by_label("Password").fill(agent["password"])
-        page.get_by_role("button", name="Continue").click()
-        page.wait_for_url("**/login/otp*")
-        page.get_by_label("Authentication code").fill(pyotp.TOTP(agent["totp_secret"]).now())
-        page.get_by_role("button", name="Verify").click()
-        page.wait_for_url("**/oauth2/authorize*")
-        page.get_by_role("button", name="Continue").click()
-        page.wait_for_url(web_bank.url + "/console/messages")
+        sign_in_in_chromium(page, web_bank.url + "/console/messages", agent, button="Continue")
         checks.look("list")
         page.get_by_role("link", name="Statement question").click()
         page.get_by_label("Your answer").fill("That is the monthly account fee.")
