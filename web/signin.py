@@ -12,9 +12,10 @@ import hashlib
 import hmac
 import secrets
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from obank.claims import ACR_SCA
@@ -35,6 +36,14 @@ from web.pages import (
 from web.sessions.schemas import PendingAction, SessionState, SignInInProgress, Surface, WebSessionRecord
 
 SCOPES = {Surface.APP: "openid accounts payments", Surface.CONSOLE: "openid"}
+# Why an action that waited for a step-up was refused when it ran, in words (never the request's own text).
+NOT_DONE = {
+    "insufficient_user_authentication": "Your sign-in took too long to count as fresh. Please try again.",
+    "insufficient_funds": "There was not enough money in the account.",
+    "limit_exceeded": "That is over the account's daily or monthly limit.",
+    "account_frozen": "The account is frozen. Contact us.",
+    "account_closed": "The account is closed.",
+}
 _MAX_RETURN_TO = 2048
 
 
@@ -139,7 +148,7 @@ async def _run_pending(request: Request, web: WebState, surface: Surface, record
     )
     if answer.status_code >= 400:
         refused = ApiRefused(answer.status_code, answer.json() if answer.content else {})
-        return f"{HOMES[surface]}/problem?code={refused.code or answer.status_code}"
+        return f"{HOMES[surface]}/not-done?code={quote(refused.code or str(answer.status_code))}"
     identifier = answer.json().get("id", "") if answer.content else ""
     return pending.done.replace("{id}", str(identifier))
 
@@ -232,6 +241,12 @@ def router_for(surface: Surface) -> APIRouter:
         response = RedirectResponse(f"{home}/signed-out", status_code=303)
         clear_session_cookie(response, surface)
         return response
+
+    @router.get("/not-done")
+    async def not_done(request: Request, code: Annotated[str, Query(max_length=80)] = "") -> Response:
+        """What became of an action that waited for a step-up and was refused when it ran (by the API's code)."""
+        message = NOT_DONE.get(code, "The bank refused it. Check your accounts before you try again.")
+        return error_page(request, surface, "That was not done", message, 200)
 
     @router.get("/signed-out")
     async def signed_out(request: Request) -> Response:

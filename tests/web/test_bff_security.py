@@ -83,11 +83,11 @@ def test_a_session_outlives_a_restart_of_the_process(web_bank: WebBank) -> None:
 def test_a_payee_asking_for_a_fresh_sca_is_added_after_the_customer_signs_in_again(
     make_web_bank: Callable[..., WebBank],
 ) -> None:
-    bank = make_web_bank(payments_step_up_max_age_s=1)
+    bank = make_web_bank(payments_step_up_max_age_s=3)
     customer = bank.demo["customers"][1]
     with browser(bank) as client:
         page = sign_in(client, "/app", customer)
-        time.sleep(2)  # the sign-in's SCA is now older than the API accepts for a new payee
+        time.sleep(4)  # the sign-in's SCA is now older than the API accepts for a new payee
         form = client.get("/app/payees/new")
         account = {"name": "Bob Jones", "sort_code": "04-00-75", "account_number": "00000026"}
         checked = client.post("/app/payees/new", data=hidden_fields(form.text) | account)
@@ -108,3 +108,11 @@ def test_signing_out_of_the_app_ends_the_sign_in_too(web_bank: WebBank) -> None:
         client.post("/app/logout", data=hidden_fields(page.text))
         again = follow(client, client.get("/app"))
         assert "/login" in again.url.path and 'name="password"' in again.text  # the password is asked again
+
+
+def test_an_action_refused_after_its_step_up_is_told_in_the_bank_s_words(web_bank: WebBank) -> None:
+    with browser(web_bank) as client:
+        known = client.get("/app/not-done", params={"code": "insufficient_funds"})
+        assert known.status_code == 200 and "not enough money" in known.text
+        crafted = client.get("/app/not-done", params={"code": "<script>alert(1)</script>"})
+        assert crafted.status_code == 200 and "<script>alert" not in crafted.text and "refused it" in crafted.text
