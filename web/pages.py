@@ -26,7 +26,7 @@ from obank.settings import Settings
 from web.api import GatewayApi
 from web.errors import ApiRefused, FormRejected, SignInNeeded, StepUpNeeded
 from web.money import format_money
-from web.sessions.schemas import PendingAction, SessionState, Surface, Tokens, WebSessionRecord
+from web.sessions.schemas import PendingAction, Surface, Tokens, WebSessionRecord
 from web.sessions.service import WebSessions
 
 COOKIES = {Surface.APP: "__Host-obank_app", Surface.CONSOLE: "__Host-obank_console"}
@@ -211,6 +211,15 @@ def _problem(answer: httpx.Response) -> dict[str, Any]:
     return body if isinstance(body, dict) else {"title": answer.reason_phrase}
 
 
+def refusal_text(answer: httpx.Response, fallback: str) -> str:
+    """What a refused call's problem says (its detail, else its title), for the page to show; `fallback` if nothing."""
+    try:
+        problem = answer.json()
+    except ValueError:
+        return fallback
+    return str(problem.get("detail") or problem.get("title") or fallback) if isinstance(problem, dict) else fallback
+
+
 def set_csrf_cookie(response: Response, value: str, is_new: bool) -> None:
     if is_new:
         response.set_cookie(csrf.CSRF_COOKIE, value, secure=True, httponly=True, samesite="lax", path="/")
@@ -253,7 +262,3 @@ async def form_page_for(request: Request, surface: Surface) -> Page:
     submitted = form.get(csrf.CSRF_FIELD)
     page.check_form(submitted if isinstance(submitted, str) else None)
     return page
-
-
-def new_state() -> SessionState:
-    return SessionState()

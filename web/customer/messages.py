@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from web.errors import ApiRefused
-from web.pages import Page, form_page_for, page_for
+from web.pages import Page, form_page_for, page_for, refusal_text
 from web.sessions.schemas import Surface
 
 router = APIRouter(prefix="/app/messages", include_in_schema=False)
@@ -47,14 +47,6 @@ def _lines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _problem_text(answer: httpx.Response, fallback: str) -> str:
-    try:
-        problem = answer.json()
-    except ValueError:
-        return fallback
-    return str(problem.get("detail") or problem.get("title") or fallback) if isinstance(problem, dict) else fallback
-
-
 def _size(size_bytes: int) -> str:
     return f"{size_bytes} bytes" if size_bytes < 1024 else f"{size_bytes / 1024:.0f} KB"
 
@@ -71,7 +63,7 @@ def described(thread: dict[str, Any]) -> dict[str, Any]:
 def attachment_response(answer: httpx.Response) -> Response:
     """The API's file sent on as a download with its media type (one of the three, else octet-stream)."""
     if answer.status_code != 200:
-        raise ApiRefused(answer.status_code, {"detail": _problem_text(answer, "There is no such file.")})
+        raise ApiRefused(answer.status_code, {"detail": refusal_text(answer, "There is no such file.")})
     media_type = answer.headers.get("content-type", "").split(";", 1)[0].strip()
     # The gateway adds `x-content-type-options: nosniff` to every response, and PageSecurityHeaders the page CSP.
     headers = {
@@ -105,7 +97,7 @@ async def new_conversation(page: CustomerForm, subject: FormText = "", text: For
     body = {"subject": subject.strip(), "text": _lines(text)}
     answer = await page.call("POST", API, body=body)
     if answer.status_code >= 400:
-        error = _problem_text(answer, "The message could not be sent.")
+        error = refusal_text(answer, "The message could not be sent.")
         return await _list(page, {"subject": subject, "text": text}, error=error, status_code=_status(answer))
     return page.redirect(f"/app/messages/{answer.json()['id']}?notice=opened")
 
@@ -158,7 +150,7 @@ async def reply(page: CustomerForm, conversation_id: uuid.UUID, request: Request
     else:
         answer = await page.call("POST", path, body={"text": text})
     if answer.status_code >= 400:
-        error = _problem_text(answer, "The message could not be sent.")
+        error = refusal_text(answer, "The message could not be sent.")
         return await _thread(page, conversation_id, values={"text": text}, error=error, status_code=_status(answer))
     return page.redirect(f"/app/messages/{conversation_id}?notice=sent")
 

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 
 from web.errors import ApiRefused
 from web.money import AmountInvalid, parse_amount
-from web.pages import Page, form_page_for, page_for
+from web.pages import Page, form_page_for, page_for, refusal_text
 from web.sessions.schemas import PendingAction, Surface
 
 router = APIRouter(prefix="/app", include_in_schema=False)
@@ -211,8 +211,7 @@ async def pay(
     )
     answer = await page.call("POST", "/api/v1/payments", body=body, idempotency_key=values["key"], step_up=step_up)
     if answer.status_code >= 400:
-        problem = answer.json() if answer.content else {}
-        message = str(problem.get("detail") or problem.get("title") or "The payment could not be made.")
+        message = refusal_text(answer, "The payment could not be made.")
         return await _pay_form(page, values | {"key": str(uuid.uuid4())}, message, 400)
     return page.redirect(f"/app/payments/{answer.json()['id']}")
 
@@ -293,8 +292,7 @@ async def transfer(
         answer = await page.call("POST", "/api/v1/transfers", body=body, idempotency_key=values["key"], step_up=step_up)
         if answer.status_code < 400:
             return page.redirect("/app?notice=transfer-done")
-        problem = answer.json() if answer.content else {}
-        error = str(problem.get("detail") or problem.get("title") or "The money could not be moved.")
+        error = refusal_text(answer, "The money could not be moved.")
         values["key"] = str(uuid.uuid4())
     active = [a for a in accounts.values() if a["status"] == "ACTIVE"]
     context = {"title": "Move money", "accounts": active, "values": values, "error": error}
