@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
+import os
 import signal
 import sys
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -15,21 +17,29 @@ from audit import cli as audit_cli
 from auth_server import cli as users_cli
 from auth_server.oauth.clients import cli as clients_cli
 from auth_server.oauth.keys import cli as keys_cli
-from bank import jobs_cli, mail_cli
+from bank import cli_errors, jobs_cli, mail_cli, secrets_cli
 from core_banking.customers import cli as customers_cli
 from core_banking.interest import cli as interest_cli
 from core_banking.reconciliation import cli as reconciliation_cli
 from faster_payments import cli as scheme_cli
 from notifications.webhooks import cli as webhooks_cli
-from obank.settings import INTERNAL_ROLES, ProductionSettingsError, Settings, get_settings
+from obank.home import data_location
+from obank.settings import INTERNAL_ROLES, ProcessKind, ProductionSettingsError, Settings, get_settings
 
-app = typer.Typer(help="obank: a self-hostable FAPI 2.0 open-banking platform.", no_args_is_help=True)
+# No locals in tracebacks (OBANK_DEBUG=1): they would print settings and keys.
+app = typer.Typer(
+    help="obank: a self-hostable FAPI 2.0 open-banking platform.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 certs_app = typer.Typer(help="Development certificates.", no_args_is_help=True)
 app.add_typer(certs_app, name="certs")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(users_cli.app, name="users")
 app.add_typer(clients_cli.app, name="clients")
 app.add_typer(keys_cli.app, name="keys")
+keys_cli.app.command("generate")(secrets_cli.generate)
+keys_cli.app.command("verification-keys")(secrets_cli.verification_keys)
 app.add_typer(customers_cli.app, name="customers")
 app.add_typer(interest_cli.app, name="interest")
 app.add_typer(reconciliation_cli.app)  # a single command: `obank reconcile`
@@ -44,14 +54,41 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
 
-def _settings(**overrides: Any) -> Settings:
+def _version(shown: bool) -> None:
+    if shown:
+        try:
+            version = importlib.metadata.version("obank")
+        except importlib.metadata.PackageNotFoundError:
+            version = "unknown (not installed)"
+        typer.echo(f"obank {version}")
+        raise typer.Exit()
+
+
+@app.callback()
+def obank(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show a traceback on an unexpected error.")] = False,
+) -> None:
+    """obank: a self-hostable FAPI 2.0 open-banking platform."""
+    if debug:
+        os.environ[cli_errors.DEBUG_VARIABLE] = "1"
+
+
+def _print_problems(lines: list[str]) -> None:
+    for line in lines:
+        console.print(line, style="red", markup=False, highlight=False, soft_wrap=True)
+
+
+def _settings(process: ProcessKind = "serve", **overrides: Any) -> Settings:
     settings = get_settings()
     if overrides:
         settings = settings.model_copy(update=overrides)
     try:
-        settings.check_production_ready()
+        settings.check_production_ready(process)
     except ProductionSettingsError as exc:
-        console.print(f"[red]{exc}[/red]")
+        _print_problems(str(exc).splitlines())
         raise typer.Exit(2) from exc
     from obank.log import configure_logging
 
@@ -59,16 +96,59 @@ def _settings(**overrides: Any) -> Settings:
     return settings
 
 
+def _refuse(message: str) -> NoReturn:
+    """One red line (printed as is: no markup) and exit 2, for a database a process cannot run on."""
+    console.print(message, style="red", markup=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _require_database(settings: Settings) -> None:
+    """Refuse, before anything binds or starts, a process with no database: no URL and no embedded PostgreSQL."""
+    from obank.embedded_db import EmbeddedDatabaseUnavailable, embedded_database_installed
+
+    if settings.database_url is None and not embedded_database_installed():
+        _refuse(str(EmbeddedDatabaseUnavailable()))
+
+
+def _prepare_schema(settings: Settings, database_url: str) -> None:
+    """Migrate at start where allowed (the embedded database, or OBANK_MIGRATE_ON_START), else require the head."""
+    from obank.db_roles import ServiceRoleError
+    from obank.migrate import SchemaNotAtHead, check_at_head, migrate_database, migrates_on_start
+
+    try:
+        if migrates_on_start(settings):
+            with console.status("Migrating the database..."):
+                migrate_database(settings.migration_database_url or database_url, settings.database_url)
+        else:
+            check_at_head(database_url)
+    except (SchemaNotAtHead, ServiceRoleError) as exc:
+        _refuse(str(exc))
+
+
 @app.command()
 def migrate() -> None:
-    """Apply every pending database migration."""
-    from obank.migrate import upgrade_to_head
+    """Migrate as the owner role (OBANK_MIGRATION_DATABASE_URL); grant OBANK_DATABASE_URL's role rows, no DDL."""
+    from obank.db_roles import ServiceRoleError
+    from obank.migrate import migrate_database
     from obank.runtime import resolve_database_url
 
-    settings = _settings()
-    with console.status("Migrating the database..."):
-        upgrade_to_head(resolve_database_url(settings))
+    settings = _settings("migrate")
+    if settings.migration_database_url is None:
+        _require_database(settings)
+    try:
+        with console.status("Migrating the database..."):
+            owner_url = settings.migration_database_url or resolve_database_url(settings)
+            granted = migrate_database(owner_url, settings.database_url)
+    except ServiceRoleError as exc:
+        _refuse(str(exc))
     console.print("[green]Database schema is at head.[/green]")
+    if granted is not None:
+        console.print(
+            f"service role {granted.role}: read and write in {', '.join(granted.schemas)}; "
+            f"read and insert only in {', '.join(granted.append_only) or 'no table'}; no DDL",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 @certs_app.command("init")
@@ -121,6 +201,10 @@ def serve(
     settings = _settings(role=role.value) if role is not None else _settings()
     role = Role(settings.role)
     _check_role(settings, role)
+    from obank.telemetry import configure_observability
+
+    configure_observability(settings, role.value)  # logs name the role; traces when OBANK_OTLP_ENDPOINT is set
+    _require_database(settings)
     from bank.app import create_app
     from bank.demo import seed_and_write_demo
     from bank.health import BackgroundJob
@@ -128,7 +212,6 @@ def serve(
     from bank.upstreams import core_banking_service_app, open_banking_service_app
     from obank.certs import init_development_certificates
     from obank.embedded_db import stop_embedded_database
-    from obank.migrate import upgrade_to_head
     from obank.runtime import build_platform, resolve_database_url
     from obank.server import (
         StopRequested,
@@ -150,6 +233,12 @@ def serve(
     settings = settings.model_copy(update={"host": host, "port": sock.getsockname()[1]})
     issuer = settings.public_base_url()
     embedded = settings.database_url is None
+    console.print(
+        data_location(settings.home, settings.data_dir, settings.certs_dir, embedded_database=embedded),
+        soft_wrap=True,
+        highlight=False,
+        markup=False,
+    )
     with StopSignals() as stop:
         try:
             files: TLSFiles | None = None
@@ -158,7 +247,9 @@ def serve(
                     with console.status("Creating development certificates..."):
                         for path in init_development_certificates(settings.certs_dir):
                             console.print(f"wrote {path}")
-                files = TLSFiles.from_settings(settings)
+                # Behind the trusted TLS-terminating proxy and given no certificate files: plain HTTP to the proxy.
+                if not settings.trusted_proxy_networks or (settings.tls_cert_file and settings.tls_key_file):
+                    files = TLSFiles.from_settings(settings)
             elif settings.tls_cert_file and settings.tls_key_file:
                 files = TLSFiles(settings.tls_cert_file, settings.tls_key_file, settings.tls_client_ca_file)
             stop.check()
@@ -166,8 +257,7 @@ def serve(
             with console.status(status):
                 database_url = resolve_database_url(settings)
             stop.check()
-            with console.status("Migrating the database..."):
-                upgrade_to_head(database_url)
+            _prepare_schema(settings, database_url)
             stop.check()
             platform = build_platform(settings, database_url)
             background: list[BackgroundJob] = []
@@ -182,8 +272,11 @@ def serve(
             else:
                 served_app = create_app(platform, background)
                 served = f"obank is serving {issuer}"
-            # Only internal services go without TLS files: plain HTTP on the internal network, where each request's
-            # signed internal assertion, not the connection, is what the service trusts.
+                if files is None:
+                    served += f" through its proxy, from http://{host}:{settings.port}"
+            # Only internal services (and a gateway behind its trusted proxy) go without TLS files: plain HTTP on the
+            # internal network, where each request's signed internal assertion, not the connection, is what the service
+            # trusts (and the gateway trusts the client certificate only from the proxy's addresses).
             server = _plain_http_server(served_app) if files is None else build_server(served_app, files)
 
             async def before_serving() -> None:
@@ -255,17 +348,23 @@ def demo() -> None:
 @app.command()
 def worker() -> None:
     """Run the outbox relay, the scheduled bank jobs and, with Kafka, the event consumers, until a signal."""
+    from obank.metrics import metrics_listeners
     from obank.outbox.worker import run_worker
-    from obank.runtime import build_platform
+    from obank.runtime import build_platform, resolve_database_url
+    from obank.telemetry import configure_observability
 
-    settings = _settings()
-    platform = build_platform(settings)
+    settings = _settings("worker")
+    configure_observability(settings, "worker")
+    _require_database(settings)
+    database_url = resolve_database_url(settings)
+    _prepare_schema(settings, database_url)
+    platform = build_platform(settings, database_url)
 
     async def work() -> None:
         from bank.jobs import consumer_registry, scheduled_jobs
 
         stop = asyncio.Event()
-        jobs = [asyncio.create_task(job(stop)) for job in scheduled_jobs(platform)]
+        jobs = [asyncio.create_task(job(stop)) for job in [*scheduled_jobs(platform), *metrics_listeners(platform)]]
         try:
             await run_worker(platform, consumer_registry(platform), stop=stop)
         finally:
@@ -283,10 +382,13 @@ def scheme_run() -> None:
     from faster_payments.dispatcher import run_dispatcher
     from faster_payments.registry import ensure_registry
     from obank.database import unit_of_work
+    from obank.metrics import metrics_listeners
     from obank.outbox.kafka import KafkaConsumerRunner
     from obank.runtime import build_platform
+    from obank.telemetry import configure_observability
 
-    settings = _settings()
+    settings = _settings("scheme")
+    configure_observability(settings, "scheme")
     if not settings.kafka_bootstrap_servers:
         console.print("[red]`obank scheme run` talks to the bank over Kafka: set OBANK_KAFKA_BOOTSTRAP_SERVERS.[/red]")
         raise typer.Exit(2)
@@ -302,15 +404,18 @@ def scheme_run() -> None:
         try:
             async with unit_of_work(platform.sessions) as session:
                 await ensure_registry(session)
+            registry = scheme_registry(platform)
+            platform.metrics.watch_consumers(registry)  # their lag on /metrics
             runner = KafkaConsumerRunner(
                 settings.kafka_bootstrap_servers or "",
                 settings.kafka_topic_prefix,
-                scheme_registry(platform),
+                registry,
                 platform.sessions,
                 partitions=settings.kafka_topic_partitions,
                 replication_factor=settings.kafka_replication_factor,
             )
-            await asyncio.gather(runner.run(stop), run_dispatcher(platform.sessions, stop))
+            listeners = [job(stop) for job in metrics_listeners(platform)]
+            await asyncio.gather(runner.run(stop), run_dispatcher(platform.sessions, stop), *listeners)
         finally:
             await platform.close()
 
@@ -318,12 +423,23 @@ def scheme_run() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: a bad setting prints one line each and exits 2, an expected failure one line
+    and exits 1; an unexpected error shows its traceback only when debugging (OBANK_DEBUG=1 or --debug)."""
     try:
         app()
-    except ProductionSettingsError as exc:
-        console.print(f"[red]{exc}[/red]")
-        sys.exit(2)
+    except Exception as exc:
+        problems = cli_errors.settings_problems(exc)
+        if problems is not None:
+            _print_problems(problems)
+            sys.exit(2)
+        problem = cli_errors.operational_problem(exc)
+        if problem is not None and not cli_errors.debugging():
+            _print_problems([problem])
+            sys.exit(1)
+        if cli_errors.debugging():
+            raise
+        _print_problems(cli_errors.unexpected_problem(exc))
+        sys.exit(1)
 
 
 if __name__ == "__main__":

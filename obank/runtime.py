@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,6 +12,7 @@ from obank.crypto import KeyRing, load_keyring
 from obank.database import create_engine, create_sessionmaker
 from obank.embedded_db import ensure_embedded_database
 from obank.listener import NotificationListener
+from obank.metrics import DatabaseMetrics
 from obank.revocation import RevocationList, build_revocation_list
 from obank.settings import Settings
 
@@ -28,6 +29,7 @@ class Platform:
     `engine`'s connections (the jti claim, the token group commit): from the same pool, a full pool would
     leave every such request waiting on itself. `listener` is the process's one LISTEN connection;
     `revocations` is the deny-list the authorization server writes and the gateway reads per request.
+    `metrics` are the gauges every /metrics of the process reads from this database and its pools.
     """
 
     settings: Settings
@@ -38,6 +40,14 @@ class Platform:
     keyring: KeyRing
     listener: NotificationListener
     revocations: RevocationList
+    metrics: DatabaseMetrics = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.metrics = DatabaseMetrics(
+            {"main": self.engine, "side": self.side_engine},
+            cache_s=self.settings.metrics_cache_s,
+            timeout_s=self.settings.readiness_timeout_s,
+        )
 
     async def start(self) -> None:
         """Listen for every subscriber (the deny-list loads then); the process serves no token before this returns."""

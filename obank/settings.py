@@ -4,32 +4,55 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import json
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
+from obank.home import default_home
+from obank.internal_keys import parse_signing_key, parse_verification_keys
+from obank.settings_sources import FileVariablesSource, secrets_directory_source
+
+# The source checkout this code sits in, for tests and benches only: runtime paths derive from `home`.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Python's logging levels, the only ones `log_level` accepts.
+LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 # Roles serving only gateways, over the internal network: plain HTTP unless given certificate files.
 INTERNAL_ROLES = frozenset({"core_banking", "open_banking"})
 
 
 class ProductionSettingsError(RuntimeError):
-    """Raised when a production process would start on development defaults."""
+    """Raised when a production process would start on development defaults; one missing setting per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(["OBANK_ENV=production refuses to start; set:", *(f"  {p}" for p in problems)]))
+        self.problems = problems
+
+
+def _home_of(values: dict[str, Any]) -> Path:
+    """The validated `home` (or its default when it was refused, so the refusal is what gets reported)."""
+    home = values.get("home")
+    return home if isinstance(home, Path) else default_home()
 
 
 class Settings(BaseSettings):
     """Every tunable of an obank process; unset infrastructure means the embedded development stack."""
 
-    model_config = SettingsConfigDict(env_prefix="OBANK_", extra="ignore")
+    # No input in a validation error's text: a refused key must not reach a traceback or a log.
+    model_config = SettingsConfigDict(env_prefix="OBANK_", extra="ignore", hide_input_in_errors=True)
 
     env: Literal["development", "test", "production"] = "development"
-    data_dir: Path = PROJECT_ROOT / "var"
-    certs_dir: Path = PROJECT_ROOT / "certs"
+    # Where this installation keeps its data (OBANK_HOME): the checkout when run from one, else the per-user data
+    # directory (obank.home). The data files (embedded database, development keys, sinks) and the development
+    # certificates live under it unless OBANK_DATA_DIR / OBANK_CERTS_DIR place them elsewhere.
+    home: Path = Field(default_factory=default_home)
+    data_dir: Path = Field(default_factory=lambda values: _home_of(values) / "var")
+    certs_dir: Path = Field(default_factory=lambda values: _home_of(values) / "certs")
 
     # Infrastructure: unset means embedded PostgreSQL, in-memory stores, in-process events.
     database_url: str | None = None
@@ -285,6 +308,94 @@ class Settings(BaseSettings):
     # (`obank scheme run`, as compose.yaml deploys it).
     scheme_embedded: bool = True
     outbox_batch_size: int = 100
+    # (home and secrets settings)
+    # Settings from files, for container secrets: any `OBANK_<NAME>_FILE=/path` (the file's content, its trailing
+    # newline stripped; setting both OBANK_<NAME> and OBANK_<NAME>_FILE is refused), and a directory of files
+    # named like the variables (`OBANK_ENCRYPTION_KEYS`, any case), below variables and `_FILE`s in precedence.
+    secrets_dir: Path | None = None
+    # The public JWK Set (JSON) of the gateways' internal signing keys: what core_banking and open_banking verify
+    # internal assertions with (public keys only). Unset: the public half of `internal_signing_key`.
+    internal_verification_keys: str | None = Field(default=None, repr=False)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then variables, then `OBANK_<NAME>_FILE`s, then files in `OBANK_SECRETS_DIR`."""
+        secrets = secrets_directory_source(settings_cls)
+        sources = (init_settings, env_settings, FileVariablesSource(settings_cls), dotenv_settings)
+        return (*sources, secrets) if secrets is not None else sources
+
+    @field_validator("home")
+    @classmethod
+    def _home_is_absolute(cls, home: Path) -> Path:
+        return home.expanduser().absolute()
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level_is_known(cls, level: str) -> str:
+        if level.upper() not in LOG_LEVELS:
+            raise ValueError(f"unknown log level; use one of {', '.join(LOG_LEVELS)}")
+        return level.upper()
+
+    @field_validator("internal_signing_key")
+    @classmethod
+    def _signing_key_is_well_formed(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_signing_key(value)
+        return value
+
+    @field_validator("internal_verification_keys")
+    @classmethod
+    def _verification_keys_are_public(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_verification_keys(value)
+        return value
+
+    # (home and secrets settings end)
+    # (deployment settings)
+    # Database roles: `obank migrate` connects as the owner role (unset: the role of OBANK_DATABASE_URL) and grants
+    # the service role of OBANK_DATABASE_URL reading and writing, never DDL. `obank serve`/`worker` migrate at start
+    # only when `migrate_on_start` (unset: only on the embedded database); otherwise they refuse a schema not at head.
+    migration_database_url: str | None = Field(default=None, repr=False)
+    migrate_on_start: bool | None = None
+    # The TLS-terminating load balancers in front of the gateways (CIDRs, as a JSON list or comma-separated): only
+    # a request from these addresses may carry the client's certificate (RFC 9440 `Client-Cert`) and its address
+    # (`X-Forwarded-For`); from anyone else those headers are refused. Set, a gateway (or `--role all`) without
+    # certificate files serves plain HTTP to them on the internal network.
+    trusted_proxy_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("trusted_proxy_networks", mode="before")
+    @classmethod
+    def _proxy_networks_are_cidrs(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = json.loads(value) if value.lstrip().startswith("[") else [p for p in value.split(",") if p.strip()]
+        if not isinstance(value, list):
+            return value  # pydantic names the type error
+        # strict: `10.0.0.1/8` (host bits set) is a typo, not a network; refuse it rather than guess.
+        return [str(ipaddress.ip_network(str(network).strip(), strict=True)) for network in value]
+
+    # (deployment settings end)
+    # (observability settings)
+    # Logs: `console` (readable), `json` (one object a line), or `auto`: console on a terminal, JSON otherwise.
+    log_format: Literal["auto", "console", "json"] = "auto"
+    # Traces: off unless an OTLP/HTTP collector is named here (e.g. http://collector:4318) or by the standard
+    # OTEL_EXPORTER_OTLP_ENDPOINT; each process exports its spans as service `obank-<role>`.
+    otlp_endpoint: str | None = None
+    # `obank worker` and `obank scheme run` serve /metrics on this address (no port: not at all); `obank serve`
+    # answers /metrics on its own port. Either way only to `metrics_allowed_networks`.
+    metrics_port: int | None = Field(default=None, ge=0, le=65_535)
+    metrics_host: str = "127.0.0.1"
+    # Database gauges (outbox and consumer lag) are recomputed at most this often, whatever the scrape rate.
+    metrics_cache_s: float = Field(default=5.0, ge=0, le=300)
+    # /readyz: how long each dependency (database, Redis, Kafka) may take to answer.
+    readiness_timeout_s: float = Field(default=2.0, gt=0, le=30)
+    # (observability settings end)
 
     @field_validator("encryption_keys")
     @classmethod
@@ -303,11 +414,21 @@ class Settings(BaseSettings):
             return self.issuer.rstrip("/")
         return f"https://{self.host}:{self.port}"
 
-    def check_production_ready(self) -> None:
-        """Refuse development defaults in production, naming every missing setting at once."""
+    def check_production_ready(self, process: ProcessKind = "serve") -> None:
+        """Refuse development defaults in production, naming every missing setting of `process` at once.
+
+        `serve` needs what its role needs; `worker` (consumers, jobs, deliveries) the shared stores, the keys
+        to read sealed data, the public address its messages name and SMTP; `scheme` the database and Kafka;
+        `migrate` only a database.
+        """
         if not self.is_production:
             return
-        problems: list[str] = []
+        if process != "serve":
+            problems = self._production_problems_of(process)
+            if problems:
+                raise ProductionSettingsError(problems)
+            return
+        problems = []
         if not self.database_url:
             problems.append("OBANK_DATABASE_URL (the embedded database is for development only)")
         if not self.redis_url:
@@ -320,18 +441,52 @@ class Settings(BaseSettings):
             problems.append("OBANK_ACTIVE_ENCRYPTION_KEY_ID (which of OBANK_ENCRYPTION_KEYS wraps new data)")
         elif self.active_encryption_key_id not in parse_key_map(self.encryption_keys):
             problems.append("OBANK_ACTIVE_ENCRYPTION_KEY_ID (names no key in OBANK_ENCRYPTION_KEYS)")
-        if not self.internal_signing_key:
-            problems.append("OBANK_INTERNAL_SIGNING_KEY (generated development keys are refused)")
         public = self.role not in INTERNAL_ROLES  # a service alone is internal: no certificate of its own
+        # Gateways sign internal assertions; so does open_banking alone when it calls core_banking over HTTP. The
+        # services alone verify them with the public keys only (`obank keys generate` prints both).
+        if (public or self.upstream_core_banking_url) and not self.internal_signing_key:
+            problems.append("OBANK_INTERNAL_SIGNING_KEY (generated development keys are refused)")
+        if not public and not self.internal_verification_keys:
+            problems.append("OBANK_INTERNAL_VERIFICATION_KEYS (the gateways' public JWK Set: `obank keys generate`)")
         # open_banking writes absolute links to its resources (OB "Links"): it must know the public address.
         if (public or self.role == "open_banking") and not self.issuer:
             problems.append("OBANK_ISSUER (the public https address clients reach)")
-        if public and (not self.tls_cert_file or not self.tls_key_file):
+        # Behind a trusted TLS-terminating proxy the gateway may serve plain HTTP: the proxy holds the certificate.
+        if public and not self.trusted_proxy_networks and (not self.tls_cert_file or not self.tls_key_file):
             problems.append("OBANK_TLS_CERT_FILE and OBANK_TLS_KEY_FILE (development certificates are refused)")
         if self.role in ("all", "core_banking") and not self.smtp_host:  # the roles that send customer email
             problems.append("OBANK_SMTP_HOST (customer email; the local mail sink is for development only)")
         if problems:
-            raise ProductionSettingsError("OBANK_ENV=production refuses to start; set: " + "; ".join(problems))
+            raise ProductionSettingsError(problems)
+
+    def _production_problems_of(self, process: ProcessKind) -> list[str]:
+        """What a process other than `obank serve` misses in production."""
+        problems: list[str] = []
+        if not self.database_url and not (process == "migrate" and self.migration_database_url):
+            problems.append("OBANK_DATABASE_URL (the embedded database is for development only)")
+        if process == "migrate":
+            return problems
+        if not self.kafka_bootstrap_servers:
+            problems.append("OBANK_KAFKA_BOOTSTRAP_SERVERS (in-process event dispatch is for development only)")
+        if process == "scheme":
+            return problems
+        if not self.redis_url:
+            problems.append("OBANK_REDIS_URL (in-memory stores are per process; production needs Redis)")
+        if not self.encryption_keys:
+            problems.append("OBANK_ENCRYPTION_KEYS (generated development keys are refused)")
+        elif not self.active_encryption_key_id:
+            problems.append("OBANK_ACTIVE_ENCRYPTION_KEY_ID (which of OBANK_ENCRYPTION_KEYS wraps new data)")
+        elif self.active_encryption_key_id not in parse_key_map(self.encryption_keys):
+            problems.append("OBANK_ACTIVE_ENCRYPTION_KEY_ID (names no key in OBANK_ENCRYPTION_KEYS)")
+        if not self.issuer:  # event notifications and messages name the bank's public address
+            problems.append("OBANK_ISSUER (the public https address clients reach)")
+        if not self.smtp_host:
+            problems.append("OBANK_SMTP_HOST (customer email; the local mail sink is for development only)")
+        return problems
+
+
+# What a process is, for the settings it needs in production (`Settings.check_production_ready`).
+ProcessKind = Literal["serve", "worker", "scheme", "migrate"]
 
 
 def parse_key_map(raw: str) -> dict[str, bytes]:

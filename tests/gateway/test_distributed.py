@@ -164,8 +164,8 @@ def test_core_banking_alone_needs_no_public_address_or_certificate_in_production
 
     message = " ".join(result.stderr.split())
     assert result.returncode == 2
-    assert "OBANK_DATABASE_URL" in message and "OBANK_INTERNAL_SIGNING_KEY" in message
-    for public in ("OBANK_ISSUER", "OBANK_TLS_CERT_FILE"):
+    assert "OBANK_DATABASE_URL" in message and "OBANK_INTERNAL_VERIFICATION_KEYS" in message
+    for public in ("OBANK_ISSUER", "OBANK_TLS_CERT_FILE", "OBANK_INTERNAL_SIGNING_KEY"):  # upstreams: public keys only
         assert public not in message, public
     gateway = _serve(tmp_path, "gateway", {"OBANK_ENV": "production"})
     assert "OBANK_ISSUER" in " ".join(gateway.stderr.split())

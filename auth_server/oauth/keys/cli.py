@@ -10,13 +10,14 @@ from rich.table import Table
 
 from auth_server.oauth.keys.service import KeyInfo
 
-app = typer.Typer(help="The authorization server's signing keys (tokens, Open Banking messages).", no_args_is_help=True)
+HELP = "Signing keys of the authorization server (list, rotate); a deployment's secrets (generate)."
+app = typer.Typer(help=HELP, no_args_is_help=True)
 console = Console()
 
 
 @app.callback()
 def keys() -> None:
-    """The authorization server's signing keys (tokens, Open Banking messages)."""
+    """Signing keys of the authorization server (list, rotate); a deployment's secrets (generate)."""
 
 
 def _table(rows: list[KeyInfo]) -> Table:
