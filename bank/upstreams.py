@@ -21,6 +21,7 @@ from gateway.proxy import HttpUpstream
 from gateway.routing import PrefixRouter, Route
 from obank.correlation import CorrelationMiddleware
 from obank.runtime import Platform
+from obank.telemetry import instrument_asgi
 from open_banking.app import PREFIX as OPEN_BANKING_PREFIX
 from open_banking.app import SERVICE_NAME as OPEN_BANKING_SERVICE
 from open_banking.app import create_app as create_open_banking_app
@@ -83,7 +84,7 @@ async def close_upstream(upstream: ASGIApp) -> None:
 
 
 def core_banking_service_app(platform: Platform, background: Sequence[BackgroundJob] = ()) -> ASGIApp:
-    """What `obank serve --role core_banking` serves: core_banking's routes, health probes, correlation ids.
+    """What `obank serve --role core_banking` serves: core_banking's routes, health probes, /metrics, correlation ids.
 
     Requests arrive from gateways with the principal as an internal assertion the app verifies itself.
     `background` jobs run while the app serves and are stopped and awaited before the database closes.
@@ -92,11 +93,11 @@ def core_banking_service_app(platform: Platform, background: Sequence[Background
     probes = health.probes_app("obank core banking service", platform, background)
     core_banking = _core_banking_app(platform)
     routes = [Route(prefix, core_banking) for prefix in CORE_BANKING_PREFIXES]
-    return CorrelationMiddleware(PrefixRouter(routes, fallback=probes))
+    return instrument_asgi(CorrelationMiddleware(PrefixRouter(routes, fallback=probes)))
 
 
 def open_banking_service_app(platform: Platform, background: Sequence[BackgroundJob] = ()) -> ASGIApp:
-    """What `obank serve --role open_banking` serves: /open-banking, health probes, correlation ids.
+    """What `obank serve --role open_banking` serves: /open-banking, health probes, /metrics, correlation ids.
 
     Requests arrive from gateways with the principal as an internal assertion addressed to `open_banking`;
     core banking is reached over HTTP when `OBANK_UPSTREAM_CORE_BANKING_URL` is set, else in this process. The
@@ -108,4 +109,6 @@ def open_banking_service_app(platform: Platform, background: Sequence[Background
         "obank open banking service", platform, background, [core_banking.close, auth_server.close]
     )
     open_banking = create_open_banking_app(platform, core_banking, auth_server)
-    return CorrelationMiddleware(PrefixRouter([Route(OPEN_BANKING_PREFIX, open_banking)], fallback=probes))
+    return instrument_asgi(
+        CorrelationMiddleware(PrefixRouter([Route(OPEN_BANKING_PREFIX, open_banking)], fallback=probes))
+    )

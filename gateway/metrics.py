@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
-from prometheus_client.exposition import choose_encoder
-from starlette.types import ASGIApp, Receive, Scope, Send
+from collections.abc import Sequence
 
-METRICS_PATH = "/metrics"
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.types import ASGIApp
+
+from obank.metrics import METRICS_PATH, PROCESS_REGISTRY, Collector, MetricsEndpoint, Scrape
+
+__all__ = ["METRICS_PATH", "GatewayMetrics"]
 # From 1 ms (a cached token check) to 10 s (the upstream timeout), roughly 2.5x apart.
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # Clients choose the method string; anything else is counted as "other" to keep label values bounded.
@@ -14,11 +17,11 @@ KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 
 
 class GatewayMetrics:
-    """The gateway's collectors in a registry of their own, so each app (and each test) counts alone."""
+    """The gateway's collectors in a registry of their own, so each app (and each test) counts alone; its
+    scrapes show the process's (`obank.metrics.PROCESS_REGISTRY`) beside them."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        ProcessCollector(registry=self.registry)
         self._requests = Counter(
             "obank_gateway_requests",
             "Requests answered by the gateway, by route, method and status.",
@@ -58,27 +61,14 @@ class GatewayMetrics:
     def rate_limited(self, rate_class: str) -> None:
         self._rate_limit_hits.labels(rate_class).inc()
 
+    def scrape(self, *also: Collector) -> Scrape:
+        """This gateway's metrics, the process's, and `also` (the platform's database gauges)."""
+        return Scrape(self.registry, PROCESS_REGISTRY, *also)
+
     def exposition(self, accept: str = "") -> tuple[bytes, str]:
         """The registry in the format `accept` asks for (OpenMetrics or Prometheus text) and its content type."""
-        encode, content_type = choose_encoder(accept)
-        return encode(self.registry), content_type
+        return self.scrape().render_now(accept)
 
-    def asgi_app(self) -> ASGIApp:
-        """`GET /metrics` for scrapers; the caller decides who may reach it."""
-
-        async def serve(scope: Scope, receive: Receive, send: Send) -> None:
-            assert scope["type"] == "http"
-            if scope["path"].rstrip("/") != METRICS_PATH:
-                status, headers, body = 404, [(b"content-type", b"text/plain; charset=utf-8")], b"Not Found"
-            elif scope["method"] not in ("GET", "HEAD"):
-                status, body = 405, b"Method Not Allowed"
-                headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"allow", b"GET, HEAD")]
-            else:
-                accept = b",".join(value for name, value in scope["headers"] if name.lower() == b"accept")
-                body, content_type = self.exposition(accept.decode("latin-1"))
-                status, headers = 200, [(b"content-type", content_type.encode())]
-            headers.append((b"content-length", str(len(body)).encode()))
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
-
-        return serve
+    def asgi_app(self, *also: Collector, allowed: Sequence[str] | None = None) -> ASGIApp:
+        """`GET /metrics` for scrapers on the networks in `allowed` (None: the caller decides who reaches it)."""
+        return MetricsEndpoint(self.scrape(*also), allowed)

@@ -12,6 +12,8 @@ from sqlalchemy import Enum, MetaData
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from obank.telemetry import instrument_engine
+
 # Constraint names are stable across environments so migrations can refer to them.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -70,11 +72,11 @@ def async_url(url: str) -> str:
 
 
 def create_engine(url: str, *, pool_size: int = POOL_SIZE, max_overflow: int = MAX_OVERFLOW) -> AsyncEngine:
-    """An engine over psycopg 3 with pooled connections, recycled after half an hour."""
+    """An engine over psycopg 3 with pooled connections, recycled after half an hour (traced when tracing is on)."""
     # No pool_pre_ping (a round trip per checkout): a connection the server dropped fails its first
     # statement, which invalidates the pool, and retried units of work (`UnitsOfWork.retry`)
     # run again on a fresh connection.
-    return create_async_engine(
+    engine = create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
@@ -84,6 +86,7 @@ def create_engine(url: str, *, pool_size: int = POOL_SIZE, max_overflow: int = M
         # transfer's description or an id. Every engine of ours is created so (see also obank.log).
         hide_parameters=True,
     )
+    return instrument_engine(engine)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

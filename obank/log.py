@@ -1,16 +1,19 @@
-"""structlog JSON lines with the correlation id on every line and secrets redacted before output."""
+"""structlog lines (JSON, or readable on a terminal) naming the logger, the process role, the correlation and
+trace ids, with secrets redacted before output."""
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import traceback
 from collections.abc import Mapping, MutableMapping
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 import structlog
+from opentelemetry import trace
 
 # Keys whose values never reach a log: credentials, keys, tokens, personal data.
 _SENSITIVE_KEY = re.compile(
@@ -45,8 +48,17 @@ _ALLOWED_KEYS = frozenset(
         "count",
         "schema",
         "revision",
+        "role",
+        "trace_id",
+        "span_id",
     }
 )
+# What a process runs, named on its every line: `obank serve --role` (all, gateway, core_banking, open_banking),
+# `obank worker` (worker), `obank scheme run` (scheme), any other command (cli).
+LogFormat = Literal["auto", "console", "json"]
+# Libraries whose INFO lines say nothing an operator acts on (alembic's "Context impl", "setup plugin"; uvicorn's
+# start-up chatter; aiokafka's group joins; httpx's every request): WARNING and above only.
+QUIET_LIBRARIES = ("alembic", "aiokafka", "httpx", "httpcore", "asyncio", "uvicorn.error")
 REDACTED = "[redacted]"
 
 
@@ -146,21 +158,72 @@ def render_exception_without_messages(
     return event_dict
 
 
-def _stderr_logger(*_args: Any) -> structlog.PrintLogger:
-    # sys.stderr looked up per logger, not once: test runners and daemons replace the stream.
-    return structlog.PrintLogger(sys.stderr)
+def add_trace_context(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: the active span's trace and span ids (W3C hex), so a line leads to its trace."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event_dict["trace_id"] = format(context.trace_id, "032x")
+        event_dict["span_id"] = format(context.span_id, "016x")
+    return event_dict
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """JSON lines on stderr; stdlib logging (uvicorn, alembic) routed through the same pipeline."""
+def _role_adder(role: str) -> Any:
+    def add_role(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        event_dict["role"] = role
+        return event_dict
+
+    return add_role
+
+
+class _NamedPrintLogger(structlog.PrintLogger):
+    """A print logger with a name, for `structlog.stdlib.add_logger_name` as stdlib loggers have."""
+
+    def __init__(self, name: str) -> None:
+        # sys.stderr looked up per logger, not once: test runners and daemons replace the stream.
+        super().__init__(sys.stderr)
+        self.name = name
+
+
+def _stderr_logger(*args: Any) -> structlog.PrintLogger:
+    return _NamedPrintLogger(str(args[0]) if args else "obank")
+
+
+def uses_console(log_format: LogFormat) -> bool:
+    """`console` always, `json` never, `auto` when stderr is a terminal (a person is reading)."""
+    if log_format == "auto":
+        return sys.stderr.isatty()
+    return log_format == "console"
+
+
+def _renderer(log_format: LogFormat) -> Any:
+    if not uses_console(log_format):
+        return structlog.processors.JSONRenderer()
+    # https://no-color.org: any non-empty NO_COLOR turns colours off. Tracebacks arrive already rendered
+    # without messages (`render_exception_without_messages`); never rich's, which would show locals.
+    colors = not os.environ.get("NO_COLOR") and sys.stderr.isatty()
+    return structlog.dev.ConsoleRenderer(colors=colors, exception_formatter=structlog.dev.plain_traceback)
+
+
+def configure_logging(level: str = "INFO", *, role: str = "cli", log_format: LogFormat | None = None) -> None:
+    """Lines on stderr as `log_format` says (default `OBANK_LOG_FORMAT`, else auto); stdlib logging (uvicorn,
+    alembic) goes through the same pipeline. Every line names its logger and `role`, the process's part."""
+    if log_format is None:
+        # Settings validated the variable already where a command read them; anything else means auto.
+        configured = os.environ.get("OBANK_LOG_FORMAT", "auto").lower()
+        log_format = configured if configured in ("console", "json") else "auto"  # type: ignore[assignment]
+    assert log_format is not None
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_logger_name,
         structlog.stdlib.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact_sensitive,
+        _role_adder(role),
+        add_trace_context,
     ]
+    renderer = _renderer(log_format)
     structlog.configure(
-        processors=[*shared, render_exception_without_messages, structlog.processors.JSONRenderer()],
+        processors=[*shared, render_exception_without_messages, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
@@ -172,7 +235,7 @@ def configure_logging(level: str = "INFO") -> None:
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 render_exception_without_messages,
-                structlog.processors.JSONRenderer(),
+                renderer,
             ],
         )
     )
@@ -183,7 +246,10 @@ def configure_logging(level: str = "INFO") -> None:
     logging.getLogger("uvicorn.access").disabled = True
     # aiosmtpd (the development mail sink) logs each SMTP command at INFO, recipients' addresses included.
     logging.getLogger("mail.log").setLevel(max(logging.WARNING, root.level))
+    for library in QUIET_LIBRARIES:
+        logging.getLogger(library).setLevel(max(logging.WARNING, root.level))
 
 
 def get_logger(name: str) -> Any:
+    """A logger whose every line carries `logger=name`."""
     return structlog.get_logger(name)

@@ -27,6 +27,7 @@ from auth_server.sessions import service as sessions_service
 from auth_server.sessions.schemas import ACR_CA, ACR_SCA, AMR_OTP, AMR_PASSWORD, SessionRecord, SessionStage
 from fraud.decisions import Decision, FraudSignIns, Recommendation, RuleHit, SignInDecision, SignInFacts
 from fraud.geo import default_geolocation
+from obank import metrics
 from obank.actor import Actor, ActorKind
 from obank.crypto import KeyRing
 from obank.log import describe_error, get_logger
@@ -75,6 +76,7 @@ def _failure_events(
     session_id: str | None = None,
     lock_reason: str = "failed_attempts",
 ) -> list[SecurityEvent]:
+    metrics.login_failed(reason)
     actor = _actor(identity, session_id)
     details: dict[str, Any] = {"kind": kind.value, "factor": factor, "reason": reason}
     events = [SecurityEvent("login.failed", actor, "identity", str(identity.id), details, ip_address)]
@@ -174,6 +176,7 @@ def _refuse_password(
     identity = check.identity
     if identity is None:
         entity = _attempted_login(uow.keyring, kind, username)
+        metrics.login_failed(check.verdict.value)
         details = {"kind": kind.value, "factor": "password", "reason": check.verdict.value}
         actor = Actor(ActorKind(kind.value), entity)
         events = [SecurityEvent("login.failed", actor, "login_attempt", entity, details, ip_address)]

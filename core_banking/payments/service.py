@@ -53,6 +53,7 @@ from core_banking.payments.schemas import (
 )
 from faster_payments import messages
 from fraud.decisions import Decision, FraudDecisions, PaymentFacts, Recommendation
+from obank import metrics
 from obank.crypto import KeyRing, seal, unseal
 from obank.money import Money
 from obank.settings import Settings
@@ -228,6 +229,7 @@ async def _set_status(
     payment.status_updated_at = now
     await repository.add_status_change(uow.session, payment.id, status, now, reason, payment.reason_text)
     _report(uow, payment, STATUS_CHANGED, before=before)
+    metrics.payment_status_changed(uow.session, status.value)
 
 
 # 1. Accept -------------------------------------------------------------------------------------------------

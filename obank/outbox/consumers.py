@@ -13,6 +13,7 @@ from obank.database import unit_of_work
 from obank.log import get_logger
 from obank.outbox import repository
 from obank.outbox.record import Event
+from obank.telemetry import consuming
 
 Handler = Callable[[AsyncSession, Event], Awaitable[None]]
 
@@ -81,9 +82,10 @@ async def apply_once(sessions: async_sessionmaker[AsyncSession], consumer: Consu
 
 async def _apply_once(sessions: async_sessionmaker[AsyncSession], consumer: Consumer, event: Event) -> bool:
     bind_correlation_id(event.correlation_id)
-    async with unit_of_work(sessions) as session:
-        if not await repository.mark_consumed(session, consumer.name, event.event_id):
-            _log.debug("duplicate_skipped", consumer=consumer.name, event_id=str(event.event_id))
-            return False
-        await consumer.handler(session, event)
+    with consuming(consumer.name, event):
+        async with unit_of_work(sessions) as session:
+            if not await repository.mark_consumed(session, consumer.name, event.event_id):
+                _log.debug("duplicate_skipped", consumer=consumer.name, event_id=str(event.event_id))
+                return False
+            await consumer.handler(session, event)
     return True

@@ -26,6 +26,7 @@ _log = get_logger("obank.outbox.kafka")
 HEADER_EVENT_ID = "event-id"
 HEADER_EVENT_TYPE = "event-type"
 HEADER_CORRELATION_ID = "correlation-id"
+HEADER_TRACEPARENT = "traceparent"  # W3C Trace Context, as tracing tools read Kafka headers
 
 
 class UndecodableEventError(ValueError):
@@ -56,6 +57,9 @@ def encode_event(event: Event) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
         (HEADER_EVENT_TYPE, event.event_type.encode()),
         (HEADER_CORRELATION_ID, event.correlation_id.encode()),
     ]
+    if event.traceparent:
+        value["traceparent"] = event.traceparent
+        headers.append((HEADER_TRACEPARENT, event.traceparent.encode()))
     return event.key.encode(), json.dumps(value, separators=(",", ":")).encode(), headers
 
 
@@ -71,6 +75,7 @@ def decode_event(value: bytes | None) -> Event:
             payload=dict(data["payload"]),
             correlation_id=str(data["correlation_id"]),
             occurred_at=datetime.fromisoformat(data["occurred_at"]),
+            traceparent=str(data["traceparent"]) if data.get("traceparent") else None,
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise UndecodableEventError("record value is not an obank event") from exc

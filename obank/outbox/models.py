@@ -29,6 +29,8 @@ class OutboxEvent(Base):
     key: Mapped[str] = mapped_column(String(200), nullable=False)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     correlation_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    # The W3C trace context of the recording transaction (obank.telemetry); null when tracing is off.
+    traceparent: Mapped[str | None] = mapped_column(String(55))
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

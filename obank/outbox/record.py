@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from obank.correlation import current_correlation_id
 from obank.outbox.models import OutboxEvent
+from obank.telemetry import current_traceparent
 
 _OUTBOX = cast(Table, OutboxEvent.__table__)
-_FIELDS = ("event_id", "topic", "event_type", "key", "payload", "correlation_id", "occurred_at")
+_FIELDS = ("event_id", "topic", "event_type", "key", "payload", "correlation_id", "occurred_at", "traceparent")
 _INSERT_EVENT = insert(_OUTBOX)
 # Many events: one array per column, unnested into rows, so one statement text serves every batch size
 # (a multi-row VALUES list is compiled anew for each size). Strings as unbounded text: a cast to
@@ -47,6 +48,7 @@ class Event:
     payload: dict[str, Any]
     correlation_id: str
     occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    traceparent: str | None = None  # the recording transaction's trace context, when traced
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,6 +74,7 @@ async def record_events(session: AsyncSession, new_events: Sequence[NewEvent]) -
     """Add events to the outbox inside the current transaction, in order, with one INSERT."""
     if not new_events:
         return []
+    traceparent = current_traceparent()
     events = [
         Event(
             event_id=uuid.uuid4(),
@@ -80,6 +83,7 @@ async def record_events(session: AsyncSession, new_events: Sequence[NewEvent]) -
             key=new.key,
             payload=new.payload,
             correlation_id=new.correlation_id or current_correlation_id(),
+            traceparent=traceparent,
         )
         for new in new_events
     ]

@@ -63,4 +63,38 @@ def to_event(row: OutboxEvent) -> Event:
         payload=row.payload,
         correlation_id=row.correlation_id,
         occurred_at=row.occurred_at,
+        traceparent=row.traceparent,
     )
+
+
+_UNPUBLISHED_LAG = text(
+    "SELECT count(*), coalesce(extract(epoch FROM clock_timestamp() - min(occurred_at)), 0)"
+    " FROM platform.outbox_events WHERE published_at IS NULL"
+)
+# Among the newest `window` events (a range of the primary key), those on each consumer's topics that its ledger
+# has not recorded: an index probe per event, whatever the size of the outbox.
+_CONSUMER_LAG = text(
+    "WITH recent AS ("
+    "  SELECT event_id, topic FROM platform.outbox_events"
+    "  WHERE position > (SELECT coalesce(max(position), 0) FROM platform.outbox_events) - :window"
+    "), watched AS (SELECT * FROM unnest(CAST(:consumers AS text[]), CAST(:topics AS text[])) AS w(consumer, topic))"
+    " SELECT w.consumer, count(r.event_id) FROM watched w JOIN recent r ON r.topic = w.topic"
+    " WHERE NOT EXISTS (SELECT 1 FROM platform.consumed_events c"
+    "   WHERE c.consumer = w.consumer AND c.event_id = r.event_id)"
+    " GROUP BY w.consumer"
+)
+
+
+async def unpublished_lag(session: AsyncSession) -> tuple[int, float]:
+    """How many committed events wait for the relay, and the oldest one's age in seconds (0 when none)."""
+    row = (await session.execute(_UNPUBLISHED_LAG)).one()
+    return int(row[0]), float(row[1])
+
+
+async def consumer_lag(session: AsyncSession, watched: Sequence[tuple[str, str]], window: int) -> dict[str, int]:
+    """For (consumer, topic) pairs: events among the newest `window` each consumer has not applied yet."""
+    rows = await session.execute(
+        _CONSUMER_LAG,
+        {"window": window, "consumers": [name for name, _ in watched], "topics": [topic for _, topic in watched]},
+    )
+    return {str(name): int(count) for name, count in rows.all()}

@@ -30,6 +30,7 @@ async def run_worker(
     Inside `obank serve` the server owns the signals (`handle_signals=False`) and sets `stop` itself.
     """
     settings = platform.settings
+    platform.metrics.watch_consumers(registry)  # their lag on this process's /metrics
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = _STOP_SIGNALS if handle_signals else ()

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
+from obank import metrics
 from obank.database import unit_of_work
 from obank.log import describe_error, get_logger
 from obank.runtime import Platform
@@ -127,6 +128,7 @@ class Scheduler:
                 await repository.mark_abandoned(session, run.key, describe_error(RunAbandoned()))
                 await repository.notify(session)
             _log.error("job_run_abandoned", job=run.job, due_at=run.due_at, claimed_by=run.claimed_by)
+            metrics.job_finished(run.job, "abandoned")
 
     async def execute(self, run: RunRecord) -> RunRecord:
         """Run a claimed run's job while heartbeating, and record how the attempt ended.
@@ -178,6 +180,7 @@ class Scheduler:
         if record is None:
             _log.warning("job_run_claim_lost", job=run.job, due_at=run.due_at)
             return await self._read(run.key)
+        metrics.job_finished(run.job, "succeeded" if error is None else "retry" if retry_in is not None else "failed")
         if error is None:
             _log.info("job_run_succeeded", job=run.job, due_at=run.due_at, attempts=run.attempts)
         elif retry_in is not None:

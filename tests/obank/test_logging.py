@@ -1,4 +1,5 @@
-"""Logs are JSON lines with the correlation id; secrets and personal data never reach them."""
+"""Logs are JSON lines (or readable on a terminal) with the logger, the role, the correlation and trace ids; secrets
+and personal data never reach them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import logging
 import socket
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from obank.correlation import HEADER, CorrelationMiddleware
+from obank.correlation import HEADER, CorrelationMiddleware, bind_correlation_id
 from obank.database import SessionDep
 from obank.embedded_db import QUIET_LOG_SETTINGS
 from obank.log import configure_logging, get_logger
@@ -228,3 +230,96 @@ async def test_the_development_mail_sink_never_logs_recipients(capsys: pytest.Ca
     finally:
         controller.stop()
     assert "someone.private" not in capsys.readouterr().err
+
+
+def test_every_line_names_its_logger_and_the_process_role(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO", role="worker", log_format="json")
+    get_logger("obank.outbox.relay").info("ours")
+    logging.getLogger("uvicorn.error").warning("theirs")
+
+    lines = {line["event"]: line for line in _lines(capsys.readouterr().err)}
+
+    assert (lines["ours"]["logger"], lines["ours"]["role"]) == ("obank.outbox.relay", "worker")
+    assert (lines["theirs"]["logger"], lines["theirs"]["role"]) == ("uvicorn.error", "worker")
+
+
+def test_lines_carry_the_trace_and_span_ids_of_the_active_span(capsys: pytest.CaptureFixture[str]) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    configure_logging("INFO", log_format="json")
+    log = get_logger("t")
+    bind_correlation_id(correlation := str(uuid.uuid4()))
+    with TracerProvider().get_tracer("t").start_as_current_span("work") as span:
+        log.info("inside")
+    log.info("outside")
+
+    lines = {line["event"]: line for line in _lines(capsys.readouterr().err)}
+    context = span.get_span_context()
+    assert lines["inside"]["trace_id"] == format(context.trace_id, "032x")
+    assert lines["inside"]["span_id"] == format(context.span_id, "016x")
+    assert lines["inside"]["correlation_id"] == lines["outside"]["correlation_id"] == correlation
+    assert "trace_id" not in lines["outside"] and "span_id" not in lines["outside"]
+
+
+def test_library_chatter_is_held_at_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO", log_format="json")
+    logging.getLogger("alembic.runtime.migration").info("Context impl PostgresqlImpl.")
+    logging.getLogger("alembic.runtime.plugins").info("setup plugin alembic.autogenerate.schemas")
+    logging.getLogger("uvicorn.error").info("Started server process [1]")
+    logging.getLogger("aiokafka.consumer.group_coordinator").info("Joined group")
+    logging.getLogger("httpx").info("HTTP Request: GET https://example.test/?code=abc")
+    logging.getLogger("aiokafka.conn").warning("Unable to connect")
+
+    events = [line["event"] for line in _lines(capsys.readouterr().err)]
+
+    assert events == ["Unable to connect"]
+
+
+@pytest.fixture
+def json_afterwards() -> Iterator[None]:
+    """Put JSON lines back after a test that renders for the console: later tests read JSON."""
+    yield
+    configure_logging("INFO", log_format="json")
+
+
+@pytest.mark.usefixtures("json_afterwards")
+def test_the_console_renderer_reads_well_and_stays_as_strict(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    configure_logging("INFO", role="gateway", log_format="console")
+    marker = f"marker-{uuid.uuid4().hex}"
+    log = get_logger("obank.console")
+    log.info("signed_in", password=marker, status=200)
+    try:
+        raise ValueError(marker)
+    except ValueError:
+        log.exception("handler_failed")
+
+    output = capsys.readouterr().err
+    assert not output.lstrip().startswith("{")
+    assert "\x1b[" not in output  # NO_COLOR: no escape sequences
+    first = output.splitlines()[0]
+    assert "signed_in" in first and "[obank.console]" in first and "role=gateway" in first and "status=200" in first
+    assert "ValueError" in output and "Traceback (most recent call last)" in output
+    assert marker not in output
+
+
+def test_auto_writes_json_lines_when_stderr_is_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO", log_format="auto")
+    get_logger("t").info("piped")
+
+    assert [line["event"] for line in _lines(capsys.readouterr().err)] == ["piped"]
+
+
+@pytest.mark.usefixtures("json_afterwards")
+def test_the_log_format_setting_is_read_from_the_environment(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("OBANK_LOG_FORMAT", "console")
+    configure_logging("INFO")
+    get_logger("t").info("readable")
+
+    output = capsys.readouterr().err
+    assert "readable" in output and not _lines(output)

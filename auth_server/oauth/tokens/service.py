@@ -21,6 +21,7 @@ from auth_server.oauth.tokens import repository
 from auth_server.oauth.tokens.group_commit import GroupCommit
 from auth_server.oauth.tokens.models import SubjectKind, TokenKind
 from auth_server.oauth.tokens.schemas import IssuedAccessToken, TokenRecord
+from obank import metrics
 from obank.actor import Actor
 from obank.claims import PrivateClaims
 from obank.correlation import current_correlation_id
@@ -194,6 +195,7 @@ class TokenService:
         if auth_time is not None:
             claims["auth_time"] = int(auth_time.timestamp())
         token = sign_jwt({"typ": ACCESS_TOKEN_TYP, "alg": alg, "kid": kid}, claims, key)
+        metrics.token_issued(grant_type)
         row: dict[str, Any] = {
             "id": jti,
             "kind": TokenKind.ACCESS,
