@@ -2,9 +2,10 @@
 
 In order: request size, the route's policy, a rate limit on unauthenticated endpoints by IP, then for
 protected routes: bearer token (header only), signature/issuer/audience/expiry, certificate binding on
-this very TLS connection, first-party or Open Banking family, live grant and consent, subject kind,
-scopes, staff roles and authentication strength, rate limits by client, customer and IP. A request that
-passes goes upstream with a fresh internal principal assertion and without the caller's bearer token.
+the connection's certificate (native TLS, or RFC 9440 `Client-Cert` from the trusted proxy), first-party
+or Open Banking family, live grant and consent, subject kind, scopes, staff roles and authentication
+strength, rate limits by client, customer and IP. A request that passes goes upstream with a fresh
+internal principal assertion and without the caller's bearer token.
 """
 
 from __future__ import annotations
