@@ -13,7 +13,7 @@ from auth_server.app import PAGE_PREFIXES as AUTH_PAGE_PREFIXES
 from auth_server.app import create_app as create_auth_server_app
 from auth_server.oauth.app import MOUNT_PREFIXES as OAUTH_PREFIXES
 from auth_server.oauth.app import create_oauth_app
-from bank import health
+from bank import api_docs, health
 from bank.health import BackgroundJob
 from bank.upstreams import close_upstream, core_banking_upstream, open_banking_upstream
 from fraud.app import ADMIN_PREFIXES as FRAUD_ADMIN_PREFIXES
@@ -25,6 +25,7 @@ from notifications.app import ADMIN_PREFIXES as NOTIFICATIONS_ADMIN_PREFIXES
 from notifications.app import CUSTOMER_PREFIXES as NOTIFICATIONS_CUSTOMER_PREFIXES
 from notifications.app import DEVELOPMENT_PREFIXES as NOTIFICATIONS_DEVELOPMENT_PREFIXES
 from notifications.app import create_app as create_notifications_app
+from obank.problems import install_problem_handler
 from obank.runtime import Platform
 from open_banking.app import PREFIX as OPEN_BANKING_PREFIX
 from web.api import GatewayApi
@@ -78,6 +79,7 @@ def create_app(
         *(Route(prefix, oauth) for prefix in (*OAUTH_PREFIXES, "/api/v1/consents")),
         *(Route(prefix, web) for prefix in WEB_PREFIXES),
         Route("/", web, exact=True),
+        *api_docs.gateway_routes(platform, core_banking, oauth, notifications, fraud, audit),
     ]
     closers = (
         oauth_server.close,
@@ -88,6 +90,7 @@ def create_app(
         web_api.close,
     )
     probes = health.probes_app("obank gateway", platform, background, closers)
+    install_problem_handler(probes)  # the gateway's own unknown paths and methods: problem details
     gateway = create_gateway(settings, guard, routes, probes)
     web_api.bind(gateway)
     return gateway

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from starlette.middleware.cors import CORSMiddleware
-from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.forwarded import ForwardedClientMiddleware, TrustedProxies
 from gateway.guard import Guard, GuardMiddleware
 from gateway.metrics import GatewayMetrics
 from gateway.ratelimit import RateLimiter
 from gateway.routing import PrefixRouter, Route
 from gateway.tokens import AccessTokenVerifier, JwksCache
 from obank.correlation import CorrelationMiddleware
+from obank.metrics import Collector, scrape_of
 from obank.principal import load_internal_assertions
 from obank.revocation import RevocationList
 from obank.settings import Settings
+from obank.telemetry import instrument_asgi
 
 # RFC 6797: browsers keep to HTTPS for a year; no includeSubDomains, the operator's other hosts are not ours.
 STRICT_TRANSPORT_SECURITY = b"max-age=31536000"
@@ -67,12 +68,17 @@ def create_gateway(
     The guard checks every request before routing; `/metrics` is the gateway's own; anything unrouted goes
     to `fallback` (the probes). The correlation middleware is outermost so every line carries the id.
     """
-    routes = [*upstreams, Route("/metrics", metrics_app(guard.metrics, settings.metrics_allowed_networks))]
+    # /metrics shows the gateway's own metrics with those the fallback (the probes app) serves for the process.
+    also = scrape_of(fallback).sources
+    routes = [*upstreams, Route("/metrics", metrics_app(guard.metrics, settings.metrics_allowed_networks, *also))]
     router = PrefixRouter(routes, fallback=fallback)
     guarded = GuardMiddleware(
         router, guard, max_body_bytes=settings.max_request_body_bytes, cors_origins=settings.cors_allowed_origins
     )
-    return CorrelationMiddleware(SecurityHeadersMiddleware(guarded))
+    # The client's certificate and address from the trusted proxy (RFC 9440) before anything reads them.
+    forwarded = ForwardedClientMiddleware(guarded, TrustedProxies(settings.trusted_proxy_networks))
+    # Tracing (when on) outside the correlation id: the request's server span is current for every log line.
+    return instrument_asgi(CorrelationMiddleware(SecurityHeadersMiddleware(forwarded)))
 
 
 def build_guard(
@@ -106,23 +112,10 @@ def first_party_cors(app: ASGIApp, settings: Settings) -> ASGIApp:
     )
 
 
-def metrics_app(metrics: GatewayMetrics, allowed: Sequence[str]) -> ASGIApp:
-    """`/metrics` for scrapers on the networks in `allowed` (CIDRs) only; anyone else sees no such path.
+def metrics_app(metrics: GatewayMetrics, allowed: Sequence[str], *also: Collector) -> ASGIApp:
+    """`/metrics` (the gateway's metrics, the process's and `also`) for scrapers on the networks in `allowed`
+    (CIDRs) only; anyone else sees no such path.
 
     Loopback by default: behind a load balancer every caller may come from a private address.
     """
-    networks = [ipaddress.ip_network(network) for network in allowed]
-    exposition = metrics.asgi_app()
-
-    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
-        client = scope.get("client")
-        try:
-            address = ipaddress.ip_address(client[0]) if client else None
-        except ValueError:
-            address = None
-        if address is None or not any(address in network for network in networks):
-            await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
-            return
-        await exposition(scope, receive, send)
-
-    return serve
+    return metrics.asgi_app(*also, allowed=allowed)

@@ -62,7 +62,7 @@ _UUID = r"[^/]+"
 
 
 def _rule(methods: str | None, pattern: str, policy: RoutePolicy) -> Rule:
-    return Rule(None if methods is None else frozenset(methods.split()), re.compile(pattern + r"\Z"), policy)
+    return Rule(None if methods is None else frozenset(methods.split()), re.compile(pattern + r"\Z", re.DOTALL), policy)
 
 
 def _first_party(name: str, scope: str, audience: str, rate_class: RateClass) -> RoutePolicy:
@@ -199,6 +199,9 @@ RULES: tuple[Rule, ...] = (
 # Anything under these prefixes that no rule above admits is refused, never passed through unchecked.
 PROTECTED_PREFIXES = ("/api/", "/admin/", "/open-banking/")
 UNMATCHED = RoutePolicy("unmatched", Family.FIRST_PARTY)
+# A protected path that rules admit for other methods only: the gateway itself answers 405 with `Allow`
+# (RFC 9110 s15.5.6) in the path's family's format, before any token is asked for; nothing goes upstream.
+METHOD_NOT_ALLOWED = RoutePolicy("method_not_allowed", Family.PUBLIC)
 
 
 PUBLIC_SECTIONS = frozenset(
@@ -217,6 +220,10 @@ PUBLIC_SECTIONS = frozenset(
         "app",
         "console",
         "static",
+        "docs",  # the API documentation page and its assets (bank.api_docs): public, no token
+        "openapi",  # the API families' OpenAPI documents and their index (bank.api_docs): public, no token
+        "openapi.json",
+        "redoc",
     }
 )
 
@@ -232,8 +239,16 @@ def policy_for(method: str, path: str) -> RoutePolicy:
         if (rule.methods is None or method in rule.methods) and rule.pattern.match(path):
             return rule.policy
     if path.startswith(PROTECTED_PREFIXES):
-        return UNMATCHED
+        # OPTIONS stays unmatched: a CORS preflight is answered upstream, any other is no such resource.
+        return METHOD_NOT_ALLOWED if method != "OPTIONS" and allowed_methods(path) else UNMATCHED
     return _public(path)
+
+
+def allowed_methods(path: str) -> frozenset[str]:
+    """The methods some rule admits on `path` (rules for every method left aside: they match any request)."""
+    return frozenset(
+        method for rule in RULES if rule.methods is not None and rule.pattern.match(path) for method in rule.methods
+    )
 
 
 def family_of(path: str) -> Family:

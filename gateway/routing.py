@@ -7,6 +7,10 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.policy import METHOD_NOT_ALLOWED, allowed_methods, family_of, policy_for
+from gateway.refusals import error_document
+from obank.correlation import current_correlation_id
+
 
 @dataclass(frozen=True, slots=True)
 class Route:
@@ -29,8 +33,31 @@ class PrefixRouter:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            if policy_for(scope["method"], scope["path"]) is METHOD_NOT_ALLOWED:
+                await method_not_allowed(scope, send)
+                return
             for route in self.routes:
                 if route.matches(scope["path"]):
                     await route.upstream(scope, receive, send)
                     return
         await self.fallback(scope, receive, send)
+
+
+async def method_not_allowed(scope: Scope, send: Send) -> None:
+    """405 for a protected path asked with a method no policy row admits, with `Allow`, in its family's format."""
+    method, path = scope["method"], scope["path"]
+    body, media_type = error_document(
+        family_of(path),
+        405,
+        "method_not_allowed",
+        "Method Not Allowed",
+        f"{method} is not allowed here",
+        current_correlation_id(),
+    )
+    headers = [
+        (b"content-type", media_type),
+        (b"content-length", str(len(body)).encode()),
+        (b"allow", ", ".join(sorted(allowed_methods(path))).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 405, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -10,6 +10,7 @@ server's.
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
 from audit.trail import platform_units
@@ -18,9 +19,10 @@ from auth_server.facade import connect as connect_auth_server
 from core_banking.facade import CoreBanking
 from obank.inputs import refuse_control_characters
 from obank.principal import load_internal_assertions
+from obank.problems import with_complete_allow
 from obank.runtime import Platform
 from open_banking import discovery
-from open_banking.errors import install_ob_error_handler
+from open_banking.errors import install_ob_error_handler, render_ob_error
 from open_banking.events.router import EVENT_SUBSCRIPTIONS
 from open_banking.families import EVENTS, PISP, SERVED_FAMILIES
 from open_banking.signing import MessageSigning, ResponseSigning
@@ -64,4 +66,5 @@ def create_app(platform: Platform, core_banking: CoreBanking, auth_server: AuthS
         app.include_router(family.router, prefix=family.prefix)
     app.include_router(discovery.router)
     install_ob_error_handler(app)
+    app.add_exception_handler(StarletteHTTPException, with_complete_allow(render_ob_error))
     return app

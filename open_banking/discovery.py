@@ -57,9 +57,13 @@ def family_openapi(family: ApiFamily) -> dict[str, Any]:
         servers=[{"url": family.prefix}],
     )
     # FastAPI documents its own 422 for invalid requests; these APIs answer 400 with OBErrorResponse1.
-    for operations in document.get("paths", {}).values():
+    # A resource named by its path may not exist (or not be the TPP's): 404 with OBErrorResponse1 (U011).
+    for path, operations in document.get("paths", {}).items():
         for operation in operations.values():
-            operation.get("responses", {}).pop("422", None)
+            responses = operation.get("responses", {})
+            responses.pop("422", None)
+            if "{" in path and "404" not in responses and "400" in responses:
+                responses["404"] = {**responses["400"], "description": "Not Found: no such resource for this TPP"}
     schemas = document.get("components", {}).get("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)

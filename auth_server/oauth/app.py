@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from http import HTTPStatus
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -28,10 +29,13 @@ from auth_server.sessions.schemas import ACR_CA, ACR_SCA
 from auth_server.staff_admin import router as staff_admin_router
 from obank.inputs import refuse_control_characters
 from obank.principal import InvalidPrincipalAssertionError, load_internal_assertions
+from obank.problems import problem_body, problem_response, render_error, with_complete_allow
 from obank.runtime import Platform
 
 SERVICE_NAME = "auth_server"
 ID_TOKEN_CLAIMS = ("sub", "acr", "amr", "auth_time", "nonce", "openbanking_intent_id")
+# Paths of the first-party and admin API families among them, whose errors are problem details (RFC 9457).
+PROBLEM_PREFIXES = ("/api/", "/admin/")
 # Where the lead's gateway routes to this app (paths are served unchanged).
 MOUNT_PREFIXES = (
     "/.well-known",
@@ -43,6 +47,17 @@ MOUNT_PREFIXES = (
     "/admin/v1/grants",
     "/api/v1/sessions",
 )
+
+
+async def _handle_error(request: Request, exc: Exception) -> Response:
+    """OAuth endpoints answer RFC 6749 errors; the first-party and admin APIs this app serves answer problem details,
+    their unknown paths and methods included."""
+    if not request.url.path.startswith(PROBLEM_PREFIXES):
+        return await with_complete_allow(handle_error)(request, exc)
+    if isinstance(exc, OAuthError):
+        body = problem_body(exc.status, exc.error, HTTPStatus(exc.status).phrase, exc.description)
+        return problem_response(exc.status, body)
+    return await render_error(request, exc)
 
 
 def create_oauth_app(platform: Platform, server: OAuthServer | None = None) -> FastAPI:
@@ -75,7 +90,7 @@ def create_oauth_app(platform: Platform, server: OAuthServer | None = None) -> F
         app.include_router(module.router)
     handled = (OAuthError, InvalidPrincipalAssertionError, RequestValidationError, StarletteHTTPException, Exception)
     for error in handled:
-        app.add_exception_handler(error, handle_error)
+        app.add_exception_handler(error, _handle_error)
     # The authorization endpoint and consent page are pages for people: errors as pages, page headers.
     app.add_exception_handler(AuthError, error_page)
     app.add_middleware(AuthorizePageHeaders)

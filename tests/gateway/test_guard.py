@@ -224,5 +224,10 @@ async def _chunks(body: bytes) -> AsyncIterator[bytes]:
 
 
 async def test_unknown_protected_paths_are_404_not_passed_through(gateway: RunningGateway) -> None:
-    response = await gateway.http().patch("/api/v1/accounts")
+    response = await gateway.http().get("/api/v1/nothing")
     assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
+    # A method no policy row admits is the gateway's own 405, before any token is asked for.
+    response = await gateway.http().patch("/api/v1/accounts")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET"

@@ -48,7 +48,7 @@ async def test_an_unsupported_method_is_405_naming_the_allowed_ones(
 
     assert response.status_code == 405
     contract.check(response, request_conforms=False)
-    assert response.headers["allow"] == "GET"
+    assert response.headers["allow"] == "DELETE, GET"
     assert errors_of(response) == [("NARR", None)]
 
 

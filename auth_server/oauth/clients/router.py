@@ -17,6 +17,7 @@ from auth_server.oauth.server import ServerDep
 from obank.actor import Actor
 from obank.database import SessionDep
 from obank.principal import Principal, PrincipalDep
+from obank.problems import problem_responses
 from obank.unit_of_work import UnitOfWork, request_unit_of_work
 
 ADMIN_ROLE = "admin"
@@ -37,7 +38,15 @@ async def _admin_actor(admin: Admin) -> Actor:
 
 # The request's transaction, acting as the admin; committed before the response is sent.
 AdminUnitOfWork = Annotated[UnitOfWork, Depends(request_unit_of_work(_admin_actor), scope="function")]
-router = APIRouter(prefix=ADMIN_CLIENTS_PATH, tags=["admin: oauth clients"])
+# Errors are problem details (`auth_server.oauth.app`): the code is RFC 7591's where the metadata is refused.
+_RESPONSES = problem_responses(
+    (
+        (400, "Metadata outside the FAPI 2.0 profile (code `invalid_client_metadata`, `invalid_redirect_uri`)"),
+        (403, "Not a staff member with the admin role"),
+        (404, "No such client"),
+    )
+)
+router = APIRouter(prefix=ADMIN_CLIENTS_PATH, tags=["admin: oauth clients"], responses=_RESPONSES)
 
 
 @router.get("", response_model=list[ClientView])

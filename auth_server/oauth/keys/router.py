@@ -14,7 +14,20 @@ router = APIRouter(tags=["keys"])
 JWK_SET_MEDIA_TYPE = "application/jwk-set+json"  # RFC 7517 s8.5.1
 
 
-@router.get(JWKS_PATH)
+JWK_SET_SCHEMA = {
+    "type": "object",
+    "required": ["keys"],
+    "properties": {"keys": {"type": "array", "items": {"type": "object", "required": ["kty"]}}},
+}
+
+
+@router.get(
+    JWKS_PATH,
+    response_class=Response,
+    responses={
+        200: {"description": "The JWK Set (RFC 7517 s5)", "content": {JWK_SET_MEDIA_TYPE: {"schema": JWK_SET_SCHEMA}}}
+    },
+)
 async def jwks(server: ServerDep) -> Response:
     """The JWK Set; short-cached, since a verifier meeting an unknown kid fetches it again."""
     body = json.dumps(await server.keys.jwks(), separators=(",", ":"))

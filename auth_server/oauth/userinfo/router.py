@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from auth_server.oauth.errors import NO_STORE, InvalidToken
+from auth_server.oauth.errors import NO_STORE, InvalidToken, OAuthErrorBody
 from auth_server.oauth.forms import CertificateDep
 from auth_server.oauth.server import ServerDep
 from auth_server.oauth.tokens.models import TokenKind
@@ -49,4 +49,17 @@ async def _userinfo(
     return JSONResponse(body, headers=NO_STORE)
 
 
-router.add_api_route(USERINFO_PATH, _userinfo, methods=["GET", "POST"], summary="UserInfo")
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": OAuthErrorBody, "description": "No valid access token (RFC 6750 s3.1 `invalid_token`)"},
+    403: {"model": OAuthErrorBody, "description": "The token lacks the openid scope (`insufficient_scope`)"},
+}
+# OpenID Connect Core s5.3.1: GET and POST; one operation id each (OpenAPI wants them unique).
+for _method in ("GET", "POST"):
+    router.add_api_route(
+        USERINFO_PATH,
+        _userinfo,
+        methods=[_method],
+        summary="UserInfo",
+        operation_id=f"userinfo_{_method.lower()}",
+        responses=_ERRORS,
+    )

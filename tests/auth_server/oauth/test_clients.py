@@ -141,9 +141,10 @@ async def test_metadata_outside_the_fapi_profile_is_refused(
         ADMIN_CLIENTS_PATH, json=tpp_metadata(**overrides), headers=staff_headers(auth_server.app, *ADMIN)
     )
 
-    assert response.status_code == 400, response.text
-    assert response.json()["error"] == error
-    assert fragment in response.json()["error_description"]
+    assert response.status_code == (422 if error == "invalid_request" else 400), response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == error
+    assert fragment in response.json()["detail"]
 
 
 async def test_the_banks_own_app_may_be_a_public_client_with_a_loopback_redirect(

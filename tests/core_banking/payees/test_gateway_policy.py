@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from fastapi import FastAPI
 
-from gateway.policy import UNMATCHED, Family, policy_for
+from gateway.policy import METHOD_NOT_ALLOWED, UNMATCHED, Family, policy_for
 from gateway.ratelimit import RateClass
 
 PAYEE = "/api/v1/beneficiaries/3f1c2b8e-0000-4000-8000-000000000001"
@@ -47,4 +47,4 @@ def test_every_payee_route_of_the_app_has_its_row(app: FastAPI) -> None:
     assert len(served) == 6
     for method, path in served:
         assert policy_for(method, path) is not UNMATCHED, (method, path)
-    assert policy_for("PUT", PAYEE) is UNMATCHED
+    assert policy_for("PUT", PAYEE) is METHOD_NOT_ALLOWED

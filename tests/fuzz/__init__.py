@@ -1,0 +1,1 @@
+"""Schemathesis runs against every public OpenAPI document (issue 18)."""
