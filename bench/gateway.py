@@ -10,6 +10,9 @@ Gateways are called with a real access token: a demo customer signs in through t
 (password, TOTP, PKCE). Load comes from this process (aiohttp on uvloop, keep-alive, a fixed number of
 concurrent loops), one target at a time, interleaved over rounds so a noisy machine hurts all alike.
 Rate limits are on, with budgets far above the load (`OBANK_RATE_LIMIT_BUDGETS`): a refusal is no measurement.
+A plain SQL baseline reads the same balance with psycopg (the accounts-row query the API runs, a transaction
+per read, same database, same number of loops). Each served process's RSS is printed idle and at its peak
+under its load, and the last line sums the run up for comparison between runs.
 """
 
 from __future__ import annotations
@@ -31,10 +34,12 @@ from typing import Any
 
 import aiohttp
 import httpx
+import psycopg
 import uvloop
 
 from bank.demo_sign_in import customer_login
 from bank.local_deployment import Deployment, ObankProcess, Spec, assertions_for, running
+from bench.profiles import RssSampler
 from obank.certs import init_development_certificates
 from obank.embedded_db import ensure_embedded_database, stop_embedded_database
 from obank.migrate import upgrade_to_head
@@ -55,9 +60,12 @@ class Target:
     name: str
     url: str
     headers: Headers
+    pid: int | None = None  # the served process, whose memory is followed under load
     rates: list[float] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
+    idle_rss: int = 0
+    peak_rss: int = 0
 
     @property
     def per_second(self) -> float:
@@ -85,8 +93,46 @@ class MintedAssertion:
         return self.headers
 
 
+async def sql_load(target: Target, database_url: str, customer_id: str, concurrency: int, seconds: float) -> None:
+    """The baseline: `concurrency` psycopg loops reading the balance as the API's query does, one transaction each."""
+    account_id = target.url.rsplit("/", 2)[-2]
+    connections = [await psycopg.AsyncConnection.connect(database_url) for _ in range(concurrency)]
+    try:
+
+        async def loop(
+            connection: psycopg.AsyncConnection[tuple[Any, ...]], until: float, latencies: list[float]
+        ) -> None:
+            while time.monotonic() < until:
+                started = time.perf_counter()
+                async with connection.transaction():
+                    cursor = await connection.execute(
+                        "SELECT customer_id, currency, booked_balance_minor, held_minor, overdraft_limit_minor"
+                        " FROM core_banking.accounts WHERE id = %s",
+                        (account_id,),
+                    )
+                    row = await cursor.fetchone()
+                if row is None or str(row[0]) != customer_id:
+                    target.errors += 1
+                else:
+                    latencies.append(time.perf_counter() - started)
+
+        warm: list[float] = []
+        await asyncio.gather(*(loop(c, time.monotonic() + min(2.0, seconds), warm) for c in connections))
+        recorded: list[float] = []
+        began = time.monotonic()
+        await asyncio.gather(*(loop(c, began + seconds, recorded) for c in connections))
+        target.rates.append(len(recorded) / (time.monotonic() - began))
+        target.latencies.extend(recorded)
+    finally:
+        for connection in connections:
+            await connection.close()
+
+
 async def load(target: Target, ssl_context: ssl.SSLContext, concurrency: int, seconds: float, warm_up: float) -> None:
     """`concurrency` loops calling `target` back to back: `warm_up` seconds unrecorded, then `seconds` recorded."""
+    rss = RssSampler([target.pid]) if target.pid else None
+    if rss is not None and not target.idle_rss:
+        target.idle_rss = rss.rss()
     connector = aiohttp.TCPConnector(limit=concurrency, ssl=ssl_context)
     async with aiohttp.ClientSession(connector=connector) as session:
 
@@ -104,10 +150,14 @@ async def load(target: Target, ssl_context: ssl.SSLContext, concurrency: int, se
         warm: list[float] = []
         await asyncio.gather(*(loop(time.monotonic() + warm_up, False, warm) for _ in range(concurrency)))
         recorded: list[float] = []
+        if rss is not None:
+            rss.start()
         began = time.monotonic()
         await asyncio.gather(*(loop(began + seconds, True, recorded) for _ in range(concurrency)))
         target.rates.append(len(recorded) / (time.monotonic() - began))
         target.latencies.extend(recorded)
+        if rss is not None:
+            target.peak_rss = max(target.peak_rss, rss.stop())
 
 
 async def access_token(gateway: ObankProcess, ca_file: Path, demo: dict[str, Any], customer: int) -> str:
@@ -117,15 +167,17 @@ async def access_token(gateway: ObankProcess, ca_file: Path, demo: dict[str, Any
         return await customer_login(client, demo, customer_index=customer)
 
 
-def report(targets: list[Target], concurrency: int, seconds: float, rounds: int) -> None:
+def report(targets: list[Target], sql: Target, concurrency: int, seconds: float, rounds: int) -> None:
     print(f"\n{concurrency} concurrent loops, {rounds} round(s) of {seconds:.0f} s per target (median rate)")
-    print(f"{'target':<34}{'requests/s':>12}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
-    for target in targets:
+    print(f"{'target':<34}{'requests/s':>12}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'RSS idle/load MiB':>20}")
+    for target in (sql, *targets):
+        memory = f"{target.idle_rss // 2**20}/{target.peak_rss // 2**20}" if target.pid else "-"
         print(
             f"{target.name:<34}{target.per_second:>12.0f}{target.percentile(0.5):>10.2f}"
-            f"{target.percentile(0.99):>10.2f}{target.errors:>8}"
+            f"{target.percentile(0.99):>10.2f}{target.errors:>8}{memory:>20}"
         )
     direct = targets[0].per_second
+    print(f"{'direct':<11} core_banking / plain SQL = {direct / sql.per_second:.2f}")
     print()
     for target in targets[1:]:
         deployment = target.name.split()[-1].strip("()")
@@ -133,6 +185,19 @@ def report(targets: list[Target], concurrency: int, seconds: float, rounds: int)
         aim = AIMS[deployment]
         verdict = "meets" if ratio >= aim else "misses"
         print(f"{deployment:<11} gateway / direct = {ratio:.2f}  ({verdict} the aim of {aim})")
+    print(final_line(targets, sql))
+
+
+def final_line(targets: list[Target], sql: Target) -> str:
+    """The one line runs compare: each target's rate and its ratio to the plain SQL read, p50/p99, peak RSS."""
+    parts = [f"sql={sql.per_second:.0f}/s"]
+    for target in targets:
+        key = target.name.split()[-1].strip("()")
+        parts.append(
+            f"{key}={target.per_second:.0f}/s ratio={target.per_second / sql.per_second:.2f}"
+            f" p50={target.percentile(0.5):.1f}ms p99={target.percentile(0.99):.1f}ms rss={target.peak_rss // 2**20}MiB"
+        )
+    return "gateway: " + " ".join(parts)
 
 
 def seed_demo(deployment: Deployment) -> dict[str, Any]:
@@ -194,17 +259,21 @@ async def measure(deployment: Deployment, demo: dict[str, Any], seconds: float, 
                 "core_banking direct",
                 balances(direct, 0),
                 MintedAssertion(assertions_for(deployment.signing_key), principal),
+                direct.process.pid,
             ),
-            Target("gateway (in-process)", balances(in_process, 0), bearer(tokens[0])),
-            Target("gateway (proxied)", balances(proxied, 1), bearer(tokens[1])),
+            Target("gateway (in-process)", balances(in_process, 0), bearer(tokens[0]), in_process.process.pid),
+            Target("gateway (proxied)", balances(proxied, 1), bearer(tokens[1]), proxied.process.pid),
         ]
+        sql = Target("plain SQL balance read (baseline)", balances(direct, 0), lambda: {})
         context = ssl.create_default_context(cafile=deployment.ca_file)
         warm_up = min(2.0, seconds)
         for round_number in range(1, rounds + 1):
+            print(f"round {round_number}: {sql.name}...", flush=True)
+            await sql_load(sql, deployment.database_url, customers[0]["customer_id"], concurrency, seconds)
             for target in targets:
                 print(f"round {round_number}: {target.name}...", flush=True)
                 await load(target, context, concurrency, seconds, warm_up)
-    report(targets, concurrency, seconds, rounds)
+    report(targets, sql, concurrency, seconds, rounds)
 
 
 def main() -> None:

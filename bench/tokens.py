@@ -25,11 +25,13 @@ import os
 import socket
 import ssl
 import statistics
+import subprocess
 import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
@@ -45,6 +47,8 @@ from auth_server.oauth.clients import service as clients_service
 from auth_server.oauth.clients.schemas import ClientMetadata
 from auth_server.oauth.config import JWKS_PATH, TOKEN_PATH, OAuthConfig
 from auth_server.oauth.server import OAuthServer
+from bench.loadgen import LoadFigures, TokenLoad, ratio, run_token_load, sample_token
+from bench.profiles import MIB, RssSampler, mib, recording
 from obank.actor import Actor
 from obank.certs import (
     certificate_pem,
@@ -63,6 +67,7 @@ from obank.settings import Settings
 
 FLOW_REDIRECT_URI = "https://tpp.bench.example/callback"
 FLOW_PASSWORD = "bench harbour lantern 42"
+NODE_DIR = Path(__file__).parent / "node-oidc-provider"
 BENCH_KEYS = json.dumps({"bench-1": "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="})
 
 
@@ -199,41 +204,6 @@ class Target:
         return httpx.AsyncClient(base_url=self.base_url, verify=context, limits=limits, timeout=30)
 
 
-async def drive(
-    target: Target, name: str, seconds: float, concurrency: int, request: Request, meter: CpuMeter | None = None
-) -> Figures:
-    """`concurrency` keep-alive mTLS connections, one client each (httpx's shared pool slows past a few)."""
-    latencies: list[float] = []
-    errors = 0
-    clients = [target.client(1) for _ in range(concurrency)]
-    try:
-        for http in clients:  # the TLS handshakes happen before the clock starts
-            await http.get(JWKS_PATH)
-        deadline = time.perf_counter() + seconds
-
-        async def worker(http: httpx.AsyncClient) -> None:
-            nonlocal errors
-            while time.perf_counter() < deadline:
-                started = time.perf_counter()
-                response = await request(http, next(target.counter))
-                if response.status_code == 200:
-                    latencies.append(time.perf_counter() - started)
-                else:
-                    errors += 1
-                    if errors == 1:
-                        print(f"first error in {name}: {response.status_code} {response.text[:300]}")
-
-        before = meter.sample() if meter else {}
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(http) for http in clients))
-        elapsed = time.perf_counter() - started
-        cpu = {group: used - before[group] for group, used in meter.sample().items()} if meter else {}
-    finally:
-        for http in clients:
-            await http.aclose()
-    return Figures(name, len(latencies), errors, elapsed, latencies, cpu)
-
-
 async def in_process(settings: Settings, directory: Path, seconds: float, concurrency: int) -> tuple[float, float]:
     """Tokens/s and CPU ms per token calling the services directly: no HTTP, TLS or load generator in the way."""
     from cryptography import x509
@@ -362,17 +332,141 @@ async def group_writes(settings: Settings, seconds: float, concurrency: int) -> 
     return len(issued) / wall, cpu / len(issued) * 1e6, len(issued) / max(1, int(commits or 0))
 
 
+def node_load_figures(load: LoadFigures, cpu: dict[str, float]) -> Figures:
+    """The generators' figures in the form the other measurements print."""
+    latencies = [latency for result in load.results for latency in result.latencies]
+    return Figures(load.name, load.operations, load.errors, load.seconds, latencies, cpu)
+
+
+def measure_token_load(
+    name: str, load: TokenLoad, generators: int, servers: list[int], pgdata: Path | None, profile: Path | None = None
+) -> tuple[Figures, LoadFigures, int]:
+    """One load against `servers`: its figures (server CPU included), the generators' own, and peak server RSS."""
+    meter = CpuMeter(servers, pgdata)
+    rss = RssSampler(servers)
+    before: dict[str, float] = {}
+
+    with ExitStack() as profiling:
+
+        def start() -> None:
+            if profile:  # from the common start: the generators' connection handshakes stay out of the profile
+                profiling.enter_context(recording(servers[0], profile, name.split()[0]))
+            before.update(meter.sample())
+            rss.start()
+
+        generated = run_token_load(name, load, generators, on_start=start)
+    peak = rss.stop()
+    cpu = {group: used - before[group] for group, used in meter.sample().items()}
+    cpu.pop("load generator", None)  # this process only waited; the generators report their own CPU
+    return node_load_figures(generated, cpu), generated, peak
+
+
+def print_load(figures: Figures, generated: LoadFigures) -> None:
+    print(
+        f"{figures.name:32s} {figures.per_second:8.0f}/s  p50 {figures.percentile_ms(50):6.2f} ms"
+        f"  p99 {figures.percentile_ms(99):6.2f} ms  errors {figures.errors}"
+    )
+    print(figures.cpu_line())
+    print(generated.generator_line())
+
+
+def install_node_provider() -> None:
+    """`npm ci` of bench/node-oidc-provider (pinned by its lock file) into its git-ignored node_modules."""
+    installed = NODE_DIR / "node_modules" / "oidc-provider" / "package.json"
+    wanted = json.loads((NODE_DIR / "package.json").read_text())["dependencies"]["oidc-provider"]
+    if installed.exists() and json.loads(installed.read_text())["version"] == wanted:
+        return
+    print(f"installing oidc-provider {wanted} with npm ci...", flush=True)
+    subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=NODE_DIR, check=True)
+
+
+@contextmanager
+def node_provider(directory: Path, client_id: str, key: ECKey, workers: int) -> Iterator[tuple[str, list[int]]]:
+    """node-oidc-provider (FAPI 2.0) over TLS on a free port: its base URL and its processes' ids."""
+    install_node_provider()
+    probe = bind_socket("127.0.0.1", 0)
+    port = probe.getsockname()[1]
+    probe.close()
+    config = {
+        "port": port,
+        "issuer": f"https://127.0.0.1:{port}",
+        "client_id": client_id,
+        "client_jwks": {"keys": [{**key.as_dict(private=False), "kid": key.kid, "alg": "ES256", "use": "sig"}]},
+        "cert_file": str(directory / "server.pem"),
+        "key_file": str(directory / "server.key"),
+        "ca_file": str(directory / "ca.pem"),
+        "workers": workers,
+    }
+    config_file = directory / "node-oidc-provider.json"
+    config_file.write_text(json.dumps(config))
+    server = subprocess.Popen(["node", "server.mjs", str(config_file)], cwd=NODE_DIR, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()  # "listening" once every worker serves, or EOF if it failed
+        if line.strip() != "listening":
+            raise RuntimeError(f"node-oidc-provider did not start (exit {server.wait(10)})")
+        process = psutil.Process(server.pid)
+        yield config["issuer"], [server.pid, *(child.pid for child in process.children(recursive=True))]
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+async def compare_with_node(
+    args: argparse.Namespace, directory: Path, client_id: str, key: ECKey
+) -> tuple[Figures, LoadFigures, int, int]:
+    """The same token load against node-oidc-provider: figures, generators' figures, idle and peak RSS."""
+    with node_provider(directory, client_id, key, args.node_workers or args.workers) as (base_url, pids):
+        load = token_load(args, directory, base_url, "/token", client_id, key, base_url, "/jwks")
+        print(f"node-oidc-provider issues: {await asyncio.to_thread(sample_token, load)}")
+        await asyncio.to_thread(run_token_load, "warm-up", replace(load, seconds=1.0), args.generators)
+        idle = RssSampler(pids).rss()
+        figures, generated, peak = await asyncio.to_thread(
+            measure_token_load, "node-oidc-provider token", load, args.generators, pids, None
+        )
+    return figures, generated, idle, peak
+
+
+def token_load(
+    args: argparse.Namespace,
+    directory: Path,
+    base_url: str,
+    path: str,
+    client_id: str,
+    key: ECKey,
+    audience: str,
+    warm_up_path: str,
+) -> TokenLoad:
+    """client_credentials with private_key_jwt over mTLS: `--concurrency` connections for `--seconds`."""
+    per_generator = int(args.seconds * args.max_rate / args.generators) + 500
+    return TokenLoad(
+        base_url=base_url,
+        path=path,
+        ca_file=directory / "ca.pem",
+        cert_file=directory / "tpp.pem",
+        key_file=directory / "tpp.key",
+        client_id=client_id,
+        private_jwk={**key.as_dict(private=True), "kid": key.kid},
+        audience=audience,
+        connections=args.concurrency,
+        seconds=args.seconds,
+        assertions=per_generator,
+        warm_up_path=warm_up_path,
+    )
+
+
 async def measure(args: argparse.Namespace, directory: Path, database_url: str, pgdata: Path | None) -> None:
     settings = settings_for(database_url, directory, args.redis_url)
-    writes_rate, writes_cpu_us, per_transaction = await group_writes(settings, args.seconds, args.concurrency)
-    writes_line = (
-        f"group-committed writes alone (tokens signed beforehand): {writes_rate:.0f}/s, "
-        f"{writes_cpu_us:.0f} us CPU per token in this process, ~{per_transaction:.1f} tokens per commit"
-    )
-    if args.writes_only:
-        print(writes_line)
-        return
-    direct_rate, cpu_ms = await in_process(settings, directory, args.seconds, args.concurrency)
+    if not args.compare_only:
+        writes_rate, writes_cpu_us, per_transaction = await group_writes(settings, args.seconds, args.concurrency)
+        writes_line = (
+            f"group-committed writes alone (tokens signed beforehand): {writes_rate:.0f}/s, "
+            f"{writes_cpu_us:.0f} us CPU per token in this process, ~{per_transaction:.1f} tokens per commit"
+        )
+        if args.writes_only:
+            print(writes_line)
+            return
+        direct_rate, cpu_ms = await in_process(settings, directory, args.seconds, args.concurrency)
     key = ECKey.generate_key("P-256", private=True)
     client_id = await register_client(settings, key)
     sock = bind_socket("127.0.0.1", 0)
@@ -389,24 +483,22 @@ async def measure(args: argparse.Namespace, directory: Path, database_url: str, 
         process.start()
     try:
         await wait_until_serving(base_url, directory)
-        assertions = [assertion(client_id, key, issuer) for _ in range(int(args.seconds * 4000) + 2000)]
-        target = Target(base_url, directory)
-        meter = CpuMeter([p.pid for p in workers if p.pid is not None], pgdata)
-
-        async def token(http: httpx.AsyncClient, index: int) -> httpx.Response:
-            form = {
-                "grant_type": "client_credentials",
-                "client_assertion_type": JWT_BEARER_ASSERTION,
-                "client_assertion": assertions[index],
-            }
-            return await http.post(TOKEN_PATH, data=form)
-
-        async def jwks(http: httpx.AsyncClient, _index: int) -> httpx.Response:
-            return await http.get(JWKS_PATH)
-
-        await drive(target, "warm-up", 1.0, args.concurrency, token)
-        baseline = await drive(target, "GET /oauth2/jwks (baseline)", args.seconds, args.concurrency, jwks, meter)
-        tokens = await drive(target, "client_credentials token", args.seconds, args.concurrency, token, meter)
+        servers = [p.pid for p in workers if p.pid is not None]
+        load = token_load(args, directory, base_url, TOKEN_PATH, client_id, key, issuer, JWKS_PATH)
+        print(f"obank issues: {await asyncio.to_thread(sample_token, load)}")
+        await asyncio.to_thread(run_token_load, "warm-up", replace(load, seconds=1.0), args.generators)
+        idle_rss = RssSampler(servers).rss()
+        jwks_load = replace(load, path=JWKS_PATH, get=True)
+        baseline, baseline_generated, _ = await asyncio.to_thread(
+            measure_token_load, "GET /oauth2/jwks (baseline)", jwks_load, args.generators, servers, pgdata
+        )
+        tokens, tokens_generated, token_rss = await asyncio.to_thread(
+            measure_token_load, "client_credentials token", load, args.generators, servers, pgdata
+        )
+        if args.profile:  # a run of its own: sampling slows the server, so the figures above stay unprofiled
+            await asyncio.to_thread(
+                measure_token_load, "tokens profiled", load, args.generators, servers, None, args.profile
+            )
     finally:
         for process in workers:
             process.terminate()
@@ -415,26 +507,40 @@ async def measure(args: argparse.Namespace, directory: Path, database_url: str, 
         sock.close()
     print(
         f"server workers={args.workers} concurrency={args.concurrency} seconds={args.seconds} "
-        f"replay cache={'redis' if args.redis_url else 'postgresql'} cores={os.cpu_count()}"
+        f"generators={args.generators} replay cache={'redis' if args.redis_url else 'postgresql'} "
+        f"cores={os.cpu_count()}"
     )
-    for figures in (baseline, tokens):
-        print(
-            f"{figures.name:32s} {figures.per_second:8.0f}/s  p50 {figures.percentile_ms(50):6.2f} ms"
-            f"  p99 {figures.percentile_ms(99):6.2f} ms  errors {figures.errors}"
-        )
-        print(figures.cpu_line())
+    print_load(baseline, baseline_generated)
+    print_load(tokens, tokens_generated)
     print(f"tokens/baseline: {tokens.per_second / baseline.per_second:.2f}")
-    flows = await measure_flows(args, directory, settings, pgdata)
-    print(
-        f"{flows.name:32s} {flows.per_second:8.0f}/s  p50 {flows.percentile_ms(50):6.2f} ms"
-        f"  p99 {flows.percentile_ms(99):6.2f} ms  errors {flows.errors}  (4 requests per flow, signed-in browsers)"
+    print(f"obank server RSS: idle {mib(idle_rss)}, under token load {mib(token_rss)} (peak, all workers)")
+    node, node_generated, node_idle, node_peak = await compare_with_node(args, directory, client_id, key)
+    print_load(node, node_generated)
+    print(f"node-oidc-provider RSS: idle {mib(node_idle)}, under token load {mib(node_peak)} (peak, all workers)")
+    if not args.compare_only:
+        flows = await measure_flows(args, directory, settings, pgdata)
+        print(
+            f"{flows.name:32s} {flows.per_second:8.0f}/s  p50 {flows.percentile_ms(50):6.2f} ms"
+            f"  p99 {flows.percentile_ms(99):6.2f} ms  errors {flows.errors}  (4 requests per flow, signed-in browsers)"
+        )
+        print(flows.cpu_line())
+        print(
+            f"in-process issuance (1 process, no HTTP/TLS): {direct_rate:.0f}/s, {cpu_ms:.2f} ms CPU per token"
+            f" -> at most {2000 / cpu_ms:.0f}/s on 2 cores given to the service alone"
+        )
+        print(writes_line)
+    print(final_line(tokens, node, token_rss, node_peak))
+
+
+def final_line(obank: Figures, node: Figures, obank_rss: int, node_rss: int) -> str:
+    """The one line runs compare: both rates, p50/p99, obank/node, peak RSS."""
+    return (
+        f"tokens: obank={obank.per_second:.0f}/s node={node.per_second:.0f}/s"
+        f" ratio={ratio(obank.per_second, node.per_second):.2f}"
+        f" p50 obank={obank.percentile_ms(50):.1f}ms node={node.percentile_ms(50):.1f}ms"
+        f" p99 obank={obank.percentile_ms(99):.1f}ms node={node.percentile_ms(99):.1f}ms"
+        f" rss obank={obank_rss // MIB}MiB node={node_rss // MIB}MiB"
     )
-    print(flows.cpu_line())
-    print(
-        f"in-process issuance (1 process, no HTTP/TLS): {direct_rate:.0f}/s, {cpu_ms:.2f} ms CPU per token"
-        f" -> at most {2000 / cpu_ms:.0f}/s on 2 cores given to the service alone"
-    )
-    print(writes_line)
 
 
 def serve_full(sock: socket.socket, settings: Settings, issuer: str, directory: Path) -> None:
@@ -648,8 +754,18 @@ def main() -> None:
     parser.add_argument("--redis-url", default=None, help="use Redis for the jti replay cache")
     parser.add_argument("--database-url", default=None, help="a migrated database you can discard")
     parser.add_argument("--writes-only", action="store_true", help="measure the group-committed writes alone")
+    parser.add_argument("--generators", type=int, default=1, help="load generator processes sharing the connections")
+    parser.add_argument("--node-workers", type=int, default=0, help="node-oidc-provider processes (default --workers)")
+    parser.add_argument(
+        "--max-rate", type=int, default=4000, help="tokens/s the pre-signed assertions must last for (per run)"
+    )
+    parser.add_argument(
+        "--compare-only", action="store_true", help="only the token load against obank and node-oidc-provider"
+    )
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy the server under the token load into DIR")
     args = parser.parse_args()
-    micro_benchmarks()
+    if not args.compare_only:
+        micro_benchmarks()
     with tempfile.TemporaryDirectory(prefix="obank-bench-tokens-") as temporary:
         directory = Path(temporary)
         write_pki(directory)

@@ -13,6 +13,10 @@ is one whole transaction, started and committed by the workload itself, from `--
 - HTTP: `POST /api/v1/transfers` through httpx's ASGI transport into the core_banking app, in-process
   (no sockets, TLS or gateway hop), with a signed principal assertion and a fresh Idempotency-Key.
 Each runs over uniformly random pairs of accounts, and over a hot account on one side of every transfer.
+Then balance reads: plain SQL (baseline: psycopg, the accounts-row query the API runs, in a transaction of
+its own) against `GET /api/v1/accounts/{id}/balances` in-process. The RSS of this process (which serves the
+app) is printed idle and at its peak under the HTTP transfer load; `--profile DIR` records py-spy profiles
+of the HTTP workloads. The last line sums the run up for comparison between runs.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import argparse
 import asyncio
 import base64
 import json
+import os
 import random
 import statistics
 import tempfile
@@ -38,6 +43,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from audit.trail import platform_units, units_of_work
+from bench.profiles import RssSampler, mib, recording
 from core_banking.accounts import service as accounts_service
 from core_banking.accounts.models import AccountType
 from core_banking.accounts.schemas import AccountOpen
@@ -261,16 +267,69 @@ def http_transfers(client: httpx.AsyncClient, headers: dict[str, str]) -> Transf
     return transfer
 
 
-def report(figures: Figures, baseline: Figures | None) -> None:
+async def plain_sql_balances(
+    database_url: str, customer_id: uuid.UUID, workers: int
+) -> tuple[Transfer, Callable[[], Awaitable[None]]]:
+    """The balance-read baseline: the accounts-row query the API runs, one transaction per read, no framework."""
+    pool: asyncio.Queue[psycopg.AsyncConnection[tuple[object, ...]]] = asyncio.Queue()
+    for _ in range(workers):
+        pool.put_nowait(await psycopg.AsyncConnection.connect(database_url))
+
+    async def read(pair: Pair) -> None:
+        connection = await pool.get()
+        try:
+            async with connection.transaction():
+                cursor = await connection.execute(
+                    "SELECT customer_id, currency, booked_balance_minor, held_minor, overdraft_limit_minor"
+                    " FROM core_banking.accounts WHERE id = %s",
+                    (pair[0],),
+                )
+                row = await cursor.fetchone()
+            assert row is not None and row[0] == customer_id
+        finally:
+            pool.put_nowait(connection)
+
+    async def close() -> None:
+        while not pool.empty():
+            await pool.get_nowait().close()
+
+    return read, close
+
+
+def http_balances(client: httpx.AsyncClient, headers: dict[str, str]) -> Transfer:
+    async def read(pair: Pair) -> None:
+        response = await client.get(f"/api/v1/accounts/{pair[0]}/balances", headers=headers)
+        assert response.status_code == 200, response.text
+
+    return read
+
+
+def final_line(by_name: dict[str, Figures], idle_rss: int, load_rss: int) -> str:
+    """The one line runs compare (uniform accounts): rates, ratios to plain SQL, p50/p99 over HTTP, RSS."""
+    plain, http = by_name["plain SQL (baseline)"], by_name["HTTP (in-process ASGI)"]
+    plain_read, http_read = by_name["plain SQL balance read (baseline)"], by_name["HTTP balance read (in-process ASGI)"]
+    return (
+        f"transfers: plain={plain.per_second:.0f}/s http={http.per_second:.0f}/s"
+        f" ratio={http.per_second / plain.per_second:.2f}"
+        f" p50={http.percentile_ms(50):.1f}ms p99={http.percentile_ms(99):.1f}ms"
+        f" balance: plain={plain_read.per_second:.0f}/s http={http_read.per_second:.0f}/s"
+        f" ratio={http_read.per_second / plain_read.per_second:.2f}"
+        f" rss idle={idle_rss // 2**20}MiB load={load_rss // 2**20}MiB"
+    )
+
+
+def report(figures: Figures, baseline: Figures | None, unit: str = "transfer") -> None:
     ratio = "" if baseline is None else f"   {figures.per_second / baseline.per_second:5.2f} x baseline"
     print(
-        f"{figures.name:35} {figures.per_second:6.0f} transfers/s   p50 {figures.percentile_ms(50):6.2f} ms"
-        f"   p99 {figures.percentile_ms(99):7.2f} ms   cpu {figures.cpu_ms_per_transfer:5.2f} ms/transfer{ratio}",
+        f"{figures.name:35} {figures.per_second:6.0f} {unit}s/s   p50 {figures.percentile_ms(50):6.2f} ms"
+        f"   p99 {figures.percentile_ms(99):7.2f} ms   cpu {figures.cpu_ms_per_transfer:5.2f} ms/{unit}{ratio}",
         flush=True,
     )
 
 
-async def measure(database_url: str, data_dir: Path, seconds: float, workers: int, accounts: int) -> None:
+async def measure(
+    database_url: str, data_dir: Path, seconds: float, workers: int, accounts: int, profile: Path | None = None
+) -> None:
     keys = {"bench": base64.b64encode(generate_key()).decode()}
     settings = Settings(
         env="development",
@@ -293,10 +352,18 @@ async def measure(database_url: str, data_dir: Path, seconds: float, workers: in
     customer_id, ids = await open_accounts(platform, accounts)
     app = create_app(platform)
     principal = Principal(
-        subject=str(customer_id), kind="customer", interaction_id="bench", scopes=frozenset({"payments"})
+        subject=str(customer_id),
+        kind="customer",
+        interaction_id="bench",
+        scopes=frozenset({"payments", "accounts"}),
     )
     headers = {PRINCIPAL_HEADER: app.state.internal_assertions.sign(principal, "core_banking")}
     plain, close_plain = await plain_sql_transfers(database_url, ids, workers)
+    plain_reads, close_plain_reads = await plain_sql_balances(database_url, customer_id, workers)
+    rss = RssSampler([os.getpid()])  # the app is served in this process
+    idle_rss = rss.rss()
+    load_rss = idle_rss
+    uniform: dict[str, Figures] = {}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://core-banking") as client:
         workloads: list[tuple[str, Transfer]] = [
             ("plain SQL (baseline)", plain),
@@ -313,9 +380,38 @@ async def measure(database_url: str, data_dir: Path, seconds: float, workers: in
                 # The assertion lives 60 s: re-sign it for every workload.
                 headers[PRINCIPAL_HEADER] = app.state.internal_assertions.sign(principal, "core_banking")
                 await run(name, transfer, pairs, workers, min(1.0, seconds))  # warm-up
+                http = name.startswith("HTTP")
+                if http:
+                    rss.start()
                 figures = await run(name, transfer, pairs, workers, seconds)
+                if http:
+                    load_rss = max(load_rss, rss.stop())
+                if http and profile:  # a run of its own: sampling slows the process, the figures stay unprofiled
+                    with recording(os.getpid(), profile, f"transfers-{variant}"):
+                        await run(name, transfer, pairs, workers, seconds)
                 baseline = baseline or figures
                 report(figures, None if figures is baseline else baseline)
+                if variant == "uniform":
+                    uniform[name] = figures
+        print("-- balance reads, uniform accounts", flush=True)
+        reads: list[tuple[str, Transfer]] = [
+            ("plain SQL balance read (baseline)", plain_reads),
+            ("HTTP balance read (in-process ASGI)", http_balances(client, headers)),
+        ]
+        read_baseline: Figures | None = None
+        for name, read in reads:
+            headers[PRINCIPAL_HEADER] = app.state.internal_assertions.sign(principal, "core_banking")
+            pairs = pair_pickers(ids, seed=7)["uniform"]
+            await run(name, read, pairs, workers, min(1.0, seconds))
+            figures = await run(name, read, pairs, workers, seconds)
+            read_baseline = read_baseline or figures
+            report(figures, None if figures is read_baseline else read_baseline, unit="read")
+            uniform[name] = figures
+    print(
+        f"RSS of this process (it serves the app): idle {mib(idle_rss)}, under the HTTP transfer load {mib(load_rss)}"
+    )
+    print(final_line(uniform, idle_rss, load_rss))
+    await close_plain_reads()
     await close_plain()
     async with platform.engine.begin() as connection:
         await connection.execute(text("DROP TABLE public.bench_postings, public.bench_accounts"))
@@ -329,6 +425,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=8, help="concurrent transfer loops")
     parser.add_argument("--accounts", type=int, default=20, help="accounts transfers pick from")
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop", help="event loop (both sides)")
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy the HTTP workloads into DIR")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="obank-bench-") as scratch:
         pgdata = Path(scratch) / "pgdata"
@@ -338,7 +435,7 @@ def main() -> None:
             # The event loop `obank serve` runs on (uvicorn picks uvloop when installed), unless told otherwise.
             loop_factory = uvloop.new_event_loop if args.loop == "uvloop" else asyncio.new_event_loop
             with asyncio.Runner(loop_factory=loop_factory) as runner:
-                runner.run(measure(url, Path(scratch) / "var", args.seconds, args.workers, args.accounts))
+                runner.run(measure(url, Path(scratch) / "var", args.seconds, args.workers, args.accounts, args.profile))
         finally:
             stop_embedded_database(pgdata)
 
