@@ -356,14 +356,14 @@ _AUTHORIZE = {
 
 def _oauth_errors(document: dict[str, Any]) -> None:
     """RFC 6749 errors on every OAuth operation: 400 for invalid requests (where FastAPI wrote its 422),
-    the gateway's 413 and 429 (problem details: the gateway's refusals on public paths)."""
+    and the gateway's own 413 and 429, also as RFC 6749 errors."""
     for _, _, operation in _operations(document):
         responses: dict[str, Any] = operation.setdefault("responses", {})
         if responses.pop("422", None) is not None or "400" not in responses:
             responses.setdefault("400", _oauth_error("Invalid request (RFC 6749 s5.2)"))
-        responses.setdefault("429", _problem(_GATEWAY_REFUSALS[429], _RETRY_AFTER))
+        responses.setdefault("429", {**_oauth_error(_GATEWAY_REFUSALS[429]), "headers": _RETRY_AFTER})
         if "requestBody" in operation:
-            responses.setdefault("413", _problem(_TOO_LARGE))
+            responses.setdefault("413", _oauth_error(_TOO_LARGE))
         operation["responses"] = dict(sorted(responses.items()))
     _drop_unused_schemas(document)
 

@@ -25,7 +25,6 @@ from notifications.app import ADMIN_PREFIXES as NOTIFICATIONS_ADMIN_PREFIXES
 from notifications.app import CUSTOMER_PREFIXES as NOTIFICATIONS_CUSTOMER_PREFIXES
 from notifications.app import DEVELOPMENT_PREFIXES as NOTIFICATIONS_DEVELOPMENT_PREFIXES
 from notifications.app import create_app as create_notifications_app
-from obank.problems import install_problem_handler
 from obank.runtime import Platform
 from open_banking.app import PREFIX as OPEN_BANKING_PREFIX
 from web.api import GatewayApi
@@ -90,7 +89,6 @@ def create_app(
         web_api.close,
     )
     probes = health.probes_app("obank gateway", platform, background, closers)
-    install_problem_handler(probes)  # the gateway's own unknown paths and methods: problem details
     gateway = create_gateway(settings, guard, routes, probes)
     web_api.bind(gateway)
     return gateway

@@ -23,6 +23,7 @@ from starlette.routing import Route
 from obank.log import describe_error, get_logger
 from obank.metrics import METRICS_PATH, PROCESS_REGISTRY, MetricsEndpoint, Scrape
 from obank.migrate import applied_revisions, head_revisions
+from obank.problems import install_problem_handler
 from obank.runtime import Platform
 from obank.settings import Settings
 
@@ -194,7 +195,9 @@ def probes_app(
                 await close()
             await platform.close()
 
-    app = FastAPI(title=title, lifespan=lifespan)
+    # No FastAPI /docs (a CDN's Swagger UI) or /openapi.json here: the gateway serves the documents (bank.api_docs).
+    app = FastAPI(title=title, lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    install_problem_handler(app)  # unknown paths and methods: problem details, as the first-party APIs answer
     app.state.platform = platform
     app.state.sessions = platform.sessions
     app.state.migration_heads = checks.expected_heads

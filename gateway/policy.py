@@ -29,6 +29,8 @@ class Family(StrEnum):
     FIRST_PARTY = "first_party"  # the bank's own apps: first-party client tokens, problem+json
     OPEN_BANKING = "open_banking"  # TPPs: certificate-bound tokens only, Open Banking error format
     ADMIN = "admin"  # bank staff: certificate-bound or first-party staff tokens with roles and SCA
+    # An error format only: the authorization server's endpoints (public rows) answer RFC 6749 errors.
+    OAUTH = "oauth"
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,4 +261,10 @@ def family_of(path: str) -> Family:
         return Family.ADMIN
     if path.startswith("/api/"):
         return Family.FIRST_PARTY
+    if path.startswith(OAUTH_PREFIXES):
+        return Family.OAUTH
     return Family.PUBLIC
+
+
+# The authorization server's endpoints: the gateway's own refusals there are RFC 6749 error responses.
+OAUTH_PREFIXES = ("/oauth2/", "/.well-known/", "/connect/")

@@ -64,6 +64,10 @@ def error_document(
     if family is Family.OPEN_BANKING:
         error = ob_error or OBError(code_for_status(status), detail)
         return json.dumps(ob_error_body(status, [error], correlation_id)).encode(), b"application/json"
+    if family is Family.OAUTH:
+        # RFC 6749 s5.2; an overloaded server is `temporarily_unavailable` (s4.1.2.1), anything else a bad request.
+        error_code = "temporarily_unavailable" if status == 429 else "invalid_request"
+        return json.dumps({"error": error_code, "error_description": detail}).encode(), b"application/json"
     problem = problem_body(status, code, title, detail, correlation_id)
     return json.dumps(problem).encode(), PROBLEM_MEDIA_TYPE.encode()
 

@@ -116,6 +116,14 @@ async def test_oauth_endpoints_answer_rfc_6749_errors(gateway: RunningGateway) -
     assert_oauth_error(await http.get("/oauth2/nothing"), 404)
     assert_oauth_error(await http.get("/.well-known/nothing"), 404)
     assert_oauth_error(await http.post("/.well-known/openid-configuration"), 405, "GET")
+    # The gateway's own refusals there too: a body over the limit, a certificate header from a client.
+    too_large = await http.post("/oauth2/token", content=b"x" * (gateway.platform.settings.max_request_body_bytes + 1))
+    assert_oauth_error(too_large, 413)
+    assert too_large.json()["error"] == "invalid_request"
+    forged = await http.post(
+        "/oauth2/token", data={"grant_type": "client_credentials"}, headers={"client-cert": ":AA==:"}
+    )
+    assert_oauth_error(forged, 400)
 
 
 async def test_open_banking_answers_ob_errors(gateway: RunningGateway, tpp: dict[str, str]) -> None:
