@@ -50,6 +50,8 @@ app.add_typer(mail_cli.app, name="mail")
 console = Console(stderr=True)
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import uvicorn
     from starlette.types import ASGIApp
 
@@ -196,6 +198,9 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default: OBANK_HOST or 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default: OBANK_PORT or 8443)")] = None,
     role: Annotated[Role | None, typer.Option(help="What this process runs (default: OBANK_ROLE or all)")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Server processes sharing the listening socket (jobs run in the first)")
+    ] = 1,
 ) -> None:
     """Run the platform over HTTPS with the embedded database and demo data, or with `--role` one part of it."""
     settings = _settings(role=role.value) if role is not None else _settings()
@@ -220,6 +225,7 @@ def serve(
         bind_socket,
         build_server,
         run_server,
+        run_workers,
         signals_ignored,
     )
 
@@ -259,40 +265,58 @@ def serve(
             stop.check()
             _prepare_schema(settings, database_url)
             stop.check()
-            platform = build_platform(settings, database_url)
-            background: list[BackgroundJob] = []
-            if role in (Role.ALL, Role.CORE_BANKING):
-                background += scheduled_jobs(platform)
-            if not settings.kafka_bootstrap_servers:
-                background.append(in_process_relay(platform))
-            if role in INTERNAL_ROLES:
-                service_app = core_banking_service_app if role is Role.CORE_BANKING else open_banking_service_app
-                served_app = service_app(platform, background)
-                served = f"{role} is serving {'https' if files else 'http'}://{host}:{settings.port}"
+            # Demo logins have published passwords: never in production.
+            seed = role not in INTERNAL_ROLES and not settings.is_production
+
+            def serve_here(first: bool = True, seed_here: bool = seed) -> None:
+                """One server process: its platform and app; the background jobs only in the first of several."""
+                platform = build_platform(settings, database_url)
+                background: list[BackgroundJob] = []
+                if role in (Role.ALL, Role.CORE_BANKING) and first:
+                    background += scheduled_jobs(platform)
+                if not settings.kafka_bootstrap_servers and first:
+                    background.append(in_process_relay(platform))
+                if role in INTERNAL_ROLES:
+                    service_app = core_banking_service_app if role is Role.CORE_BANKING else open_banking_service_app
+                    served_app = service_app(platform, background)
+                    served = f"{role} is serving {'https' if files else 'http'}://{host}:{settings.port}"
+                else:
+                    served_app = create_app(platform, background)
+                    served = f"obank is serving {issuer}"
+                    if files is None:
+                        served += f" through its proxy, from http://{host}:{settings.port}"
+                # Only internal services (and a gateway behind its trusted proxy) go without TLS files: plain HTTP on
+                # the internal network, where each request's signed internal assertion, not the connection, is what
+                # the service trusts (and the gateway trusts the client certificate only from the proxy's addresses).
+                server = _plain_http_server(served_app) if files is None else build_server(served_app, files)
+
+                async def before_serving() -> None:
+                    demo = None
+                    if seed_here:
+                        with console.status("Seeding demo data..."):
+                            demo = await seed_and_write_demo(platform, issuer)
+                        stop.check()
+                    if first:
+                        console.print(f"[green]{served}[/green]", soft_wrap=True)
+                    if demo is not None:
+                        console.print(f"demo: {demo}", soft_wrap=True)
+                    if first and files is not None and files.client_ca_file is not None:
+                        console.print(
+                            f"client certificates are verified against {files.client_ca_file}", soft_wrap=True
+                        )
+
+                run_server(server, sock, before_serving=before_serving)
+
+            if workers == 1:
+                serve_here()
             else:
-                served_app = create_app(platform, background)
-                served = f"obank is serving {issuer}"
-                if files is None:
-                    served += f" through its proxy, from http://{host}:{settings.port}"
-            # Only internal services (and a gateway behind its trusted proxy) go without TLS files: plain HTTP on the
-            # internal network, where each request's signed internal assertion, not the connection, is what the service
-            # trusts (and the gateway trusts the client certificate only from the proxy's addresses).
-            server = _plain_http_server(served_app) if files is None else build_server(served_app, files)
-
-            async def before_serving() -> None:
-                demo = None
-                # Demo logins have published passwords: never in production.
-                if role not in INTERNAL_ROLES and not settings.is_production:
+                if seed:  # once, before any worker serves
                     with console.status("Seeding demo data..."):
-                        demo = await seed_and_write_demo(platform, issuer)
-                    stop.check()
-                console.print(f"[green]{served}[/green]", soft_wrap=True)
-                if demo is not None:
-                    console.print(f"demo: {demo}", soft_wrap=True)
-                if files is not None and files.client_ca_file is not None:
-                    console.print(f"client certificates are verified against {files.client_ca_file}", soft_wrap=True)
-
-            run_server(server, sock, before_serving=before_serving)
+                        demo_path = asyncio.run(_seed_demo(settings, database_url, issuer))
+                    console.print(f"demo: {demo_path}", soft_wrap=True)
+                stop.check()
+                console.print(f"{workers} server processes", soft_wrap=True)
+                stop.received = run_workers(workers, lambda index: serve_here(index == 0, seed_here=False))
         except StopRequested:
             pass
         except Exception:
@@ -306,6 +330,18 @@ def serve(
                     with console.status("Stopping the embedded PostgreSQL..."):
                         stop_embedded_database(settings.data_dir / "pgdata")
         console.print(f"stopped ({stop.received})" if stop.received else "stopped")
+
+
+async def _seed_demo(settings: Settings, database_url: str, issuer: str) -> Path:
+    """Seed the demo bank on a platform of its own, closed before `obank serve --workers` forks its workers."""
+    from bank.demo import seed_and_write_demo
+    from obank.runtime import build_platform
+
+    platform = build_platform(settings, database_url)
+    try:
+        return await seed_and_write_demo(platform, issuer)
+    finally:
+        await platform.close()
 
 
 def _plain_http_server(app: ASGIApp) -> uvicorn.Server:

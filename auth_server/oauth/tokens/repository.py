@@ -15,7 +15,11 @@ from auth_server.oauth.tokens.models import IssuedToken, TokenKind
 from auth_server.oauth.tokens.schemas import RevokedToken
 
 # Built once: issuance is the hot path, so no statement building or ORM bookkeeping per token.
-_INSERT_TOKEN = sql_insert(cast(Table, IssuedToken.__table__))
+_TOKENS = cast(Table, IssuedToken.__table__)
+_INSERT_TOKEN = sql_insert(_TOKENS)
+# RETURNING makes SQLAlchemy send many rows as one multi-row INSERT ("insertmanyvalues"): one statement for
+# a whole group commit, where a plain executemany sends one per row.
+_INSERT_TOKENS = sql_insert(_TOKENS).returning(_TOKENS.c.id)
 
 
 async def insert(session: AsyncSession, **values: Any) -> None:
@@ -25,7 +29,10 @@ async def insert(session: AsyncSession, **values: Any) -> None:
 
 async def insert_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Token rows, as one multi-row INSERT (a group commit writes many at once)."""
-    await session.execute(_INSERT_TOKEN, list(rows) if len(rows) > 1 else rows[0])
+    if len(rows) == 1:
+        await session.execute(_INSERT_TOKEN, rows[0])
+    else:
+        await session.execute(_INSERT_TOKENS, list(rows))
 
 
 async def get(session: AsyncSession, token_id: uuid.UUID) -> IssuedToken | None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from joserfc.jwk import RSAKey
 from redis.asyncio import Redis
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from auth_server.oauth.client_auth.service import JWT_BEARER_ASSERTION
 from auth_server.oauth.config import PAR_PATH, TOKEN_PATH
@@ -233,6 +233,56 @@ async def test_a_replay_is_refused_across_instances_sharing_redis(
         await stop_second()
         for platform in platforms:
             await platform.close()
+
+
+async def test_a_replay_is_refused_across_instances_sharing_the_database(
+    shared_settings: Settings, pki: Pki, register_client: RegisterClient
+) -> None:
+    # `obank serve --workers N` without Redis: each worker its own platform, the replay caches meeting in
+    # PostgreSQL. Both instances get the same assertion at once (each batching its claims), then again.
+    platforms = [build_platform(shared_settings), build_platform(shared_settings)]
+    first, stop_first = await start_authorization_server(platforms[0], pki, issuer="https://as.test")
+    second, stop_second = await start_authorization_server(platforms[1], pki, issuer="https://as.test")
+    try:
+        client = await register_client()
+        form = assertion_form(client, "https://as.test")
+
+        answers = await asyncio.gather(*(_token(server, form) for server in (first, second, first, second)))
+
+        assert sorted(answer.status_code for answer in answers) == [200, 401, 401, 401], [a.text for a in answers]
+        for refused in (answer for answer in answers if answer.status_code == 401):
+            _refused(refused, "already used")
+    finally:
+        await stop_first()
+        await stop_second()
+        for platform in platforms:
+            await platform.close()
+
+
+async def test_claims_arriving_together_share_a_statement_and_the_first_caller_wins(
+    auth_server: RunningAS, register_client: RegisterClient, shared_platform: Platform
+) -> None:
+    client = await register_client()
+    cache = auth_server.server.replay_cache
+    until = datetime.now(UTC) + timedelta(minutes=1)
+    fresh = [str(uuid.uuid4()) for _ in range(20)]
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        if "used_client_assertions" in sql:
+            statements.append(sql)
+
+    event.listen(shared_platform.side_engine.sync_engine, "before_cursor_execute", count)
+    try:
+        repeated = str(uuid.uuid4())
+        claims = [cache.claim(client.client_id, jti, until) for jti in (repeated, *fresh, repeated)]
+        results = await asyncio.gather(*claims)
+    finally:
+        event.remove(shared_platform.side_engine.sync_engine, "before_cursor_execute", count)
+
+    assert results == [True, *[True] * len(fresh), False]
+    assert len(statements) <= 2  # at most one per claim worker, not one per claim
+    assert not await cache.claim(client.client_id, fresh[0], until)
 
 
 async def test_an_assertion_signed_by_another_key_is_refused(
