@@ -23,24 +23,26 @@ _RECORD_COLUMNS = [_RECORDS.c[field.name] for field in dataclasses.fields(Sealed
 _RECORD_FIELDS = tuple(column.name for column in _RECORD_COLUMNS)
 _HEAD_COLUMNS = (_HEAD.c.id.label("chain"), _HEAD.c.last_sequence, _HEAD.c.last_mac)
 
-# Built once: appends run while other writers of the chain wait on its head, so no per-call statement building.
+_HEAD_SELECT = "SELECT id AS chain, last_sequence, last_mac FROM audit.chain_head"
+# Plain SQL, built once: appends run while other writers of the chain wait on its head, and plain text skips
+# the statement's cache key and compilation per call.
 # The lowest-numbered head no other transaction holds; SKIP LOCKED passes over busy heads without waiting.
-_LOCK_FREE_HEAD = select(*_HEAD_COLUMNS).order_by(_HEAD.c.id).limit(1).with_for_update(skip_locked=True)
+_LOCK_FREE_HEAD = text(f"{_HEAD_SELECT} ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED")
 # Every head is busy: wait for one picked at random, so waiters spread over the chains.
-_LOCK_ANY_HEAD = select(*_HEAD_COLUMNS).order_by(func.random()).limit(1).with_for_update()
-_LOCK_HEAD = select(*_HEAD_COLUMNS).where(_HEAD.c.id == bindparam("chain")).with_for_update()
+_LOCK_ANY_HEAD = text(f"{_HEAD_SELECT} ORDER BY random() LIMIT 1 FOR UPDATE")
+_LOCK_HEAD = text(f"{_HEAD_SELECT} WHERE id = :chain FOR UPDATE")
 _READ_HEADS = select(*_HEAD_COLUMNS).order_by(_HEAD.c.id)
-_INSERTED = (
-    insert(_RECORDS)
-    .values({column.name: bindparam(column.name) for column in _RECORD_COLUMNS})
-    .returning(_RECORDS.c.chain, _RECORDS.c.sequence, _RECORDS.c.mac)
-    .cte("inserted")
-)
 # One round trip inserts the record and moves its chain's head onto it, only if it directly follows the head.
-_APPEND = (
-    update(_HEAD)
-    .where(_HEAD.c.id == _INSERTED.c.chain, _HEAD.c.last_sequence == _INSERTED.c.sequence - 1)
-    .values(last_sequence=_INSERTED.c.sequence, last_mac=_INSERTED.c.mac, updated_at=func.now())
+_APPEND = text(
+    f"""
+WITH inserted AS (
+    INSERT INTO audit.audit_records ({", ".join(_RECORD_FIELDS)})
+    VALUES ({", ".join(f":{name}" for name in _RECORD_FIELDS)})
+    RETURNING chain, sequence, mac
+)
+UPDATE audit.chain_head AS head SET last_sequence = inserted.sequence, last_mac = inserted.mac, updated_at = now()
+FROM inserted WHERE head.id = inserted.chain AND head.last_sequence = inserted.sequence - 1
+"""  # noqa: S608 (the model's own column names)
 )
 
 

@@ -218,9 +218,21 @@ def _changes_plaintext(entry: AuditEntry) -> bytes:
     return text.encode()
 
 
+def _column_length(name: str) -> int:
+    column_type = AuditRecord.__table__.c[name].type
+    assert isinstance(column_type, String) and column_type.length is not None
+    return column_type.length
+
+
+# Read once from the model: every record is checked against them.
+_LENGTHS = {
+    name: _column_length(name)
+    for name in ("correlation_id", "actor_id", "client_id", "session_id", "action", "entity_type", "entity_id")
+}
+
+
 def _check_lengths(**values: str | None) -> None:
     for name, value in values.items():
-        column_type = AuditRecord.__table__.c[name].type
-        assert isinstance(column_type, String) and column_type.length is not None
-        if value is not None and not 0 < len(value) <= column_type.length:
-            raise InvalidAuditEntry(f"{name} must be 1 to {column_type.length} characters")
+        length = _LENGTHS[name]
+        if value is not None and not 0 < len(value) <= length:
+            raise InvalidAuditEntry(f"{name} must be 1 to {length} characters")

@@ -46,6 +46,8 @@ class KeyRing:
             raise ValueError(f"active key id {active_key_id!r} is not among the keys")
         self._keys = dict(keys)
         self.active_key_id = active_key_id
+        # Subkeys by (purpose, key id): HKDF is deterministic, and every envelope, MAC and keyed hash needs one.
+        self._subkeys: dict[tuple[str, str], bytes] = {}
 
     @property
     def key_ids(self) -> list[str]:
@@ -58,9 +60,13 @@ class KeyRing:
             raise UnknownKeyError(key_id) from None
 
     def derive(self, purpose: str, key_id: str | None = None) -> bytes:
-        """A 32-byte subkey for one purpose, so one root key never serves two uses (HKDF, RFC 5869)."""
-        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"obank:{purpose}".encode())
-        return hkdf.derive(self._root(key_id or self.active_key_id))
+        """A 32-byte subkey for one purpose, so one root key never serves two uses (HKDF, RFC 5869); derived once."""
+        cache_key = (purpose, key_id or self.active_key_id)
+        subkey = self._subkeys.get(cache_key)
+        if subkey is None:
+            hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"obank:{purpose}".encode())
+            subkey = self._subkeys[cache_key] = hkdf.derive(self._root(cache_key[1]))
+        return subkey
 
     def encrypt(self, plaintext: bytes, associated_data: bytes = b"") -> Envelope:
         """Encrypt under a fresh AES-256-GCM data key, wrapped (RFC 3394) by the active key."""

@@ -120,11 +120,18 @@ class UnitOfWork:
         return tuple(self._entries)
 
     @asynccontextmanager
-    async def savepoint(self) -> AsyncIterator[None]:
-        """A nested transaction: if its block raises, its changes and its reports are undone together."""
+    async def savepoint(self, *, in_database: bool = True) -> AsyncIterator[None]:
+        """A nested transaction: if its block raises, its changes and its reports are undone together.
+
+        `in_database=False` undoes the reports only, with no SAVEPOINT round trips: for a block that raises
+        only before its first write (its raise leaves the transaction as it found it).
+        """
         events, entries = len(self._events), len(self._entries)
         try:
-            async with self.session.begin_nested():
+            if in_database:
+                async with self.session.begin_nested():
+                    yield
+            else:
                 yield
         except BaseException:
             del self._events[events:], self._entries[entries:]

@@ -6,34 +6,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, bindparam, delete, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import CursorResult, Table, bindparam, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_banking.idempotency.models import IdempotencyKey
+from core_banking.ledger.repository import Companion
 
 _keys = cast(Table, IdempotencyKey.__table__)
 
-# Built once: every idempotent request runs these, and building them per call costs more than running them.
-_insert_key = insert(_keys).values(
-    scope=bindparam("scope"),
-    key=bindparam("key"),
-    request_hash=bindparam("request_hash"),
-    created_at=bindparam("now"),
-    expires_at=bindparam("expires_at"),
+# Plain SQL, built once: every idempotent request claims its key, and plain text skips the statement's cache
+# key and compilation per call. An expired claim is taken over; a live one is left alone (no row returned).
+_CLAIM = text(
+    """
+INSERT INTO core_banking.idempotency_keys AS k (scope, key, request_hash, created_at, expires_at)
+VALUES (:scope, :key, :request_hash, :now, :expires_at)
+ON CONFLICT (scope, key) DO UPDATE SET
+    request_hash = excluded.request_hash, response_status = NULL, response_sealed = NULL, response_body = NULL,
+    created_at = excluded.created_at, expires_at = excluded.expires_at
+WHERE k.expires_at <= :now
+RETURNING key
+"""
 )
-_CLAIM = _insert_key.on_conflict_do_update(
-    index_elements=[_keys.c.scope, _keys.c.key],
-    set_={
-        "request_hash": _insert_key.excluded.request_hash,
-        "response_status": None,
-        "response_sealed": None,
-        "response_body": None,
-        "created_at": _insert_key.excluded.created_at,
-        "expires_at": _insert_key.excluded.expires_at,
-    },
-    where=_keys.c.expires_at <= bindparam("now"),
-).returning(_keys.c.key)
 _GET = select(_keys.c.request_hash, _keys.c.response_status, _keys.c.response_sealed, _keys.c.response_body).where(
     _keys.c.scope == bindparam("k_scope"), _keys.c.key == bindparam("k_key"), _keys.c.response_status.is_not(None)
 )
@@ -75,6 +68,20 @@ async def get(session: AsyncSession, scope: str, key: str) -> StoredResponse | N
 
 async def complete(session: AsyncSession, scope: str, key: str, status: int, sealed: bytes) -> None:
     await session.execute(_COMPLETE, {"k_scope": scope, "k_key": key, "status": status, "sealed": sealed})
+
+
+# The answer stored by the operation's own last statement (a CTE clause of the ledger's booking).
+_COMPLETION_CLAUSE = """idempotent_answer AS (
+    UPDATE core_banking.idempotency_keys SET response_status = :idem_status, response_sealed = :idem_sealed
+    WHERE scope = :idem_scope AND key = :idem_key
+)"""
+
+
+def completion_companion(scope: str, key: str, status: int, sealed: bytes) -> Companion:
+    """`complete`, as a write the ledger's booking statement makes with its entry."""
+    return Companion(
+        _COMPLETION_CLAUSE, {"idem_scope": scope, "idem_key": key, "idem_status": status, "idem_sealed": sealed}
+    )
 
 
 async def purge_expired(session: AsyncSession, now: datetime) -> int:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import RowMapping, Table, select, text, update
+from sqlalchemy import RowMapping, Table, TextClause, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_banking.accounts.models import AccountKind, AccountStatus
@@ -65,6 +65,34 @@ WITH entry AS (
 _BOOK_ENTRY = text(_INSERT_ENTRY_AND_POSTINGS + _ACCOUNT_STATE_UPDATE)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Companion:
+    """A write the operation makes with its entry, in the booking's own statement (no round trip of its own).
+
+    `clause` is one more CTE clause (`name AS (INSERT ...)` or `name AS (UPDATE ...)`), constant per caller
+    (the statement is prepared once per combination of clauses), with its own named parameters, whose names
+    must not clash with the booking's (prefix them).
+    """
+
+    clause: str
+    parameters: dict[str, object]
+
+
+_BOOK_WITH: dict[tuple[str, ...], TextClause] = {}
+
+
+def _booking_statement(companions: Sequence[Companion]) -> TextClause:
+    if not companions:
+        return _BOOK_ENTRY
+    clauses = tuple(companion.clause for companion in companions)
+    statement = _BOOK_WITH.get(clauses)
+    if statement is None:
+        statement = _BOOK_WITH[clauses] = text(
+            f"{_INSERT_ENTRY_AND_POSTINGS}, {', '.join(clauses)}{_ACCOUNT_STATE_UPDATE}"
+        )
+    return statement
+
+
 def _ledger_account(values: RowMapping) -> LedgerAccount:
     return LedgerAccount(
         id=values["id"],
@@ -108,11 +136,20 @@ async def save_accounts(session: AsyncSession, accounts: Sequence[LedgerAccount]
     await session.execute(_SAVE_ACCOUNTS, _state_parameters(accounts, updated_at))
 
 
-async def book_entry(session: AsyncSession, entry: PostedEntry, accounts: Sequence[LedgerAccount]) -> None:
-    """Insert the entry and its postings and write back the accounts' state, in one statement."""
+async def book_entry(
+    session: AsyncSession,
+    entry: PostedEntry,
+    accounts: Sequence[LedgerAccount],
+    companions: Sequence[Companion] = (),
+) -> None:
+    """Insert the entry and its postings, make the companions' writes, write back the accounts' state: one statement."""
+    parameters: dict[str, object] = {}
+    for companion in companions:
+        parameters.update(companion.parameters)
     await session.execute(
-        _BOOK_ENTRY,
+        _booking_statement(companions),
         {
+            **parameters,
             "entry_id": entry.id,
             "kind": entry.kind,
             "description": entry.description,

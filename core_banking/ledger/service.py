@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,6 +53,8 @@ from obank.money import Money
 from obank.unit_of_work import UnitOfWork
 
 TOPIC = "core_banking.ledger"
+# The caller's writes made of the entry about to be booked, sent in the booking's statement.
+Companions = Callable[[PostedEntry], Sequence[repository.Companion]]
 HOLD_EXPIRY_ACTOR = Actor.system("core_banking.hold-expiry")
 
 
@@ -116,6 +119,7 @@ async def _book(
     reference: str | None,
     booked_at: datetime,
     reverses_entry_id: uuid.UUID | None = None,
+    companions: Companions | None = None,
 ) -> PostedEntry:
     """Book balanced postings on locked accounts and write their new balances (the database re-checks)."""
     totals: dict[str, int] = defaultdict(int)
@@ -139,7 +143,7 @@ async def _book(
         postings=tuple(lines),
     )
     touched = list({account.id: account for account, _ in legs}.values())
-    await repository.book_entry(session, entry, touched)
+    await repository.book_entry(session, entry, touched, companions(entry) if companions is not None else ())
     return entry
 
 
@@ -155,10 +159,14 @@ async def post_transfer(
     debtor_customer_id: uuid.UUID | None = None,
     apply_limits: bool = True,
     now: datetime | None = None,
+    customer_creditor_only: bool = False,
+    companions: Companions | None = None,
 ) -> PostedEntry:
     """Move `money` between two accounts: the one place transfer rules are enforced (primitive; caller audits).
 
-    With `debtor_customer_id`, an account the customer does not own is reported as not found.
+    With `debtor_customer_id`, an account the customer does not own is reported as not found; with
+    `customer_creditor_only`, so is a credit account of the bank's own. Every refusal is raised before the
+    one write, which books the entry together with the writes `companions` makes of it (`repository.Companion`).
     """
     _require_positive(money)
     if debit_account_id == credit_account_id:
@@ -173,6 +181,8 @@ async def post_transfer(
     _require_funds(debit, money.minor)
     if apply_limits and debit.kind is AccountKind.CUSTOMER:
         _count_against_limits(debit, money.minor, now)
+    if customer_creditor_only and credit.kind is not AccountKind.CUSTOMER:
+        raise AccountNotFound(credit_account_id)
     return await _book(
         session,
         kind,
@@ -180,6 +190,7 @@ async def post_transfer(
         description=description,
         reference=reference,
         booked_at=now,
+        companions=companions,
     )
 
 

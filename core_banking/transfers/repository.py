@@ -7,33 +7,65 @@ import uuid
 from typing import cast
 
 from sqlalchemy import Table, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from core_banking.ledger.repository import Companion
 from core_banking.transfers.models import Transfer
 from core_banking.transfers.schemas import TransferRecord
 
 _transfers = cast(Table, Transfer.__table__)
 _FIELDS = tuple(field.name for field in dataclasses.fields(TransferRecord))
-# Inserted only when the destination is a customer's account, in the same round trip.
-_INSERT_TO_CUSTOMER_ACCOUNT = text(
+# The transfer row, written by the ledger's booking statement with its journal entry.
+_TRANSFER_CLAUSE = """transfer AS (
+    INSERT INTO core_banking.transfers (id, customer_id, source_account_id, destination_account_id, amount_minor,
+                                        currency, description, status, entry_id, created_at)
+    SELECT :transfer_id, :transfer_customer_id, :transfer_source_account_id, :transfer_destination_account_id,
+           :transfer_amount_minor, :transfer_currency, :transfer_description, :transfer_status, :transfer_entry_id,
+           :transfer_created_at
+)"""
+
+
+def transfer_companion(record: TransferRecord) -> Companion:
+    """The transfer's row, as a write the ledger's booking statement makes with the transfer's entry."""
+    values: dict[str, object] = {f"transfer_{name}": getattr(record, name) for name in _FIELDS}
+    values["transfer_status"] = record.status.value
+    return Companion(_TRANSFER_CLAUSE, values)
+
+
+# Both accounts a transfer names, in one statement: one snapshot, so they are read consistently.
+_SCREENING_ACCOUNTS = text(
     """
-INSERT INTO core_banking.transfers (id, customer_id, source_account_id, destination_account_id, amount_minor,
-                                    currency, description, status, entry_id, created_at)
-SELECT :id, :customer_id, :source_account_id, :destination_account_id, :amount_minor,
-       :currency, :description, :status, :entry_id, :created_at
-WHERE EXISTS (
-    SELECT 1 FROM core_banking.accounts WHERE id = :destination_account_id AND kind = 'CUSTOMER'
-)
-RETURNING id
+SELECT id, customer_id, kind, sort_code, account_number
+FROM core_banking.accounts WHERE id IN (:source_account_id, :destination_account_id)
 """
 )
 
 
-async def insert_to_customer_account(session: AsyncSession, record: TransferRecord) -> bool:
-    """Store the transfer unless its destination is one of the bank's own accounts; True when stored."""
-    values = {name: getattr(record, name) for name in _FIELDS}
-    values["status"] = record.status.value
-    return (await session.execute(_INSERT_TO_CUSTOMER_ACCOUNT, values)).first() is not None
+@dataclasses.dataclass(frozen=True, slots=True)
+class ScreenedAccount:
+    """What the fraud checks need of an account a transfer names."""
+
+    id: uuid.UUID
+    customer_id: uuid.UUID | None
+    kind: str
+    sort_code: str
+    account_number: str
+
+
+async def screening_accounts(
+    engine: AsyncEngine, source_account_id: uuid.UUID, destination_account_id: uuid.UUID
+) -> dict[uuid.UUID, ScreenedAccount]:
+    """The transfer's accounts that exist, by id, read outside any transaction (one round trip, no BEGIN or COMMIT).
+
+    A single statement sees one snapshot, so autocommit reads them as consistently as a transaction would.
+    """
+    parameters = {"source_account_id": source_account_id, "destination_account_id": destination_account_id}
+    async with engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        rows = (await autocommit.execute(_SCREENING_ACCOUNTS, parameters)).all()
+    return {
+        row.id: ScreenedAccount(row.id, row.customer_id, row.kind, row.sort_code, row.account_number) for row in rows
+    }
 
 
 async def get_for_customer(

@@ -41,7 +41,12 @@ async def make_transfer(
     now = datetime.now(UTC)
     # One connection at a time per request: the accounts read, then the engine's own read, then the booking.
     screening = await service.screen_transfer(
-        request.app.state.sessions, fraud, caller.customer_id, body, session_id=caller.principal.session_id, now=now
+        request.app.state.platform.engine,
+        fraud,
+        caller.customer_id,
+        body,
+        session_id=caller.principal.session_id,
+        now=now,
     )
     decision = None if screening is None else screening.decision
     if decision is not None and decision.recommendation is Recommendation.BLOCK:

@@ -13,19 +13,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from core_banking.accounts import service as accounts_service
-from core_banking.accounts.errors import AccountNotFound
 from core_banking.accounts.models import AccountKind
-from core_banking.idempotency.service import IdempotentOutcome, execute_once, request_fingerprint
+from core_banking.idempotency.service import (
+    IdempotentOutcome,
+    KeyCompletion,
+    execute_once_completing,
+    request_fingerprint,
+)
 from core_banking.ledger import service as ledger_service
+from core_banking.ledger.repository import Companion
+from core_banking.ledger.schemas import PostedEntry
 from core_banking.transfers import repository
 from core_banking.transfers.errors import TransferNotFound
 from core_banking.transfers.models import TransferStatus
 from core_banking.transfers.schemas import TransferCreate, TransferRead, TransferRecord
 from fraud.decisions import Decision, FraudDecisions, PaymentFacts
-from obank.database import unit_of_work
 from obank.unit_of_work import UnitOfWork
 
 TOPIC = "core_banking.transfers"
@@ -47,7 +52,7 @@ class TransferScreening:
 
 
 async def screen_transfer(
-    sessions: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
     fraud: FraudDecisions,
     customer_id: uuid.UUID,
     request: TransferCreate,
@@ -57,13 +62,12 @@ async def screen_transfer(
 ) -> TransferScreening | None:
     """The fraud decision on a transfer to another customer's account, before money moves; None for accounts
     the booking will refuse anyway (unknown, another customer's source, an internal destination)."""
-    try:
-        async with unit_of_work(sessions) as session:
-            source = await accounts_service.get_account(session, request.source_account_id)
-            destination = await accounts_service.get_account(session, request.destination_account_id)
-    except AccountNotFound:
+    accounts = await repository.screening_accounts(engine, request.source_account_id, request.destination_account_id)
+    source = accounts.get(request.source_account_id)
+    destination = accounts.get(request.destination_account_id)
+    if source is None or destination is None:
         return None
-    if source.customer_id != customer_id or destination.kind is not AccountKind.CUSTOMER:
+    if source.customer_id != customer_id or destination.kind != AccountKind.CUSTOMER:
         return None
     creditor = f"{destination.sort_code}{destination.account_number}"
     if destination.customer_id == customer_id:
@@ -105,10 +109,35 @@ def record_stopped_transfer(
 
 
 async def _book(
-    session: AsyncSession, customer_id: uuid.UUID, request: TransferCreate, now: datetime | None
-) -> TransferRecord:
+    session: AsyncSession,
+    customer_id: uuid.UUID,
+    request: TransferCreate,
+    now: datetime | None,
+    completion: KeyCompletion,
+) -> tuple[TransferRecord, dict[str, Any]]:
+    """Book the transfer, its row and its idempotent answer in one statement; every refusal comes before it."""
     transfer_id = uuid.uuid4()
-    entry = await ledger_service.post_transfer(
+    booked: list[tuple[TransferRecord, dict[str, Any]]] = []
+
+    def companions(entry: PostedEntry) -> list[Companion]:
+        record = TransferRecord(
+            id=transfer_id,
+            customer_id=customer_id,
+            source_account_id=request.source_account_id,
+            destination_account_id=request.destination_account_id,
+            amount_minor=request.amount_minor,
+            currency=request.currency,
+            description=request.description,
+            status=TransferStatus.COMPLETED,
+            entry_id=entry.id,
+            created_at=entry.booked_at,
+        )
+        body = TransferRead.from_record(record).model_dump(mode="json")
+        booked.append((record, body))
+        return [repository.transfer_companion(record), completion.companion(201, body)]
+
+    # The bank's own accounts are not payees: the ledger refuses them as not found, before booking.
+    await ledger_service.post_transfer(
         session,
         request.source_account_id,
         request.destination_account_id,
@@ -117,23 +146,10 @@ async def _book(
         reference=str(transfer_id),
         debtor_customer_id=customer_id,
         now=now,
+        customer_creditor_only=True,
+        companions=companions,
     )
-    record = TransferRecord(
-        id=transfer_id,
-        customer_id=customer_id,
-        source_account_id=request.source_account_id,
-        destination_account_id=request.destination_account_id,
-        amount_minor=request.amount_minor,
-        currency=request.currency,
-        description=request.description,
-        status=TransferStatus.COMPLETED,
-        entry_id=entry.id,
-        created_at=entry.booked_at,
-    )
-    # The bank's own accounts are not payees: the insert refuses them, undoing the booking with it.
-    if not await repository.insert_to_customer_account(session, record):
-        raise AccountNotFound(request.destination_account_id)
-    return record
+    return booked[0]
 
 
 async def _report(uow: UnitOfWork, record: TransferRecord, screening: TransferScreening | None) -> None:
@@ -180,12 +196,12 @@ async def make_transfer(
 
     # No default `now` here: the ledger stamps the entry after taking its locks, so an account's
     # postings are stamped in the order their running balances were computed.
-    async def run() -> tuple[int, dict[str, Any]]:
-        record = await _book(uow.session, customer_id, request, now)
+    async def run(completion: KeyCompletion) -> tuple[int, dict[str, Any]]:
+        record, body = await _book(uow.session, customer_id, request, now, completion)
         await _report(uow, record, screening)
-        return 201, TransferRead.from_record(record).model_dump(mode="json")
+        return 201, body
 
-    return await execute_once(
+    return await execute_once_completing(
         uow,
         scope=idempotency_scope(customer_id),
         key=idempotency_key,

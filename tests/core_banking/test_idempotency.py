@@ -7,9 +7,17 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from sqlalchemy import text
 
-from core_banking.idempotency.service import RETENTION, execute_once, purge_expired_keys, request_fingerprint
+from core_banking.idempotency.service import (
+    RETENTION,
+    KeyCompletion,
+    execute_once,
+    execute_once_completing,
+    purge_expired_keys,
+    request_fingerprint,
+)
 from obank.database import unit_of_work
 from obank.runtime import Platform
 from obank.unit_of_work import UnitsOfWork
@@ -144,3 +152,34 @@ async def test_a_response_stored_in_clear_before_sealing_still_replays(platform:
     async with units.begin(STAFF) as uow:
         outcome = await execute_once(uow, scope="customer:legacy", key="k", fingerprint=fingerprint, operation=never)
     assert (outcome.status, outcome.body, outcome.replayed) == (201, {"id": "first"}, True)
+
+
+async def test_an_operation_that_stores_its_answer_in_its_own_write_replays_it(units: UnitsOfWork) -> None:
+    """`execute_once_completing`: the answer goes out in the operation's statement, and a retry replays it."""
+    runs = []
+
+    async def operation(completion: KeyCompletion) -> tuple[int, dict[str, object]]:
+        runs.append(1)
+        body: dict[str, object] = {"run": len(runs)}
+        companion = completion.companion(201, body)
+        # The ledger would send it with its booking; this test sends the clause alone.
+        await uow.session.execute(text(f"WITH {companion.clause} SELECT 1"), companion.parameters)
+        return 201, body
+
+    for _ in range(2):
+        async with units.begin(STAFF) as uow:
+            outcome = await execute_once_completing(
+                uow, scope="test", key="own-write", fingerprint=b"f", operation=operation
+            )
+        assert (outcome.status, outcome.body) == (201, {"run": 1})
+    assert [outcome.replayed, len(runs)] == [True, 1]
+
+
+async def test_an_operation_answering_otherwise_than_it_stored_is_a_bug(units: UnitsOfWork) -> None:
+    async def operation(completion: KeyCompletion) -> tuple[int, dict[str, object]]:
+        completion.companion(201, {"stored": True})
+        return 201, {"stored": False}
+
+    with pytest.raises(RuntimeError, match="answered otherwise"):
+        async with units.begin(STAFF) as uow:
+            await execute_once_completing(uow, scope="test", key="liar", fingerprint=b"f", operation=operation)

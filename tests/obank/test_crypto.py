@@ -67,3 +67,12 @@ def test_development_keys_are_generated_once_and_private(tmp_path: Path) -> None
     key_file = tmp_path / "dev-keys.json"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert json.loads(key_file.read_text())["active"] == first.active_key_id
+
+
+def test_subkeys_are_derived_once_per_purpose_and_key_and_stay_hkdf() -> None:
+    ring = KeyRing({"k1": OLD, "k2": NEW}, "k2")
+    first = ring.derive("envelope-kek")
+    assert ring.derive("envelope-kek") is first  # cached: every envelope and MAC needs one
+    assert ring.derive("envelope-kek", "k2") is first
+    assert len({first, ring.derive("audit-chain"), ring.derive("envelope-kek", "k1")}) == 3
+    assert first == KeyRing({"k2": NEW}, "k2").derive("envelope-kek")  # what a fresh ring derives

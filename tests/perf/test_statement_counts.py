@@ -31,14 +31,14 @@ ISSUER = "https://perf.obank.test"
 MEASURED = 5  # requests counted after one warm-up request (caches, signing keys)
 
 # Today's counts, measured 2026-12-05. Lower them when a change saves a statement; never raise them silently.
-# One transfer (POST /api/v1/transfers between the same customer's accounts, fraud checks approving) is two
-# transactions and 12 statements:
-#   screening (its own read transaction): the source account, the destination account;
-#   the booking: the idempotency key claimed, SAVEPOINT, both accounts locked and read (one SELECT ... FOR
-#   UPDATE), the journal entry with its postings and balance updates (one CTE), the transfer row, RELEASE
-#   SAVEPOINT, the idempotent response stored, the outbox event, the audit chain head locked, the audit record.
-TRANSFER_STATEMENTS = 12
-TRANSFER_COMMITS = 2
+# One transfer (POST /api/v1/transfers between the same customer's accounts, fraud checks approving) is one
+# transaction and 7 statements:
+#   screening (outside any transaction: autocommit, no BEGIN or COMMIT): both accounts in one SELECT;
+#   the booking: the idempotency key claimed, both accounts locked and read (one SELECT ... FOR UPDATE), the
+#   journal entry with its postings, balance updates, transfer row and idempotent response (one CTE; the ledger
+#   refuses before it, so no savepoint), the outbox event, the audit chain head locked, the audit record.
+TRANSFER_STATEMENTS = 7
+TRANSFER_COMMITS = 1
 # One client_credentials token (private_key_jwt, mTLS-bound, client cached) is 5 statements: the assertion's
 # jti claimed (side pool), then the group commit's transaction: the issued token, its outbox event, the audit
 # chain head locked, the audit record.
