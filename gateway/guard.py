@@ -4,8 +4,9 @@ In order: request size, the route's policy, a rate limit on unauthenticated endp
 protected routes: bearer token (header only), signature/issuer/audience/expiry, certificate binding on
 the connection's certificate (native TLS, or RFC 9440 `Client-Cert` from the trusted proxy), first-party
 or Open Banking family, live grant and consent, subject kind, scopes, staff roles and authentication
-strength, rate limits by client, customer and IP. A request that passes goes upstream with a fresh
-internal principal assertion and without the caller's bearer token.
+strength, rate limits by client, customer and IP. A request that passes goes upstream without the caller's
+bearer token, with the principal handed over in the ASGI scope (`HandedPrincipal`): an upstream in this
+process takes it from there, an HTTP upstream gets it signed as a fresh internal assertion by the proxy.
 """
 
 from __future__ import annotations
@@ -30,7 +31,14 @@ from obank.claims import ACR_SCA, PrivateClaims, SubjectKind
 from obank.correlation import current_correlation_id
 from obank.log import get_logger
 from obank.ob_errors import OBErrorCode
-from obank.principal import PRINCIPAL_HEADER, InternalAssertions, Principal, PrincipalKind
+from obank.principal import (
+    HANDED_PRINCIPAL,
+    PRINCIPAL_HEADER,
+    HandedPrincipal,
+    InternalAssertions,
+    Principal,
+    PrincipalKind,
+)
 from obank.revocation import RevocationList, denials_of
 
 _log = get_logger("gateway.guard")
@@ -243,11 +251,11 @@ class GuardMiddleware:
             await self.guard.limit(classify(scope["method"], scope["path"]), [f"ip:{ip}"])
             # The authorization server's own endpoints read Authorization (userinfo, registration): kept.
             keep = [(key, value) for key, value in scope["headers"] if key != _PRINCIPAL_HEADER]
-            await _call_limited(self.app, {**scope, "headers": keep}, receive, send, self.max_body_bytes)
+            await _call_limited(self.app, _unhanded(scope, keep), receive, send, self.max_body_bytes)
             return
         headers = [(key, value) for key, value in scope["headers"] if key not in _STRIPPED_HEADERS]
         if self._is_preflight(scope):
-            await self.app({**scope, "headers": headers}, receive, send)
+            await self.app(_unhanded(scope, headers), receive, send)
             return
         if policy is UNMATCHED:
             raise Refusal(404, "not_found", "no such resource")
@@ -261,9 +269,9 @@ class GuardMiddleware:
             identities.append(f"{principal.kind}:{principal.subject}")
         await self.guard.limit(policy.rate_class, identities)
         assert policy.audience is not None  # every protected rule names its upstream
-        assertion = self.guard.assertions.sign(principal, policy.audience)
-        headers.append((PRINCIPAL_HEADER.encode(), assertion.encode()))
-        await _call_limited(self.app, {**scope, "headers": headers}, receive, send, self.max_body_bytes)
+        handed = HandedPrincipal(principal, policy.audience, self.guard.assertions)
+        upstream = {**scope, "headers": headers, HANDED_PRINCIPAL: handed}
+        await _call_limited(self.app, upstream, receive, send, self.max_body_bytes)
 
     def _is_preflight(self, scope: Scope) -> bool:
         """A CORS preflight for a first-party route from a configured origin (it carries no credentials)."""
@@ -276,6 +284,13 @@ class GuardMiddleware:
             and bool(_header(scope, b"access-control-request-method"))
             and family_of(scope["path"]) is Family.FIRST_PARTY
         )
+
+
+def _unhanded(scope: Scope, headers: list[tuple[bytes, bytes]]) -> Scope:
+    """`scope` with `headers` and no principal handed over: only this guard hands one, after its checks."""
+    passed = {**scope, "headers": headers}
+    passed.pop(HANDED_PRINCIPAL, None)
+    return passed
 
 
 class _BodyLimit:

@@ -18,7 +18,7 @@ from gateway.refusals import error_document
 from obank.correlation import HEADER as INTERACTION_ID_HEADER
 from obank.correlation import current_correlation_id
 from obank.log import get_logger
-from obank.principal import PRINCIPAL_HEADER
+from obank.principal import HANDED_PRINCIPAL, PRINCIPAL_HEADER, HandedPrincipal
 
 # RFC 9110 s7.6.1: fields meant for one connection only, never forwarded; `host` is the upstream's own.
 HOP_BY_HOP = frozenset(
@@ -185,6 +185,11 @@ class HttpUpstream:
         via = [value.decode("latin-1") for name, value in received if name == b"via"]
         headers = [(name, value) for name, value in headers if name != "via"]
         headers.append(("via", ", ".join([*via, received_by])))
+        handed = scope.get(HANDED_PRINCIPAL)
+        if type(handed) is HandedPrincipal:
+            # The guard's principal crosses HTTP only as a signed internal assertion, made here, per request.
+            headers = [(name, value) for name, value in headers if name != PRINCIPAL_HEADER]
+            headers.append((PRINCIPAL_HEADER, handed.assertion()))
         return headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

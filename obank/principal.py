@@ -1,7 +1,9 @@
-"""The verified caller, carried from the gateway to upstream apps as a short-lived signed internal JWT."""
+"""The verified caller, carried from the gateway to upstream apps: across HTTP as a short-lived signed internal JWT,
+to an app in the gateway's own process as the object itself in the ASGI scope (`HandedPrincipal`)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import time
@@ -10,9 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from fastapi import Depends, Request
-from joserfc import jwt
-from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 
 from obank.internal_keys import (
@@ -26,8 +30,12 @@ from obank.revocation import RevocationList, denials_of
 from obank.settings import Settings
 
 PRINCIPAL_HEADER = "x-obank-principal"
+# The ASGI scope key under which a gateway hands the principal to an upstream app in its own process.
+HANDED_PRINCIPAL = "obank.principal"
 INTERNAL_ISSUER = "urn:obank:gateway"
 ASSERTION_LIFETIME_S = 60
+ASSERTION_TYP = "obank-principal+jwt"
+CLOCK_LEEWAY_S = 5
 DEV_KEY_FILE = "internal-signing-key.json"
 ALGORITHM = "ES256"
 
@@ -109,13 +117,29 @@ class InternalAssertions:
         self._verification_keys = KeySet([*held, *(key for key in public if key.kid not in kids)])
         if not self._verification_keys.keys:
             raise ValueError("internal assertions need a signing key or verification keys")
+        self._trusted_kids = frozenset(self.verification_kids)
+        self._private_key = self._signing_key.private_key if self._signing_key is not None else None
+        self._public_keys: dict[Any, ec.EllipticCurvePublicKey] = {
+            key.kid: key.public_key for key in self._verification_keys.keys if isinstance(key, ECKey)
+        }
+        # An assertion without a `kid` is checked against the one key there is, never against several.
+        self._only_key = next(iter(self._public_keys.values())) if len(self._public_keys) == 1 else None
 
     @property
     def verification_kids(self) -> list[str]:
         return [str(key.kid) for key in self._verification_keys.keys]
 
+    @property
+    def signing_kid(self) -> str | None:
+        return None if self._signing_key is None else str(self._signing_key.kid)
+
+    def trusts(self, signer: InternalAssertions) -> bool:
+        """Whether an assertion `signer` would sign verifies here (its key is one of this verifier's)."""
+        kid = signer.signing_kid
+        return kid is not None and kid in self._trusted_kids
+
     def sign(self, principal: Principal, audience: str) -> str:
-        if self._signing_key is None:
+        if self._signing_key is None or self._private_key is None:
             raise RuntimeError("this process holds no internal signing key (OBANK_INTERNAL_SIGNING_KEY)")
         now = int(time.time())
         claims = {
@@ -126,23 +150,85 @@ class InternalAssertions:
             "exp": now + ASSERTION_LIFETIME_S,
             "jti": str(uuid.uuid4()),
         }
-        header = {"alg": ALGORITHM, "typ": "obank-principal+jwt", "kid": self._signing_key.kid}
-        return jwt.encode(header, claims, self._signing_key)
+        header = {"alg": ALGORITHM, "typ": ASSERTION_TYP, "kid": self._signing_key.kid}
+        signing_input = _b64(_json(header)) + b"." + _b64(_json(claims))
+        r, s = decode_dss_signature(self._private_key.sign(signing_input, _ES256))
+        return (signing_input + b"." + _b64(r.to_bytes(32, "big") + s.to_bytes(32, "big"))).decode("ascii")
 
     def verify(self, assertion: str, audience: str) -> Principal:
+        """The principal of a compact JWS this verifier's keys signed for `audience`, unexpired; else refused.
+
+        ES256 checked with `cryptography` directly rather than through a general JOSE library, whose
+        per-call registry and claims machinery cost as much as the signature check: one fixed algorithm,
+        one fixed type, keys looked up by `kid`.
+        """
         try:
-            token = jwt.decode(assertion, self._verification_keys, algorithms=[ALGORITHM])
-            jwt.JWTClaimsRegistry(
-                iss={"essential": True, "value": INTERNAL_ISSUER},
-                aud={"essential": True, "value": audience},
-                exp={"essential": True},
-                leeway=5,
-            ).validate(token.claims)
-        except (JoseError, ValueError) as exc:
+            encoded_header, encoded_claims, encoded_signature = assertion.encode("ascii").split(b".")
+            header = json.loads(_unb64(encoded_header))
+            if not isinstance(header, dict) or header.get("alg") != ALGORITHM:
+                raise ValueError("not ES256")
+            key = self._public_keys.get(header.get("kid")) if "kid" in header else self._only_key
+            signature = _unb64(encoded_signature)
+            if key is None or len(signature) != 64:
+                raise ValueError("unknown key or malformed signature")
+            r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+            key.verify(encode_dss_signature(r, s), encoded_header + b"." + encoded_claims, _ES256)
+            claims = json.loads(_unb64(encoded_claims))
+        except (InvalidSignature, ValueError, UnicodeError, TypeError, RecursionError) as exc:
             raise InvalidPrincipalAssertionError("internal assertion refused") from exc
-        if token.header.get("typ") != "obank-principal+jwt":
+        if header.get("typ") != ASSERTION_TYP:
             raise InvalidPrincipalAssertionError("not an internal principal assertion")
-        return Principal.from_claims(dict(token.claims))
+        if not isinstance(claims, dict) or not _valid_claims(claims, audience, time.time()):
+            raise InvalidPrincipalAssertionError("internal assertion refused")
+        return Principal.from_claims(claims)
+
+
+@dataclass(frozen=True, slots=True)
+class HandedPrincipal:
+    """A principal the gateway admitted, handed to an upstream app in the same process inside the ASGI scope.
+
+    A signature proves nothing there: the scope is built by the server from the wire, so no caller can place
+    an object in it, and only code of this process could. So an in-process upstream takes the principal as
+    it is (same audience and trusted key checks, same deny-list check), and the crypto is spent only where a
+    request crosses HTTP: an HTTP upstream proxy signs `assertion()` into the `x-obank-principal` header.
+    """
+
+    principal: Principal
+    audience: str
+    signer: InternalAssertions
+
+    def assertion(self) -> str:
+        """The signed internal assertion, for an upstream across HTTP."""
+        return self.signer.sign(self.principal, self.audience)
+
+
+_ES256 = ec.ECDSA(hashes.SHA256())
+
+
+def _json(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def _unb64(data: bytes) -> bytes:
+    if b"=" in data:
+        raise ValueError("padded base64url")
+    return base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4))
+
+
+def _valid_claims(claims: dict[str, Any], audience: str, now: float) -> bool:
+    """Issued by the gateway for `audience` and not expired (5 s leeway), as RFC 7519 s4.1 reads the claims."""
+    aud, exp, nbf = claims.get("aud"), claims.get("exp"), claims.get("nbf")
+    return (
+        claims.get("iss") == INTERNAL_ISSUER
+        and (aud == audience or (isinstance(aud, list) and audience in aud))
+        and type(exp) is int
+        and now <= exp + CLOCK_LEEWAY_S
+        and (nbf is None or (type(nbf) is int and nbf <= now + CLOCK_LEEWAY_S))
+    )
 
 
 def load_internal_assertions(settings: Settings) -> InternalAssertions:
@@ -167,13 +253,25 @@ def load_internal_assertions(settings: Settings) -> InternalAssertions:
     return InternalAssertions(ECKey.import_key(json.loads(path.read_text())))
 
 
+def _handed_principal(handed: HandedPrincipal, assertions: InternalAssertions, audience: str) -> Principal:
+    if handed.audience != audience:
+        raise InvalidPrincipalAssertionError("internal assertion refused")
+    if not assertions.trusts(handed.signer):
+        raise InvalidPrincipalAssertionError("internal assertion refused")
+    return handed.principal
+
+
 async def _verified_principal(request: Request) -> Principal:
     assertions: InternalAssertions = request.app.state.internal_assertions
     audience: str = request.app.state.service_name
-    assertion = request.headers.get(PRINCIPAL_HEADER)
-    if not assertion:
-        raise InvalidPrincipalAssertionError("no internal assertion")
-    principal = assertions.verify(assertion, audience)
+    handed = request.scope.get(HANDED_PRINCIPAL)
+    if type(handed) is HandedPrincipal:
+        principal = _handed_principal(handed, assertions, audience)
+    else:
+        assertion = request.headers.get(PRINCIPAL_HEADER)
+        if not assertion:
+            raise InvalidPrincipalAssertionError("no internal assertion")
+        principal = assertions.verify(assertion, audience)
     if principal.token_id is not None:
         # Defence in depth: this process's own copy of the deny-list, not only the gateway's word (which
         # already asked Redis: no second round trip per request).

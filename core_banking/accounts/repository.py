@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +30,23 @@ async def get(session: AsyncSession, account_id: uuid.UUID, *, for_update: bool 
     # Re-read even when the session already holds the object: the ledger writes balances with Core SQL.
     account: Account | None = await session.scalar(statement.execution_options(populate_existing=True))
     return account
+
+
+# An account's owner and cached balances: the one statement of a current balance read (built once).
+_BALANCES = select(
+    Account.customer_id,
+    Account.currency,
+    Account.booked_balance_minor,
+    Account.held_minor,
+    Account.overdraft_limit_minor,
+).where(Account.id == bindparam("account_id"))
+
+
+async def balances_row(
+    session: AsyncSession, account_id: uuid.UUID
+) -> Row[uuid.UUID | None, str, int, int, int] | None:
+    """(customer_id, currency, booked, held, overdraft limit) of the account, without loading the ORM object."""
+    return (await session.execute(_BALANCES, {"account_id": account_id})).first()
 
 
 async def list_for_customer(session: AsyncSession, customer_id: uuid.UUID) -> Sequence[Account]:

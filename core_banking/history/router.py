@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
+from core_banking.accounts import service as accounts_service
 from core_banking.accounts.schemas import AccountRead
 from core_banking.dependencies import AccountsReader, AnyStaff
 from core_banking.errors import PROBLEM_RESPONSES
 from core_banking.history import service
-from core_banking.history.schemas import BalancesAtRead, Direction, TransactionFilter, TransactionPageRead
+from core_banking.history.schemas import BalancesAt, BalancesAtRead, Direction, TransactionFilter, TransactionPageRead
 from core_banking.ledger.periods import MONTH_PATTERN, Month
-from obank.database import SessionDep
+from obank.database import ReadsDep, SessionDep
 from obank.inputs import BoundedDate, BoundedDateTime
 from obank.runtime import KeyRingDep
 
@@ -68,18 +70,25 @@ async def get_account(account_id: uuid.UUID, caller: AccountsReader, session: Se
     return AccountRead.from_record(await service.owned_account(session, caller.customer_id, account_id))
 
 
-@router.get("/{account_id}/balances")
+@router.get("/{account_id}/balances", response_model=BalancesAtRead)
 async def get_balances(
     account_id: uuid.UUID,
     caller: AccountsReader,
-    session: SessionDep,
+    reads: ReadsDep,
     as_of: Annotated[
         BoundedDateTime | None, Query(description="A past moment (with its UTC offset); default now")
     ] = None,
-) -> BalancesAtRead:
+) -> Response:
     """Booked, available and pending balances, now or at a past moment."""
-    at = await service.balances_at(session, caller.customer_id, account_id, as_of)
-    return BalancesAtRead.from_balances(at)
+    if as_of is None:  # the accounts row alone: one statement, no transaction around it
+        async with reads.statement() as session:
+            balances = await accounts_service.owned_balances(session, caller.customer_id, account_id)
+        at = BalancesAt(account_id, datetime.now(UTC), balances)
+    else:  # postings and holds of a past moment: statements that must see one snapshot
+        async with reads.transaction() as session:
+            at = await service.balances_at(session, caller.customer_id, account_id, as_of)
+    # Serialized by the model itself: the document `response_model` declares, without a second validation pass.
+    return Response(BalancesAtRead.from_balances(at).model_dump_json(), media_type="application/json")
 
 
 @router.get("/{account_id}/transactions", responses=_CURSOR_REFUSED)

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 import uvicorn
+from joserfc.jwk import ECKey
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.proxy import HttpUpstream
+from obank.principal import HANDED_PRINCIPAL, HandedPrincipal, InternalAssertions, Principal
 from obank.server import bind_socket
 from tests.services import free_port
 
@@ -364,3 +366,25 @@ async def test_the_pool_is_created_on_first_use_and_released_by_close() -> None:
             assert session.closed
             assert (await client.get("/echo")).status_code == 200  # a new pool after close
             await proxy.close()
+
+
+async def test_a_principal_handed_by_the_guard_goes_upstream_signed_in_place_of_any_callers_assertion() -> None:
+    signer = InternalAssertions(ECKey.generate_key("P-256", private=True))
+    principal = Principal(subject="cust-1", kind="customer", interaction_id=str(uuid.uuid4()))
+    upstream = Upstream()
+    async with serving(upstream) as url:
+        proxy = HttpUpstream(url, timeout_s=5.0, max_body_bytes=LIMIT)
+
+        async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+            handed = HandedPrincipal(principal, "core_banking", signer)
+            await proxy({**scope, HANDED_PRINCIPAL: handed}, receive, send)
+
+        try:
+            async with serving(guarded) as proxy_url, httpx.AsyncClient(base_url=proxy_url) as client:
+                response = await client.get("/echo", headers={"x-obank-principal": "forged"})
+        finally:
+            await proxy.close()
+
+    assert response.status_code == 200
+    [assertion] = upstream.seen[-1].header("x-obank-principal")
+    assert signer.verify(assertion, "core_banking") == principal

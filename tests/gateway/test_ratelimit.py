@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from limits import parse_many
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from gateway.ratelimit import REDIS_TIMEOUT_S, RateClass, RateLimiter, classify
+from gateway.ratelimit import REDIS_TIMEOUT_S, SWEEP_INTERVAL_S, MemoryWindows, RateClass, RateLimiter, classify
 from obank.settings import Settings
 from tests import services
 
@@ -322,3 +323,18 @@ def test_a_budget_for_an_unknown_class_is_refused_at_start_up(tmp_path: Path) ->
     settings = _settings(tmp_path).model_copy(update={"rate_limit_budgets": {"default": {"bulk": "1/second"}}})
     with pytest.raises(ValueError, match="bulk"):
         RateLimiter.from_settings(settings)
+
+
+async def test_memory_windows_forget_quiet_identities_and_free_as_hits_age() -> None:
+    now = [1000.0]
+    windows = MemoryWindows(clock=lambda: now[0])
+    [item] = parse_many("2/second")
+    assert await windows.hit(item, "reads", "ip:a") and await windows.hit(item, "reads", "ip:a")
+    assert not await windows.hit(item, "reads", "ip:a")
+    assert (await windows.get_window_stats(item, "reads", "ip:a")).remaining == 0
+    now[0] += 1.5  # both hits have left the window
+    assert (await windows.get_window_stats(item, "reads", "ip:a")).remaining == 2
+    now[0] += SWEEP_INTERVAL_S
+    assert await windows.hit(item, "reads", "ip:b")  # a hit after the interval sweeps what went quiet
+    assert (await windows.get_window_stats(item, "reads", "ip:a")).remaining == 2
+    assert len(windows._hits) == 1

@@ -18,7 +18,7 @@ from auth_server.identities.schemas import IdentityKind
 from auth_server.login import service as login
 from bank.app import create_app
 from bank.upstreams import core_banking_service_app, open_banking_service_app
-from obank.database import unit_of_work
+from obank.database import POOL_SIZE, unit_of_work
 from obank.metrics import PROCESS_REGISTRY, Scrape, metrics_listener, metrics_listeners, payment_status_changed
 from obank.outbox.consumers import Consumer
 from obank.outbox.record import record_event
@@ -67,7 +67,7 @@ def _process_and_database_series(body: str) -> None:
     assert value(body, "obank_outbox_unpublished_events") == 1
     age = value(body, "obank_outbox_oldest_unpublished_age_seconds")
     assert age is not None and 0 <= age < 60
-    assert value(body, "obank_db_pool_size_connections", pool="main") == 10
+    assert value(body, "obank_db_pool_size_connections", pool="main") == POOL_SIZE
     assert value(body, "obank_db_pool_checked_out_connections", pool="side") == 0
 
 
