@@ -62,6 +62,7 @@ from obank.migrate import upgrade_to_head
 from obank.money import Money
 from obank.principal import PRINCIPAL_HEADER, Principal
 from obank.runtime import Platform, build_platform
+from obank.server import settle_heap
 from obank.settings import Settings
 from obank.unit_of_work import UnitOfWork
 
@@ -358,6 +359,7 @@ async def measure(
         scopes=frozenset({"payments", "accounts"}),
     )
     headers = {PRINCIPAL_HEADER: app.state.internal_assertions.sign(principal, "core_banking")}
+    settle_heap()  # as `obank serve` does once its app is built (obank.server.run_server)
     plain, close_plain = await plain_sql_transfers(database_url, ids, workers)
     plain_reads, close_plain_reads = await plain_sql_balances(database_url, customer_id, workers)
     rss = RssSampler([os.getpid()])  # the app is served in this process
