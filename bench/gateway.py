@@ -46,7 +46,7 @@ from obank.migrate import upgrade_to_head
 from obank.principal import PRINCIPAL_HEADER, InternalAssertions, Principal
 from obank.settings import PROJECT_ROOT
 
-AIMS = {"in-process": 0.9, "proxied": 0.5}
+AIMS = {"in-process": 0.95, "proxied": 0.5}
 # Internal assertions live 60 s; the bench re-signs well before, as a gateway signs for every request.
 ASSERTION_REFRESH_S = 20.0
 
