@@ -428,19 +428,7 @@ class Settings(BaseSettings):
             if problems:
                 raise ProductionSettingsError(problems)
             return
-        problems = []
-        if not self.database_url:
-            problems.append("OBANK_DATABASE_URL (the embedded database is for development only)")
-        if not self.redis_url:
-            problems.append("OBANK_REDIS_URL (in-memory stores are per process; production needs Redis)")
-        if not self.kafka_bootstrap_servers:
-            problems.append("OBANK_KAFKA_BOOTSTRAP_SERVERS (in-process event dispatch is for development only)")
-        if not self.encryption_keys:
-            problems.append("OBANK_ENCRYPTION_KEYS (generated development keys are refused)")
-        elif not self.active_encryption_key_id:
-            problems.append("OBANK_ACTIVE_ENCRYPTION_KEY_ID (which of OBANK_ENCRYPTION_KEYS wraps new data)")
-        elif self.active_encryption_key_id not in parse_key_map(self.encryption_keys):
-            problems.append("OBANK_ACTIVE_ENCRYPTION_KEY_ID (names no key in OBANK_ENCRYPTION_KEYS)")
+        problems = self._missing_infrastructure(database=True, redis=True, kafka=True, keys=True)
         public = self.role not in INTERNAL_ROLES  # a service alone is internal: no certificate of its own
         # Gateways sign internal assertions; so does open_banking alone when it calls core_banking over HTTP. The
         # services alone verify them with the public keys only (`obank keys generate` prints both).
@@ -461,27 +449,33 @@ class Settings(BaseSettings):
 
     def _production_problems_of(self, process: ProcessKind) -> list[str]:
         """What a process other than `obank serve` misses in production."""
-        problems: list[str] = []
-        if not self.database_url and not (process == "migrate" and self.migration_database_url):
-            problems.append("OBANK_DATABASE_URL (the embedded database is for development only)")
         if process == "migrate":
-            return problems
-        if not self.kafka_bootstrap_servers:
-            problems.append("OBANK_KAFKA_BOOTSTRAP_SERVERS (in-process event dispatch is for development only)")
+            has_owner_url = self.migration_database_url is not None
+            return self._missing_infrastructure(database=not has_owner_url, redis=False, kafka=False, keys=False)
         if process == "scheme":
-            return problems
-        if not self.redis_url:
-            problems.append("OBANK_REDIS_URL (in-memory stores are per process; production needs Redis)")
-        if not self.encryption_keys:
-            problems.append("OBANK_ENCRYPTION_KEYS (generated development keys are refused)")
-        elif not self.active_encryption_key_id:
-            problems.append("OBANK_ACTIVE_ENCRYPTION_KEY_ID (which of OBANK_ENCRYPTION_KEYS wraps new data)")
-        elif self.active_encryption_key_id not in parse_key_map(self.encryption_keys):
-            problems.append("OBANK_ACTIVE_ENCRYPTION_KEY_ID (names no key in OBANK_ENCRYPTION_KEYS)")
+            return self._missing_infrastructure(database=True, redis=False, kafka=True, keys=False)
+        problems = self._missing_infrastructure(database=True, redis=True, kafka=True, keys=True)
         if not self.issuer:  # event notifications and messages name the bank's public address
             problems.append("OBANK_ISSUER (the public https address clients reach)")
         if not self.smtp_host:
             problems.append("OBANK_SMTP_HOST (customer email; the local mail sink is for development only)")
+        return problems
+
+    def _missing_infrastructure(self, *, database: bool, redis: bool, kafka: bool, keys: bool) -> list[str]:
+        """The shared stores and encryption keys a production process needs, of those asked for, that are unset."""
+        problems: list[str] = []
+        if database and not self.database_url:
+            problems.append("OBANK_DATABASE_URL (the embedded database is for development only)")
+        if redis and not self.redis_url:
+            problems.append("OBANK_REDIS_URL (in-memory stores are per process; production needs Redis)")
+        if kafka and not self.kafka_bootstrap_servers:
+            problems.append("OBANK_KAFKA_BOOTSTRAP_SERVERS (in-process event dispatch is for development only)")
+        if keys and not self.encryption_keys:
+            problems.append("OBANK_ENCRYPTION_KEYS (generated development keys are refused)")
+        elif keys and not self.active_encryption_key_id:
+            problems.append("OBANK_ACTIVE_ENCRYPTION_KEY_ID (which of OBANK_ENCRYPTION_KEYS wraps new data)")
+        elif keys and self.active_encryption_key_id not in parse_key_map(self.encryption_keys or "{}"):
+            problems.append("OBANK_ACTIVE_ENCRYPTION_KEY_ID (names no key in OBANK_ENCRYPTION_KEYS)")
         return problems
 
 
