@@ -136,8 +136,10 @@ class Spec:
 
     @property
     def tls(self) -> bool:
-        """Internal roles (core_banking, open_banking) serve plain HTTP unless given certificate files."""
-        return self.role not in INTERNAL_ROLES or "OBANK_TLS_CERT_FILE" in self.env
+        """As `obank serve` decides: internal roles (core_banking, open_banking) and a gateway behind a trusted
+        proxy serve plain HTTP unless given certificate files."""
+        plain = self.role in INTERNAL_ROLES or "OBANK_TRUSTED_PROXY_NETWORKS" in self.env
+        return not plain or "OBANK_TLS_CERT_FILE" in self.env
 
     @property
     def url(self) -> str:

@@ -30,7 +30,6 @@ HAPROXY_CONFIG = PROJECT_ROOT / "deploy" / "haproxy.cfg"
 
 __all__ = [
     "Balancer",
-    "BehindProxySpec",
     "Deployment",
     "ObankProcess",
     "Spec",
@@ -59,15 +58,6 @@ def deployment_with_test_keys(home: Path, database_url: str) -> Deployment:
         active_encryption_key_id="test-1",
         env="test",
     )
-
-
-@dataclass(frozen=True)
-class BehindProxySpec(Spec):
-    """A gateway behind the load balancer (`OBANK_TRUSTED_PROXY_NETWORKS`, no certificate files): plain HTTP."""
-
-    @property
-    def tls(self) -> bool:
-        return "OBANK_TLS_CERT_FILE" in self.env
 
 
 def start_worker(deployment: Deployment, name: str, env: dict[str, str]) -> ObankProcess:

@@ -38,7 +38,6 @@ from obank.settings import PROJECT_ROOT, Settings
 from tests.conftest import DatabasePool
 from tests.gateway.processes import (
     Balancer,
-    BehindProxySpec,
     Deployment,
     ObankProcess,
     Spec,
@@ -161,7 +160,7 @@ def topology(
     }
     core_banking = [Spec(f"core-banking-{n}", "core_banking", shared) for n in (1, 2)]
     gateways = [
-        BehindProxySpec(
+        Spec(
             f"gateway-{n}",
             "gateway",
             shared | {"OBANK_UPSTREAM_CORE_BANKING_URL": upstream.url, "OBANK_TRUSTED_PROXY_NETWORKS": "127.0.0.1/32"},
