@@ -28,11 +28,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import gc
 import heapq
 import itertools
-import json
 import math
 import tempfile
 import time
@@ -48,6 +46,7 @@ from psycopg import sql
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from audit.trail import platform_units
+from bench import bench_settings
 from bench.fraud_data import (
     PATTERNS,
     FraudDataset,
@@ -62,13 +61,11 @@ from fraud.decisions import Decision, Recommendation
 from fraud.engine import FraudEngine
 from fraud.features.service import apply_event, apply_events, mark_mule
 from obank.actor import Actor, ActorKind
-from obank.crypto import generate_key
 from obank.database import unit_of_work
 from obank.embedded_db import ensure_embedded_database, stop_embedded_database
 from obank.migrate import upgrade_to_head
 from obank.outbox.record import Event
 from obank.runtime import Platform, build_platform
-from obank.settings import Settings
 
 HISTORY_BATCH = 10_000
 HELD = (Recommendation.REVIEW, Recommendation.BLOCK)
@@ -343,14 +340,7 @@ def commit_without_flush_wait(database_url: str) -> None:
 
 
 async def measure(database_url: str, data_dir: Path, dataset: FraudDataset, cpu_started: float) -> None:
-    keys = {"bench": base64.b64encode(generate_key()).decode()}
-    settings = Settings(
-        env="development",
-        data_dir=data_dir,
-        database_url=database_url,
-        encryption_keys=json.dumps(keys),
-        active_encryption_key_id="bench",
-    )
+    settings = bench_settings(database_url, data_dir)
     platform = build_platform(settings)
     try:
         history_s = await apply_history(platform.sessions, dataset.history)

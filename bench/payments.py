@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import json
 import random
 import statistics
 import tempfile
@@ -51,6 +49,7 @@ from sqlalchemy.orm import Session
 
 from audit.trail import platform_units
 from bank.jobs import consumer_registry
+from bench import bench_settings
 from bench.transfers import Figures, open_accounts, pair_pickers, plain_sql_transfers, report, run
 from core_banking.consents.schemas import CreditorAccount, CreditorScheme
 from core_banking.jobs import run_payment_chase
@@ -60,7 +59,6 @@ from core_banking.payments.schemas import PaymentInitiation, PaymentStatus
 from faster_payments.dispatcher import run_dispatcher
 from faster_payments.registry import ensure_registry
 from obank.actor import Actor
-from obank.crypto import generate_key
 from obank.database import unit_of_work
 from obank.embedded_db import ensure_embedded_database, stop_embedded_database
 from obank.migrate import upgrade_to_head
@@ -68,7 +66,6 @@ from obank.money import Money
 from obank.outbox.worker import run_worker
 from obank.principal import Principal
 from obank.runtime import Platform, build_platform
-from obank.settings import Settings
 from obank.unit_of_work import UnitOfWork
 
 ALAN_TURING = CreditorAccount(
@@ -233,15 +230,7 @@ def report_payments(figures: PaymentFigures, baseline: Figures) -> None:
 
 
 async def measure(database_url: str, data_dir: Path, args: argparse.Namespace) -> None:
-    keys = {"bench": base64.b64encode(generate_key()).decode()}
-    settings = Settings(
-        env="development",
-        data_dir=data_dir,
-        database_url=database_url,
-        encryption_keys=json.dumps(keys),
-        active_encryption_key_id="bench",
-        outbox_poll_interval_s=args.poll_interval,
-    )
+    settings = bench_settings(database_url, data_dir, outbox_poll_interval_s=args.poll_interval)
     platform = build_platform(settings)
     async with platform.engine.connect() as connection:
         server = {name: await connection.scalar(text(f"SHOW {name}")) for name in ("fsync", "synchronous_commit")}

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import json
 import statistics
 import tempfile
 import time
@@ -33,6 +31,7 @@ import uvloop
 from sqlalchemy import text
 
 from audit.trail import platform_units
+from bench import bench_settings
 from core_banking.accounts import service as accounts_service
 from core_banking.accounts.models import AccountType
 from core_banking.accounts.schemas import AccountOpen
@@ -41,12 +40,10 @@ from core_banking.customers import service as customers_service
 from core_banking.customers.models import KycStatus
 from core_banking.customers.schemas import Address, CustomerCreate
 from obank.actor import Actor
-from obank.crypto import generate_key
 from obank.embedded_db import ensure_embedded_database, stop_embedded_database
 from obank.migrate import upgrade_to_head
 from obank.principal import PRINCIPAL_HEADER, Principal
 from obank.runtime import Platform, build_platform
-from obank.settings import Settings
 
 HOT_SHARE = 0.1  # of transfers with the hot account on one side
 OVERDRAFT_MINOR = 10**12  # every loaded account may go this far below zero: the load never breaks a limit
@@ -332,15 +329,7 @@ def table(cases: list[Case], results: list[dict[str, Timings]]) -> list[str]:
 
 
 async def measure(database_url: str, data_dir: Path, args: argparse.Namespace) -> None:
-    keys = {"bench": base64.b64encode(generate_key()).decode()}
-    settings = Settings(
-        env="development",
-        data_dir=data_dir,
-        database_url=database_url,
-        encryption_keys=json.dumps(keys),
-        active_encryption_key_id="bench",
-        log_level="WARNING",
-    )
+    settings = bench_settings(database_url, data_dir, log_level="WARNING")
     platform = build_platform(settings)
     cases: list[Case] = []
     results: list[dict[str, Timings]] = []

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import json
 import os
 import random
 import statistics
@@ -43,6 +41,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from audit.trail import platform_units, units_of_work
+from bench import bench_settings
 from bench.profiles import RssSampler, mib, recording
 from core_banking.accounts import service as accounts_service
 from core_banking.accounts.models import AccountType
@@ -55,7 +54,6 @@ from core_banking.ledger import service as ledger_service
 from core_banking.transfers import service as transfers_service
 from core_banking.transfers.schemas import TransferCreate
 from obank.actor import Actor
-from obank.crypto import generate_key
 from obank.database import async_url, create_sessionmaker
 from obank.embedded_db import ensure_embedded_database, stop_embedded_database
 from obank.migrate import upgrade_to_head
@@ -63,7 +61,6 @@ from obank.money import Money
 from obank.principal import PRINCIPAL_HEADER, Principal
 from obank.runtime import Platform, build_platform
 from obank.server import settle_heap
-from obank.settings import Settings
 from obank.unit_of_work import UnitOfWork
 
 Pair = tuple[uuid.UUID, uuid.UUID]
@@ -331,14 +328,7 @@ def report(figures: Figures, baseline: Figures | None, unit: str = "transfer") -
 async def measure(
     database_url: str, data_dir: Path, seconds: float, workers: int, accounts: int, profile: Path | None = None
 ) -> None:
-    keys = {"bench": base64.b64encode(generate_key()).decode()}
-    settings = Settings(
-        env="development",
-        data_dir=data_dir,
-        database_url=database_url,
-        encryption_keys=json.dumps(keys),
-        active_encryption_key_id="bench",
-    )
+    settings = bench_settings(database_url, data_dir)
     platform = build_platform(settings)
     # A second engine configured like the platform's (no health-check round trip per checkout).
     no_ping = create_async_engine(async_url(database_url), pool_size=10, max_overflow=20, pool_pre_ping=False)
