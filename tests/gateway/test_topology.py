@@ -278,10 +278,18 @@ async def test_the_customer_journey_and_a_tpps_bound_token_go_through_the_balanc
         assert response.json()["Errors"][0]["Path"] == "ConsentId"
     for response in wrong + spoofed:
         assert response.status_code == 401, response.text
-    consent_calls = [
-        sum(line["path"].startswith(OB_CONSENT) for line in _requests(gateway)) for gateway in topology.gateways
-    ]
-    assert sum(consent_calls) == 6 and all(consent_calls), consent_calls
+
+    def consent_calls() -> list[int]:
+        return [
+            sum(line["path"].startswith(OB_CONSENT) for line in _requests(gateway)) for gateway in topology.gateways
+        ]
+
+    # A gateway logs a request once its answer is sent: its last line may reach the file a moment later.
+    deadline = time.monotonic() + 5.0
+    while sum(consent_calls()) < 6 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    counted = consent_calls()
+    assert sum(counted) == 6 and all(counted), counted
 
 
 async def test_scheduled_jobs_run_once_across_replicas_on_the_service_role(topology: Topology) -> None:
