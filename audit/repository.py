@@ -16,6 +16,7 @@ from sqlalchemy.types import TypeEngine
 from audit.errors import ChainConflict
 from audit.models import AuditChainHead, AuditRecord
 from audit.schemas import ChainHead, SealedRecord
+from obank.database import DriverStatement
 
 _RECORDS = cast(Table, AuditRecord.__table__)
 _HEAD = cast(Table, AuditChainHead.__table__)
@@ -24,17 +25,18 @@ _RECORD_FIELDS = tuple(column.name for column in _RECORD_COLUMNS)
 _HEAD_COLUMNS = (_HEAD.c.id.label("chain"), _HEAD.c.last_sequence, _HEAD.c.last_mac)
 
 _HEAD_SELECT = "SELECT id AS chain, last_sequence, last_mac FROM audit.chain_head"
-# Plain SQL, built once: appends run while other writers of the chain wait on its head, and plain text skips
-# the statement's cache key and compilation per call.
+# Plain SQL on psycopg's connection (`DriverStatement`): appends run while other writers of the chain wait on
+# its head, and every write transaction of every context appends.
 # The lowest-numbered head no other transaction holds; SKIP LOCKED passes over busy heads without waiting.
-_LOCK_FREE_HEAD = text(f"{_HEAD_SELECT} ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED")
+_LOCK_FREE_HEAD = DriverStatement(text(f"{_HEAD_SELECT} ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED"))
 # Every head is busy: wait for one picked at random, so waiters spread over the chains.
-_LOCK_ANY_HEAD = text(f"{_HEAD_SELECT} ORDER BY random() LIMIT 1 FOR UPDATE")
-_LOCK_HEAD = text(f"{_HEAD_SELECT} WHERE id = :chain FOR UPDATE")
+_LOCK_ANY_HEAD = DriverStatement(text(f"{_HEAD_SELECT} ORDER BY random() LIMIT 1 FOR UPDATE"))
+_LOCK_HEAD = DriverStatement(text(f"{_HEAD_SELECT} WHERE id = :chain FOR UPDATE"))
 _READ_HEADS = select(*_HEAD_COLUMNS).order_by(_HEAD.c.id)
 # One round trip inserts the record and moves its chain's head onto it, only if it directly follows the head.
-_APPEND = text(
-    f"""
+_APPEND = DriverStatement(
+    text(
+        f"""
 WITH inserted AS (
     INSERT INTO audit.audit_records ({", ".join(_RECORD_FIELDS)})
     VALUES ({", ".join(f":{name}" for name in _RECORD_FIELDS)})
@@ -43,6 +45,7 @@ WITH inserted AS (
 UPDATE audit.chain_head AS head SET last_sequence = inserted.sequence, last_mac = inserted.mac, updated_at = now()
 FROM inserted WHERE head.id = inserted.chain AND head.last_sequence = inserted.sequence - 1
 """  # noqa: S608 (the model's own column names)
+    )
 )
 
 
@@ -85,19 +88,26 @@ def _head(row: Row[int, int, bytes] | None) -> ChainHead | None:
     return None if row is None else ChainHead(chain=row.chain, last_sequence=row.last_sequence, last_mac=row.last_mac)
 
 
+def _locked(rows: list[tuple[Any, ...]]) -> ChainHead | None:
+    if not rows:
+        return None
+    ((chain, last_sequence, last_mac),) = rows
+    return ChainHead(chain=chain, last_sequence=last_sequence, last_mac=last_mac)
+
+
 async def lock_free_chain_head(session: AsyncSession) -> ChainHead | None:
     """The first chain head no other transaction holds, locked until the caller's transaction ends."""
-    return _head((await session.execute(_LOCK_FREE_HEAD)).one_or_none())
+    return _locked(await _LOCK_FREE_HEAD.rows(session))
 
 
 async def lock_any_chain_head(session: AsyncSession) -> ChainHead | None:
     """Some chain head, locked until the caller's transaction ends, waiting for its holder."""
-    return _head((await session.execute(_LOCK_ANY_HEAD)).one_or_none())
+    return _locked(await _LOCK_ANY_HEAD.rows(session))
 
 
 async def lock_chain_head(session: AsyncSession, chain: int) -> ChainHead | None:
     """Chain `chain`'s head, locked until the caller's transaction ends (waiting for its holder, if any)."""
-    return _head((await session.execute(_LOCK_HEAD, {"chain": chain})).one_or_none())
+    return _locked(await _LOCK_HEAD.rows(session, {"chain": chain}))
 
 
 async def read_chain_heads(session: AsyncSession) -> dict[int, ChainHead]:
@@ -111,11 +121,12 @@ async def append_records(session: AsyncSession, records: Sequence[SealedRecord])
     first, last = records[0], records[-1]
     if len(records) == 1:
         # Field by field: dataclasses.asdict deep-copies every value.
-        result = await session.execute(_APPEND, {name: getattr(first, name) for name in _RECORD_FIELDS})
+        moved = await _APPEND.rowcount(session, {name: getattr(first, name) for name in _RECORD_FIELDS})
     else:
         columns: dict[str, Any] = {name: [getattr(record, name) for record in records] for name in _RECORD_FIELDS}
         result = await session.execute(_APPEND_MANY, {**columns, "head_sequence": last.sequence, "head_mac": last.mac})
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+        moved = result.rowcount  # type: ignore[attr-defined]
+    if moved != 1:
         raise ChainConflict(
             f"records {first.sequence} to {last.sequence} of chain {first.chain} do not follow "
             "the chain head they were sealed against"

@@ -11,13 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_banking.idempotency.models import IdempotencyKey
 from core_banking.ledger.repository import Companion
+from obank.database import DriverStatement
 
 _keys = cast(Table, IdempotencyKey.__table__)
 
-# Plain SQL, built once: every idempotent request claims its key, and plain text skips the statement's cache
-# key and compilation per call. An expired claim is taken over; a live one is left alone (no row returned).
-_CLAIM = text(
-    """
+# Plain SQL on psycopg's connection (`DriverStatement`): every idempotent request claims its key. An expired
+# claim is taken over; a live one is left alone (no row returned).
+_CLAIM = DriverStatement(
+    text(
+        """
 INSERT INTO core_banking.idempotency_keys AS k (scope, key, request_hash, created_at, expires_at)
 VALUES (:scope, :key, :request_hash, :now, :expires_at)
 ON CONFLICT (scope, key) DO UPDATE SET
@@ -26,6 +28,7 @@ ON CONFLICT (scope, key) DO UPDATE SET
 WHERE k.expires_at <= :now
 RETURNING key
 """
+    )
 )
 _GET = select(_keys.c.request_hash, _keys.c.response_status, _keys.c.response_sealed, _keys.c.response_body).where(
     _keys.c.scope == bindparam("k_scope"), _keys.c.key == bindparam("k_key"), _keys.c.response_status.is_not(None)
@@ -45,7 +48,7 @@ async def claim(
     A concurrent claim of the same key waits on the unique index until this transaction ends.
     """
     parameters = {"scope": scope, "key": key, "request_hash": request_hash, "now": now, "expires_at": expires_at}
-    return (await session.execute(_CLAIM, parameters)).first() is not None
+    return bool(await _CLAIM.rows(session, parameters))
 
 
 @dataclass(frozen=True, slots=True)

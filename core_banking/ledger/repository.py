@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import RowMapping, Table, TextClause, select, text, update
+from sqlalchemy import RowMapping, Table, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_banking.accounts.models import AccountKind, AccountStatus
 from core_banking.ledger.models import Hold, HoldStatus, JournalEntry, Posting
 from core_banking.ledger.schemas import HoldRecord, LedgerAccount, PostedEntry, PostingLine
+from obank.database import DriverStatement
 
 _holds = cast(Table, Hold.__table__)
 _entries = cast(Table, JournalEntry.__table__)
@@ -21,13 +22,15 @@ _postings = cast(Table, Posting.__table__)
 _HOLD_FIELDS = tuple(field.name for field in dataclasses.fields(HoldRecord))
 
 # Plain SQL on the hottest path: it skips statement compilation and result processing per call.
-_LOCK_ACCOUNTS = text(
-    """
+_LOCK_ACCOUNTS = DriverStatement(
+    text(
+        """
 SELECT id, kind, customer_id, currency, status, booked_balance_minor, held_minor, overdraft_limit_minor,
        daily_limit_minor, monthly_limit_minor, day_outgoing_date, day_outgoing_minor,
        month_outgoing_start, month_outgoing_minor
 FROM core_banking.accounts WHERE id = ANY(CAST(:ids AS uuid[])) ORDER BY id FOR UPDATE
 """
+    )
 )
 # The new state of each locked account, written back in one statement.
 _ACCOUNT_STATE_UPDATE = """
@@ -62,7 +65,7 @@ WITH entry AS (
     ) WITH ORDINALITY AS leg(account_id, currency, amount_minor, balance_after_minor, position)
     ORDER BY leg.position
 )"""
-_BOOK_ENTRY = text(_INSERT_ENTRY_AND_POSTINGS + _ACCOUNT_STATE_UPDATE)
+_BOOK_ENTRY = DriverStatement(text(_INSERT_ENTRY_AND_POSTINGS + _ACCOUNT_STATE_UPDATE))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -78,22 +81,22 @@ class Companion:
     parameters: dict[str, object]
 
 
-_BOOK_WITH: dict[tuple[str, ...], TextClause] = {}
+_BOOK_WITH: dict[tuple[str, ...], DriverStatement] = {}
 
 
-def _booking_statement(companions: Sequence[Companion]) -> TextClause:
+def _booking_statement(companions: Sequence[Companion]) -> DriverStatement:
     if not companions:
         return _BOOK_ENTRY
     clauses = tuple(companion.clause for companion in companions)
     statement = _BOOK_WITH.get(clauses)
     if statement is None:
-        statement = _BOOK_WITH[clauses] = text(
-            f"{_INSERT_ENTRY_AND_POSTINGS}, {', '.join(clauses)}{_ACCOUNT_STATE_UPDATE}"
+        statement = _BOOK_WITH[clauses] = DriverStatement(
+            text(f"{_INSERT_ENTRY_AND_POSTINGS}, {', '.join(clauses)}{_ACCOUNT_STATE_UPDATE}")
         )
     return statement
 
 
-def _ledger_account(values: RowMapping) -> LedgerAccount:
+def _ledger_account(values: Mapping[str, Any]) -> LedgerAccount:
     return LedgerAccount(
         id=values["id"],
         kind=AccountKind(values["kind"]),
@@ -114,8 +117,7 @@ def _ledger_account(values: RowMapping) -> LedgerAccount:
 
 async def lock_accounts(session: AsyncSession, account_ids: Sequence[uuid.UUID]) -> list[LedgerAccount]:
     """Lock the accounts' rows in account-id order, the one order every writer uses (no deadlocks)."""
-    rows = (await session.execute(_LOCK_ACCOUNTS, {"ids": list(account_ids)})).mappings().all()
-    return [_ledger_account(row) for row in rows]
+    return [_ledger_account(row) for row in await _LOCK_ACCOUNTS.mappings(session, {"ids": list(account_ids)})]
 
 
 def _state_parameters(accounts: Sequence[LedgerAccount], updated_at: datetime) -> dict[str, object]:
@@ -146,8 +148,8 @@ async def book_entry(
     parameters: dict[str, object] = {}
     for companion in companions:
         parameters.update(companion.parameters)
-    await session.execute(
-        _booking_statement(companions),
+    await _booking_statement(companions).rowcount(
+        session,
         {
             **parameters,
             "entry_id": entry.id,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from core_banking.ledger.repository import Companion
 from core_banking.transfers.models import Transfer
 from core_banking.transfers.schemas import TransferRecord
+from obank.database import DriverStatement
 
 _transfers = cast(Table, Transfer.__table__)
 _FIELDS = tuple(field.name for field in dataclasses.fields(TransferRecord))
@@ -33,11 +34,13 @@ def transfer_companion(record: TransferRecord) -> Companion:
 
 
 # Both accounts a transfer names, in one statement: one snapshot, so they are read consistently.
-_SCREENING_ACCOUNTS = text(
-    """
+_SCREENING_ACCOUNTS = DriverStatement(
+    text(
+        """
 SELECT id, customer_id, kind, sort_code, account_number
 FROM core_banking.accounts WHERE id IN (:source_account_id, :destination_account_id)
 """
+    )
 )
 
 
@@ -62,10 +65,8 @@ async def screening_accounts(
     parameters = {"source_account_id": source_account_id, "destination_account_id": destination_account_id}
     async with engine.connect() as connection:
         autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        rows = (await autocommit.execute(_SCREENING_ACCOUNTS, parameters)).all()
-    return {
-        row.id: ScreenedAccount(row.id, row.customer_id, row.kind, row.sort_code, row.account_number) for row in rows
-    }
+        rows = await _SCREENING_ACCOUNTS.rows(autocommit, parameters)
+    return {row[0]: ScreenedAccount(*row) for row in rows}
 
 
 async def get_for_customer(

@@ -8,18 +8,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import String, Table, bindparam, func, insert, select
+from psycopg.types.json import Jsonb
+from sqlalchemy import String, Table, bindparam, func, insert, select, text
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from obank.correlation import current_correlation_id
+from obank.database import DriverStatement
 from obank.outbox.models import OutboxEvent
 from obank.telemetry import current_traceparent
 
 _OUTBOX = cast(Table, OutboxEvent.__table__)
 _FIELDS = ("event_id", "topic", "event_type", "key", "payload", "correlation_id", "occurred_at", "traceparent")
-_INSERT_EVENT = insert(_OUTBOX)
+# One event (most transactions' case): plain SQL on psycopg's connection (`DriverStatement`).
+_VALUES = ", ".join(f"CAST(:{name} AS jsonb)" if name == "payload" else f":{name}" for name in _FIELDS)
+_INSERT_EVENT = DriverStatement(
+    text(f"INSERT INTO {_OUTBOX.fullname} ({', '.join(_FIELDS)}) VALUES ({_VALUES})")  # noqa: S608 (model's names)
+)
 # Many events: one array per column, unnested into rows, so one statement text serves every batch size
 # (a multi-row VALUES list is compiled anew for each size). Strings as unbounded text: a cast to
 # varchar(n) would silently truncate, where the insert refuses.
@@ -89,7 +95,8 @@ async def record_events(session: AsyncSession, new_events: Sequence[NewEvent]) -
     ]
     # Core inserts rather than ORM adds and a flush: no unit-of-work bookkeeping on every request.
     if len(events) == 1:
-        await session.execute(_INSERT_EVENT, {name: getattr(events[0], name) for name in _FIELDS})
+        values = {name: getattr(events[0], name) for name in _FIELDS}
+        await _INSERT_EVENT.rowcount(session, {**values, "payload": Jsonb(values["payload"])})
     else:
         await session.execute(_INSERT_EVENTS, {name: [getattr(event, name) for event in events] for name in _FIELDS})
     return events
