@@ -7,16 +7,13 @@ import uuid
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Row, String, Table, bindparam, func, insert, select, text, update
-from sqlalchemy import cast as sql_cast
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Row, Table, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import TypeEngine
 
 from audit.errors import ChainConflict
 from audit.models import AuditChainHead, AuditRecord
 from audit.schemas import ChainHead, SealedRecord
-from obank.database import DriverStatement
+from obank.database import DriverStatement, JsonRows
 
 _RECORDS = cast(Table, AuditRecord.__table__)
 _HEAD = cast(Table, AuditChainHead.__table__)
@@ -49,34 +46,22 @@ FROM inserted WHERE head.id = inserted.chain AND head.last_sequence = inserted.s
 )
 
 
-def _array_of(item: TypeEngine[Any]) -> ARRAY[Any]:
-    """An array of `item`; strings as unbounded text, since a cast to varchar(n) would silently truncate."""
-    return ARRAY(String() if isinstance(item, String) else item)
-
-
-# Many records: one array per column, unnested into rows, so one statement text serves every batch size
-# (a multi-row VALUES list would be compiled anew for each size, and costs more than it saves).
-_UNNESTED = (
-    func.unnest(
-        *(
-            sql_cast(bindparam(column.name, type_=_array_of(column.type)), _array_of(column.type))
-            for column in _RECORD_COLUMNS
-        )
+# Many records: the batch as one JSON parameter expanded into rows (`JsonRows`), so one statement text serves
+# every batch size. Joined to the batch's first record only, so the head moves only if the batch directly
+# follows it.
+_RECORD_ROWS = JsonRows(_RECORDS, _RECORD_FIELDS)
+_APPEND_MANY = DriverStatement(
+    text(
+        f"""
+WITH inserted AS (
+    INSERT INTO audit.audit_records ({", ".join(_RECORD_FIELDS)})
+    {_RECORD_ROWS.select()}
+    RETURNING chain, sequence
+)
+UPDATE audit.chain_head AS head SET last_sequence = :head_sequence, last_mac = :head_mac, updated_at = now()
+FROM inserted WHERE head.id = inserted.chain AND head.last_sequence = inserted.sequence - 1
+"""  # noqa: S608 (the model's own column names)
     )
-    .table_valued(*_RECORD_FIELDS)
-    .render_derived()
-)
-_INSERTED_MANY = (
-    insert(_RECORDS)
-    .from_select(_RECORD_FIELDS, select(*_UNNESTED.c))
-    .returning(_RECORDS.c.chain, _RECORDS.c.sequence)
-    .cte("inserted")
-)
-# Joined to the batch's first record only, so the head moves only if the batch directly follows it.
-_APPEND_MANY = (
-    update(_HEAD)
-    .where(_HEAD.c.id == _INSERTED_MANY.c.chain, _HEAD.c.last_sequence == _INSERTED_MANY.c.sequence - 1)
-    .values(last_sequence=bindparam("head_sequence"), last_mac=bindparam("head_mac"), updated_at=func.now())
 )
 
 
@@ -123,9 +108,10 @@ async def append_records(session: AsyncSession, records: Sequence[SealedRecord])
         # Field by field: dataclasses.asdict deep-copies every value.
         moved = await _APPEND.rowcount(session, {name: getattr(first, name) for name in _RECORD_FIELDS})
     else:
-        columns: dict[str, Any] = {name: [getattr(record, name) for record in records] for name in _RECORD_FIELDS}
-        result = await session.execute(_APPEND_MANY, {**columns, "head_sequence": last.sequence, "head_mac": last.mac})
-        moved = result.rowcount  # type: ignore[attr-defined]
+        rows = _RECORD_ROWS.parameter({name: getattr(record, name) for name in _RECORD_FIELDS} for record in records)
+        moved = await _APPEND_MANY.rowcount(
+            session, {"rows": rows, "head_sequence": last.sequence, "head_mac": last.mac}
+        )
     if moved != 1:
         raise ChainConflict(
             f"records {first.sequence} to {last.sequence} of chain {first.chain} do not follow "

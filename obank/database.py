@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import date, datetime
 from enum import Enum as PythonEnum
 from types import SimpleNamespace
 from typing import Annotated, Any
@@ -11,7 +14,7 @@ from typing import Annotated, Any
 import psycopg
 from fastapi import Depends, Request
 from psycopg.rows import dict_row
-from sqlalchemy import Enum, MetaData, TextClause
+from sqlalchemy import ARRAY, Column, Enum, LargeBinary, MetaData, String, Table, TextClause
 from sqlalchemy.dialects.postgresql.psycopg import PGDialectAsync_psycopg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -256,13 +259,73 @@ class DriverStatement:
         try:
             await cursor.execute(sql, parameters, prepare=True)
         except psycopg.Error as exc:
-            lost = bool(_DIALECT.is_disconnect(exc, driver, cursor))  # type: ignore[no-untyped-call]
+            lost = driver.broken or driver.closed  # as SQLAlchemy's psycopg dialect judges a disconnect
             if lost:
                 await owner.invalidate(exc)
             raise DBAPIError.instance(
-                sql, parameters, exc, psycopg.Error, hide_parameters=True, connection_invalidated=lost, dialect=_DIALECT
+                sql,
+                parameters,
+                exc,
+                psycopg.Error,
+                hide_parameters=True,
+                connection_invalidated=lost,
+                dialect=connection.dialect,
             ) from exc
         finally:
             if events:
                 for listener in connection.dispatch.after_cursor_execute:
                     listener(connection, cursor, sql, parameters, context, False)
+
+
+def _json_value(value: object) -> object:
+    """The JSON form of a value `json` cannot write itself, as `JsonRows` expects it back."""
+    if isinstance(value, uuid.UUID | datetime | date):
+        return str(value) if isinstance(value, uuid.UUID) else value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, PythonEnum):
+        return value.value
+    raise TypeError(f"{type(value).__name__} has no JSON form for a row")
+
+
+def _record_column(column: Column[Any]) -> tuple[str, str]:
+    """The column's type in `jsonb_to_recordset`'s row definition, and how the SELECT reads it back."""
+    name = column.name
+    if isinstance(column.type, LargeBinary):
+        return f"{name} text", f"decode(r.{name}, 'hex')"
+    if isinstance(column.type, String):  # enums stored as strings too; unbounded, as below
+        return f"{name} text", f"r.{name}"
+    if isinstance(column.type, ARRAY) and isinstance(column.type.item_type, String):
+        return f"{name} text[]", f"r.{name}"
+    return f"{name} {column.type.compile(dialect=_DIALECT)}", f"r.{name}"
+
+
+class JsonRows:
+    """Many rows of `table` as one JSON parameter, expanded into rows by PostgreSQL (`jsonb_to_recordset`).
+
+    psycopg binds a parameter per value in Python, and an array per column element by element: for a group
+    commit's rows that was more than half its CPU. One JSON text, written by `json`'s C encoder, costs a
+    fraction, and one statement text serves every batch size. Strings are read as unbounded `text` so the
+    INSERT itself refuses an overlong value (a cast to `varchar(n)` would silently truncate); bytes travel
+    as hex. `select()` is the SQL that yields the rows in the order given; `parameter(rows)` the value to bind.
+    """
+
+    def __init__(self, table: Table, columns: Iterable[str], name: str = "rows") -> None:
+        self.columns = tuple(columns)
+        self.name = name
+        definitions, reads = zip(*(_record_column(table.c[column]) for column in self.columns), strict=True)
+        # A column definition list goes inside ROWS FROM when the rows are numbered (WITH ORDINALITY).
+        self._select = (
+            f"SELECT {', '.join(reads)} FROM ROWS FROM (jsonb_to_recordset(CAST(:{name} AS jsonb)) "  # noqa: S608
+            f"AS ({', '.join(definitions)})) WITH ORDINALITY AS r({', '.join(self.columns)}, position) "
+            "ORDER BY r.position"
+        )
+
+    def select(self) -> str:
+        return self._select
+
+    def parameter(self, rows: Iterable[Mapping[str, Any]]) -> str:
+        columns = self.columns
+        return json.dumps(
+            [{column: row[column] for column in columns} for row in rows], default=_json_value, separators=(",", ":")
+        )

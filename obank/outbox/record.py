@@ -9,13 +9,11 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import String, Table, bindparam, func, insert, select, text
-from sqlalchemy import cast as sql_cast
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from obank.correlation import current_correlation_id
-from obank.database import DriverStatement
+from obank.database import DriverStatement, JsonRows
 from obank.outbox.models import OutboxEvent
 from obank.telemetry import current_traceparent
 
@@ -26,21 +24,10 @@ _VALUES = ", ".join(f"CAST(:{name} AS jsonb)" if name == "payload" else f":{name
 _INSERT_EVENT = DriverStatement(
     text(f"INSERT INTO {_OUTBOX.fullname} ({', '.join(_FIELDS)}) VALUES ({_VALUES})")  # noqa: S608 (model's names)
 )
-# Many events: one array per column, unnested into rows, so one statement text serves every batch size
-# (a multi-row VALUES list is compiled anew for each size). Strings as unbounded text: a cast to
-# varchar(n) would silently truncate, where the insert refuses.
-_ARRAYS = {
-    name: ARRAY(String() if isinstance(_OUTBOX.c[name].type, String) else _OUTBOX.c[name].type) for name in _FIELDS
-}
-_UNNESTED = (
-    func.unnest(*(sql_cast(bindparam(name, type_=array), array) for name, array in _ARRAYS.items()))
-    .table_valued(*_FIELDS, with_ordinality="ordinality")
-    .render_derived()
-)
-# In the order given: positions order the events of one key for their consumers.
-_INSERT_EVENTS = insert(_OUTBOX).from_select(
-    _FIELDS, select(*(_UNNESTED.c[name] for name in _FIELDS)).order_by(_UNNESTED.c.ordinality)
-)
+# Many events: the batch as one JSON parameter expanded into rows (`JsonRows`), inserted in the order given:
+# positions order the events of one key for their consumers.
+_EVENT_ROWS = JsonRows(_OUTBOX, _FIELDS)
+_INSERT_EVENTS = DriverStatement(text(f"INSERT INTO {_OUTBOX.fullname} ({', '.join(_FIELDS)}) {_EVENT_ROWS.select()}"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,5 +85,6 @@ async def record_events(session: AsyncSession, new_events: Sequence[NewEvent]) -
         values = {name: getattr(events[0], name) for name in _FIELDS}
         await _INSERT_EVENT.rowcount(session, {**values, "payload": Jsonb(values["payload"])})
     else:
-        await session.execute(_INSERT_EVENTS, {name: [getattr(event, name) for event in events] for name in _FIELDS})
+        rows = _EVENT_ROWS.parameter({name: getattr(event, name) for name in _FIELDS} for event in events)
+        await _INSERT_EVENTS.rowcount(session, {"rows": rows})
     return events

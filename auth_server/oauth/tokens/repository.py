@@ -7,19 +7,41 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, exists, or_, select, update
+from sqlalchemy import ColumnElement, Table, exists, or_, select, text, update
 from sqlalchemy import insert as sql_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_server.oauth.tokens.models import IssuedToken, TokenKind
 from auth_server.oauth.tokens.schemas import RevokedToken
+from obank.database import DriverStatement, JsonRows
 
 # Built once: issuance is the hot path, so no statement building or ORM bookkeeping per token.
 _TOKENS = cast(Table, IssuedToken.__table__)
 _INSERT_TOKEN = sql_insert(_TOKENS)
-# RETURNING makes SQLAlchemy send many rows as one multi-row INSERT ("insertmanyvalues"): one statement for
-# a whole group commit, where a plain executemany sends one per row.
-_INSERT_TOKENS = sql_insert(_TOKENS).returning(_TOKENS.c.id)
+# A group commit's tokens: one statement, the rows as one JSON parameter (`JsonRows`).
+_TOKEN_COLUMNS = (
+    "id",
+    "kind",
+    "client_id",
+    "subject",
+    "subject_kind",
+    "scopes",
+    "authorization_details",
+    "consent_id",
+    "certificate_thumbprint",
+    "signing_kid",
+    "acr",
+    "auth_time",
+    "grant_id",
+    "authorization_code_id",
+    "parent_token_id",
+    "issued_at",
+    "expires_at",
+)
+_TOKEN_ROWS = JsonRows(_TOKENS, _TOKEN_COLUMNS)
+_INSERT_TOKENS = DriverStatement(
+    text(f"INSERT INTO {_TOKENS.fullname} ({', '.join(_TOKEN_COLUMNS)}) {_TOKEN_ROWS.select()}")
+)
 
 
 async def insert(session: AsyncSession, **values: Any) -> None:
@@ -32,7 +54,7 @@ async def insert_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
     if len(rows) == 1:
         await session.execute(_INSERT_TOKEN, rows[0])
     else:
-        await session.execute(_INSERT_TOKENS, list(rows))
+        await _INSERT_TOKENS.rowcount(session, {"rows": _TOKEN_ROWS.parameter(rows)})
 
 
 async def get(session: AsyncSession, token_id: uuid.UUID) -> IssuedToken | None:
