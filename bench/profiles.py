@@ -98,7 +98,7 @@ def summary(speedscope: dict[str, Any], count: int = 15) -> str:
 
 
 @contextmanager
-def recording(pid: int, directory: Path, name: str, rate: int = 200) -> Iterator[None]:
+def recording(pid: int, directory: Path, name: str, rate: int = 500) -> Iterator[None]:
     """py-spy record of `pid` while the block runs; writes the speedscope file and the top-frames summary."""
     directory.mkdir(parents=True, exist_ok=True)
     output = directory / f"{name}.speedscope.json"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import hashlib
 import hmac
 import json
@@ -156,7 +157,9 @@ async def _serve(
 ) -> tuple[RunningAS, Callable[[], Awaitable[None]]]:
     """Serve `app` over TLS on `sock` until the returned `stop` is awaited."""
     uvicorn_server = build_server(app, pki.server)
-    task = asyncio.create_task(uvicorn_server.serve(sockets=[sock]))
+    # In a context of its own, as a server process has: requests would otherwise inherit whatever the test's
+    # context holds, a correlation id bound by an earlier step above all, and share it.
+    task = asyncio.create_task(uvicorn_server.serve(sockets=[sock]), context=contextvars.Context())
     async with asyncio.timeout(10):
         while not uvicorn_server.started:
             await asyncio.sleep(0.01)
