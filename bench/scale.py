@@ -9,8 +9,11 @@ from its postings (checked afterwards). One account is hot: a tenth of all trans
 history grows with the ledger. Against that account, through the core_banking app in-process (httpx's ASGI
 transport, a signed principal assertion), it measures the first history page, a page 90% deep by cursor,
 balances, the last full month's statement, and transfers out of it; then prints p50/p99 per case and the
-ratio of each p50 to the smallest case's (aim: within 2x). `--quick` loads 10^4 and 10^5 postings only;
-10^6 takes minutes to load.
+ratio of each p50 to the smallest case's (aim: within 2x). The month's statement is measured twice: of a
+typical account, whose month holds about as many lines in every case (the aim applies), and of the hot
+account, whose month grows with the ledger (a tenth of all transfers): that row prints its cost per line
+instead, which stays flat when the statement scales with its own lines, not with the ledger.
+`--quick` loads 10^4 and 10^5 postings only; 10^6 takes about a minute to load.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ HISTORY_DAYS = 180
 CASES = ((10**4, 10**3), (10**5, 10**4), (10**6, 10**5))  # (postings, accounts)
 AIM = 2.0
 OPERATIONS = ("history first page", "history deep page", "balances", "statement (month)", "transfer")
+HOT_STATEMENT = "statement, hot account"  # its lines grow with the ledger: reported per line, outside the aim
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ class Case:
     other: uuid.UUID
     hot_lines: int
     load_seconds: float
+    hot_month_lines: int = 0
+    other_month_lines: int = 0
 
     @property
     def label(self) -> str:
@@ -216,7 +222,28 @@ async def open_case(platform: Platform, postings: int, accounts: int) -> Case:
         )
     if inconsistent:
         raise RuntimeError(f"{inconsistent} accounts' balances disagree with their postings")
-    return Case(postings, accounts, customer.id, hot[0], other[0], int(hot_lines or 0), time.perf_counter() - started)
+    month_start = date.fromisoformat(last_full_month(datetime.now(UTC).date()) + "-01")
+    next_month = date(month_start.year + month_start.month // 12, month_start.month % 12 + 1, 1)
+    month_lines = text(
+        "SELECT count(*) FROM core_banking.postings WHERE account_id = :account"
+        " AND booked_at >= CAST(:start AS date) AND booked_at < CAST(:end AS date)"
+    )
+    async with platform.engine.connect() as connection:
+        hot_month = await connection.scalar(month_lines, {"account": hot[0], "start": month_start, "end": next_month})
+        other_month = await connection.scalar(
+            month_lines, {"account": other[0], "start": month_start, "end": next_month}
+        )
+    return Case(
+        postings,
+        accounts,
+        customer.id,
+        hot[0],
+        other[0],
+        int(hot_lines or 0),
+        time.perf_counter() - started,
+        hot_month_lines=int(hot_month or 0),
+        other_month_lines=int(other_month or 0),
+    )
 
 
 def last_full_month(today: date) -> str:
@@ -298,7 +325,8 @@ async def measure_case(platform: Platform, case: Case, workers: int, seconds: fl
             "history first page": getter(history, {"limit": 50}),
             "history deep page": getter(history, {"limit": 50, "cursor": cursor}),
             "balances": getter(f"/api/v1/accounts/{case.hot}/balances"),
-            "statement (month)": getter(f"/api/v1/accounts/{case.hot}/statements/{month}", {"format": "json"}),
+            "statement (month)": getter(f"/api/v1/accounts/{case.other}/statements/{month}", {"format": "json"}),
+            HOT_STATEMENT: getter(f"/api/v1/accounts/{case.hot}/statements/{month}", {"format": "json"}),
             "transfer": transfer,
         }
         results: dict[str, Timings] = {}
@@ -323,6 +351,16 @@ def table(cases: list[Case], results: list[dict[str, Timings]]) -> list[str]:
             worst = max(worst, ratio)
             cells.append(f"p50 {timings.percentile_ms(50):6.1f} p99 {timings.percentile_ms(99):6.1f} x{ratio:4.2f}")
         lines.append(f"{operation:<20}" + "".join(f"{cell:>{width}}" for cell in cells))
+    cells = []
+    for case, result in zip(cases, results, strict=True):
+        timings = result[HOT_STATEMENT]
+        per_line = timings.percentile_ms(50) * 1000 / max(case.hot_month_lines, 1)
+        cells.append(f"p50 {timings.percentile_ms(50):6.1f} {case.hot_month_lines:6d} lines {per_line:5.1f} us/line")
+    lines.append(f"{HOT_STATEMENT:<20}"[:20] + "".join(f"{cell:>{width}}" for cell in cells))
+    lines.append(
+        f"(typical account's month: {', '.join(str(case.other_month_lines) for case in cases)} lines; "
+        "the hot account's statement grows with its lines, so it is reported per line and left out of the aim)"
+    )
     verdict = "meets" if worst <= AIM else "misses"
     lines.append(f"scale: worst p50 ratio to the smallest case x{worst:.2f} ({verdict} the aim of {AIM:.0f}x)")
     return lines

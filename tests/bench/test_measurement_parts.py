@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 
 from bench.loadgen import GeneratorResult, LoadFigures, percentile_ms, ratio, split, token_profile
 from bench.profiles import summary, top_frames
-from bench.scale import OPERATIONS, Case, Timings, last_full_month, table
+from bench.scale import HOT_STATEMENT, OPERATIONS, Case, Timings, last_full_month, table
 from bench.tokens import Figures, final_line
 from bench.transfers import Figures as TransferFigures
 from bench.transfers import final_line as transfers_final_line
@@ -107,16 +108,19 @@ def _timings(ms: float) -> Timings:
 
 
 def test_the_scale_table_gives_ratios_to_the_smallest_case_and_a_verdict() -> None:
-    small = {operation: _timings(10) for operation in OPERATIONS}
-    large = {operation: _timings(15) for operation in OPERATIONS}
+    # The hot account's statement grows with the ledger: per line, and outside the verdict even when 10x slower.
+    small = {**{operation: _timings(10) for operation in OPERATIONS}, HOT_STATEMENT: _timings(10)}
+    large = {**{operation: _timings(15) for operation in OPERATIONS}, HOT_STATEMENT: _timings(100)}
+    cases = [replace(_case(10**4), hot_month_lines=50), replace(_case(10**5), hot_month_lines=500)]
 
-    lines = table([_case(10**4), _case(10**5)], [small, large])
+    lines = table(cases, [small, large])
 
-    assert len(lines) == len(OPERATIONS) + 2
+    assert len(lines) == len(OPERATIONS) + 4
     assert "x1.50" in lines[1]
+    assert "200.0 us/line" in lines[-3] and lines[-3].count("200.0 us/line") == 2
     assert lines[-1] == "scale: worst p50 ratio to the smallest case x1.50 (meets the aim of 2x)"
     slow = {**large, "statement (month)": _timings(25)}
-    assert "misses the aim" in table([_case(10**4), _case(10**5)], [small, slow])[-1]
+    assert "misses the aim" in table(cases, [small, slow])[-1]
 
 
 def test_the_final_lines_carry_rates_ratios_and_memory() -> None:
