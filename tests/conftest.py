@@ -27,7 +27,7 @@ from tests import services
 # On ext4, cloning a database per test creates thousands of files, and the allocator's search past recently
 # deleted inodes took about 40% of the suite's CPU (perf: ext4_create -> recently_deleted); on tmpfs it is gone.
 # Set before pytest picks its base temporary directory; child processes (servers, Chromium) inherit TMPDIR.
-MEMORY_TEMP_ROOT = Path("/dev/shm")  # noqa: S108 (a private directory under it, made by pytest with mode 0700)
+MEMORY_TEMP_ROOT = Path("/dev/shm")  # pytest makes a private directory (mode 0700) under it
 
 
 def _temp_in_memory() -> None:
