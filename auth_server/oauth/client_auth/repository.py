@@ -6,23 +6,21 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import DateTime, String, Table, bindparam, delete, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Table, delete, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auth_server.oauth.client_auth.models import UsedClientAssertion
+from obank.database import DriverStatement, JsonRows
 
 _USED = cast(Table, UsedClientAssertion.__table__)
-# Built once, with typed arrays: every private_key_jwt authentication claims a jti, many in one statement
-# under load, and one statement text whatever the count lets the database prepare it once.
-_CLAIM_MANY = text(
-    f"INSERT INTO {_USED.fullname} (client_id, jti, expires_at)"  # noqa: S608 (the table's own name)
-    " SELECT * FROM unnest(:client_ids, :jtis, :expires_ats)"
-    " ON CONFLICT DO NOTHING RETURNING client_id, jti"
-).bindparams(
-    bindparam("client_ids", type_=ARRAY(String())),
-    bindparam("jtis", type_=ARRAY(String())),
-    bindparam("expires_ats", type_=ARRAY(DateTime(timezone=True))),
+# Every private_key_jwt authentication claims a jti, many in one statement under load: the claims as one JSON
+# parameter (`JsonRows`), one statement text whatever the count, run on psycopg's connection (`DriverStatement`).
+_CLAIM_ROWS = JsonRows(_USED, ("client_id", "jti", "expires_at"))
+_CLAIM_MANY = DriverStatement(
+    text(
+        f"INSERT INTO {_USED.fullname} (client_id, jti, expires_at) {_CLAIM_ROWS.select()}"
+        " ON CONFLICT DO NOTHING RETURNING client_id, jti"
+    )
 )
 
 
@@ -31,15 +29,10 @@ async def claim_assertions(
 ) -> set[tuple[str, str]]:
     """Record each `(client_id, jti, expires_at)` (distinct `(client_id, jti)` pairs); the pairs recorded now,
     leaving out those recorded already (one atomic statement)."""
-    result = await connection.execute(
-        _CLAIM_MANY,
-        {
-            "client_ids": [client_id for client_id, _, _ in claims],
-            "jtis": [jti for _, jti, _ in claims],
-            "expires_ats": [expires_at for _, _, expires_at in claims],
-        },
+    rows = _CLAIM_ROWS.parameter(
+        {"client_id": client_id, "jti": jti, "expires_at": expires_at} for client_id, jti, expires_at in claims
     )
-    return {(row.client_id, row.jti) for row in result}
+    return {(client_id, jti) for client_id, jti in await _CLAIM_MANY.rows(connection, {"rows": rows})}
 
 
 async def claim_assertion(connection: AsyncConnection, client_id: str, jti: str, expires_at: datetime) -> bool:
