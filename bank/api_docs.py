@@ -346,8 +346,14 @@ _AUTHORIZE = {
             "200": {"description": "The consent page", "content": {"text/html": {"schema": {"type": "string"}}}},
             "303": {"description": "To sign-in, or back to the client's redirect URI with the outcome"},
             "400": {
-                "description": "An error page: the request names no known client or pushed request",
-                "content": {"text/html": {"schema": {"type": "string"}}},
+                "description": (
+                    "An error page: the request names no known client or pushed request; or an RFC 6749 error"
+                    " (JSON) from the edge, for a query with control characters"
+                ),
+                "content": {
+                    "text/html": {"schema": {"type": "string"}},
+                    "application/json": {"schema": {"$ref": OAUTH_ERROR_REF}},
+                },
             },
         },
     }
