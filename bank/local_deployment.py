@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import secrets
 import signal
 import socket
 import ssl
@@ -34,7 +35,34 @@ LOG_TAIL_CHARS = 6_000
 ENCRYPTION_KEY_ID = "local-1"
 
 
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_BELOW_EPHEMERAL = 10_000  # how many ports under the ephemeral range to pick from
+
+
+def _ephemeral_low() -> int | None:
+    try:
+        return int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def free_port() -> int:
+    """A port free now, for a server started next, picked below the kernel's ephemeral range where it is known.
+
+    A port the kernel hands out for binding to port 0 comes from the ephemeral range, so any outgoing
+    connection may take it before the server it was picked for binds ("Address already in use"); ports
+    below that range are only ever taken by binding them.
+    """
+    low = _ephemeral_low()
+    if low is not None and low - _BELOW_EPHEMERAL >= 1024:
+        for _ in range(100):
+            candidate = secrets.choice(range(low - _BELOW_EPHEMERAL, low))
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", candidate))
+                except OSError:
+                    continue
+                return candidate
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]

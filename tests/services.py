@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from bank import local_deployment
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -21,11 +23,7 @@ def missing_service(what: str) -> None:
     pytest.skip(f"{what} not available")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+free_port = local_deployment.free_port  # below the ephemeral range, so no outgoing connection takes it first
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str, timeout: float = 20.0) -> None:
