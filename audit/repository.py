@@ -54,8 +54,7 @@ _APPEND_MANY = DriverStatement(
     text(
         f"""
 WITH inserted AS (
-    INSERT INTO audit.audit_records ({", ".join(_RECORD_FIELDS)})
-    {_RECORD_ROWS.select()}
+    {_RECORD_ROWS.insert}
     RETURNING chain, sequence
 )
 UPDATE audit.chain_head AS head SET last_sequence = :head_sequence, last_mac = :head_mac, updated_at = now()
@@ -69,15 +68,16 @@ def _sealed(row: Row[*tuple[Any, ...]]) -> SealedRecord:
     return SealedRecord(**row._asdict())
 
 
-def _head(row: Row[int, int, bytes] | None) -> ChainHead | None:
-    return None if row is None else ChainHead(chain=row.chain, last_sequence=row.last_sequence, last_mac=row.last_mac)
+def _head(row: Sequence[Any] | None) -> ChainHead | None:
+    """A head from its row: chain, last sequence, last MAC (the order of `_HEAD_SELECT` and `_HEAD_COLUMNS`)."""
+    if row is None:
+        return None
+    chain, last_sequence, last_mac = row
+    return ChainHead(chain=chain, last_sequence=last_sequence, last_mac=last_mac)
 
 
 def _locked(rows: list[tuple[Any, ...]]) -> ChainHead | None:
-    if not rows:
-        return None
-    ((chain, last_sequence, last_mac),) = rows
-    return ChainHead(chain=chain, last_sequence=last_sequence, last_mac=last_mac)
+    return _head(rows[0] if rows else None)
 
 
 async def lock_free_chain_head(session: AsyncSession) -> ChainHead | None:

@@ -296,29 +296,32 @@ def _record_column(column: Column[Any]) -> tuple[str, str]:
 
 
 class JsonRows:
-    """Many rows of `table` as one JSON parameter, expanded into rows by PostgreSQL (`jsonb_to_recordset`).
+    """Many rows of `table` as one JSON parameter, `:rows`, expanded into rows by PostgreSQL (`jsonb_to_recordset`).
 
     psycopg binds a parameter per value in Python, and an array per column element by element: for a group
     commit's rows that was more than half its CPU. One JSON text, written by orjson, costs a fraction, and
     one statement text serves every batch size. Strings are read as unbounded `text` so the INSERT itself
     refuses an overlong value (a cast to `varchar(n)` would silently truncate); bytes travel as hex.
-    `select()` is the SQL that yields the rows in the order given; `parameter(rows)` the value to bind.
+    `insert` is the INSERT of the rows in the order given (a caller may add ON CONFLICT or RETURNING);
+    `parameter(rows)` the value to bind as `rows`.
     """
 
-    def __init__(self, table: Table, columns: Iterable[str], name: str = "rows") -> None:
+    def __init__(self, table: Table, columns: Iterable[str]) -> None:
         self.columns = tuple(columns)
-        self.name = name
         definitions, reads = zip(*(_record_column(table.c[column]) for column in self.columns), strict=True)
+        names = ", ".join(self.columns)
         # A column definition list goes inside ROWS FROM when the rows are numbered (WITH ORDINALITY).
-        self._select = (
-            f"SELECT {', '.join(reads)} FROM ROWS FROM (jsonb_to_recordset(CAST(:{name} AS jsonb)) "  # noqa: S608
-            f"AS ({', '.join(definitions)})) WITH ORDINALITY AS r({', '.join(self.columns)}, position) "
-            "ORDER BY r.position"
+        self.insert = (
+            f"INSERT INTO {table.fullname} ({names}) SELECT {', '.join(reads)} "  # noqa: S608 (the model's names)
+            f"FROM ROWS FROM (jsonb_to_recordset(CAST(:rows AS jsonb)) AS ({', '.join(definitions)})) "
+            f"WITH ORDINALITY AS r({names}, position) ORDER BY r.position"
         )
-
-    def select(self) -> str:
-        return self._select
 
     def parameter(self, rows: Iterable[Mapping[str, Any]]) -> str:
         columns = self.columns
-        return orjson.dumps([{column: row[column] for column in columns} for row in rows], default=_json_value).decode()
+        # Keys that are not strings become strings, as the `json` module writes them.
+        return orjson.dumps(
+            [{column: row[column] for column in columns} for row in rows],
+            default=_json_value,
+            option=orjson.OPT_NON_STR_KEYS,
+        ).decode()

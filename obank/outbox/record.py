@@ -27,7 +27,7 @@ _INSERT_EVENT = DriverStatement(
 # Many events: the batch as one JSON parameter expanded into rows (`JsonRows`), inserted in the order given:
 # positions order the events of one key for their consumers.
 _EVENT_ROWS = JsonRows(_OUTBOX, _FIELDS)
-_INSERT_EVENTS = DriverStatement(text(f"INSERT INTO {_OUTBOX.fullname} ({', '.join(_FIELDS)}) {_EVENT_ROWS.select()}"))
+_INSERT_EVENTS = DriverStatement(text(_EVENT_ROWS.insert))
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,12 +16,7 @@ _USED = cast(Table, UsedClientAssertion.__table__)
 # Every private_key_jwt authentication claims a jti, many in one statement under load: the claims as one JSON
 # parameter (`JsonRows`), one statement text whatever the count, run on psycopg's connection (`DriverStatement`).
 _CLAIM_ROWS = JsonRows(_USED, ("client_id", "jti", "expires_at"))
-_CLAIM_MANY = DriverStatement(
-    text(
-        f"INSERT INTO {_USED.fullname} (client_id, jti, expires_at) {_CLAIM_ROWS.select()}"
-        " ON CONFLICT DO NOTHING RETURNING client_id, jti"
-    )
-)
+_CLAIM_MANY = DriverStatement(text(f"{_CLAIM_ROWS.insert} ON CONFLICT DO NOTHING RETURNING client_id, jti"))
 
 
 async def claim_assertions(

@@ -39,9 +39,7 @@ _TOKEN_COLUMNS = (
     "expires_at",
 )
 _TOKEN_ROWS = JsonRows(_TOKENS, _TOKEN_COLUMNS)
-_INSERT_TOKENS = DriverStatement(
-    text(f"INSERT INTO {_TOKENS.fullname} ({', '.join(_TOKEN_COLUMNS)}) {_TOKEN_ROWS.select()}")
-)
+_INSERT_TOKENS = DriverStatement(text(_TOKEN_ROWS.insert))
 
 
 async def insert(session: AsyncSession, **values: Any) -> None:
