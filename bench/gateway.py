@@ -12,7 +12,8 @@ concurrent loops), one target at a time, interleaved over rounds so a noisy mach
 Rate limits are on, with budgets far above the load (`OBANK_RATE_LIMIT_BUDGETS`): a refusal is no measurement.
 A plain SQL baseline reads the same balance with psycopg (the accounts-row query the API runs, a transaction
 per read, same database, same number of loops). Each served process's RSS is printed idle and at its peak
-under its load, and the last line sums the run up for comparison between runs.
+under its load, and the last line sums the run up for comparison between runs. `--profile DIR` then loads
+the direct and in-process servers once more under py-spy (see `bench/profiles.py`).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ import uvloop
 
 from bank.demo_sign_in import customer_login
 from bank.local_deployment import Deployment, ObankProcess, Spec, assertions_for, running
-from bench.profiles import RssSampler
+from bench.profiles import RssSampler, recording
 from obank.certs import init_development_certificates
 from obank.embedded_db import ensure_embedded_database, stop_embedded_database
 from obank.migrate import upgrade_to_head
@@ -217,7 +218,14 @@ def seed_demo(deployment: Deployment) -> dict[str, Any]:
     return demo
 
 
-async def measure(deployment: Deployment, demo: dict[str, Any], seconds: float, concurrency: int, rounds: int) -> None:
+async def measure(
+    deployment: Deployment,
+    demo: dict[str, Any],
+    seconds: float,
+    concurrency: int,
+    rounds: int,
+    profile: Path | None = None,
+) -> None:
     home = deployment.home
     # Rate limiting stays on (every request is counted, in memory as `obank serve` does without Redis), with
     # budgets far above the load so that no refusal replaces a measurement.
@@ -273,6 +281,13 @@ async def measure(deployment: Deployment, demo: dict[str, Any], seconds: float, 
             for target in targets:
                 print(f"round {round_number}: {target.name}...", flush=True)
                 await load(target, context, concurrency, seconds, warm_up)
+        if profile:  # a run of its own: sampling slows the server, so the figures above stay unprofiled
+            for target in targets[:2]:
+                assert target.pid is not None
+                print(f"profiling {target.name}...", flush=True)
+                scratch = Target(target.name, target.url, target.headers, target.pid)
+                with recording(target.pid, profile, target.name.split()[-1].strip("()")):
+                    await load(scratch, context, concurrency, seconds, 0.0)
     report(targets, sql, concurrency, seconds, rounds)
 
 
@@ -281,6 +296,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per target and round")
     parser.add_argument("--concurrency", type=int, default=16, help="concurrent request loops")
     parser.add_argument("--rounds", type=int, default=2, help="rounds over all targets (interleaved)")
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy the direct and in-process servers into DIR")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="obank-bench-") as scratch:
         home = Path(scratch)
@@ -292,7 +308,7 @@ def main() -> None:
             deployment = Deployment(home=home, database_url=url)
             demo = seed_demo(deployment)
             with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-                runner.run(measure(deployment, demo, args.seconds, args.concurrency, args.rounds))
+                runner.run(measure(deployment, demo, args.seconds, args.concurrency, args.rounds, args.profile))
         finally:
             stop_embedded_database(pgdata)
 
