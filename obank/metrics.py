@@ -80,6 +80,8 @@ def token_issued(grant_type: str) -> None:
 
 def payment_status_changed(session: AsyncSession, status: str) -> None:
     """Count a payment entering `status` once `session`'s transaction commits: a retried one counts once."""
+    if not session.in_transaction():  # a session begins with its first statement; this is the transaction's start
+        session.sync_session.begin()
     event.listen(
         session.sync_session, "after_commit", lambda _session: _PAYMENT_TRANSITIONS.labels(status).inc(), once=True
     )
