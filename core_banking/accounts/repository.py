@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_banking.accounts.models import Account, account_serial
+from obank.database import DriverStatement
 
 
 async def next_serial(session: AsyncSession) -> int:
@@ -32,21 +34,31 @@ async def get(session: AsyncSession, account_id: uuid.UUID, *, for_update: bool 
     return account
 
 
-# An account's owner and cached balances: the one statement of a current balance read (built once).
-_BALANCES = select(
-    Account.customer_id,
-    Account.currency,
-    Account.booked_balance_minor,
-    Account.held_minor,
-    Account.overdraft_limit_minor,
-).where(Account.id == bindparam("account_id"))
+# An account's owner and cached balances: the one statement of a current balance read, on psycopg's connection
+# (`DriverStatement`: no statement compilation or result processing per read).
+_BALANCES = DriverStatement(
+    text(
+        "SELECT customer_id, currency, booked_balance_minor, held_minor, overdraft_limit_minor"
+        " FROM core_banking.accounts WHERE id = :account_id"
+    )
+)
 
 
-async def balances_row(
-    session: AsyncSession, account_id: uuid.UUID
-) -> Row[uuid.UUID | None, str, int, int, int] | None:
-    """(customer_id, currency, booked, held, overdraft limit) of the account, without loading the ORM object."""
-    return (await session.execute(_BALANCES, {"account_id": account_id})).first()
+@dataclass(frozen=True, slots=True)
+class BalancesRow:
+    """An account's owner and the figures its balances are derived from."""
+
+    customer_id: uuid.UUID | None
+    currency: str
+    booked_balance_minor: int
+    held_minor: int
+    overdraft_limit_minor: int
+
+
+async def balances_row(session: AsyncSession, account_id: uuid.UUID) -> BalancesRow | None:
+    """The account's owner and cached balances, without loading the ORM object; None for no such account."""
+    rows = await _BALANCES.rows(session, {"account_id": account_id})
+    return BalancesRow(*rows[0]) if rows else None
 
 
 async def list_for_customer(session: AsyncSession, customer_id: uuid.UUID) -> Sequence[Account]:
