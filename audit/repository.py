@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from audit.errors import ChainConflict
 from audit.models import AuditChainHead, AuditRecord
 from audit.schemas import ChainHead, SealedRecord
-from obank.database import DriverStatement, JsonRows
+from obank.database import Companion, DriverStatement, JsonRows, WithCompanions
 
 _RECORDS = cast(Table, AuditRecord.__table__)
 _HEAD = cast(Table, AuditChainHead.__table__)
@@ -31,18 +31,19 @@ _LOCK_ANY_HEAD = DriverStatement(text(f"{_HEAD_SELECT} ORDER BY random() LIMIT 1
 _LOCK_HEAD = DriverStatement(text(f"{_HEAD_SELECT} WHERE id = :chain FOR UPDATE"))
 _READ_HEADS = select(*_HEAD_COLUMNS).order_by(_HEAD.c.id)
 # One round trip inserts the record and moves its chain's head onto it, only if it directly follows the head.
-_APPEND = DriverStatement(
-    text(
-        f"""
-WITH inserted AS (
+# The caller's companions (`Companion`: its outbox events) are written in the same statement.
+_HEAD_MOVE = """
+UPDATE audit.chain_head AS head SET last_sequence = inserted.sequence, last_mac = inserted.mac, updated_at = now()
+FROM inserted WHERE head.id = inserted.chain AND head.last_sequence = inserted.sequence - 1
+"""
+_APPEND = WithCompanions(
+    f"""
+inserted AS (
     INSERT INTO audit.audit_records ({", ".join(_RECORD_FIELDS)})
     VALUES ({", ".join(f":{name}" for name in _RECORD_FIELDS)})
     RETURNING chain, sequence, mac
-)
-UPDATE audit.chain_head AS head SET last_sequence = inserted.sequence, last_mac = inserted.mac, updated_at = now()
-FROM inserted WHERE head.id = inserted.chain AND head.last_sequence = inserted.sequence - 1
-"""  # noqa: S608 (the model's own column names)
-    )
+)""",  # noqa: S608 (the model's own column names)
+    _HEAD_MOVE,
 )
 
 
@@ -50,17 +51,16 @@ FROM inserted WHERE head.id = inserted.chain AND head.last_sequence = inserted.s
 # every batch size. Joined to the batch's first record only, so the head moves only if the batch directly
 # follows it.
 _RECORD_ROWS = JsonRows(_RECORDS, _RECORD_FIELDS)
-_APPEND_MANY = DriverStatement(
-    text(
-        f"""
-WITH inserted AS (
+_APPEND_MANY = WithCompanions(
+    f"""
+inserted AS (
     {_RECORD_ROWS.insert}
     RETURNING chain, sequence
-)
+)""",
+    """
 UPDATE audit.chain_head AS head SET last_sequence = :head_sequence, last_mac = :head_mac, updated_at = now()
 FROM inserted WHERE head.id = inserted.chain AND head.last_sequence = inserted.sequence - 1
-"""  # noqa: S608 (the model's own column names)
-    )
+""",
 )
 
 
@@ -101,16 +101,21 @@ async def read_chain_heads(session: AsyncSession) -> dict[int, ChainHead]:
     return {head.chain: head for head in heads if head is not None}
 
 
-async def append_records(session: AsyncSession, records: Sequence[SealedRecord]) -> None:
-    """Insert sealed records, consecutive on one chain, and make the last its head (which this transaction holds)."""
+async def append_records(
+    session: AsyncSession, records: Sequence[SealedRecord], companions: Sequence[Companion] = ()
+) -> None:
+    """Insert sealed records, consecutive on one chain, and make the last its head (which this transaction holds);
+    `companions` are written in the same statement."""
     first, last = records[0], records[-1]
     if len(records) == 1:
         # Field by field: dataclasses.asdict deep-copies every value.
-        moved = await _APPEND.rowcount(session, {name: getattr(first, name) for name in _RECORD_FIELDS})
+        parameters = {name: getattr(first, name) for name in _RECORD_FIELDS}
+        moved = await _APPEND.statement(companions).rowcount(session, _APPEND.parameters(companions, parameters))
     else:
         rows = _RECORD_ROWS.parameter({name: getattr(record, name) for name in _RECORD_FIELDS} for record in records)
-        moved = await _APPEND_MANY.rowcount(
-            session, {"rows": rows, "head_sequence": last.sequence, "head_mac": last.mac}
+        parameters = {"rows": rows, "head_sequence": last.sequence, "head_mac": last.mac}
+        moved = await _APPEND_MANY.statement(companions).rowcount(
+            session, _APPEND_MANY.parameters(companions, parameters)
         )
     if moved != 1:
         raise ChainConflict(

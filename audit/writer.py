@@ -22,6 +22,7 @@ from audit.schemas import AppendedRecord, AuditEntry, ChainHead, SealedRecord
 from obank.actor import ActorKind
 from obank.correlation import current_correlation_id
 from obank.crypto import Envelope, KeyRing
+from obank.database import Companion
 
 CHAIN_MAC_PURPOSE = "audit-chain"
 IP_HASH_PURPOSE = "audit-ip"
@@ -39,13 +40,16 @@ async def append_audit_record(session: AsyncSession, keyring: KeyRing, entry: Au
 
 
 async def append_audit_records(
-    session: AsyncSession, keyring: KeyRing, entries: Sequence[AuditEntry]
+    session: AsyncSession, keyring: KeyRing, entries: Sequence[AuditEntry], companions: Sequence[Companion] = ()
 ) -> list[AppendedRecord]:
     """Chain `entries`, in order, after one chain's head in the caller's transaction (one lock, one INSERT).
 
     Each record keeps its own data key, MAC and predecessor link, so each verifies and opens on its own.
+    `companions` (the transaction's outbox events) are written in the INSERT's statement.
     """
     if not entries:
+        if companions:
+            raise ValueError("companions are written with audit records; there are none to write")
         return []
     # Encryption and hashing happen before the lock; the caller's pending writes go out now too,
     # so the chain head is held for as short a time as possible.
@@ -87,7 +91,7 @@ async def append_audit_records(
         )
         prev_mac = hmac.new(mac_key, canonical_content(unsealed), hashlib.sha256).digest()
         records.append(dataclasses.replace(unsealed, mac=prev_mac))
-    await repository.append_records(session, records)
+    await repository.append_records(session, records, companions)
     return [
         AppendedRecord(
             record_id=record.record_id,

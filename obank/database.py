@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
 from enum import Enum as PythonEnum
 from types import SimpleNamespace
 from typing import Annotated, Any
@@ -12,7 +16,7 @@ import orjson
 import psycopg
 from fastapi import Depends, Request
 from psycopg.rows import dict_row
-from sqlalchemy import ARRAY, Column, Enum, LargeBinary, MetaData, String, Table, TextClause
+from sqlalchemy import ARRAY, Column, Enum, LargeBinary, MetaData, String, Table, TextClause, text
 from sqlalchemy.dialects.postgresql.psycopg import PGDialectAsync_psycopg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -302,6 +306,17 @@ def _json_value(value: object) -> object:
     raise TypeError(f"{type(value).__name__} has no JSON form for a row")
 
 
+def _json_value_stdlib(value: object) -> object:
+    """What orjson writes natively (UUIDs, datetimes, dates, enums), for the `json` module, and `_json_value`."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, PythonEnum):
+        return value.value
+    return _json_value(value)
+
+
 def _record_column(column: Column[Any]) -> tuple[str, str]:
     """The column's type in `jsonb_to_recordset`'s row definition, and how the SELECT reads it back."""
     name = column.name
@@ -315,7 +330,7 @@ def _record_column(column: Column[Any]) -> tuple[str, str]:
 
 
 class JsonRows:
-    """Many rows of `table` as one JSON parameter, `:rows`, expanded into rows by PostgreSQL (`jsonb_to_recordset`).
+    """Many rows of `table` as one JSON parameter (`:rows`, or the name given), expanded by `jsonb_to_recordset`.
 
     psycopg binds a parameter per value in Python, and an array per column element by element: for a group
     commit's rows that was more than half its CPU. One JSON text, written by orjson, costs a fraction, and
@@ -325,22 +340,64 @@ class JsonRows:
     `parameter(rows)` the value to bind as `rows`.
     """
 
-    def __init__(self, table: Table, columns: Iterable[str]) -> None:
+    def __init__(self, table: Table, columns: Iterable[str], parameter: str = "rows") -> None:
         self.columns = tuple(columns)
         definitions, reads = zip(*(_record_column(table.c[column]) for column in self.columns), strict=True)
         names = ", ".join(self.columns)
         # A column definition list goes inside ROWS FROM when the rows are numbered (WITH ORDINALITY).
         self.insert = (
             f"INSERT INTO {table.fullname} ({names}) SELECT {', '.join(reads)} "  # noqa: S608 (the model's names)
-            f"FROM ROWS FROM (jsonb_to_recordset(CAST(:rows AS jsonb)) AS ({', '.join(definitions)})) "
+            f"FROM ROWS FROM (jsonb_to_recordset(CAST(:{parameter} AS jsonb)) AS ({', '.join(definitions)})) "
             f"WITH ORDINALITY AS r({names}, position) ORDER BY r.position"
         )
 
     def parameter(self, rows: Iterable[Mapping[str, Any]]) -> str:
         columns = self.columns
-        # Keys that are not strings become strings, as the `json` module writes them.
-        return orjson.dumps(
-            [{column: row[column] for column in columns} for row in rows],
-            default=_json_value,
-            option=orjson.OPT_NON_STR_KEYS,
-        ).decode()
+        values = [{column: row[column] for column in columns} for row in rows]
+        try:
+            # Keys that are not strings become strings, as the `json` module writes them.
+            return orjson.dumps(values, default=_json_value, option=orjson.OPT_NON_STR_KEYS).decode()
+        except TypeError:
+            # orjson refuses integers beyond 64 bits and nesting beyond 254 levels, which a payload may hold (a
+            # TPP's SupplementaryData): the `json` module writes them as they came.
+            return json.dumps(values, default=_json_value_stdlib, allow_nan=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Companion:
+    """A write made in another statement's round trip: one more clause of its WITH list.
+
+    `clause` is `name AS (INSERT ...)` or `name AS (UPDATE ...)`, constant per caller (a statement is prepared
+    once per combination of clauses), with its own named parameters, prefixed so they clash with no other's.
+    PostgreSQL runs every data-modifying WITH clause to completion whatever the main statement reads.
+    """
+
+    clause: str
+    parameters: dict[str, object]
+
+
+class WithCompanions:
+    """A statement `WITH <clauses> <main>` that callers may extend with companions' clauses (`Companion`)."""
+
+    def __init__(self, with_clauses: str, main: str) -> None:
+        self._with = with_clauses.strip()
+        self._main = main
+        self._statements: dict[tuple[str, ...], DriverStatement] = {}
+
+    def statement(self, companions: Iterable[Companion] = ()) -> DriverStatement:
+        """The statement with these companions' clauses after its own (built and prepared once per combination)."""
+        clauses = tuple(companion.clause for companion in companions)
+        statement = self._statements.get(clauses)
+        if statement is None:
+            clause_list = ", ".join((self._with, *clauses))
+            statement = self._statements[clauses] = DriverStatement(text(f"WITH {clause_list}\n{self._main}"))
+        return statement
+
+    @staticmethod
+    def parameters(companions: Iterable[Companion], parameters: Mapping[str, Any]) -> dict[str, Any]:
+        """`parameters` with every companion's."""
+        merged: dict[str, Any] = {}
+        for companion in companions:
+            merged.update(companion.parameters)
+        merged.update(parameters)
+        return merged

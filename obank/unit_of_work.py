@@ -2,10 +2,10 @@
 
 A service changes state through `uow.session` and reports what it did with `uow.publish(...)` (an
 outbox event) and `uow.audit(...)` (an audit record). Nothing of either is written at once: the unit
-of work collects them and, when its block succeeds, writes the events and then the audit records, last,
-just before COMMIT. The audit append locks a chain head until commit, so writing it last keeps that
-lock short without any service having to remember to call it last; a savepoint rolled back drops
-what was reported inside it; a transaction rolled back writes nothing.
+of work collects them and, when its block succeeds, writes them last, just before COMMIT: the events in
+the audit records' statement (one round trip for both). The audit append locks a chain head until commit,
+so writing it last keeps that lock short without any service having to remember to call it last; a
+savepoint rolled back drops what was reported inside it; a transaction rolled back writes nothing.
 
 `obank` knows no audit schema: the writer of audit records is handed in (`audit.trail` builds the
 factory with it), so this module stays infrastructure.
@@ -24,8 +24,8 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from obank.actor import Actor, ActorKind
 from obank.crypto import KeyRing
-from obank.database import ATTEMPTS, create_sessionmaker, is_transient, unit_of_work
-from obank.outbox.record import NewEvent, record_events
+from obank.database import ATTEMPTS, Companion, create_sessionmaker, is_transient, unit_of_work
+from obank.outbox.record import NewEvent, events_companion, record_events
 
 T = TypeVar("T")
 
@@ -51,7 +51,7 @@ class AuditWriter(Protocol):
     """Appends audit records, in order, inside the caller's transaction (`audit.writer.append_audit_records`)."""
 
     def __call__(
-        self, session: AsyncSession, keyring: KeyRing, entries: Sequence[AuditEntry], /
+        self, session: AsyncSession, keyring: KeyRing, entries: Sequence[AuditEntry], companions: Sequence[Companion], /
     ) -> Awaitable[object]: ...
 
 
@@ -138,13 +138,18 @@ class UnitOfWork:
             raise
 
     async def write_reports(self) -> None:
-        """Write the collected events, then the audit records (which hold a chain head until commit)."""
+        """Write the collected events and audit records (which hold a chain head until commit).
+
+        With audit records to write, the events ride in the audit INSERT's statement (one round trip fewer).
+        """
         events, entries = self._events[:], self._entries[:]
         self._events.clear()
         self._entries.clear()
-        await record_events(self.session, events)
-        if entries:
-            await self.write_audit(self.session, self.keyring, entries)
+        if not entries:
+            await record_events(self.session, events)
+            return
+        companions = [events_companion(events)[1]] if events else []
+        await self.write_audit(self.session, self.keyring, entries, companions)
 
     @asynccontextmanager
     async def independent(self, actor: Actor | None = None) -> AsyncIterator[UnitOfWork]:

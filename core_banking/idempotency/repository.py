@@ -10,8 +10,7 @@ from sqlalchemy import CursorResult, Table, bindparam, delete, select, text, upd
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core_banking.idempotency.models import IdempotencyKey
-from core_banking.ledger.repository import Companion
-from obank.database import DriverStatement
+from obank.database import Companion, DriverStatement
 
 _keys = cast(Table, IdempotencyKey.__table__)
 

@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core_banking.errors import DomainError
 from core_banking.idempotency import repository
 from core_banking.idempotency.errors import IdempotencyKeyReused
-from core_banking.ledger.repository import Companion
 from obank.crypto import KeyRing, seal, unseal
+from obank.database import Companion
 from obank.problems import error_problem
 from obank.unit_of_work import UnitOfWork
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core_banking.accounts.models import AccountKind, AccountStatus
 from core_banking.ledger.models import Hold, HoldStatus, JournalEntry, Posting
 from core_banking.ledger.schemas import HoldRecord, LedgerAccount, PostedEntry, PostingLine
-from obank.database import DriverStatement
+from obank.database import Companion, DriverStatement, WithCompanions
 
 _holds = cast(Table, Hold.__table__)
 _entries = cast(Table, JournalEntry.__table__)
@@ -50,10 +50,12 @@ FROM unnest(
 WHERE account.id = state.id
 """
 _SAVE_ACCOUNTS = text(_ACCOUNT_STATE_UPDATE)
-# The entry, its postings and the accounts' new state: one statement, one round trip. Foreign keys
-# are checked at the end of the statement, when the entry row exists.
-_INSERT_ENTRY_AND_POSTINGS = """
-WITH entry AS (
+# The entry, its postings and the accounts' new state: one statement, one round trip, which callers may extend
+# with companions' writes (`Companion`). Foreign keys are checked at the end of the statement, when the entry
+# row exists.
+_BOOKING = WithCompanions(
+    """
+entry AS (
     INSERT INTO core_banking.journal_entries (id, kind, description, reference, reverses_entry_id, booked_at)
     VALUES (:entry_id, :kind, :description, :reference, :reverses_entry_id, :updated_at)
 ), legs AS (
@@ -64,36 +66,9 @@ WITH entry AS (
         CAST(:leg_amounts AS bigint[]), CAST(:leg_balances AS bigint[])
     ) WITH ORDINALITY AS leg(account_id, currency, amount_minor, balance_after_minor, position)
     ORDER BY leg.position
-)"""
-_BOOK_ENTRY = DriverStatement(text(_INSERT_ENTRY_AND_POSTINGS + _ACCOUNT_STATE_UPDATE))
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Companion:
-    """A write the operation makes with its entry, in the booking's own statement (no round trip of its own).
-
-    `clause` is one more CTE clause (`name AS (INSERT ...)` or `name AS (UPDATE ...)`), constant per caller
-    (the statement is prepared once per combination of clauses), with its own named parameters, whose names
-    must not clash with the booking's (prefix them).
-    """
-
-    clause: str
-    parameters: dict[str, object]
-
-
-_BOOK_WITH: dict[tuple[str, ...], DriverStatement] = {}
-
-
-def _booking_statement(companions: Sequence[Companion]) -> DriverStatement:
-    if not companions:
-        return _BOOK_ENTRY
-    clauses = tuple(companion.clause for companion in companions)
-    statement = _BOOK_WITH.get(clauses)
-    if statement is None:
-        statement = _BOOK_WITH[clauses] = DriverStatement(
-            text(f"{_INSERT_ENTRY_AND_POSTINGS}, {', '.join(clauses)}{_ACCOUNT_STATE_UPDATE}")
-        )
-    return statement
+)""",
+    _ACCOUNT_STATE_UPDATE,
+)
 
 
 def _ledger_account(values: Mapping[str, Any]) -> LedgerAccount:
@@ -145,25 +120,19 @@ async def book_entry(
     companions: Sequence[Companion] = (),
 ) -> None:
     """Insert the entry and its postings, make the companions' writes, write back the accounts' state: one statement."""
-    parameters: dict[str, object] = {}
-    for companion in companions:
-        parameters.update(companion.parameters)
-    await _booking_statement(companions).rowcount(
-        session,
-        {
-            **parameters,
-            "entry_id": entry.id,
-            "kind": entry.kind,
-            "description": entry.description,
-            "reference": entry.reference,
-            "reverses_entry_id": entry.reverses_entry_id,
-            "leg_accounts": [line.account_id for line in entry.postings],
-            "leg_currencies": [line.currency for line in entry.postings],
-            "leg_amounts": [line.amount_minor for line in entry.postings],
-            "leg_balances": [line.balance_after_minor for line in entry.postings],
-            **_state_parameters(accounts, entry.booked_at),
-        },
-    )
+    parameters = {
+        "entry_id": entry.id,
+        "kind": entry.kind,
+        "description": entry.description,
+        "reference": entry.reference,
+        "reverses_entry_id": entry.reverses_entry_id,
+        "leg_accounts": [line.account_id for line in entry.postings],
+        "leg_currencies": [line.currency for line in entry.postings],
+        "leg_amounts": [line.amount_minor for line in entry.postings],
+        "leg_balances": [line.balance_after_minor for line in entry.postings],
+        **_state_parameters(accounts, entry.booked_at),
+    }
+    await _BOOKING.statement(companions).rowcount(session, _BOOKING.parameters(companions, parameters))
 
 
 def _hold_record(values: RowMapping) -> HoldRecord:

@@ -49,12 +49,13 @@ from core_banking.ledger.schemas import (
     PostingLine,
 )
 from obank.actor import Actor
+from obank.database import Companion
 from obank.money import Money
 from obank.unit_of_work import UnitOfWork
 
 TOPIC = "core_banking.ledger"
 # The caller's writes made of the entry about to be booked, sent in the booking's statement.
-Companions = Callable[[PostedEntry], Sequence[repository.Companion]]
+Companions = Callable[[PostedEntry], Sequence[Companion]]
 HOLD_EXPIRY_ACTOR = Actor.system("core_banking.hold-expiry")
 
 
@@ -166,7 +167,7 @@ async def post_transfer(
 
     With `debtor_customer_id`, an account the customer does not own is reported as not found; with
     `customer_creditor_only`, so is a credit account of the bank's own. Every refusal is raised before the
-    one write, which books the entry together with the writes `companions` makes of it (`repository.Companion`).
+    one write, which books the entry together with the writes `companions` makes of it (`obank.database.Companion`).
     """
     _require_positive(money)
     if debit_account_id == credit_account_id:

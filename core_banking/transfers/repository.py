@@ -9,10 +9,9 @@ from typing import cast
 from sqlalchemy import Table, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from core_banking.ledger.repository import Companion
 from core_banking.transfers.models import Transfer
 from core_banking.transfers.schemas import TransferRecord
-from obank.database import DriverStatement
+from obank.database import Companion, DriverStatement
 
 _transfers = cast(Table, Transfer.__table__)
 _FIELDS = tuple(field.name for field in dataclasses.fields(TransferRecord))

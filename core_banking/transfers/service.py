@@ -24,13 +24,13 @@ from core_banking.idempotency.service import (
     request_fingerprint,
 )
 from core_banking.ledger import service as ledger_service
-from core_banking.ledger.repository import Companion
 from core_banking.ledger.schemas import PostedEntry
 from core_banking.transfers import repository
 from core_banking.transfers.errors import TransferNotFound
 from core_banking.transfers.models import TransferStatus
 from core_banking.transfers.schemas import TransferCreate, TransferRead, TransferRecord
 from fraud.decisions import Decision, FraudDecisions, PaymentFacts
+from obank.database import Companion
 from obank.unit_of_work import UnitOfWork
 
 TOPIC = "core_banking.transfers"

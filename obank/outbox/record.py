@@ -13,7 +13,7 @@ from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from obank.correlation import current_correlation_id
-from obank.database import DriverStatement, JsonRows
+from obank.database import Companion, DriverStatement, JsonRows
 from obank.outbox.models import OutboxEvent
 from obank.telemetry import current_traceparent
 
@@ -28,6 +28,9 @@ _INSERT_EVENT = DriverStatement(
 # positions order the events of one key for their consumers.
 _EVENT_ROWS = JsonRows(_OUTBOX, _FIELDS)
 _INSERT_EVENTS = DriverStatement(text(_EVENT_ROWS.insert))
+# Events written in another statement's round trip (`events_companion`).
+_COMPANION_ROWS = JsonRows(_OUTBOX, _FIELDS, parameter="outbox_rows")
+_COMPANION_CLAUSE = f"outbox_events AS ({_COMPANION_ROWS.insert})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +70,28 @@ async def record_events(session: AsyncSession, new_events: Sequence[NewEvent]) -
     """Add events to the outbox inside the current transaction, in order, with one INSERT."""
     if not new_events:
         return []
+    events = _events(new_events)
+    # Core inserts rather than ORM adds and a flush: no unit-of-work bookkeeping on every request.
+    if len(events) == 1:
+        values = {name: getattr(events[0], name) for name in _FIELDS}
+        await _INSERT_EVENT.rowcount(session, {**values, "payload": Jsonb(values["payload"])})
+    else:
+        await _INSERT_EVENTS.rowcount(session, {"rows": _EVENT_ROWS.parameter(_rows(events))})
+    return events
+
+
+def events_companion(new_events: Sequence[NewEvent]) -> tuple[list[Event], Companion]:
+    """The events, and their INSERT as a companion of another statement (one round trip fewer than `record_events`).
+
+    The caller runs the companion in its transaction; the events are recorded, in order, when that statement runs.
+    """
+    events = _events(new_events)
+    return events, Companion(_COMPANION_CLAUSE, {"outbox_rows": _COMPANION_ROWS.parameter(_rows(events))})
+
+
+def _events(new_events: Sequence[NewEvent]) -> list[Event]:
     traceparent = current_traceparent()
-    events = [
+    return [
         Event(
             event_id=uuid.uuid4(),
             topic=new.topic,
@@ -80,11 +103,7 @@ async def record_events(session: AsyncSession, new_events: Sequence[NewEvent]) -
         )
         for new in new_events
     ]
-    # Core inserts rather than ORM adds and a flush: no unit-of-work bookkeeping on every request.
-    if len(events) == 1:
-        values = {name: getattr(events[0], name) for name in _FIELDS}
-        await _INSERT_EVENT.rowcount(session, {**values, "payload": Jsonb(values["payload"])})
-    else:
-        rows = _EVENT_ROWS.parameter({name: getattr(event, name) for name in _FIELDS} for event in events)
-        await _INSERT_EVENTS.rowcount(session, {"rows": rows})
-    return events
+
+
+def _rows(events: Sequence[Event]) -> list[dict[str, Any]]:
+    return [{name: getattr(event, name) for name in _FIELDS} for event in events]

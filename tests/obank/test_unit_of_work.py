@@ -1,7 +1,8 @@
-"""The unit of work writes what a service reported at commit, events before audit records, and nothing else."""
+"""The unit of work writes what a service reported at commit, events with audit records, and nothing else."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from audit.writer import append_audit_records
 from obank.actor import Actor, ActorKind
 from obank.crypto import KeyRing
+from obank.database import Companion
 from obank.runtime import Platform
 from obank.unit_of_work import AuditEntry, UnitOfWork, UnitsOfWork, request_unit_of_work
 
@@ -51,18 +53,31 @@ async def test_reports_are_written_at_commit_in_order(units: UnitsOfWork) -> Non
     )
 
 
-async def test_events_are_in_before_the_audit_chain_is_taken(platform: Platform) -> None:
-    seen: list[int] = []
+async def test_events_ride_in_the_audit_records_statement(platform: Platform) -> None:
+    handed: list[int] = []
 
-    async def writer(session: AsyncSession, keyring: KeyRing, entries: Sequence[AuditEntry]) -> object:
+    async def writer(
+        session: AsyncSession, keyring: KeyRing, entries: Sequence[AuditEntry], companions: Sequence[Companion]
+    ) -> object:
         count = await session.scalar(text("SELECT count(*) FROM platform.outbox_events"))
-        seen.append(int(count or 0))
-        return await append_audit_records(session, keyring, entries)
+        assert count == 0, "the events are not written on their own before the audit records"
+        handed.append(len(companions))
+        return await append_audit_records(session, keyring, entries, companions)
 
     units = UnitsOfWork(platform.sessions, platform.keyring, writer)
     async with units.begin(ACTOR) as uow:
         report(uow, 1)
-    assert seen == [1]
+        report(uow, 2)
+    assert handed == [1]
+    assert await written(units) == (["thing-1", "thing-2"], [("test", "thing-1"), ("test", "thing-2")])
+
+
+async def test_events_without_audit_records_are_written_alone(units: UnitsOfWork) -> None:
+    async with units.begin(ACTOR) as uow:
+        uow.publish(topic="test.things", event_type="thing.seen", key="thing-9", payload={"n": 9})
+    events, records = await written(units)
+    assert events == ["thing-9"]
+    assert records == []
 
 
 async def fail_in_unit(units: UnitsOfWork) -> None:
@@ -130,3 +145,24 @@ async def test_request_dependency_acts_as_the_resolved_actor(units: UnitsOfWork)
     assert response.status_code == 200, response.text
     assert response.json() == {"actor": "customer-7"}
     assert await written(units) == (["thing-5"], [("customer-7", "thing-5")])
+
+
+async def test_payloads_orjson_refuses_are_written_as_they_came(units: UnitsOfWork) -> None:
+    # Integers beyond 64 bits and nesting beyond 254 levels: a TPP's SupplementaryData may hold either.
+    nested: dict[str, object] = {"leaf": True}
+    for _ in range(300):
+        nested = {"in": nested}
+    odd: dict[str, object] = {"n": 10**400, "nested": nested}
+    async with units.begin(ACTOR) as uow:  # with an audit record: the events ride in its statement
+        uow.publish(topic="test.things", event_type="thing.odd", key="odd-1", payload=odd)
+        uow.audit(action="thing.odd", entity_type="thing", entity_id="odd-1")
+    async with units.begin(ACTOR) as uow:  # several events alone: one multi-row insert
+        uow.publish(topic="test.things", event_type="thing.odd", key="odd-2", payload=odd)
+        uow.publish(topic="test.things", event_type="thing.odd", key="odd-3", payload=odd)
+    async with units.begin(ACTOR) as uow:
+        stored = await uow.session.execute(
+            text("SELECT key, payload::text FROM platform.outbox_events WHERE key LIKE 'odd-%' ORDER BY position")
+        )
+        rows = [(key, json.loads(payload)) for key, payload in stored]
+    expected = odd
+    assert rows == [("odd-1", expected), ("odd-2", expected), ("odd-3", expected)]

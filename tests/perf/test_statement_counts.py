@@ -32,17 +32,17 @@ MEASURED = 5  # requests counted after one warm-up request (caches, signing keys
 
 # Today's counts, measured 2026-12-05. Lower them when a change saves a statement; never raise them silently.
 # One transfer (POST /api/v1/transfers between the same customer's accounts, fraud checks approving) is one
-# transaction and 7 statements:
+# transaction and 6 statements:
 #   screening (outside any transaction: autocommit, no BEGIN or COMMIT): both accounts in one SELECT;
 #   the booking: the idempotency key claimed, both accounts locked and read (one SELECT ... FOR UPDATE), the
 #   journal entry with its postings, balance updates, transfer row and idempotent response (one CTE; the ledger
-#   refuses before it, so no savepoint), the outbox event, the audit chain head locked, the audit record.
-TRANSFER_STATEMENTS = 7
+#   refuses before it, so no savepoint), the audit chain head locked, the audit record with the outbox event.
+TRANSFER_STATEMENTS = 6
 TRANSFER_COMMITS = 1
-# One client_credentials token (private_key_jwt, mTLS-bound, client cached) is 5 statements: the assertion's
-# jti claimed (side pool), then the group commit's transaction: the issued token, its outbox event, the audit
-# chain head locked, the audit record.
-TOKEN_STATEMENTS = 5
+# One client_credentials token (private_key_jwt, mTLS-bound, client cached) is 4 statements: the assertion's
+# jti claimed (side pool), then the group commit's transaction: the issued token, the audit chain head locked,
+# the audit record with the token's outbox event.
+TOKEN_STATEMENTS = 4
 TOKEN_COMMITS = 1
 
 
