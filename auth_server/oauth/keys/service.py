@@ -153,6 +153,9 @@ class SigningKeys:
         self._keyring = units.keyring
         self._lock = asyncio.Lock()
         self._active: dict[tuple[SigningKeyPurpose, str], tuple[str, PrivateKey]] = {}
+        # Opened private keys by key id: a key's material never changes, and opening an RSA key costs about
+        # 36 ms of CPU here (cryptography checks it), which every refresh would otherwise spend again.
+        self._opened: dict[uuid.UUID, PrivateKey] = {}
         self._published: list[dict[str, Any]] = []
         self._published_tokens: list[dict[str, Any]] = []
         self._verification = KeySet([])
@@ -165,7 +168,8 @@ class SigningKeys:
                 await ensure_signing_keys(uow)
                 active = await repository.active(uow.session)
             published = await repository.published(uow.session, datetime.now(UTC))
-        self._active = {(key.purpose, key.alg): (key.kid, self._open(key)) for key in active}
+        self._opened = {key.id: self._opened.get(key.id) or self._open(key) for key in active}
+        self._active = {(key.purpose, key.alg): (key.kid, self._opened[key.id]) for key in active}
         self._published = [dict(key.public_jwk) for key in published]
         self._published_tokens = [dict(k.public_jwk) for k in published if k.purpose is SigningKeyPurpose.TOKENS]
         self._verification = KeySet.import_key_set({"keys": self._published_tokens})

@@ -121,3 +121,20 @@ def test_keys_rotate_command(settings: Settings, monkeypatch: pytest.MonkeyPatch
     assert listed.stdout.count("MESSAGES") == 1
     # A first rotation on an empty store retires nothing: three keys, all active.
     assert listed.stdout.count("RETIRED") == 0
+
+
+async def test_a_refresh_reopens_only_keys_it_has_not_opened(isolated_server: RunningAS, platform: Platform) -> None:
+    # Opening an RSA private key costs tens of milliseconds of CPU, with the event loop blocked: a refresh
+    # (every 30 s, or on an unknown kid) keeps the keys it already holds.
+    keys = isolated_server.server.keys
+    _, ps256 = await keys.signing_key("PS256")
+    _, messages = await keys.message_signing_key()
+    keys.invalidate()
+    assert (await keys.signing_key("PS256"))[1] is ps256
+    assert (await keys.message_signing_key())[1] is messages
+
+    async with platform_units(platform).begin(Actor.system("test")) as uow:
+        await keys_service.rotate_signing_keys(uow, isolated_server.server.config)
+    keys.invalidate()
+    assert (await keys.signing_key("PS256"))[1] is not ps256  # a new key is opened, the retired one dropped
+    assert (await keys.message_signing_key())[1] is not messages
