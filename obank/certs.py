@@ -9,6 +9,7 @@ import ipaddress
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography import x509
@@ -174,6 +175,7 @@ def issue_client_certificate(
     return cert, key
 
 
+@lru_cache(maxsize=1024)  # certificates are immutable; a TPP's connections present the same one on every request
 def certificate_thumbprint_s256(cert: x509.Certificate) -> str:
     """The `x5t#S256` confirmation: base64url (unpadded) SHA-256 of the DER certificate (RFC 8705 s3.1)."""
     digest = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).digest()
