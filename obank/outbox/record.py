@@ -26,11 +26,11 @@ _INSERT_EVENT = DriverStatement(
 )
 # Many events: the batch as one JSON parameter expanded into rows (`JsonRows`), inserted in the order given:
 # positions order the events of one key for their consumers.
-_EVENT_ROWS = JsonRows(_OUTBOX, _FIELDS)
+# The same INSERT is a clause of another statement's WITH list when the events ride in its round trip
+# (`events_companion`); its parameter is named to clash with none of that statement's own.
+_EVENT_ROWS = JsonRows(_OUTBOX, _FIELDS, parameter="outbox_rows")
 _INSERT_EVENTS = DriverStatement(text(_EVENT_ROWS.insert))
-# Events written in another statement's round trip (`events_companion`).
-_COMPANION_ROWS = JsonRows(_OUTBOX, _FIELDS, parameter="outbox_rows")
-_COMPANION_CLAUSE = f"outbox_events AS ({_COMPANION_ROWS.insert})"
+_COMPANION_CLAUSE = f"outbox_events AS ({_EVENT_ROWS.insert})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +76,7 @@ async def record_events(session: AsyncSession, new_events: Sequence[NewEvent]) -
         values = {name: getattr(events[0], name) for name in _FIELDS}
         await _INSERT_EVENT.rowcount(session, {**values, "payload": Jsonb(values["payload"])})
     else:
-        await _INSERT_EVENTS.rowcount(session, {"rows": _EVENT_ROWS.parameter(_rows(events))})
+        await _INSERT_EVENTS.rowcount(session, _rows_parameter(events))
     return events
 
 
@@ -86,7 +86,7 @@ def events_companion(new_events: Sequence[NewEvent]) -> tuple[list[Event], Compa
     The caller runs the companion in its transaction; the events are recorded, in order, when that statement runs.
     """
     events = _events(new_events)
-    return events, Companion(_COMPANION_CLAUSE, {"outbox_rows": _COMPANION_ROWS.parameter(_rows(events))})
+    return events, Companion(_COMPANION_CLAUSE, _rows_parameter(events))
 
 
 def _events(new_events: Sequence[NewEvent]) -> list[Event]:
@@ -105,5 +105,5 @@ def _events(new_events: Sequence[NewEvent]) -> list[Event]:
     ]
 
 
-def _rows(events: Sequence[Event]) -> list[dict[str, Any]]:
-    return [{name: getattr(event, name) for name in _FIELDS} for event in events]
+def _rows_parameter(events: Sequence[Event]) -> dict[str, object]:
+    return {"outbox_rows": _EVENT_ROWS.parameter({name: getattr(event, name) for name in _FIELDS} for event in events)}
