@@ -20,7 +20,6 @@ from core_banking.statements import router as statements_router
 from core_banking.transfers import router as transfers_router
 from fraud.decisions import ApproveAll, FraudDecisions
 from obank.approvals import router as approvals_router
-from obank.database import create_statement_sessionmaker
 from obank.inputs import refuse_control_characters
 from obank.principal import load_internal_assertions
 from obank.problems import install_problem_handler
@@ -51,7 +50,6 @@ def create_app(
     app = FastAPI(title="obank core banking", version="1", dependencies=[Depends(refuse_control_characters)])
     app.state.platform = platform
     app.state.sessions = platform.sessions
-    app.state.statement_sessions = create_statement_sessionmaker(platform.engine)  # one-statement reads
     app.state.units = platform_units(platform)
     app.state.internal_assertions = load_internal_assertions(platform.settings)
     app.state.service_name = SERVICE_NAME

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from obank.crypto import KeyRing, load_keyring
-from obank.database import create_engine, create_sessionmaker
+from obank.database import create_engine, create_sessionmaker, create_statement_engine
 from obank.embedded_db import ensure_embedded_database
 from obank.listener import NotificationListener
 from obank.metrics import DatabaseMetrics
@@ -29,8 +29,10 @@ class Platform:
 
     `side_engine` is a small pool apart from `engine`'s for what a request waits on while it may hold one of
     `engine`'s connections (the jti claim, the token group commit): from the same pool, a full pool would
-    leave every such request waiting on itself. `listener` is the process's one LISTEN connection;
-    `revocations` is the deny-list the authorization server writes and the gateway reads per request.
+    leave every such request waiting on itself. `statement_engine`'s connections are autocommit, for
+    statements that run on their own (one-statement reads, `obank.database.Reads`). `listener` is the
+    process's one LISTEN connection; `revocations` is the deny-list the authorization server writes and the
+    gateway reads per request.
     `metrics` are the gauges every /metrics of the process reads from this database and its pools.
     """
 
@@ -38,6 +40,7 @@ class Platform:
     database_url: str
     engine: AsyncEngine
     side_engine: AsyncEngine
+    statement_engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     keyring: KeyRing
     listener: NotificationListener
@@ -46,7 +49,7 @@ class Platform:
 
     def __post_init__(self) -> None:
         self.metrics = DatabaseMetrics(
-            {"main": self.engine, "side": self.side_engine},
+            {"main": self.engine, "side": self.side_engine, "statements": self.statement_engine},
             cache_s=self.settings.metrics_cache_s,
             timeout_s=self.settings.readiness_timeout_s,
         )
@@ -58,6 +61,7 @@ class Platform:
     async def close(self) -> None:
         await self.revocations.close()
         await self.listener.close()
+        await self.statement_engine.dispose()
         await self.side_engine.dispose()
         await self.engine.dispose()
 
@@ -90,6 +94,7 @@ def build_platform(settings: Settings, database_url: str | None = None) -> Platf
         database_url=url,
         engine=engine,
         side_engine=create_engine(url, pool_size=SIDE_POOL_SIZE, max_overflow=SIDE_POOL_OVERFLOW),
+        statement_engine=create_statement_engine(url),
         sessions=create_sessionmaker(engine),
         keyring=load_keyring(settings),
         listener=listener,

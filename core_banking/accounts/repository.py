@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from core_banking.accounts.models import Account, account_serial
 from obank.database import DriverStatement
@@ -55,7 +55,7 @@ class BalancesRow:
     overdraft_limit_minor: int
 
 
-async def balances_row(session: AsyncSession, account_id: uuid.UUID) -> BalancesRow | None:
+async def balances_row(session: AsyncSession | AsyncConnection, account_id: uuid.UUID) -> BalancesRow | None:
     """The account's owner and cached balances, without loading the ORM object; None for no such account."""
     rows = await _BALANCES.rows(session, {"account_id": account_id})
     return BalancesRow(*rows[0]) if rows else None

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from core_banking.accounts import identifiers, repository
 from core_banking.accounts.errors import (
@@ -179,7 +179,9 @@ async def get_account(session: AsyncSession, account_id: uuid.UUID) -> AccountRe
     return AccountRecord.from_model(account)
 
 
-async def owned_balances(session: AsyncSession, customer_id: uuid.UUID, account_id: uuid.UUID) -> Balances:
+async def owned_balances(
+    session: AsyncSession | AsyncConnection, customer_id: uuid.UUID, account_id: uuid.UUID
+) -> Balances:
     """The customer's account's balances now, in one statement; another's account is AccountNotFound."""
     row = await repository.balances_row(session, account_id)
     if row is None or row.customer_id != customer_id:

@@ -81,8 +81,8 @@ async def get_balances(
 ) -> Response:
     """Booked, available and pending balances, now or at a past moment."""
     if as_of is None:  # the accounts row alone: one statement, no transaction around it
-        async with reads.statement() as session:
-            balances = await accounts_service.owned_balances(session, caller.customer_id, account_id)
+        async with reads.statement() as connection:
+            balances = await accounts_service.owned_balances(connection, caller.customer_id, account_id)
         at = BalancesAt(account_id, datetime.now(UTC), balances)
     else:  # postings and holds of a past moment: statements that must see one snapshot
         async with reads.transaction() as session:

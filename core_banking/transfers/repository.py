@@ -55,16 +55,16 @@ class ScreenedAccount:
 
 
 async def screening_accounts(
-    engine: AsyncEngine, source_account_id: uuid.UUID, destination_account_id: uuid.UUID
+    statements: AsyncEngine, source_account_id: uuid.UUID, destination_account_id: uuid.UUID
 ) -> dict[uuid.UUID, ScreenedAccount]:
-    """The transfer's accounts that exist, by id, read outside any transaction (one round trip, no BEGIN or COMMIT).
+    """The transfer's accounts that exist, by id, read outside any transaction on `statements`, an autocommit
+    engine (`obank.database.create_statement_engine`): one round trip, no BEGIN or COMMIT.
 
     A single statement sees one snapshot, so autocommit reads them as consistently as a transaction would.
     """
     parameters = {"source_account_id": source_account_id, "destination_account_id": destination_account_id}
-    async with engine.connect() as connection:
-        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        rows = await _SCREENING_ACCOUNTS.rows(autocommit, parameters)
+    async with statements.connect() as connection:
+        rows = await _SCREENING_ACCOUNTS.rows(connection, parameters)
     return {row[0]: ScreenedAccount(*row) for row in rows}
 
 

@@ -41,7 +41,7 @@ async def make_transfer(
     now = datetime.now(UTC)
     # One connection at a time per request: the accounts read, then the engine's own read, then the booking.
     screening = await service.screen_transfer(
-        request.app.state.platform.engine,
+        request.app.state.platform.statement_engine,
         fraud,
         caller.customer_id,
         body,

@@ -52,7 +52,7 @@ class TransferScreening:
 
 
 async def screen_transfer(
-    engine: AsyncEngine,
+    statements: AsyncEngine,
     fraud: FraudDecisions,
     customer_id: uuid.UUID,
     request: TransferCreate,
@@ -62,7 +62,9 @@ async def screen_transfer(
 ) -> TransferScreening | None:
     """The fraud decision on a transfer to another customer's account, before money moves; None for accounts
     the booking will refuse anyway (unknown, another customer's source, an internal destination)."""
-    accounts = await repository.screening_accounts(engine, request.source_account_id, request.destination_account_id)
+    accounts = await repository.screening_accounts(
+        statements, request.source_account_id, request.destination_account_id
+    )
     source = accounts.get(request.source_account_id)
     destination = accounts.get(request.destination_account_id)
     if source is None or destination is None:

@@ -26,14 +26,20 @@ async def test_a_balance_read_is_one_statement_and_no_transaction(platform: Plat
             return response
 
         first = (await read()).json()
-        with counting(platform.engine) as log:
+        with counting(platform.engine, platform.statement_engine) as log:
             for _ in range(MEASURED):
                 await read()
         # A past moment still reads the postings and holds of that moment in one transaction.
-        with counting(platform.engine) as past:
+        with counting(platform.engine, platform.statement_engine) as past:
             await read(f"/api/v1/accounts/{account_id}/balances?as_of={first['as_of']}")
 
     assert first["booked_minor"] == first["available_minor"] > 0
     assert len(log.statements) == MEASURED, log.summary()
     assert log.commits == 0
     assert past.commits == 1
+    # Read on a pool of its own whose connections are autocommit from the start: a transactional pool's
+    # connection would be switched to autocommit and back at every checkout.
+    assert platform.statement_engine.sync_engine.pool is not platform.engine.sync_engine.pool
+    async with platform.statement_engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None and driver.autocommit

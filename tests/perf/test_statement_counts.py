@@ -122,7 +122,7 @@ async def test_a_client_credentials_token_costs_no_more_statements_than_today(
     await token()
     await platform.listener.start()  # the client cache keeps entries only while it hears of changes
     await token()
-    with counting(platform.engine, platform.side_engine) as log:
+    with counting(platform.engine, platform.side_engine, platform.statement_engine) as log:
         for _ in range(MEASURED):
             await token()
 
@@ -155,7 +155,7 @@ async def test_a_transfer_costs_no_more_statements_than_today(platform: Platform
             assert response.status_code == 201, response.text
 
         await transfer()
-        with counting(platform.engine, platform.side_engine) as log:
+        with counting(platform.engine, platform.side_engine, platform.statement_engine) as log:
             for _ in range(MEASURED):
                 await transfer()
 
