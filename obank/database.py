@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -360,14 +360,19 @@ class JsonRows:
 
     def parameter(self, rows: Iterable[Mapping[str, Any]]) -> str:
         columns = self.columns
-        values = [{column: row[column] for column in columns} for row in rows]
-        try:
-            # Keys that are not strings become strings, as the `json` module writes them.
-            return orjson.dumps(values, default=_json_value, option=orjson.OPT_NON_STR_KEYS).decode()
-        except TypeError:
-            # orjson refuses integers beyond 64 bits and nesting beyond 254 levels, which a payload may hold (a
-            # TPP's SupplementaryData): the `json` module writes them as they came.
-            return json.dumps(values, default=_json_value_stdlib, allow_nan=False)
+        return json_rows([{column: row[column] for column in columns} for row in rows])
+
+
+def json_rows(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Rows as one JSON text for `jsonb_to_recordset` (`JsonRows`, or a statement's own row definition): UUIDs,
+    dates, datetimes and enums as their strings, bytes as hex."""
+    try:
+        # Keys that are not strings become strings, as the `json` module writes them.
+        return orjson.dumps(rows, default=_json_value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        # orjson refuses integers beyond 64 bits and nesting beyond 254 levels, which a payload may hold (a
+        # TPP's SupplementaryData): the `json` module writes them as they came.
+        return json.dumps(rows, default=_json_value_stdlib, allow_nan=False)
 
 
 @dataclass(frozen=True, slots=True)
