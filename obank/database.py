@@ -230,6 +230,12 @@ async def _driver_connection(
     return connection, driver
 
 
+def _has_rows(cursor: psycopg.AsyncCursor[Any]) -> bool:
+    """Whether the statement returned rows (`cursor.description` would build a `Column` per column to tell)."""
+    result = cursor.pgresult
+    return result is not None and result.status == psycopg.pq.ExecStatus.TUPLES_OK
+
+
 class DriverStatement:
     """A hot path's statement, run on psycopg's connection inside a session's transaction (or on a connection).
 
@@ -251,7 +257,7 @@ class DriverStatement:
         connection, driver = await _driver_connection(target)
         async with driver.cursor() as cursor:
             await self._execute(connection, driver, cursor, parameters)
-            return await cursor.fetchall() if cursor.description is not None else []
+            return await cursor.fetchall() if _has_rows(cursor) else []
 
     async def mappings(
         self, target: AsyncSession | AsyncConnection, parameters: Mapping[str, Any] | None = None
@@ -260,7 +266,7 @@ class DriverStatement:
         connection, driver = await _driver_connection(target)
         async with driver.cursor(row_factory=dict_row) as cursor:
             await self._execute(connection, driver, cursor, parameters)
-            return await cursor.fetchall() if cursor.description is not None else []
+            return await cursor.fetchall() if _has_rows(cursor) else []
 
     async def rowcount(
         self, target: AsyncSession | AsyncConnection, parameters: Mapping[str, Any] | None = None
