@@ -10,8 +10,9 @@ is one whole transaction, started and committed by the workload itself, from `--
 - service layer: `transfers.service.make_transfer` as the route runs it (idempotency key, ledger,
   transfer row, outbox event, audit record), on the platform's engine and on a second engine of the
   same settings (pool_pre_ping off in both since obank.database dropped it: a same-run noise check);
-- HTTP: `POST /api/v1/transfers` through httpx's ASGI transport into the core_banking app, in-process
-  (no sockets, TLS or gateway hop), with a signed principal assertion and a fresh Idempotency-Key.
+- HTTP: `POST /api/v1/transfers` into the core_banking app, in-process (no sockets, TLS or gateway hop),
+  with a signed principal assertion and a fresh Idempotency-Key, from a lean ASGI client (`bench.asgi`,
+  whose CPU per request is printed next to httpx's ASGI transport's: it is charged to the route).
 Each runs over uniformly random pairs of accounts, and over a hot account on one side of every transfer.
 Then balance reads: plain SQL (baseline: psycopg, the accounts-row query the API runs, in a transaction of
 its own) against `GET /api/v1/accounts/{id}/balances` in-process. The RSS of this process (which serves the
@@ -34,7 +35,6 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import httpx
 import psycopg
 import uvloop
 from sqlalchemy import text
@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 
 from audit.trail import platform_units, units_of_work
 from bench import bench_settings
+from bench.asgi import AsgiClient, client_cost
 from bench.profiles import RssSampler, mib, recording
 from core_banking.accounts import service as accounts_service
 from core_banking.accounts.models import AccountType
@@ -248,7 +249,7 @@ def ledger_transfers(platform: Platform, *, audited: bool) -> Transfer:
     return transfer
 
 
-def http_transfers(client: httpx.AsyncClient, headers: dict[str, str]) -> Transfer:
+def http_transfers(client: AsgiClient, headers: dict[str, str]) -> Transfer:
     async def transfer(pair: Pair) -> None:
         body = {
             "source_account_id": str(pair[0]),
@@ -294,7 +295,7 @@ async def plain_sql_balances(
     return read, close
 
 
-def http_balances(client: httpx.AsyncClient, headers: dict[str, str]) -> Transfer:
+def http_balances(client: AsgiClient, headers: dict[str, str]) -> Transfer:
     async def read(pair: Pair) -> None:
         response = await client.get(f"/api/v1/accounts/{pair[0]}/balances", headers=headers)
         assert response.status_code == 200, response.text
@@ -356,49 +357,55 @@ async def measure(
     idle_rss = rss.rss()
     load_rss = idle_rss
     uniform: dict[str, Figures] = {}
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://core-banking") as client:
-        workloads: list[tuple[str, Transfer]] = [
-            ("plain SQL (baseline)", plain),
-            ("ledger.post_transfer only", ledger_transfers(platform, audited=False)),
-            ("ledger.post_transfer + audit record", ledger_transfers(platform, audited=True)),
-            ("service layer", service_transfers(platform.sessions, platform, customer_id)),
-            ("service layer, no pool_pre_ping", service_transfers(no_ping_sessions, platform, customer_id)),
-            ("HTTP (in-process ASGI)", http_transfers(client, headers)),
-        ]
-        for variant, pairs in pair_pickers(ids, seed=7).items():
-            print(f"-- {variant} accounts", flush=True)
-            baseline: Figures | None = None
-            for name, transfer in workloads:
-                # The assertion lives 60 s: re-sign it for every workload.
-                headers[PRINCIPAL_HEADER] = app.state.internal_assertions.sign(principal, "core_banking")
-                await run(name, transfer, pairs, workers, min(1.0, seconds))  # warm-up
-                http = name.startswith("HTTP")
-                if http:
-                    rss.start()
-                figures = await run(name, transfer, pairs, workers, seconds)
-                if http:
-                    load_rss = max(load_rss, rss.stop())
-                if http and profile:  # a run of its own: sampling slows the process, the figures stay unprofiled
-                    with recording(os.getpid(), profile, f"transfers-{variant}"):
-                        await run(name, transfer, pairs, workers, seconds)
-                baseline = baseline or figures
-                report(figures, None if figures is baseline else baseline)
-                if variant == "uniform":
-                    uniform[name] = figures
-        print("-- balance reads, uniform accounts", flush=True)
-        reads: list[tuple[str, Transfer]] = [
-            ("plain SQL balance read (baseline)", plain_reads),
-            ("HTTP balance read (in-process ASGI)", http_balances(client, headers)),
-        ]
-        read_baseline: Figures | None = None
-        for name, read in reads:
+    lean_cost, httpx_cost = await client_cost()
+    print(
+        f"in-process client: {lean_cost * 1e6:.0f} us CPU per request"
+        f" (httpx's ASGI transport: {httpx_cost * 1e6:.0f} us)",
+        flush=True,
+    )
+    client = AsgiClient(app, host="core-banking")
+    workloads: list[tuple[str, Transfer]] = [
+        ("plain SQL (baseline)", plain),
+        ("ledger.post_transfer only", ledger_transfers(platform, audited=False)),
+        ("ledger.post_transfer + audit record", ledger_transfers(platform, audited=True)),
+        ("service layer", service_transfers(platform.sessions, platform, customer_id)),
+        ("service layer, no pool_pre_ping", service_transfers(no_ping_sessions, platform, customer_id)),
+        ("HTTP (in-process ASGI)", http_transfers(client, headers)),
+    ]
+    for variant, pairs in pair_pickers(ids, seed=7).items():
+        print(f"-- {variant} accounts", flush=True)
+        baseline: Figures | None = None
+        for name, transfer in workloads:
+            # The assertion lives 60 s: re-sign it for every workload.
             headers[PRINCIPAL_HEADER] = app.state.internal_assertions.sign(principal, "core_banking")
-            pairs = pair_pickers(ids, seed=7)["uniform"]
-            await run(name, read, pairs, workers, min(1.0, seconds))
-            figures = await run(name, read, pairs, workers, seconds)
-            read_baseline = read_baseline or figures
-            report(figures, None if figures is read_baseline else read_baseline, unit="read")
-            uniform[name] = figures
+            await run(name, transfer, pairs, workers, min(1.0, seconds))  # warm-up
+            http = name.startswith("HTTP")
+            if http:
+                rss.start()
+            figures = await run(name, transfer, pairs, workers, seconds)
+            if http:
+                load_rss = max(load_rss, rss.stop())
+            if http and profile:  # a run of its own: sampling slows the process, the figures stay unprofiled
+                with recording(os.getpid(), profile, f"transfers-{variant}"):
+                    await run(name, transfer, pairs, workers, seconds)
+            baseline = baseline or figures
+            report(figures, None if figures is baseline else baseline)
+            if variant == "uniform":
+                uniform[name] = figures
+    print("-- balance reads, uniform accounts", flush=True)
+    reads: list[tuple[str, Transfer]] = [
+        ("plain SQL balance read (baseline)", plain_reads),
+        ("HTTP balance read (in-process ASGI)", http_balances(client, headers)),
+    ]
+    read_baseline: Figures | None = None
+    for name, read in reads:
+        headers[PRINCIPAL_HEADER] = app.state.internal_assertions.sign(principal, "core_banking")
+        pairs = pair_pickers(ids, seed=7)["uniform"]
+        await run(name, read, pairs, workers, min(1.0, seconds))
+        figures = await run(name, read, pairs, workers, seconds)
+        read_baseline = read_baseline or figures
+        report(figures, None if figures is read_baseline else read_baseline, unit="read")
+        uniform[name] = figures
     print(
         f"RSS of this process (it serves the app): idle {mib(idle_rss)}, under the HTTP transfer load {mib(load_rss)}"
     )
