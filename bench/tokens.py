@@ -9,6 +9,9 @@ client assertion (fresh jti), signed before the clock starts so the load generat
 The baseline is `GET /oauth2/jwks` over the same connections: TLS, HTTP and routing, but no database
 and no signature. Also prints the cost of one ES256/PS256 signature and verification with joserfc here.
 
+The same load then runs against the stack's floor (`bench.token_floor`: node-oidc-provider's work in one bare
+FastAPI route on the same TLS server, no database) and against node-oidc-provider itself.
+
 Then complete authorization code flows: PAR -> GET /oauth2/authorize (consent page) -> POST the decision
 -> token, against the sign-in pages and OAuth app composed as the gateway composes them. Each simulated
 customer signs in once (password + TOTP, scripted through the forms) and reuses the session, so the figure
@@ -49,6 +52,9 @@ from auth_server.oauth.config import JWKS_PATH, TOKEN_PATH, OAuthConfig
 from auth_server.oauth.server import OAuthServer
 from bench.loadgen import LoadFigures, TokenLoad, ratio, run_token_load, sample_token
 from bench.profiles import MIB, RssSampler, mib, recording
+from bench.token_floor import JWKS_PATH as FLOOR_JWKS_PATH
+from bench.token_floor import TOKEN_PATH as FLOOR_TOKEN_PATH
+from bench.token_floor import serve_floor
 from obank.actor import Actor
 from obank.certs import (
     certificate_pem,
@@ -67,6 +73,7 @@ from obank.settings import Settings
 
 FLOW_REDIRECT_URI = "https://tpp.bench.example/callback"
 FLOW_PASSWORD = "bench harbour lantern 42"
+FLOOR_ISSUER = "https://floor.obank.test"
 NODE_DIR = Path(__file__).parent / "node-oidc-provider"
 BENCH_KEYS = json.dumps({"bench-1": "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="})
 
@@ -412,6 +419,37 @@ def node_provider(directory: Path, client_id: str, key: ECKey, workers: int) -> 
         server.wait(10)
 
 
+async def compare_with_floor(
+    args: argparse.Namespace, directory: Path, client_id: str, key: ECKey
+) -> tuple[Figures, LoadFigures]:
+    """The same token load against the stack's floor (`bench.token_floor`), on `--workers` processes."""
+    sock = bind_socket("127.0.0.1", 0)
+    base_url = f"https://127.0.0.1:{sock.getsockname()[1]}"
+    public_jwk = {**key.as_dict(private=False), "kid": key.kid}
+    context = multiprocessing.get_context("fork")
+    workers = [
+        context.Process(target=serve_floor, args=(sock, directory, client_id, public_jwk, FLOOR_ISSUER), daemon=True)
+        for _ in range(args.workers)
+    ]
+    for process in workers:
+        process.start()
+    try:
+        await wait_until_serving(base_url, directory, FLOOR_JWKS_PATH)
+        servers = [p.pid for p in workers if p.pid is not None]
+        load = token_load(args, directory, base_url, FLOOR_TOKEN_PATH, client_id, key, FLOOR_ISSUER, FLOOR_JWKS_PATH)
+        await asyncio.to_thread(run_token_load, "warm-up", replace(load, seconds=1.0), args.generators)
+        figures, generated, _ = await asyncio.to_thread(
+            measure_token_load, "stack floor token", load, args.generators, servers, None
+        )
+    finally:
+        for process in workers:
+            process.terminate()
+        for process in workers:
+            process.join(10)
+        sock.close()
+    return figures, generated
+
+
 async def compare_with_node(
     args: argparse.Namespace, directory: Path, client_id: str, key: ECKey
 ) -> tuple[Figures, LoadFigures, int, int]:
@@ -514,6 +552,8 @@ async def measure(args: argparse.Namespace, directory: Path, database_url: str, 
     print_load(tokens, tokens_generated)
     print(f"tokens/baseline: {tokens.per_second / baseline.per_second:.2f}")
     print(f"obank server RSS: idle {mib(idle_rss)}, under token load {mib(token_rss)} (peak, all workers)")
+    floor, floor_generated = await compare_with_floor(args, directory, client_id, key)
+    print_load(floor, floor_generated)
     node, node_generated, node_idle, node_peak = await compare_with_node(args, directory, client_id, key)
     print_load(node, node_generated)
     print(f"node-oidc-provider RSS: idle {mib(node_idle)}, under token load {mib(node_peak)} (peak, all workers)")
@@ -529,14 +569,16 @@ async def measure(args: argparse.Namespace, directory: Path, database_url: str, 
             f" -> at most {2000 / cpu_ms:.0f}/s on 2 cores given to the service alone"
         )
         print(writes_line)
-    print(final_line(tokens, node, token_rss, node_peak))
+    print(final_line(tokens, node, floor, token_rss, node_peak))
 
 
-def final_line(obank: Figures, node: Figures, obank_rss: int, node_rss: int) -> str:
-    """The one line runs compare: both rates, p50/p99, obank/node, peak RSS."""
+def final_line(obank: Figures, node: Figures, floor: Figures, obank_rss: int, node_rss: int) -> str:
+    """The one line runs compare: rates, obank/node, the stack floor's rate and its ratios, p50/p99, peak RSS."""
     return (
         f"tokens: obank={obank.per_second:.0f}/s node={node.per_second:.0f}/s"
         f" ratio={ratio(obank.per_second, node.per_second):.2f}"
+        f" floor={floor.per_second:.0f}/s obank/floor={ratio(obank.per_second, floor.per_second):.2f}"
+        f" floor/node={ratio(floor.per_second, node.per_second):.2f}"
         f" p50 obank={obank.percentile_ms(50):.1f}ms node={node.percentile_ms(50):.1f}ms"
         f" p99 obank={obank.percentile_ms(99):.1f}ms node={node.percentile_ms(99):.1f}ms"
         f" rss obank={obank_rss // MIB}MiB node={node_rss // MIB}MiB"
@@ -733,12 +775,12 @@ async def measure_flows(args: argparse.Namespace, directory: Path, settings: Set
     return Figures("PAR->authorize->consent->token", len(latencies), errors, elapsed, latencies, cpu)
 
 
-async def wait_until_serving(base_url: str, directory: Path) -> None:
+async def wait_until_serving(base_url: str, directory: Path, path: str = JWKS_PATH) -> None:
     context = ssl.create_default_context(cafile=directory / "ca.pem")
     async with httpx.AsyncClient(base_url=base_url, verify=context) as http:
         for _ in range(300):
             try:
-                if (await http.get(JWKS_PATH)).status_code == 200:
+                if (await http.get(path)).status_code == 200:
                     return
             except httpx.TransportError:
                 pass

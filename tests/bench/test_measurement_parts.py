@@ -126,10 +126,11 @@ def test_the_scale_table_gives_ratios_to_the_smallest_case_and_a_verdict() -> No
 def test_the_final_lines_carry_rates_ratios_and_memory() -> None:
     obank = Figures("obank", 300, 0, 3.0, [0.01, 0.02, 0.03])
     node = Figures("node", 600, 0, 3.0, [0.005, 0.01, 0.015])
+    floor = Figures("floor", 450, 0, 3.0, [0.005, 0.01, 0.015])
 
-    line = final_line(obank, node, 200 * 2**20, 100 * 2**20)
+    line = final_line(obank, node, floor, 200 * 2**20, 100 * 2**20)
 
-    assert line.startswith("tokens: obank=100/s node=200/s ratio=0.50 ")
+    assert line.startswith("tokens: obank=100/s node=200/s ratio=0.50 floor=150/s obank/floor=0.67 floor/node=0.75 ")
     assert "rss obank=200MiB node=100MiB" in line
 
     def figures(name: str, count: int) -> TransferFigures:
