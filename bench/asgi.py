@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlencode
 
 import httpx
 import orjson
@@ -45,17 +45,36 @@ class AsgiClient:
     async def get(self, path: str, *, headers: Mapping[str, str] | None = None) -> AsgiResponse:
         return await self.request("GET", path, headers=headers)
 
-    async def post(self, path: str, *, json: object, headers: Mapping[str, str] | None = None) -> AsgiResponse:
-        return await self.request("POST", path, headers=headers, json=json)
+    async def post(
+        self,
+        path: str,
+        *,
+        json: object = None,
+        form: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> AsgiResponse:
+        return await self.request("POST", path, headers=headers, json=json, form=form)
 
     async def request(
-        self, method: str, path: str, *, headers: Mapping[str, str] | None = None, json: object = None
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        json: object = None,
+        form: Mapping[str, str] | None = None,
     ) -> AsgiResponse:
+        """`json` is sent as application/json, `form` as application/x-www-form-urlencoded."""
         raw_path, _, query = path.partition("?")
-        body = b"" if json is None else orjson.dumps(json)
         header_list = [(b"host", self._host)]
-        if json is not None:
-            header_list += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        body = b""
+        if json is not None or form is not None:
+            body, content_type = (
+                (orjson.dumps(json), b"application/json")
+                if form is None
+                else (urlencode(form).encode(), b"application/x-www-form-urlencoded")
+            )
+            header_list += [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
         for name, value in (headers or {}).items():
             header_list.append((name.lower().encode("latin-1"), value.encode("latin-1")))
         scope: Scope = {

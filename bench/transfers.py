@@ -15,9 +15,11 @@ is one whole transaction, started and committed by the workload itself, from `--
   whose CPU per request is printed next to httpx's ASGI transport's: it is charged to the route).
 Each runs over uniformly random pairs of accounts, and over a hot account on one side of every transfer.
 Then balance reads: plain SQL (baseline: psycopg, the accounts-row query the API runs, in a transaction of
-its own) against `GET /api/v1/accounts/{id}/balances` in-process. The RSS of this process (which serves the
-app) is printed idle and at its peak under the HTTP transfer load; `--profile DIR` records py-spy profiles
-of the HTTP workloads. The last line sums the run up for comparison between runs.
+its own) against `GET /api/v1/accounts/{id}/balances` in-process. Transfers and reads also run through the
+stack's floor (`bench.core_floor`: plain SQL's work behind a bare FastAPI route that checks the principal
+assertion), which the final line gives as `floor=`, a ratio to plain SQL like obank's own. The RSS of this
+process (which serves the app) is printed idle and at its peak under the HTTP transfer load; `--profile DIR`
+records py-spy profiles of the HTTP workloads. The last line sums the run up for comparison between runs.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from audit.trail import platform_units, units_of_work
 from bench import bench_settings
 from bench.asgi import AsgiClient, client_cost
+from bench.core_floor import TRANSFER_PATH, balance_path, floor_app
 from bench.profiles import RssSampler, mib, recording
 from core_banking.accounts import service as accounts_service
 from core_banking.accounts.models import AccountType
@@ -295,6 +298,23 @@ async def plain_sql_balances(
     return read, close
 
 
+def floor_transfers(client: AsgiClient, headers: dict[str, str]) -> Transfer:
+    async def transfer(pair: Pair) -> None:
+        body = {"source_account_id": str(pair[0]), "destination_account_id": str(pair[1]), "amount_minor": 1}
+        response = await client.post(TRANSFER_PATH, json=body, headers=headers)
+        assert response.status_code == 201, response.text
+
+    return transfer
+
+
+def floor_balances(client: AsgiClient, headers: dict[str, str]) -> Transfer:
+    async def read(pair: Pair) -> None:
+        response = await client.get(balance_path(pair[0]), headers=headers)
+        assert response.status_code == 200, response.text
+
+    return read
+
+
 def http_balances(client: AsgiClient, headers: dict[str, str]) -> Transfer:
     async def read(pair: Pair) -> None:
         response = await client.get(f"/api/v1/accounts/{pair[0]}/balances", headers=headers)
@@ -307,12 +327,14 @@ def final_line(by_name: dict[str, Figures], idle_rss: int, load_rss: int) -> str
     """The one line runs compare (uniform accounts): rates, ratios to plain SQL, p50/p99 over HTTP, RSS."""
     plain, http = by_name["plain SQL (baseline)"], by_name["HTTP (in-process ASGI)"]
     plain_read, http_read = by_name["plain SQL balance read (baseline)"], by_name["HTTP balance read (in-process ASGI)"]
+    floor, floor_read = by_name["HTTP floor (bench.core_floor)"], by_name["HTTP floor balance read"]
     return (
         f"transfers: plain={plain.per_second:.0f}/s http={http.per_second:.0f}/s"
-        f" ratio={http.per_second / plain.per_second:.2f}"
+        f" ratio={http.per_second / plain.per_second:.2f} floor={floor.per_second / plain.per_second:.2f}"
         f" p50={http.percentile_ms(50):.1f}ms p99={http.percentile_ms(99):.1f}ms"
         f" balance: plain={plain_read.per_second:.0f}/s http={http_read.per_second:.0f}/s"
         f" ratio={http_read.per_second / plain_read.per_second:.2f}"
+        f" floor={floor_read.per_second / plain_read.per_second:.2f}"
         f" rss idle={idle_rss // 2**20}MiB load={load_rss // 2**20}MiB"
     )
 
@@ -364,6 +386,7 @@ async def measure(
         flush=True,
     )
     client = AsgiClient(app, host="core-banking")
+    floor = AsgiClient(floor_app(platform, app.state.internal_assertions), host="core-banking")
     workloads: list[tuple[str, Transfer]] = [
         ("plain SQL (baseline)", plain),
         ("ledger.post_transfer only", ledger_transfers(platform, audited=False)),
@@ -371,6 +394,7 @@ async def measure(
         ("service layer", service_transfers(platform.sessions, platform, customer_id)),
         ("service layer, no pool_pre_ping", service_transfers(no_ping_sessions, platform, customer_id)),
         ("HTTP (in-process ASGI)", http_transfers(client, headers)),
+        ("HTTP floor (bench.core_floor)", floor_transfers(floor, headers)),
     ]
     for variant, pairs in pair_pickers(ids, seed=7).items():
         print(f"-- {variant} accounts", flush=True)
@@ -396,6 +420,7 @@ async def measure(
     reads: list[tuple[str, Transfer]] = [
         ("plain SQL balance read (baseline)", plain_reads),
         ("HTTP balance read (in-process ASGI)", http_balances(client, headers)),
+        ("HTTP floor balance read", floor_balances(floor, headers)),
     ]
     read_baseline: Figures | None = None
     for name, read in reads:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import httpx
-from fastapi import FastAPI, Header
+from fastapi import FastAPI, Header, Request
 from pydantic import BaseModel
 
 from bench.asgi import AsgiClient, client_cost
@@ -21,6 +21,10 @@ def _app() -> FastAPI:
     @app.post("/notes/{name}", status_code=201)
     async def post(name: str, note: Note, x_tag: Annotated[str, Header()], limit: int = 5) -> dict[str, object]:
         return {"name": name, "text": note.text, "tag": x_tag, "limit": limit}
+
+    @app.post("/forms")
+    async def form(request: Request) -> dict[str, str]:
+        return {key: str(value) for key, value in (await request.form()).items()}
 
     @app.get("/notes/{name}")
     async def get(name: str) -> dict[str, str]:
@@ -46,6 +50,8 @@ async def test_requests_reach_the_app_as_through_httpx() -> None:
     created = await lean.post("/notes/x", json={"text": "y"}, headers={"x-tag": "z"})
     assert created.status_code == 201
     assert created.json() == {"name": "x", "text": "y", "tag": "z", "limit": 5}
+    posted = await lean.post("/forms", form={"grant_type": "client_credentials", "a b": "c&d=e"})
+    assert posted.json() == {"grant_type": "client_credentials", "a b": "c&d=e"}
 
 
 async def test_the_client_cost_is_measured_for_both_clients() -> None:

@@ -141,8 +141,10 @@ def test_the_final_lines_carry_rates_ratios_and_memory() -> None:
         "HTTP (in-process ASGI)": figures("http", 100),
         "plain SQL balance read (baseline)": figures("plain read", 1000),
         "HTTP balance read (in-process ASGI)": figures("http read", 250),
+        "HTTP floor (bench.core_floor)": figures("floor", 200),
+        "HTTP floor balance read": figures("floor read", 500),
     }
     summary_line = transfers_final_line(by_name, 150 * 2**20, 160 * 2**20)
-    assert summary_line.startswith("transfers: plain=400/s http=100/s ratio=0.25 ")
-    assert "balance: plain=1000/s http=250/s ratio=0.25" in summary_line
+    assert summary_line.startswith("transfers: plain=400/s http=100/s ratio=0.25 floor=0.50 ")
+    assert "balance: plain=1000/s http=250/s ratio=0.25 floor=0.50" in summary_line
     assert summary_line.endswith("rss idle=150MiB load=160MiB")
