@@ -419,6 +419,27 @@ def node_provider(directory: Path, client_id: str, key: ECKey, workers: int) -> 
         server.wait(10)
 
 
+@contextmanager
+def forked_servers(
+    sock: socket.socket, count: int, target: Callable[..., None], *arguments: object
+) -> Iterator[list[int]]:
+    """`count` forked processes serving `target(sock, *arguments)` on the shared listening socket: their pids.
+
+    On the way out they are stopped and the socket closed."""
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=target, args=(sock, *arguments), daemon=True) for _ in range(count)]
+    for process in workers:
+        process.start()
+    try:
+        yield [process.pid for process in workers if process.pid is not None]
+    finally:
+        for process in workers:
+            process.terminate()
+        for process in workers:
+            process.join(10)
+        sock.close()
+
+
 async def compare_with_floor(
     args: argparse.Namespace, directory: Path, client_id: str, key: ECKey
 ) -> tuple[Figures, LoadFigures]:
@@ -426,27 +447,13 @@ async def compare_with_floor(
     sock = bind_socket("127.0.0.1", 0)
     base_url = f"https://127.0.0.1:{sock.getsockname()[1]}"
     public_jwk = {**key.as_dict(private=False), "kid": key.kid}
-    context = multiprocessing.get_context("fork")
-    workers = [
-        context.Process(target=serve_floor, args=(sock, directory, client_id, public_jwk, FLOOR_ISSUER), daemon=True)
-        for _ in range(args.workers)
-    ]
-    for process in workers:
-        process.start()
-    try:
+    with forked_servers(sock, args.workers, serve_floor, directory, client_id, public_jwk, FLOOR_ISSUER) as servers:
         await wait_until_serving(base_url, directory, FLOOR_JWKS_PATH)
-        servers = [p.pid for p in workers if p.pid is not None]
         load = token_load(args, directory, base_url, FLOOR_TOKEN_PATH, client_id, key, FLOOR_ISSUER, FLOOR_JWKS_PATH)
         await asyncio.to_thread(run_token_load, "warm-up", replace(load, seconds=1.0), args.generators)
         figures, generated, _ = await asyncio.to_thread(
             measure_token_load, "stack floor token", load, args.generators, servers, None
         )
-    finally:
-        for process in workers:
-            process.terminate()
-        for process in workers:
-            process.join(10)
-        sock.close()
     return figures, generated
 
 
@@ -512,16 +519,8 @@ async def measure(args: argparse.Namespace, directory: Path, database_url: str, 
     base_url = f"https://127.0.0.1:{port}"
     issuer = "https://bench.obank.test"
     load_internal_assertions(settings)  # create the development key once, before the workers race for it
-    context = multiprocessing.get_context("fork")
-    workers = [
-        context.Process(target=serve, args=(sock, settings, issuer, directory), daemon=True)
-        for _ in range(args.workers)
-    ]
-    for process in workers:
-        process.start()
-    try:
+    with forked_servers(sock, args.workers, serve, settings, issuer, directory) as servers:
         await wait_until_serving(base_url, directory)
-        servers = [p.pid for p in workers if p.pid is not None]
         load = token_load(args, directory, base_url, TOKEN_PATH, client_id, key, issuer, JWKS_PATH)
         print(f"obank issues: {await asyncio.to_thread(sample_token, load)}")
         await asyncio.to_thread(run_token_load, "warm-up", replace(load, seconds=1.0), args.generators)
@@ -537,12 +536,6 @@ async def measure(args: argparse.Namespace, directory: Path, database_url: str, 
             await asyncio.to_thread(
                 measure_token_load, "tokens profiled", load, args.generators, servers, None, args.profile
             )
-    finally:
-        for process in workers:
-            process.terminate()
-        for process in workers:
-            process.join(10)
-        sock.close()
     print(
         f"server workers={args.workers} concurrency={args.concurrency} seconds={args.seconds} "
         f"generators={args.generators} replay cache={'redis' if args.redis_url else 'postgresql'} "
@@ -686,17 +679,10 @@ async def measure_flows(args: argparse.Namespace, directory: Path, settings: Set
     sock = bind_socket("127.0.0.1", 0)
     base_url = f"https://127.0.0.1:{sock.getsockname()[1]}"
     issuer = base_url
-    context = multiprocessing.get_context("fork")
-    workers = [
-        context.Process(target=serve_full, args=(sock, settings, issuer, directory), daemon=True)
-        for _ in range(args.workers)
-    ]
-    for process in workers:
-        process.start()
     target = Target(base_url, directory)
     latencies: list[float] = []
     errors = 0
-    try:
+    with forked_servers(sock, args.workers, serve_full, settings, issuer, directory) as servers:
         await wait_until_serving(base_url, directory)
         browsers = [target.client(1) for _ in logins]
         tpps = [target.client(1) for _ in logins]
@@ -758,7 +744,7 @@ async def measure_flows(args: argparse.Namespace, directory: Path, settings: Set
                 else:
                     errors += 1
 
-        meter = CpuMeter([p.pid for p in workers if p.pid is not None], pgdata)
+        meter = CpuMeter(servers, pgdata)
         before = meter.sample()
         started = time.perf_counter()
         await asyncio.gather(*(worker(b, t) for b, t in zip(browsers, tpps, strict=True)))
@@ -766,12 +752,6 @@ async def measure_flows(args: argparse.Namespace, directory: Path, settings: Set
         cpu = {group: used - before[group] for group, used in meter.sample().items()}
         for http in (*browsers, *tpps):
             await http.aclose()
-    finally:
-        for process in workers:
-            process.terminate()
-        for process in workers:
-            process.join(10)
-        sock.close()
     return Figures("PAR->authorize->consent->token", len(latencies), errors, elapsed, latencies, cpu)
 
 
