@@ -82,7 +82,7 @@ from core_banking.statements.errors import StatementNotFound
 from core_banking.statements.pdf_statement import render_pdf
 from obank.actor import Actor, ActorKind
 from obank.crypto import KeyRing
-from obank.database import unit_of_work
+from obank.database import create_sessionmaker, unit_of_work
 from obank.money import Money
 from obank.revocation import RevocationList
 from obank.runtime import Platform
@@ -764,11 +764,18 @@ class InProcessCoreBanking:
         return None
 
 
-def connect(platform: Platform) -> CoreBanking:
-    """Core banking as this process reaches it: over HTTP when it runs elsewhere, else in this process."""
+def connect(platform: Platform, *, callers_hold_connections: bool = False) -> CoreBanking:
+    """Core banking as this process reaches it: over HTTP when it runs elsewhere, else in this process.
+
+    `callers_hold_connections`: the caller calls while holding one of the main pool's connections (the
+    authorization server's requests do, in their unit of work). In this process, core banking's transactions
+    are then drawn from the side pool (`Platform.side_engine`): from the main pool, a full pool would leave
+    every such request waiting on itself until the pool timed out.
+    """
     settings = platform.settings
     if settings.upstream_core_banking_url:
         from core_banking.internal.client import HttpCoreBanking
 
         return HttpCoreBanking.from_settings(settings)
-    return InProcessCoreBanking(platform.sessions, platform.keyring, platform.revocations)
+    sessions = create_sessionmaker(platform.side_engine) if callers_hold_connections else platform.sessions
+    return InProcessCoreBanking(sessions, platform.keyring, platform.revocations)

@@ -73,7 +73,8 @@ class OAuthServer:
             clients=clients,
             http=http,
             capabilities=capabilities or Capabilities(),
-            core_banking=core_banking or connect_core_banking(platform),
+            # Its routes call core banking from their unit of work: in this process, from the side pool.
+            core_banking=core_banking or connect_core_banking(platform, callers_hold_connections=True),
         )
 
     async def close(self) -> None:
