@@ -29,11 +29,10 @@ class Platform:
 
     `side_engine` is a small pool apart from `engine`'s for what a request waits on while it may hold one of
     `engine`'s connections (the jti claim, the token group commit, core banking in this process called from the
-    authorization server's requests): from the same pool, a full pool would
-    leave every such request waiting on itself. `statement_engine`'s connections are autocommit, for
-    statements that run on their own (one-statement reads, `obank.database.Reads`). `listener` is the
-    process's one LISTEN connection; `revocations` is the deny-list the authorization server writes and the
-    gateway reads per request.
+    authorization server's requests): from the same pool, a full pool would leave every such request waiting on
+    itself. `statement_engine`'s connections are autocommit, for statements that run on their own
+    (one-statement reads, `obank.database.Reads`). `listener` is the process's one LISTEN connection;
+    `revocations` is the deny-list the authorization server writes and the gateway reads per request.
     `metrics` are the gauges every /metrics of the process reads from this database and its pools.
     """
 

@@ -148,7 +148,7 @@ class UnitOfWork:
         if not entries:
             await record_events(self.session, events)
             return
-        companions = [events_companion(events)[1]] if events else []
+        companions = [events_companion(events)] if events else []
         await self.write_audit(self.session, self.keyring, entries, companions)
 
     @asynccontextmanager

@@ -80,13 +80,12 @@ async def record_events(session: AsyncSession, new_events: Sequence[NewEvent]) -
     return events
 
 
-def events_companion(new_events: Sequence[NewEvent]) -> tuple[list[Event], Companion]:
-    """The events, and their INSERT as a companion of another statement (one round trip fewer than `record_events`).
+def events_companion(new_events: Sequence[NewEvent]) -> Companion:
+    """The events' INSERT as a companion of another statement (one round trip fewer than `record_events`).
 
     The caller runs the companion in its transaction; the events are recorded, in order, when that statement runs.
     """
-    events = _events(new_events)
-    return events, Companion(_COMPANION_CLAUSE, _rows_parameter(events))
+    return Companion(_COMPANION_CLAUSE, _rows_parameter(_events(new_events)))
 
 
 def _events(new_events: Sequence[NewEvent]) -> list[Event]:
